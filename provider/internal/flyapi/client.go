@@ -1,0 +1,474 @@
+package flyapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// DefaultBaseURL is the public Fly Machines API. FLY_FLAPS_BASE_URL overrides it in flyctl;
+// callers pass that value to New.
+const DefaultBaseURL = "https://api.machines.dev"
+
+const (
+	defaultUserAgent   = "pulumi-edgesecrets (flyapi)"
+	defaultHTTPTimeout = 60 * time.Second
+
+	defaultMaxRetries = 4
+	defaultMinBackoff = 250 * time.Millisecond
+	defaultMaxBackoff = 8 * time.Second
+
+	// maxConflictRetries bounds retries of 409. Fly answers 409 when two writes to the same app's
+	// secrets race; every request here carries the full desired state, so repeating it once the
+	// other write is done is safe. A 409 that persists is a real conflict the caller should see.
+	maxConflictRetries = 2
+
+	maxResponseBytes  = 16 << 20
+	maxErrorBodyBytes = 64 << 10
+	maxErrorTextRunes = 300
+)
+
+// Client calls the Fly Machines API secrets endpoints. It is safe for concurrent use.
+type Client struct {
+	baseURL       string
+	authorization string   // ready-made Authorization header value, "" for none
+	tokenSecrets  []string // forms of the token scrubbed from server text
+	userAgent     string
+	httpClient    *http.Client
+	retry         retryPolicy
+	// sleep waits between attempts; tests replace it to record the waits instead of taking them.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+type retryPolicy struct {
+	maxRetries int // retries after the first attempt; 0 disables retrying
+	minBackoff time.Duration
+	maxBackoff time.Duration
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// New returns a client for the API at baseURL ("" means DefaultBaseURL), authenticating with
+// token as AuthorizationHeader describes.
+func New(baseURL, token string, opts ...Option) *Client {
+	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	c := &Client{
+		baseURL:       baseURL,
+		authorization: AuthorizationHeader(token),
+		tokenSecrets:  tokenSecrets(token),
+		userAgent:     defaultUserAgent,
+		httpClient:    &http.Client{Timeout: defaultHTTPTimeout},
+		retry: retryPolicy{
+			maxRetries: defaultMaxRetries,
+			minBackoff: defaultMinBackoff,
+			maxBackoff: defaultMaxBackoff,
+		},
+		sleep: sleepContext,
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
+}
+
+// WithHTTPClient sets the HTTP client (for proxies, custom transports or timeouts). The default
+// has a 60s timeout per attempt. nil keeps the default.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.httpClient = hc
+		}
+	}
+}
+
+// WithRetries sets how many times a failed request is retried (0 disables retrying) and the
+// bounds of the exponential backoff between attempts. Defaults: 4 retries, 250ms doubling up to
+// 8s, with jitter. maxBackoff also caps a server's Retry-After.
+func WithRetries(max int, minBackoff, maxBackoff time.Duration) Option {
+	return func(c *Client) {
+		if max < 0 {
+			max = 0
+		}
+		if minBackoff <= 0 {
+			minBackoff = defaultMinBackoff
+		}
+		if maxBackoff < minBackoff {
+			maxBackoff = minBackoff
+		}
+		c.retry = retryPolicy{maxRetries: max, minBackoff: minBackoff, maxBackoff: maxBackoff}
+	}
+}
+
+// WithUserAgent sets the User-Agent header, e.g. "pulumi-resource-edgesecrets/1.2.3".
+func WithUserAgent(ua string) Option {
+	return func(c *Client) {
+		if ua != "" {
+			c.userAgent = ua
+		}
+	}
+}
+
+// withSleep replaces the wait between attempts (tests record waits instead of taking them).
+func withSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = sleep }
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// APIError is a response from the API with a non-2xx status.
+type APIError struct {
+	StatusCode int
+	// Message is the body's "error" field, followed by its "message" field when there is one;
+	// for a body that is not JSON, a shortened text of it. Secret values and the token are
+	// removed from it.
+	Message string
+	// RequestID is the fly-request-id response header, what Fly support asks for.
+	RequestID string
+	// Op says what was attempted, e.g. `set secret "DATABASE_URL" on app "my-app"`.
+	Op string
+	// Attempts is how many requests were made, retries included.
+	Attempts int
+}
+
+// Error reads like
+// `fly: set secret "DATABASE_URL" on app "my-app": 401 Authenticate: token validation error (request id 01H...)`.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("fly: ")
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	if msg != "" {
+		b.WriteString(" ")
+		b.WriteString(msg)
+	}
+	var details []string
+	if e.RequestID != "" {
+		details = append(details, "request id "+e.RequestID)
+	}
+	if e.Attempts > 1 {
+		details = append(details, fmt.Sprintf("after %d attempts", e.Attempts))
+	}
+	if len(details) > 0 {
+		b.WriteString(" (" + strings.Join(details, ", ") + ")")
+	}
+	return b.String()
+}
+
+// IsNotFound reports whether err is a 404: the app or the secret does not exist.
+func IsNotFound(err error) bool {
+	return statusOf(err) == http.StatusNotFound
+}
+
+// IsAppNotFound reports whether err is a 404 about the app itself ({"error":"app not found"}),
+// as opposed to a missing secret in an existing app.
+func IsAppNotFound(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound &&
+		strings.Contains(strings.ToLower(apiErr.Message), "app not found")
+}
+
+// IsUnauthorized reports whether err is a 401 (bad or expired token) or 403 (token lacks access
+// to the app).
+func IsUnauthorized(err error) bool {
+	status := statusOf(err)
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+func statusOf(err error) int {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
+
+// request is one API call, described once and sent as many times as retries need.
+type request struct {
+	op     string // for errors, e.g. `get secret "A" on app "b"`
+	method string
+	path   string // escaped, starting with /v1
+	body   []byte // JSON, nil for none; a new reader is made from it for every attempt
+	// secrets are the values the body carries, scrubbed from any text the server sends back.
+	secrets []string
+}
+
+// response is what one attempt got back, body read in full.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends req, retrying as the policy allows, and decodes a 2xx JSON body into out (if non-nil).
+func (c *Client) do(ctx context.Context, req request, out any) error {
+	conflicts := 0
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		var wait time.Duration
+		resp, err := c.send(ctx, req)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("fly: %s: %w", req.op, err)
+			if ctx.Err() != nil || !isRetryableTransportError(err) {
+				return err
+			}
+			lastErr = err
+			wait = c.backoff(attempt)
+
+		case resp.status >= 200 && resp.status < 300:
+			return decodeBody(req.op, resp.body, out)
+
+		default:
+			apiErr := c.newAPIError(req, resp)
+			apiErr.Attempts = attempt
+			if !isRetryableStatus(resp.status) {
+				return apiErr
+			}
+			if resp.status == http.StatusConflict {
+				if conflicts++; conflicts > maxConflictRetries {
+					return apiErr
+				}
+			}
+			lastErr = apiErr
+			wait = c.backoff(attempt)
+			if serverWait, ok := retryAfter(resp.header, time.Now()); ok {
+				wait = serverWait
+			}
+			// Honour the server's wait, but never past maxBackoff: a long Retry-After would
+			// stall a deployment with no output; retrying at our cap and running out of
+			// attempts surfaces the 429 to the user instead.
+			wait = min(wait, c.retry.maxBackoff)
+		}
+
+		if attempt > c.retry.maxRetries {
+			return withAttempts(lastErr, attempt)
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%w (stopped retrying: %w)", withAttempts(lastErr, attempt), err)
+		}
+	}
+}
+
+// withAttempts notes on a transport error how many attempts were made (an APIError carries the
+// count itself).
+func withAttempts(err error, attempts int) error {
+	var apiErr *APIError
+	if attempts <= 1 || errors.As(err, &apiErr) {
+		return err
+	}
+	return fmt.Errorf("%w (after %d attempts)", err, attempts)
+}
+
+func (c *Client) send(ctx context.Context, req request) (*response, error) {
+	var body io.Reader
+	if req.body != nil {
+		body = bytes.NewReader(req.body)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, req.method, c.baseURL+req.path, body)
+	if err != nil {
+		return nil, err
+	}
+	httpReq.Header.Set("Accept", "application/json")
+	httpReq.Header.Set("User-Agent", c.userAgent)
+	if req.body != nil {
+		httpReq.Header.Set("Content-Type", "application/json")
+	}
+	if c.authorization != "" {
+		httpReq.Header.Set("Authorization", c.authorization)
+	}
+
+	httpResp, err := c.httpClient.Do(httpReq)
+	if err != nil {
+		return nil, err
+	}
+	defer httpResp.Body.Close()
+
+	limit := int64(maxResponseBytes)
+	if httpResp.StatusCode < 200 || httpResp.StatusCode >= 300 {
+		limit = maxErrorBodyBytes // only a message is wanted from it
+	}
+	data, err := io.ReadAll(io.LimitReader(httpResp.Body, limit))
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: httpResp.StatusCode, header: httpResp.Header, body: data}, nil
+}
+
+func decodeBody(op string, body []byte, out any) error {
+	if out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("fly: %s: decoding response: %w", op, err)
+	}
+	return nil
+}
+
+// isRetryableStatus: timeouts, rate limits, racing writes and server-side failures are worth
+// another try; any other 4xx would fail the same way again.
+func isRetryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
+		http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// isRetryableTransportError reports failures of the connection itself (refused, reset, closed
+// before a full response, timed out). Requests here are idempotent (set to a value, unset,
+// delete), so repeating one whose first try may have reached the server is safe; a repeated
+// delete may then answer 404, which callers treat as gone. Errors such as a bad URL or a TLS
+// certificate failure are not retried.
+func isRetryableTransportError(err error) bool {
+	// A per-attempt timeout (http.Client.Timeout) is retried; the caller's own deadline is not,
+	// and do checks that before asking here.
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// backoff is the wait before retry number attempt (1-based): minBackoff doubled per attempt, at
+// most maxBackoff, with "equal jitter" (half fixed, half random) so that clients rate-limited
+// together spread out while still waiting at least half the step.
+func (c *Client) backoff(attempt int) time.Duration {
+	step := c.retry.minBackoff
+	for i := 1; i < attempt && step < c.retry.maxBackoff; i++ {
+		step *= 2
+	}
+	step = min(step, c.retry.maxBackoff)
+	half := step / 2
+	return half + rand.N(step-half+1)
+}
+
+// retryAfter reads a Retry-After header, in delay-seconds or as an HTTP date; ok is false when
+// the header is absent or unreadable.
+func retryAfter(header http.Header, now time.Time) (wait time.Duration, ok bool) {
+	value := strings.TrimSpace(header.Get("Retry-After"))
+	if value == "" {
+		return 0, false
+	}
+	if seconds, err := strconv.ParseInt(value, 10, 64); err == nil {
+		if seconds < 0 {
+			return 0, false
+		}
+		// Clamp before converting so a huge value cannot overflow; the caller caps it anyway.
+		return time.Duration(min(seconds, int64(24*time.Hour/time.Second))) * time.Second, true
+	}
+	when, err := http.ParseTime(value)
+	if err != nil {
+		return 0, false
+	}
+	return max(when.Sub(now), 0), true
+}
+
+// newAPIError builds the error for a non-2xx response, scrubbing the request's secret values
+// and the token from whatever text the server sent back.
+func (c *Client) newAPIError(req request, resp *response) *APIError {
+	secrets := append(append([]string(nil), req.secrets...), c.tokenSecrets...)
+	return &APIError{
+		StatusCode: resp.status,
+		Message:    shorten(redact(errorText(resp.body), secrets)),
+		RequestID:  resp.header.Get("fly-request-id"),
+		Op:         req.op,
+	}
+}
+
+// errorText is the message of a Fly error body {"error":"...","message":"..."}, or the body
+// itself when it is not one (HTML from a proxy, plain text).
+func errorText(body []byte) string {
+	var payload struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &payload); err == nil {
+		switch {
+		case payload.Error != "" && payload.Message != "" && payload.Message != payload.Error:
+			return payload.Error + ": " + payload.Message
+		case payload.Error != "":
+			return payload.Error
+		case payload.Message != "":
+			return payload.Message
+		}
+	}
+	return string(body)
+}
+
+const redacted = "[REDACTED]"
+
+// redact replaces every occurrence of the secrets (and of their JSON-escaped forms, in case a
+// body echoes JSON) in text. Longest first, so a token's part does not break up the whole token.
+func redact(text string, secrets []string) string {
+	var forms []string
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		forms = append(forms, s)
+		if quoted, err := json.Marshal(s); err == nil {
+			if escaped := string(quoted[1 : len(quoted)-1]); escaped != s {
+				forms = append(forms, escaped)
+			}
+		}
+	}
+	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })
+	for _, form := range forms {
+		text = strings.ReplaceAll(text, form, redacted)
+	}
+	return text
+}
+
+// shorten makes server text fit in one line of an error message. It runs after redact, so that
+// cutting the text cannot leave part of a secret that redact would no longer recognise.
+func shorten(text string) string {
+	text = strings.Join(strings.Fields(strings.ToValidUTF8(text, "\uFFFD")), " ")
+	if utf8.RuneCountInString(text) <= maxErrorTextRunes {
+		return text
+	}
+	runes := []rune(text)
+	return string(runes[:maxErrorTextRunes]) + "…"
+}

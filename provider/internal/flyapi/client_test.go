@@ -1,0 +1,550 @@
+package flyapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const testToken = "fm2_test-token-0123456789"
+
+// sleepRecorder stands in for the wait between attempts: it records each wait and returns at
+// once, so retry tests run fast and can assert the waits.
+type sleepRecorder struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleepRecorder) recorded() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.waits...)
+}
+
+// newTestClient serves handler on a real HTTP server and returns a client for it whose waits are
+// recorded instead of taken.
+func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) (*Client, *sleepRecorder) {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	sleeps := &sleepRecorder{}
+	// The trailing slash checks that New trims it.
+	opts = append([]Option{withSleep(sleeps.sleep)}, opts...)
+	return New(srv.URL+"/", testToken, opts...), sleeps
+}
+
+// dropConnection closes the connection without answering, like a proxy or a crashed server.
+func dropConnection(t *testing.T, w http.ResponseWriter) {
+	t.Helper()
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		t.Errorf("hijack: %v", err)
+		return
+	}
+	conn.Close()
+}
+
+func writeError(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+func TestNewDefaults(t *testing.T) {
+	c := New("", "tok")
+	if c.baseURL != DefaultBaseURL {
+		t.Errorf("baseURL = %q", c.baseURL)
+	}
+	if c.retry != (retryPolicy{maxRetries: 4, minBackoff: 250 * time.Millisecond, maxBackoff: 8 * time.Second}) {
+		t.Errorf("retry = %+v", c.retry)
+	}
+	if got := New(" http://127.0.0.1:4280// ", "tok").baseURL; got != "http://127.0.0.1:4280" {
+		t.Errorf("baseURL = %q", got)
+	}
+	if got := New("", "", WithUserAgent("x/1")).userAgent; got != "x/1" {
+		t.Errorf("userAgent = %q", got)
+	}
+	hc := &http.Client{}
+	if New("", "", WithHTTPClient(hc)).httpClient != hc {
+		t.Error("WithHTTPClient ignored")
+	}
+	if got := New("", "", WithRetries(-1, 0, -1)).retry; got != (retryPolicy{0, defaultMinBackoff, defaultMinBackoff}) {
+		t.Errorf("WithRetries with bad bounds = %+v", got)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	tests := []struct {
+		body    string
+		appGone bool
+	}{
+		{`{"error":"app not found"}`, true},
+		{`{"error":"secret not found"}`, false},
+		{`not json`, false},
+	}
+	for _, tt := range tests {
+		body := tt.body
+		c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, body)
+		})
+		_, err := c.GetSecret(context.Background(), "my-app", "A")
+		if !IsNotFound(err) {
+			t.Errorf("%s: IsNotFound(%v) = false", body, err)
+		}
+		if IsAppNotFound(err) != tt.appGone {
+			t.Errorf("%s: IsAppNotFound(%v) = %v", body, err, !tt.appGone)
+		}
+		if IsUnauthorized(err) {
+			t.Errorf("%s: IsUnauthorized(%v) = true", body, err)
+		}
+		if n := len(sleeps.recorded()); n != 0 {
+			t.Errorf("%s: 404 was retried %d times", body, n)
+		}
+	}
+	if IsNotFound(nil) || IsNotFound(errors.New("404")) {
+		t.Error("IsNotFound is true for an error that is not an APIError")
+	}
+}
+
+func TestUnauthorizedErrorText(t *testing.T) {
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Fly-Request-Id", "01HZXREQUEST")
+		writeError(w, http.StatusUnauthorized, `{"error":"Authenticate: token validation error"}`)
+	})
+	_, err := c.SetSecret(context.Background(), "my-app", "DATABASE_URL", "postgres://x")
+	want := `fly: set secret "DATABASE_URL" on app "my-app": 401 Authenticate: token validation error (request id 01HZXREQUEST)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 401 || apiErr.RequestID != "01HZXREQUEST" ||
+		apiErr.Op != `set secret "DATABASE_URL" on app "my-app"` || apiErr.Attempts != 1 {
+		t.Errorf("APIError = %#v", apiErr)
+	}
+	if !IsUnauthorized(err) {
+		t.Error("IsUnauthorized = false for 401")
+	}
+}
+
+func TestErrorMessages(t *testing.T) {
+	long := strings.Repeat("<p>bad gateway</p>\n", 100)
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		want   string
+	}{
+		{"error and message", 403, `{"error":"unauthorized","message":"token lacks app scope","status":403}`,
+			`fly: get secret "A" on app "my-app": 403 unauthorized: token lacks app scope`},
+		{"message only", 400, `{"message":"\"a-b\" is not a valid secret name"}`,
+			`fly: get secret "A" on app "my-app": 400 "a-b" is not a valid secret name`},
+		{"empty body", 400, ``, `fly: get secret "A" on app "my-app": 400 Bad Request`},
+		{"plain text", 400, "bad\n  request\n", `fly: get secret "A" on app "my-app": 400 bad request`},
+		{"long html is shortened", 502, long,
+			`fly: get secret "A" on app "my-app": 502 ` + strings.TrimSpace(strings.Repeat("<p>bad gateway</p> ", 100))[:maxErrorTextRunes] + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				writeError(w, tt.status, tt.body)
+			}, WithRetries(0, time.Millisecond, time.Millisecond))
+			_, err := c.GetSecret(context.Background(), "my-app", "A")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("err = %v\nwant  %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfterIsHonoured(t *testing.T) {
+	var requests atomic.Int32
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "3")
+			writeError(w, http.StatusTooManyRequests, `{"error":"rate limited"}`)
+			return
+		}
+		io.WriteString(w, `{"version":2}`)
+	})
+	if _, err := c.DeleteSecret(context.Background(), "my-app", "A"); err != nil {
+		t.Fatal(err)
+	}
+	if got := sleeps.recorded(); len(got) != 2 || got[0] != 3*time.Second || got[1] != 3*time.Second {
+		t.Errorf("waits = %v, want [3s 3s]", got)
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+}
+
+func TestRetryAfterForms(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter func() string
+		min, max   time.Duration
+	}{
+		{"seconds beyond maxBackoff are capped", func() string { return "120" }, 8 * time.Second, 8 * time.Second},
+		{"zero", func() string { return "0" }, 0, 0},
+		{"HTTP date", func() string { return time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat) }, 3 * time.Second, 5 * time.Second},
+		{"HTTP date in the past", func() string { return "Mon, 02 Jan 2006 15:04:05 GMT" }, 0, 0},
+		{"unreadable falls back to backoff", func() string { return "soon" }, 125 * time.Millisecond, 250 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				if requests.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.retryAfter())
+					writeError(w, http.StatusTooManyRequests, `{"error":"rate limited"}`)
+					return
+				}
+				io.WriteString(w, `{"version":2}`)
+			})
+			if _, err := c.DeleteSecret(context.Background(), "my-app", "A"); err != nil {
+				t.Fatal(err)
+			}
+			got := sleeps.recorded()
+			if len(got) != 1 || got[0] < tt.min || got[0] > tt.max {
+				t.Errorf("waits = %v, want one in [%v, %v]", got, tt.min, tt.max)
+			}
+		})
+	}
+}
+
+func TestRetriesOn503ThenSucceeds(t *testing.T) {
+	var requests atomic.Int32
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) <= 2 {
+			writeError(w, http.StatusServiceUnavailable, `{"error":"try again"}`)
+			return
+		}
+		io.WriteString(w, `{"secrets":[]}`)
+	})
+	if _, err := c.ListSecrets(context.Background(), "my-app"); err != nil {
+		t.Fatal(err)
+	}
+	got := sleeps.recorded()
+	if len(got) != 2 {
+		t.Fatalf("waits = %v, want 2", got)
+	}
+	// Exponential with equal jitter: step 250ms then 500ms, each waited between half and all of it.
+	if got[0] < 125*time.Millisecond || got[0] > 250*time.Millisecond ||
+		got[1] < 250*time.Millisecond || got[1] > 500*time.Millisecond {
+		t.Errorf("waits = %v, want ~[125ms..250ms, 250ms..500ms]", got)
+	}
+}
+
+func TestRetriesOnDroppedConnectionReplayingTheBody(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		bodies []string
+	)
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(body))
+		first := len(bodies) == 1
+		mu.Unlock()
+		if first {
+			dropConnection(t, w)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"name":"A","version":3}`)
+	})
+	res, err := c.SetSecret(context.Background(), "my-app", "A", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Version != 3 {
+		t.Errorf("version = %d", res.Version)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 || bodies[0] != `{"value":"v1"}` || bodies[1] != bodies[0] {
+		t.Errorf("bodies = %q, want the same body twice", bodies)
+	}
+	if n := len(sleeps.recorded()); n != 1 {
+		t.Errorf("waits = %d, want 1", n)
+	}
+}
+
+func TestGivesUpAfterMaxRetries(t *testing.T) {
+	var requests atomic.Int32
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Fly-Request-Id", fmt.Sprintf("req-%d", requests.Load()))
+		writeError(w, http.StatusServiceUnavailable, `{"error":"overloaded"}`)
+	}, WithRetries(2, 10*time.Millisecond, 40*time.Millisecond))
+	_, err := c.GetSecret(context.Background(), "my-app", "A")
+	if n := requests.Load(); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+	if n := len(sleeps.recorded()); n != 2 {
+		t.Errorf("waits = %d, want 2", n)
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || apiErr.Attempts != 3 {
+		t.Fatalf("err = %#v", err)
+	}
+	// The last attempt's error is returned.
+	want := `fly: get secret "A" on app "my-app": 503 overloaded (request id req-3, after 3 attempts)`
+	if err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+}
+
+func TestGivesUpOnDroppedConnections(t *testing.T) {
+	var requests atomic.Int32
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		dropConnection(t, w)
+	}, WithRetries(2, time.Millisecond, time.Millisecond))
+	_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
+	if n := requests.Load(); n != 3 {
+		t.Errorf("requests = %d, want 3", n)
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), `fly: set secret "A" on app "my-app": `) ||
+		!strings.HasSuffix(err.Error(), "(after 3 attempts)") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRetriesWhenConnectionRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	sleeps := &sleepRecorder{}
+	c := New("http://"+addr, testToken, withSleep(sleeps.sleep), WithRetries(2, time.Millisecond, time.Millisecond))
+	_, err = c.ListSecrets(context.Background(), "my-app")
+	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(sleeps.recorded()); n != 2 {
+		t.Errorf("waits = %d, want 2", n)
+	}
+}
+
+func TestConflictIsRetriedOnlyAFewTimes(t *testing.T) {
+	var requests atomic.Int32
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		writeError(w, http.StatusConflict, `{"error":"concurrent update"}`)
+	})
+	_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
+	if n := requests.Load(); n != 1+maxConflictRetries {
+		t.Errorf("requests = %d, want %d", n, 1+maxConflictRetries)
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestNoRetryOnOtherClientErrors(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404, 412, 422} {
+		var requests atomic.Int32
+		c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			writeError(w, status, `{"error":"no"}`)
+		})
+		_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
+		if statusOf(err) != status || requests.Load() != 1 || len(sleeps.recorded()) != 0 {
+			t.Errorf("%d: err = %v after %d requests, %d waits; want one request", status, err, requests.Load(), len(sleeps.recorded()))
+		}
+	}
+}
+
+func TestCancellationStopsRetrying(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		writeError(w, http.StatusServiceUnavailable, `{"error":"down"}`)
+	}))
+	defer srv.Close()
+	// The real sleep with a wait long enough that only cancellation can end it; the caller gives
+	// up just as the client starts waiting.
+	cancelThenSleep := func(ctx context.Context, d time.Duration) error {
+		cancel()
+		return sleepContext(ctx, d)
+	}
+	c := New(srv.URL, testToken, WithRetries(5, time.Hour, time.Hour), withSleep(cancelThenSleep))
+	start := time.Now()
+	_, err := c.GetSecret(ctx, "my-app", "A")
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("took %v", elapsed)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if statusOf(err) != 503 {
+		t.Errorf("err = %v, want the last APIError inside", err)
+	}
+	if n := requests.Load(); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+}
+
+func TestSleepContextReturnsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("took %v", elapsed)
+	}
+	if err := sleepContext(context.Background(), time.Millisecond); err != nil {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCanceledContextMakesNoRetries(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Error("request sent with a canceled context")
+	})
+	if _, err := c.ListSecrets(ctx, "my-app"); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+	if n := len(sleeps.recorded()); n != 0 {
+		t.Errorf("waits = %d", n)
+	}
+}
+
+func TestBackoffGrowsAndIsCapped(t *testing.T) {
+	c := New("", "", WithRetries(10, 100*time.Millisecond, time.Second))
+	steps := []time.Duration{100, 200, 400, 800, 1000, 1000, 1000}
+	for i, step := range steps {
+		step *= time.Millisecond
+		for range 50 {
+			if got := c.backoff(i + 1); got < step/2 || got > step {
+				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", i+1, got, step/2, step)
+			}
+		}
+	}
+	if got := c.backoff(1000); got > time.Second { // no overflow for absurd attempt numbers
+		t.Errorf("backoff(1000) = %v", got)
+	}
+}
+
+// TestErrorsNeverContainValueOrToken drives every failure path with a server that echoes what it
+// got, and checks that no error text holds a secret value or any form of the token.
+func TestErrorsNeverContainValueOrToken(t *testing.T) {
+	const (
+		token = "FlyV1 fm1r_macaroon-part-one,fm2_macaroon-part-two"
+		value = `s3cr3t-"value"-<&>`
+	)
+	forbidden := []string{value, `s3cr3t-\"value\"-\u003c\u0026\u003e`, `s3cr3t-\"value\"-<&>`,
+		"fm1r_macaroon-part-one", "fm2_macaroon-part-two", "macaroon-part"}
+
+	echo := func(r *http.Request) string {
+		body, _ := io.ReadAll(r.Body)
+		return fmt.Sprintf("got %s with auth %s", body, r.Header.Get("Authorization"))
+	}
+	handlers := map[string]http.HandlerFunc{
+		"400 JSON echoing the request": func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, 400, fmt.Sprintf(`{"error":%q,"message":%q}`, echo(r), value))
+		},
+		"401 plain text echoing the request": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(401)
+			io.WriteString(w, echo(r))
+		},
+		"500 long text echoing the request past the cut": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(500)
+			io.WriteString(w, strings.Repeat("x", maxErrorTextRunes-5)+echo(r))
+		},
+		"409 until giving up": func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, 409, fmt.Sprintf(`{"error":%q}`, echo(r)))
+		},
+		"dropped connection": func(w http.ResponseWriter, r *http.Request) {
+			dropConnection(t, w)
+		},
+		"undecodable success": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, `{"name": `+value)
+		},
+	}
+	ctx := context.Background()
+	calls := map[string]func(*Client) error{
+		"SetSecret": func(c *Client) error { _, err := c.SetSecret(ctx, "my-app", "A", value); return err },
+		"UpdateSecrets": func(c *Client) error {
+			v := value
+			_, err := c.UpdateSecrets(ctx, "my-app", map[string]*string{"A": &v, "B": nil})
+			return err
+		},
+	}
+	check := func(t *testing.T, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatal("no error")
+		}
+		texts := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			texts = append(texts, fmt.Sprintf("%#v", *apiErr))
+		}
+		for _, text := range texts {
+			for _, secret := range forbidden {
+				if strings.Contains(text, secret) {
+					t.Errorf("error text contains %q:\n%s", secret, text)
+				}
+			}
+		}
+	}
+	for hname, handler := range handlers {
+		for cname, call := range calls {
+			t.Run(hname+"/"+cname, func(t *testing.T) {
+				srv := httptest.NewServer(handler)
+				defer srv.Close()
+				sleeps := &sleepRecorder{}
+				c := New(srv.URL, token, withSleep(sleeps.sleep), WithRetries(2, time.Millisecond, time.Millisecond))
+				check(t, call(c))
+			})
+		}
+	}
+	t.Run("canceled while waiting", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, 503, fmt.Sprintf(`{"error":%q}`, echo(r)))
+		}))
+		defer srv.Close()
+		cancelThenSleep := func(ctx context.Context, d time.Duration) error {
+			cancel()
+			return sleepContext(ctx, d)
+		}
+		c := New(srv.URL, token, WithRetries(3, time.Hour, time.Hour), withSleep(cancelThenSleep))
+		_, err := c.SetSecret(ctx, "my-app", "A", value)
+		check(t, err)
+	})
+	t.Run("server echo is redacted, not dropped", func(t *testing.T) {
+		srv := httptest.NewServer(handlers["400 JSON echoing the request"])
+		defer srv.Close()
+		_, err := New(srv.URL, token).SetSecret(ctx, "my-app", "A", value)
+		if err == nil || !strings.Contains(err.Error(), redacted) {
+			t.Errorf("err = %v, want %s in place of the secrets", err, redacted)
+		}
+	})
+}
