@@ -1,0 +1,121 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+)
+
+const usageText = `Usage: edgesecrets-emulator [flags]
+
+Serves the Fly.io Machines API secrets endpoints (under /v1) and the Cloudflare
+Secrets Store API (under /client/v4) on one port, prints the shell exports that
+point edgesecrets at it (FLY_FLAPS_BASE_URL, FLY_API_TOKEN, CLOUDFLARE_BASE_URL,
+CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID), then serves until SIGINT/SIGTERM.
+GET /_emulator/stats counts requests per route; POST /_emulator/reset empties
+everything.
+
+Flags:
+  --addr HOST:PORT            listen address; port 0 picks a free one
+                              (default ` + emulator.DefaultAddr + `)
+  --state FILE                keep apps, stores and secrets in FILE (mode 0600,
+                              values included) across restarts; default: memory
+  --fly-token TOKEN           Fly API token to accept (default ` + emulator.DefaultFlyToken + `);
+                              a macaroon (fm2_...) must be sent as "FlyV1 ..."
+  --fly-deploy-token APP=TOKEN
+                              an extra Fly token limited to APP (403 elsewhere);
+                              repeatable
+  --fly-app NAME              create Fly app NAME at start; repeatable
+  --cloudflare-token TOKEN    Cloudflare API token to accept
+                              (default ` + emulator.DefaultCloudflareToken + `)
+  --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex
+                              (default ` + emulator.DefaultCloudflareAccount + `)
+  --cloudflare-auto-store     create "default_secrets_store" on the account's
+                              first Secrets Store request, as Cloudflare does
+                              (default: no store until one is created)
+  --activation-delay DURATION how long a new Cloudflare secret stays "pending"
+                              (default ` + "100ms" + `)
+  --latency DURATION          delay every API request (e.g. 200ms)
+  --fail-rate P               probability of a 5xx answer (0..1)
+  --throttle-rate P           probability of a 429 with Retry-After (0..1)
+  --drop-rate P               probability of closing the connection unanswered
+  --conflict-rate P           probability of a 409 on a Fly secrets write
+  --seed N                    seed for the fault rates: the same seed and the
+                              same requests give the same faults (default 0)
+  --rate-limit                apply Fly's limit: 1 request/s per action per app,
+                              burst 3, then 429 with Retry-After
+  --quiet                     do not log requests to stderr
+  --help                      show this help
+
+Request logs (stderr) carry method, route template, status and duration; never
+bodies, secret values or tokens.
+`
+
+// usageError is a bad command line (exit status 2).
+type usageError struct{ error }
+
+type config struct {
+	addr  string
+	quiet bool
+	opts  emulator.Options
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseFlags reads the command line; --help prints usage to stdout and
+// returns flag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer) (config, error) {
+	cfg := config{}
+	o := &cfg.opts
+	var apps, deployTokens listFlag
+
+	fs := flag.NewFlagSet("edgesecrets-emulator", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported by main, help below
+	fs.StringVar(&cfg.addr, "addr", emulator.DefaultAddr, "")
+	fs.StringVar(&o.StatePath, "state", "", "")
+	fs.StringVar(&o.FlyToken, "fly-token", emulator.DefaultFlyToken, "")
+	fs.Var(&deployTokens, "fly-deploy-token", "")
+	fs.Var(&apps, "fly-app", "")
+	fs.StringVar(&o.CloudflareToken, "cloudflare-token", emulator.DefaultCloudflareToken, "")
+	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
+	fs.BoolVar(&o.CloudflareAutoStore, "cloudflare-auto-store", false, "")
+	fs.DurationVar(&o.ActivationDelay, "activation-delay", emulator.DefaultActivationDelay, "")
+	fs.DurationVar(&o.Latency, "latency", 0, "")
+	fs.Float64Var(&o.FailRate, "fail-rate", 0, "")
+	fs.Float64Var(&o.ThrottleRate, "throttle-rate", 0, "")
+	fs.Float64Var(&o.DropRate, "drop-rate", 0, "")
+	fs.Float64Var(&o.ConflictRate, "conflict-rate", 0, "")
+	fs.Int64Var(&o.Seed, "seed", 0, "")
+	fs.BoolVar(&o.RateLimit, "rate-limit", false, "")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "")
+
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, usageText)
+			return cfg, err
+		}
+		return cfg, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return cfg, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	o.FlyApps = apps
+	for _, pair := range deployTokens {
+		app, token, ok := strings.Cut(pair, "=")
+		if !ok || app == "" || token == "" {
+			return cfg, usageError{fmt.Errorf("--fly-deploy-token wants APP=TOKEN")}
+		}
+		if o.FlyDeployTokens == nil {
+			o.FlyDeployTokens = map[string]string{}
+		}
+		o.FlyDeployTokens[token] = app
+	}
+	return cfg, nil
+}

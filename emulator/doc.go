@@ -1,0 +1,40 @@
+// Package emulator serves a local stand-in for the two APIs edgesecrets
+// manages, on one port: the Fly.io Machines API secrets endpoints under /v1
+// (package fly) and the Cloudflare Secrets Store API under /client/v4
+// (package cloudflare). Tests, the demo and users' CI point the provider at it
+// with the variables from Env; cmd/edgesecrets-emulator is the binary.
+//
+// What this package adds around the two APIs:
+//
+//   - Stats. Every request under /v1/ and /client/v4/ is counted under its
+//     route template, keyed "METHOD /path/{wildcard}", exactly as registered:
+//     "POST /v1/apps/{app}/secrets/{name}",
+//     "GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets".
+//     Requests that match no API route count under their family's catch-all,
+//     "GET /v1/" or "GET /client/v4/" (and
+//     "GET /client/v4/accounts/{account_id}/secrets_store/" inside Secrets
+//     Store). Requests that fault (5xx, 429, drop) are counted too. GET
+//     /_emulator/stats answers Stats as JSON, DELETE /_emulator/stats zeroes
+//     the counters, POST /_emulator/reset empties everything (answers 204).
+//     /_emulator/* requests are never counted, faulted or authenticated.
+//   - Faults (Options.Latency, DropRate, FailRate, ThrottleRate, ConflictRate).
+//     Latency delays every API request. Then one number is drawn per API
+//     request from a generator seeded with Options.Seed, and its band decides:
+//     drop the connection without answering, a 5xx (500, 502 or 503), a 429
+//     with "Retry-After: 1", or (Fly writes only) a 409, else no fault. The same
+//     seed and the same request sequence give the same faults; Reset re-seeds.
+//     Fault bodies use the API's own error shape ({"error"} or the envelope,
+//     Cloudflare 429 is code 971), so clients decode them as API errors.
+//   - Rate limit (Options.RateLimit): Fly's documented limit, a token bucket of
+//     1 request/s with a burst of 3 per action (route template) per app;
+//     beyond it a 429 {"error":"rate limit exceeded"} with Retry-After in whole
+//     seconds. Cloudflare routes are not limited.
+//   - State (Options.StatePath): apps, stores and secrets (values included)
+//     are saved to one JSON file after every change, before the change is
+//     answered, written atomically (temp file in the same directory, fsync,
+//     rename) with mode 0600, and loaded by New. Stats and rate-limit buckets
+//     are not saved. Without a path everything lives in memory.
+//   - Logs (Options.Logger): one line per API request with method, route
+//     template, status, duration and the injected fault, never bodies, query
+//     strings, names, values or tokens.
+package emulator

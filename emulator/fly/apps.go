@@ -1,0 +1,126 @@
+package fly
+
+import (
+	"net/http"
+	"sort"
+)
+
+// appJSON is the Machines API's App object.
+type appJSON struct {
+	ID           string  `json:"id"`
+	Name         string  `json:"name"`
+	Status       string  `json:"status"`
+	MachineCount int     `json:"machine_count"`
+	Network      string  `json:"network"`
+	Organization orgJSON `json:"organization"`
+}
+
+type orgJSON struct {
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
+
+func (ap *app) toJSON() appJSON {
+	return appJSON{
+		ID:           ap.name,
+		Name:         ap.name,
+		Status:       "pending", // no machine has ever been deployed
+		Network:      "default",
+		Organization: orgJSON{Name: ap.org, Slug: ap.org},
+	}
+}
+
+type createAppRequest struct {
+	AppName string `json:"app_name"`
+	OrgSlug string `json:"org_slug"`
+}
+
+func (a *API) createApp(w http.ResponseWriter, r *http.Request) {
+	var req createAppRequest
+	if err := decodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !validAppName(req.AppName) {
+		WriteError(w, http.StatusBadRequest, "app_name must be lowercase letters, digits and dashes")
+		return
+	}
+	a.mu.Lock()
+	if _, exists := a.apps[req.AppName]; exists {
+		a.mu.Unlock()
+		WriteError(w, http.StatusUnprocessableEntity, "Validation failed: Name has already been taken")
+		return
+	}
+	a.apps[req.AppName] = a.newApp(req.AppName, req.OrgSlug)
+	a.mu.Unlock()
+	a.changed()
+	writeEmpty(w, http.StatusCreated)
+}
+
+type listAppsResponse struct {
+	TotalApps int       `json:"total_apps"`
+	Apps      []appJSON `json:"apps"`
+}
+
+func (a *API) listApps(w http.ResponseWriter, r *http.Request) {
+	org := r.URL.Query().Get("org_slug")
+	a.mu.Lock()
+	apps := []appJSON{}
+	for _, ap := range a.apps {
+		if org == "" || ap.org == org {
+			apps = append(apps, ap.toJSON())
+		}
+	}
+	a.mu.Unlock()
+	sort.Slice(apps, func(i, j int) bool { return apps[i].Name < apps[j].Name })
+	writeJSON(w, http.StatusOK, listAppsResponse{TotalApps: len(apps), Apps: apps})
+}
+
+func (a *API) getApp(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	ap, ok := a.apps[r.PathValue("app")]
+	var body appJSON
+	if ok {
+		body = ap.toJSON()
+	}
+	a.mu.Unlock()
+	if !ok {
+		writeAppNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (a *API) deleteApp(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	_, ok := a.apps[r.PathValue("app")]
+	delete(a.apps, r.PathValue("app"))
+	a.mu.Unlock()
+	if !ok {
+		writeAppNotFound(w)
+		return
+	}
+	a.changed()
+	writeEmpty(w, http.StatusAccepted)
+}
+
+// listMachines answers an empty list: the emulator runs no machines, so a
+// deploy after a secrets write has nothing to roll.
+func (a *API) listMachines(w http.ResponseWriter, r *http.Request) {
+	if !a.appExists(r.PathValue("app")) {
+		writeAppNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, []struct{}{})
+}
+
+func (a *API) appExists(name string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.apps[name]
+	return ok
+}
+
+func writeAppNotFound(w http.ResponseWriter) {
+	WriteError(w, http.StatusNotFound, "app not found")
+}

@@ -1,0 +1,62 @@
+// Package fly emulates the Fly.io Machines API endpoints that manage app
+// secrets, plus the app and machine endpoints a deploy touches. It follows the
+// project's Fly secrets contract (shared/api/fly-secrets.md) and is an
+// independent reading of it: nothing here is shared with the provider's client.
+//
+// Routes (all under /v1, all answering JSON):
+//
+//	POST   /v1/apps                        {"app_name","org_slug"} -> 201, empty body
+//	GET    /v1/apps?org_slug=ORG           {"total_apps":N,"apps":[App...]}
+//	GET    /v1/apps/{app}                  App
+//	DELETE /v1/apps/{app}                  202, empty body
+//	GET    /v1/apps/{app}/machines         [] (the emulator runs no machines)
+//	GET    /v1/apps/{app}/secrets          {"secrets":[AppSecret...]}
+//	POST   /v1/apps/{app}/secrets          {"values":{"A":"x","B":null}} -> {"secrets":[...],"version":N}
+//	GET    /v1/apps/{app}/secrets/{name}   AppSecret
+//	POST   /v1/apps/{app}/secrets/{name}   {"value":"x"} -> 201 {name,digest,created_at,updated_at,version}
+//	DELETE /v1/apps/{app}/secrets/{name}   {"version":N}
+//
+// The emulator's own choices, where the real API is undisclosed or the
+// contract marks a behaviour UNCONFIRMED:
+//
+//   - Auth. The Authorization header is read the way fly-go writes it:
+//     "Bearer <token>" for plain tokens, "FlyV1 <part>,<part>..." for macaroon
+//     tokens (any comma-separated part starting with fm1r_, fm1a_ or fm2_). The
+//     configured token is normalised the same way (a leading "Bearer " or
+//     "FlyV1 " is stripped, parts are trimmed and re-joined with ","), and the
+//     header must carry that exact token under the scheme fly-go would pick.
+//     So "Bearer FlyV1 fm2_..." and a macaroon sent as Bearer are both 401
+//     {"error":"Authenticate: token validation error"}, as is a missing header.
+//   - Deploy tokens (Config.DeployTokens) are valid but limited to one app:
+//     using one on another app, or on the app-management routes, answers 403
+//     {"error":"unauthorized"}, like a token that lacks the scope.
+//   - Digest: the first 8 bytes of SHA-256 over
+//     "fly-emulator-digest-v1\x00<app>\x00<name>\x00<value>", as 16 lowercase
+//     hex characters. Same app, name and value give the same digest. Real Fly
+//     does not disclose its algorithm; clients must never recompute it.
+//   - Version: each app starts at 0 and every write operation adds exactly 1:
+//     a set-one (even with an unchanged value), a delete, and a bulk call that
+//     sets at least one name or unsets at least one existing name. A bulk call
+//     that only unsets absent names (or has an empty "values") changes nothing
+//     and answers the current version. Writes to one app are serialised, so
+//     concurrent writers each get a distinct version.
+//   - Timestamps are RFC 3339 in UTC with microseconds. created_at is kept when
+//     a secret is overwritten; updated_at moves on every set.
+//   - Names must match ^[A-Za-z_][A-Za-z0-9_]*$ (they become environment
+//     variables), everywhere a name appears: 400 "\"<name>\" is not a valid
+//     secret name". Empty values are accepted (the provider is the one that
+//     rejects them); a missing "value" is 400.
+//   - show_secrets=true returns "value" on list and get-one. Real Fly reveals
+//     plaintext only to the app's own machines; a provider must treat values as
+//     write-only and never rely on this. Values never reach a log or an error.
+//   - ?version=N (and min_version=N) ask for at least version N: a version the
+//     app does not have yet answers 412; a malformed number answers 400.
+//   - The bulk response lists the secrets the call set (sorted by name); names
+//     it unset are absent.
+//   - Apps: app names are lowercase letters, digits and dashes; org_slug
+//     defaults to "personal"; creating an existing app answers 422
+//     {"error":"Validation failed: Name has already been taken"}.
+//   - Unknown app: 404 {"error":"app not found"}; unknown secret: 404
+//     {"error":"secret not found"}; malformed JSON: 400 {"error":"invalid JSON
+//     body"}. Every response carries a Fly-Request-Id header.
+package fly

@@ -1,0 +1,306 @@
+package fly
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+)
+
+// secretJSON is Fly's AppSecret. Value is set only for show_secrets=true.
+type secretJSON struct {
+	Name      string  `json:"name"`
+	Digest    string  `json:"digest"`
+	CreatedAt string  `json:"created_at"`
+	UpdatedAt string  `json:"updated_at"`
+	Value     *string `json:"value,omitempty"`
+}
+
+type setSecretResponse struct {
+	secretJSON
+	Version uint64 `json:"version"`
+}
+
+type listSecretsResponse struct {
+	Secrets []secretJSON `json:"secrets"`
+}
+
+type updateSecretsResponse struct {
+	Secrets []secretJSON `json:"secrets"`
+	Version uint64       `json:"version"`
+}
+
+type versionResponse struct {
+	Version uint64 `json:"version"`
+}
+
+func (s *secret) toJSON(name string, showValue bool) secretJSON {
+	out := secretJSON{
+		Name:      name,
+		Digest:    s.digest,
+		CreatedAt: formatTime(s.createdAt),
+		UpdatedAt: formatTime(s.updatedAt),
+	}
+	if showValue {
+		v := s.value
+		out.Value = &v
+	}
+	return out
+}
+
+// put sets a secret's value, keeping created_at when it already exists.
+func (ap *app) put(name, value string, now time.Time) *secret {
+	s, ok := ap.secrets[name]
+	if !ok {
+		s = &secret{createdAt: now}
+		ap.secrets[name] = s
+	}
+	s.value = value
+	s.digest = digestOf(ap.name, name, value)
+	s.updatedAt = now
+	return s
+}
+
+// readOptions are the query parameters of the two read endpoints.
+type readOptions struct {
+	showValues bool
+	minVersion uint64
+}
+
+func parseReadOptions(r *http.Request) (readOptions, error) {
+	var opts readOptions
+	q := r.URL.Query()
+	if v := q.Get("show_secrets"); v != "" {
+		show, err := strconv.ParseBool(v)
+		if err != nil {
+			return opts, fmt.Errorf("show_secrets must be true or false")
+		}
+		opts.showValues = show
+	}
+	for _, key := range []string{"version", "min_version"} {
+		if v := q.Get(key); v != "" {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return opts, fmt.Errorf("%s must be a non-negative integer", key)
+			}
+			opts.minVersion = max(opts.minVersion, n)
+		}
+	}
+	return opts, nil
+}
+
+func writeVersionNotReached(w http.ResponseWriter, want, have uint64) {
+	WriteError(w, http.StatusPreconditionFailed,
+		fmt.Sprintf("secrets version %d is not available yet (current version %d)", want, have))
+}
+
+func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
+	if !a.appExists(r.PathValue("app")) {
+		writeAppNotFound(w)
+		return
+	}
+	opts, err := parseReadOptions(r)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a.mu.Lock()
+	ap := a.apps[r.PathValue("app")]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+		return
+	}
+	if opts.minVersion > ap.version {
+		have := ap.version
+		a.mu.Unlock()
+		writeVersionNotReached(w, opts.minVersion, have)
+		return
+	}
+	resp := listSecretsResponse{Secrets: []secretJSON{}}
+	for _, name := range ap.sortedNames() {
+		resp.Secrets = append(resp.Secrets, ap.secrets[name].toJSON(name, opts.showValues))
+	}
+	a.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) getSecret(w http.ResponseWriter, r *http.Request) {
+	appName, name := r.PathValue("app"), r.PathValue("name")
+	if !a.appExists(appName) {
+		writeAppNotFound(w)
+		return
+	}
+	if !validSecretName(name) {
+		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+		return
+	}
+	opts, err := parseReadOptions(r)
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a.mu.Lock()
+	ap := a.apps[appName]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+		return
+	}
+	if opts.minVersion > ap.version {
+		have := ap.version
+		a.mu.Unlock()
+		writeVersionNotReached(w, opts.minVersion, have)
+		return
+	}
+	s, ok := ap.secrets[name]
+	var resp secretJSON
+	if ok {
+		resp = s.toJSON(name, opts.showValues)
+	}
+	a.mu.Unlock()
+	if !ok {
+		writeSecretNotFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type setSecretRequest struct {
+	Value *string `json:"value"`
+}
+
+func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
+	appName, name := r.PathValue("app"), r.PathValue("name")
+	if !a.appExists(appName) {
+		writeAppNotFound(w)
+		return
+	}
+	if !validSecretName(name) {
+		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+		return
+	}
+	var req setSecretRequest
+	if err := decodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Value == nil {
+		WriteError(w, http.StatusBadRequest, "value is required")
+		return
+	}
+	a.mu.Lock()
+	ap := a.apps[appName]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+		return
+	}
+	s := ap.put(name, *req.Value, a.now())
+	ap.version++
+	resp := setSecretResponse{secretJSON: s.toJSON(name, false), Version: ap.version}
+	a.mu.Unlock()
+	a.changed()
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+type updateSecretsRequest struct {
+	Values map[string]*string `json:"values"`
+}
+
+// updateSecrets sets and unsets several secrets in one version (null unsets).
+// Every name is checked before anything changes.
+func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
+	appName := r.PathValue("app")
+	if !a.appExists(appName) {
+		writeAppNotFound(w)
+		return
+	}
+	var req updateSecretsRequest
+	if err := decodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Values == nil {
+		WriteError(w, http.StatusBadRequest, "values is required")
+		return
+	}
+	names := make([]string, 0, len(req.Values))
+	for name := range req.Values {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !validSecretName(name) {
+			WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+			return
+		}
+	}
+
+	a.mu.Lock()
+	ap := a.apps[appName]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+		return
+	}
+	now := a.now()
+	changed := false
+	resp := updateSecretsResponse{Secrets: []secretJSON{}}
+	for _, name := range names {
+		value := req.Values[name]
+		if value == nil {
+			if _, exists := ap.secrets[name]; exists {
+				delete(ap.secrets, name)
+				changed = true
+			}
+			continue
+		}
+		resp.Secrets = append(resp.Secrets, ap.put(name, *value, now).toJSON(name, false))
+		changed = true
+	}
+	if changed {
+		ap.version++
+	}
+	resp.Version = ap.version
+	a.mu.Unlock()
+	if changed {
+		a.changed()
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
+	appName, name := r.PathValue("app"), r.PathValue("name")
+	if !a.appExists(appName) {
+		writeAppNotFound(w)
+		return
+	}
+	if !validSecretName(name) {
+		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+		return
+	}
+	a.mu.Lock()
+	ap := a.apps[appName]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+		return
+	}
+	if _, ok := ap.secrets[name]; !ok {
+		a.mu.Unlock()
+		writeSecretNotFound(w)
+		return
+	}
+	delete(ap.secrets, name)
+	ap.version++
+	resp := versionResponse{Version: ap.version}
+	a.mu.Unlock()
+	a.changed()
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func writeSecretNotFound(w http.ResponseWriter) {
+	WriteError(w, http.StatusNotFound, "secret not found")
+}

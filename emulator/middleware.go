@@ -1,0 +1,152 @@
+package emulator
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+)
+
+// family is what the middleware needs to know about one API.
+type family struct {
+	// writeFault answers an injected fault in the API's own error shape.
+	writeFault func(w http.ResponseWriter, kind fault, status int)
+	// rateLimited says whether Options.RateLimit applies.
+	rateLimited bool
+	// conflicts says whether writes can get an injected 409.
+	conflicts bool
+}
+
+var flyFamily = family{
+	writeFault: func(w http.ResponseWriter, kind fault, status int) {
+		switch kind {
+		case faultThrottle:
+			fly.WriteError(w, status, "rate limit exceeded")
+		case faultConflict:
+			fly.WriteError(w, status, "conflict: another write to this app's secrets is in progress, retry")
+		default:
+			fly.WriteError(w, status, "internal server error (injected by edgesecrets-emulator)")
+		}
+	},
+	rateLimited: true,
+	conflicts:   true,
+}
+
+var cloudflareFamily = family{
+	writeFault: func(w http.ResponseWriter, kind fault, status int) {
+		switch kind {
+		case faultThrottle:
+			cloudflare.WriteError(w, status, 971, "Please wait and consider throttling your request speed")
+		default:
+			cloudflare.WriteError(w, status, 10002, "Internal server error (injected by edgesecrets-emulator)")
+		}
+	},
+}
+
+// instrumentedMux registers an API's routes wrapped in the emulator's
+// middleware: stats, latency, faults, rate limit and the request log.
+type instrumentedMux struct {
+	mux    *http.ServeMux
+	s      *Server
+	family family
+}
+
+func (m *instrumentedMux) Handle(pattern string, h http.Handler) {
+	m.mux.Handle(pattern, m.s.instrument(m.family, h))
+}
+
+func (s *Server) instrument(fam family, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		route := routeKey(r)
+		s.stats.add(route)
+		rec := &statusRecorder{ResponseWriter: w}
+		kind := s.serve(rec, r, fam, next)
+		s.logRequest(r, route, rec.code(), time.Since(start), kind)
+	})
+}
+
+// serve runs the fault and rate-limit gauntlet, then the API handler.
+func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) fault {
+	if s.opts.Latency > 0 {
+		t := time.NewTimer(s.opts.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return noFault
+		}
+	}
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	kind, status := s.faults.next(write && fam.conflicts)
+	switch kind {
+	case faultDrop:
+		dropConnection(w)
+		return kind
+	case faultThrottle:
+		w.Header().Set("Retry-After", "1")
+		fam.writeFault(w, kind, status)
+		return kind
+	case faultServerError, faultConflict:
+		fam.writeFault(w, kind, status)
+		return kind
+	}
+	if fam.rateLimited && s.limiter != nil {
+		key := r.Pattern + " " + r.PathValue("app")
+		if ok, wait := s.limiter.take(key); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
+			return faultThrottle
+		}
+	}
+	next.ServeHTTP(w, r)
+	return noFault
+}
+
+// dropConnection closes the client's connection without an answer.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // the server aborts the response instead
+	}
+	conn.Close()
+}
+
+func (s *Server) logRequest(r *http.Request, route string, status int, d time.Duration, kind fault) {
+	_, path, _ := strings.Cut(route, " ")
+	attrs := []any{"method", r.Method, "route", path, "status", status, "duration", d.Round(time.Microsecond)}
+	if kind != noFault {
+		attrs = append(attrs, "fault", kind.String())
+	}
+	s.log.Info("request", attrs...)
+}
+
+// statusRecorder remembers the status an API handler answered.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the answered status; 0 when the connection was dropped or the
+// client left during the latency.
+func (w *statusRecorder) code() int { return w.status }

@@ -1,0 +1,183 @@
+package emulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+)
+
+// Server is the emulator: an http.Handler serving both APIs. It is safe for
+// concurrent use.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	fly     *fly.API
+	cf      *cloudflare.API
+	stats   *statsCounter
+	faults  *faultInjector
+	limiter *rateLimiter // nil unless Options.RateLimit
+	state   *persister   // nil for memory only
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New builds a server from opts, loading Options.StatePath if it exists.
+func New(opts Options) (*Server, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	s := &Server{
+		opts:   opts,
+		log:    opts.Logger,
+		stats:  newStatsCounter(),
+		faults: newFaultInjector(opts),
+	}
+	if opts.RateLimit {
+		s.limiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
+	}
+	if opts.StatePath != "" {
+		s.state = &persister{path: opts.StatePath, snapshot: s.snapshot, log: s.log}
+	}
+
+	var err error
+	s.fly, err = fly.New(fly.Config{
+		Token:        opts.FlyToken,
+		DeployTokens: opts.FlyDeployTokens,
+		OnChange:     s.changed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	s.cf, err = cloudflare.New(cloudflare.Config{
+		Token:           opts.CloudflareToken,
+		AccountID:       opts.CloudflareAccount,
+		ActivationDelay: opts.ActivationDelay,
+		AutoCreateStore: opts.CloudflareAutoStore,
+		OnChange:        s.changed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+
+	if s.state != nil {
+		st, found, err := loadState(opts.StatePath)
+		if err != nil {
+			return nil, fmt.Errorf("emulator: %w", err)
+		}
+		if found {
+			if err := s.fly.Restore(st.Fly); err != nil {
+				return nil, fmt.Errorf("emulator: %w", err)
+			}
+			if err := s.cf.Restore(st.Cloudflare); err != nil {
+				return nil, fmt.Errorf("emulator: %w", err)
+			}
+		}
+	}
+	if err := s.createStartApps(); err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+	// Writing now fails fast on an unwritable path and tightens the mode of
+	// a file loaded with a looser one.
+	if s.state != nil {
+		if err := s.state.save(); err != nil {
+			return nil, fmt.Errorf("emulator: saving state: %w", err)
+		}
+	}
+	s.mux = s.routes()
+	return s, nil
+}
+
+func (s *Server) createStartApps() error {
+	for _, name := range s.opts.FlyApps {
+		if err := s.fly.EnsureApp(name, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	s.fly.Register(&instrumentedMux{mux: mux, s: s, family: flyFamily})
+	s.cf.Register(&instrumentedMux{mux: mux, s: s, family: cloudflareFamily})
+	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.Stats())
+	})
+	mux.HandleFunc("DELETE /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
+		s.stats.reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /_emulator/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+// ServeHTTP serves both APIs and the /_emulator endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Options returns the options in effect, defaults filled in.
+func (s *Server) Options() Options {
+	o := s.opts
+	o.FlyApps = slices.Clone(o.FlyApps)
+	return o
+}
+
+// Stats returns the request counts, the same data as GET /_emulator/stats.
+func (s *Server) Stats() Stats {
+	return s.stats.snapshot()
+}
+
+// ResetStats zeroes the request counts only, like DELETE /_emulator/stats.
+func (s *Server) ResetStats() {
+	s.stats.reset()
+}
+
+// Reset empties everything, like POST /_emulator/reset: apps, stores,
+// secrets, stats and rate-limit buckets; it re-creates Options.FlyApps and
+// re-seeds the fault generator.
+func (s *Server) Reset() {
+	s.fly.Reset()
+	s.cf.Reset()
+	_ = s.createStartApps() // validated by New
+	s.stats.reset()
+	s.faults.reseed()
+	if s.limiter != nil {
+		s.limiter.reset()
+	}
+	s.changed()
+}
+
+// Close flushes the state file. The server must not be used afterwards.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.state != nil {
+			s.closeErr = s.state.save()
+		}
+	})
+	return s.closeErr
+}
+
+func (s *Server) changed() {
+	if s.state != nil {
+		_ = s.state.save() // logged by the persister; Close reports a lasting failure
+	}
+}
+
+func (s *Server) snapshot() stateFile {
+	return stateFile{Format: stateFormat, Fly: s.fly.Snapshot(), Cloudflare: s.cf.Snapshot()}
+}
