@@ -1,0 +1,183 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
+)
+
+// Config is the provider configuration (`pulumi config set edgesecrets:<key>`).
+//
+// Environment fallbacks are read in Configure, not in Check, so a token taken from the
+// environment never lands in the state file.
+type Config struct {
+	FlyAPIToken         *string `pulumi:"flyApiToken,optional" provider:"secret"`
+	FlyAPIURL           *string `pulumi:"flyApiUrl,optional"`
+	CloudflareAPIToken  *string `pulumi:"cloudflareApiToken,optional" provider:"secret"`
+	CloudflareAccountID *string `pulumi:"cloudflareAccountId,optional"`
+	CloudflareAPIURL    *string `pulumi:"cloudflareApiUrl,optional"`
+
+	// What Configure resolved from config, environment and defaults.
+	resolved resolvedConfig
+}
+
+type resolvedConfig struct {
+	flyToken, flyURL                    string
+	cloudflareToken, cloudflareURL      string
+	cloudflareAccount                   string
+	httpClient                          *http.Client
+	flyRetryMin, flyRetryMax            time.Duration
+	cloudflareRetries, flyRetries       int
+	activePollInterval, activeWaitLimit time.Duration
+}
+
+var (
+	_ infer.Annotated       = (*Config)(nil)
+	_ infer.CustomConfigure = (*Config)(nil)
+)
+
+// Config keys and the environment variables that back them.
+const (
+	keyFlyToken          = "edgesecrets:flyApiToken"
+	keyCloudflareToken   = "edgesecrets:cloudflareApiToken"
+	keyCloudflareAccount = "edgesecrets:cloudflareAccountId"
+	defaultFlyURL        = "https://api.machines.dev"
+)
+
+var (
+	envFlyToken          = []string{"FLY_API_TOKEN", "FLY_ACCESS_TOKEN"}
+	envFlyURL            = []string{"FLY_FLAPS_BASE_URL"}
+	envCloudflareToken   = []string{"CLOUDFLARE_API_TOKEN"}
+	envCloudflareAccount = []string{"CLOUDFLARE_ACCOUNT_ID"}
+	envCloudflareURL     = []string{"CLOUDFLARE_BASE_URL"}
+)
+
+// Annotate documents the configuration keys.
+func (c *Config) Annotate(a infer.Annotator) {
+	a.Describe(&c.FlyAPIToken, "Fly.io API token used by `fly:FlySecret` resources: a personal or "+
+		"deploy token (`fly tokens create deploy`), sent as `Bearer`, or a macaroon (`FlyV1 fm2_...`). "+
+		"Falls back to the `FLY_API_TOKEN`, then `FLY_ACCESS_TOKEN` environment variable. "+
+		"A resource's own `apiToken` takes precedence.")
+	a.Describe(&c.FlyAPIURL, "Base URL of the Fly Machines API. Falls back to the `FLY_FLAPS_BASE_URL` "+
+		"environment variable, then `https://api.machines.dev`. Point it at `edgesecrets-emulator` to run "+
+		"without a Fly.io account.")
+	a.Describe(&c.CloudflareAPIToken, "Cloudflare API token with the \"Secrets Store Write\" permission, "+
+		"used by `cloudflare:SecretsStore` and `cloudflare:Secret`. Falls back to the `CLOUDFLARE_API_TOKEN` "+
+		"environment variable. A resource's own `apiToken` takes precedence.")
+	a.Describe(&c.CloudflareAccountID, "Cloudflare account ID (32 hexadecimal characters) that holds the "+
+		"Secrets Store. Falls back to the `CLOUDFLARE_ACCOUNT_ID` environment variable. A resource's own "+
+		"`accountId` takes precedence.")
+	a.Describe(&c.CloudflareAPIURL, "Base URL of the Cloudflare v4 API. Falls back to the `CLOUDFLARE_BASE_URL` "+
+		"environment variable, then `https://api.cloudflare.com/client/v4`.")
+}
+
+// Configure resolves every setting from config, then environment, then default. Missing
+// credentials are not an error here: a program may use only one of the two platforms.
+func (c *Config) Configure(context.Context) error {
+	r := resolvedConfig{
+		flyToken:           firstSet(c.FlyAPIToken, envFlyToken),
+		flyURL:             firstSet(c.FlyAPIURL, envFlyURL),
+		cloudflareToken:    firstSet(c.CloudflareAPIToken, envCloudflareToken),
+		cloudflareAccount:  firstSet(c.CloudflareAccountID, envCloudflareAccount),
+		cloudflareURL:      firstSet(c.CloudflareAPIURL, envCloudflareURL),
+		httpClient:         &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		flyRetries:         4,
+		flyRetryMin:        250 * time.Millisecond,
+		flyRetryMax:        8 * time.Second,
+		cloudflareRetries:  4,
+		activePollInterval: 100 * time.Millisecond,
+		activeWaitLimit:    30 * time.Second,
+	}
+	if r.flyURL == "" {
+		r.flyURL = defaultFlyURL
+	}
+	if r.cloudflareURL == "" {
+		r.cloudflareURL = cfapi.DefaultBaseURL
+	}
+	for key, raw := range map[string]string{"edgesecrets:flyApiUrl": r.flyURL, "edgesecrets:cloudflareApiUrl": r.cloudflareURL} {
+		if err := checkBaseURL(raw); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	if r.cloudflareAccount != "" && !accountIDPattern.MatchString(r.cloudflareAccount) {
+		return fmt.Errorf("%s (or CLOUDFLARE_ACCOUNT_ID) is %q: a Cloudflare account ID is 32 hexadecimal characters",
+			keyCloudflareAccount, r.cloudflareAccount)
+	}
+	c.resolved = r
+	return nil
+}
+
+// firstSet returns the config value if set, else the first non-empty environment variable.
+func firstSet(configured *string, env []string) string {
+	if configured != nil && *configured != "" {
+		return *configured
+	}
+	for _, name := range env {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL", raw)
+	}
+	return nil
+}
+
+func userAgent() string { return "pulumi-edgesecrets/" + version.Version }
+
+// flyClient returns a Fly client using the resource's token, or the provider's.
+func (c Config) flyClient(resourceToken *string) (*flyapi.Client, error) {
+	token := c.resolved.flyToken
+	if resourceToken != nil && *resourceToken != "" {
+		token = *resourceToken
+	}
+	if token == "" {
+		return nil, fmt.Errorf("no Fly.io API token: set it with `pulumi config set --secret %s <token>`, "+
+			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", keyFlyToken)
+	}
+	return flyapi.New(c.resolved.flyURL, token,
+		flyapi.WithHTTPClient(c.resolved.httpClient),
+		flyapi.WithRetries(c.resolved.flyRetries, c.resolved.flyRetryMin, c.resolved.flyRetryMax),
+		flyapi.WithUserAgent(userAgent()),
+	), nil
+}
+
+// cloudflareClient returns a Secrets Store client for the resource's account and token,
+// or the provider's.
+func (c Config) cloudflareClient(resourceToken, resourceAccount *string) (*cfapi.Client, error) {
+	token := c.resolved.cloudflareToken
+	if resourceToken != nil && *resourceToken != "" {
+		token = *resourceToken
+	}
+	account := c.resolved.cloudflareAccount
+	if resourceAccount != nil && *resourceAccount != "" {
+		account = *resourceAccount
+	}
+	if token == "" {
+		return nil, fmt.Errorf("no Cloudflare API token: set it with `pulumi config set --secret %s <token>`, "+
+			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", keyCloudflareToken)
+	}
+	if account == "" {
+		return nil, fmt.Errorf("no Cloudflare account ID: set it with `pulumi config set %s <id>`, "+
+			"or the CLOUDFLARE_ACCOUNT_ID environment variable, or the resource's `accountId` input", keyCloudflareAccount)
+	}
+	return cfapi.New(c.resolved.cloudflareURL, token, account, cfapi.Options{
+		MaxRetries: c.resolved.cloudflareRetries,
+		HTTPClient: c.resolved.httpClient,
+		UserAgent:  userAgent(),
+	}), nil
+}

@@ -1,0 +1,271 @@
+package provider
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+)
+
+// FlySecret manages one secret of a Fly.io app.
+type FlySecret struct{}
+
+// FlySecretArgs are FlySecret's inputs.
+type FlySecretArgs struct {
+	App      string         `pulumi:"app" provider:"replaceOnChanges"`
+	Name     string         `pulumi:"name" provider:"replaceOnChanges"`
+	Value    string         `pulumi:"value" provider:"secret"`
+	Encoding *ValueEncoding `pulumi:"encoding,optional"`
+	APIToken *string        `pulumi:"apiToken,optional" provider:"secret"`
+}
+
+// FlySecretState is what FlySecret records.
+type FlySecretState struct {
+	FlySecretArgs
+	Digest    string `pulumi:"digest"`
+	CreatedAt string `pulumi:"createdAt"`
+	UpdatedAt string `pulumi:"updatedAt"`
+	Version   int64  `pulumi:"version"`
+}
+
+// ValueEncoding says how a FlySecret's value is written.
+type ValueEncoding string
+
+const (
+	EncodingPlain  ValueEncoding = "plain"
+	EncodingBase64 ValueEncoding = "base64"
+)
+
+var (
+	_ infer.CustomResource[FlySecretArgs, FlySecretState]            = FlySecret{}
+	_ infer.CustomCheck[FlySecretArgs]                               = FlySecret{}
+	_ infer.CustomUpdate[FlySecretArgs, FlySecretState]              = FlySecret{}
+	_ infer.CustomRead[FlySecretArgs, FlySecretState]                = FlySecret{}
+	_ infer.CustomDelete[FlySecretState]                             = FlySecret{}
+	_ infer.ExplicitDependencies[FlySecretArgs, FlySecretState]      = FlySecret{}
+	_ infer.Enum[ValueEncoding]                                      = EncodingPlain
+	_ infer.Annotated                                                = (*FlySecret)(nil)
+	_ infer.Annotated                                                = (*FlySecretArgs)(nil)
+	_ infer.Annotated                                                = (*FlySecretState)(nil)
+)
+
+// flySecretRules: app and name identify the secret; the token is only how we reach it.
+var flySecretRules = diffRules{
+	replaceOnChanges: []string{"app", "name"},
+	credentials:      []string{"apiToken"},
+}
+
+func (r *FlySecret) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "FlySecret")
+	a.Describe(r, "A secret of a Fly.io app, set through the Machines API "+
+		"(`POST /v1/apps/{app}/secrets/{name}`).\n\n"+
+		"The write is staged: machines started or updated afterwards see the new value, as with "+
+		"`fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.\n\n"+
+		"Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one "+
+		"recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next "+
+		"`pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on "+
+		"the app overwrites it; to adopt it without a write, import it.\n\n"+
+		"## Import\n\nThe ID is `<app>/<name>`:\n\n"+
+		"```sh\npulumi import edgesecrets:fly:FlySecret db my-app/DATABASE_URL\n```\n\n"+
+		"After an import the value is unknown to Pulumi; the next `pulumi up` writes the program's value once.")
+}
+
+func (a *FlySecretArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.App, "Name of the Fly.io app that holds the secret. Changing it replaces the secret.")
+	an.Describe(&a.Name, "Secret name, exposed to the app's machines as an environment variable: letters, "+
+		"digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it "+
+		"replaces the secret.")
+	an.Describe(&a.Value, "Secret value. Always stored as a Pulumi secret; never returned by Fly.io.")
+	an.Describe(&a.Encoding, "How the value is written: `plain` (default) as is, or `base64` to have the "+
+		"provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.")
+	an.SetDefault(&a.Encoding, EncodingPlain)
+	an.Describe(&a.APIToken, "Fly.io API token for this secret only, overriding the provider's `flyApiToken`. "+
+		"Changing it is not a diff.")
+}
+
+func (s *FlySecretState) Annotate(a infer.Annotator) {
+	a.Describe(&s.Digest, "Digest of the stored value, as reported by Fly.io (`fly secrets list`). It changes "+
+		"when the value changes, inside or outside Pulumi.")
+	a.Describe(&s.CreatedAt, "When the secret was first set (RFC 3339).")
+	a.Describe(&s.UpdatedAt, "When the secret was last set (RFC 3339).")
+	a.Describe(&s.Version, "The app's secrets version after this secret's last write by Pulumi. Deploy with "+
+		"machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.")
+}
+
+// Values lists the encodings.
+func (ValueEncoding) Values() []infer.EnumValue[ValueEncoding] {
+	return []infer.EnumValue[ValueEncoding]{
+		{Name: "Plain", Value: EncodingPlain, Description: "Write the value as is."},
+		{Name: "Base64", Value: EncodingBase64, Description: "Write the value base64-encoded (for `[[files]]` mounts)."},
+	}
+}
+
+func (e *ValueEncoding) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "ValueEncoding")
+	a.Describe(e, "How a FlySecret's value is written.")
+}
+
+// WireDependencies keeps the value and token secret in every output, whatever the input's marking.
+func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, state *FlySecretState) {
+	f.OutputField(&state.Value).AlwaysSecret()
+	f.OutputField(&state.APIToken).AlwaysSecret()
+}
+
+// Check validates at preview, before any API call.
+func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlySecretArgs], error) {
+	args, failures, err := infer.DefaultCheck[FlySecretArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[FlySecretArgs]{Inputs: args, Failures: failures}, err
+	}
+	c := checker{inputs: req.NewInputs}
+	c.pattern("app", flyAppPattern, "Fly.io app names use lowercase letters, digits and dashes")
+	if app, ok := c.str("app"); ok && len(app) > maxFlyAppNameLength {
+		c.fail("app", "app is %d characters long; Fly.io app names have at most %d", len(app), maxFlyAppNameLength)
+	}
+	c.pattern("name", flySecretNamePattern, "secret names become environment variables: use letters, digits "+
+		"and underscores, not starting with a digit (e.g. DATABASE_URL)")
+	c.nonEmptyValue(req.OldInputs, "value")
+	if enc, ok := c.str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
+		c.fail("encoding", "encoding is %q: use \"plain\" or \"base64\"", enc)
+	}
+	return infer.CheckResponse[FlySecretArgs]{Inputs: args, Failures: c.failures}, nil
+}
+
+// Create sets the secret: one API call.
+func (FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
+	in := req.Inputs
+	id := flySecretID(in.App, in.Name)
+	client, err := infer.GetConfig[Config](ctx).flyClient(in.APIToken)
+	if err != nil {
+		return infer.CreateResponse[FlySecretState]{}, err
+	}
+	if req.DryRun {
+		return infer.CreateResponse[FlySecretState]{ID: id, Output: FlySecretState{FlySecretArgs: in}}, nil
+	}
+	state, err := setFlySecret(ctx, client, in)
+	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
+}
+
+// Update writes the value when it or its encoding changed, or when a refresh found it
+// changed outside Pulumi (Read then records an empty value). One API call, or none.
+func (FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
+	in, old := req.Inputs, req.State
+	client, err := infer.GetConfig[Config](ctx).flyClient(in.APIToken)
+	if err != nil {
+		return infer.UpdateResponse[FlySecretState]{}, err
+	}
+	unchanged := in.Value == old.Value && in.encoding() == old.encoding()
+	if req.DryRun || unchanged {
+		old.FlySecretArgs = in
+		return infer.UpdateResponse[FlySecretState]{Output: old}, nil
+	}
+	state, err := setFlySecret(ctx, client, in)
+	if err != nil {
+		return infer.UpdateResponse[FlySecretState]{}, err
+	}
+	return infer.UpdateResponse[FlySecretState]{Output: state}, nil
+}
+
+// Read serves refresh and import with one API call. Import passes the ID alone.
+func (FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs, FlySecretState]) (infer.ReadResponse[FlySecretArgs, FlySecretState], error) {
+	app, name, err := parseFlySecretID(req.ID)
+	if err != nil {
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
+	}
+	state := req.State
+	client, err := infer.GetConfig[Config](ctx).flyClient(state.APIToken)
+	if err != nil {
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
+	}
+	remote, err := client.GetSecret(ctx, app, name)
+	if flyapi.IsNotFound(err) {
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, nil // deleted outside Pulumi
+	}
+	if err != nil {
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
+	}
+	if remote.Digest != state.Digest {
+		// Written outside Pulumi since our last write, or never written by us (import):
+		// the value is unknown, so the next up writes the program's value.
+		state.Value = ""
+	}
+	state.App, state.Name = app, name
+	if state.Encoding == nil {
+		plainEncoding := EncodingPlain
+		state.Encoding = &plainEncoding
+	}
+	state.Digest = remote.Digest
+	state.CreatedAt, state.UpdatedAt = timestamp(remote.CreatedAt), timestamp(remote.UpdatedAt)
+	return infer.ReadResponse[FlySecretArgs, FlySecretState]{
+		ID:     flySecretID(app, name),
+		Inputs: state.FlySecretArgs,
+		State:  state,
+	}, nil
+}
+
+// Delete unsets the secret; one already gone is success.
+func (FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
+	client, err := infer.GetConfig[Config](ctx).flyClient(req.State.APIToken)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	_, err = client.DeleteSecret(ctx, req.State.App, req.State.Name)
+	if flyapi.IsNotFound(err) {
+		err = nil
+	}
+	return infer.DeleteResponse{}, err
+}
+
+// setFlySecret writes the value and returns the state recording it.
+func setFlySecret(ctx context.Context, client *flyapi.Client, in FlySecretArgs) (FlySecretState, error) {
+	res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
+	if err != nil {
+		return FlySecretState{}, err
+	}
+	return FlySecretState{
+		FlySecretArgs: in,
+		Digest:        res.Digest,
+		CreatedAt:     timestamp(res.CreatedAt),
+		UpdatedAt:     timestamp(res.UpdatedAt),
+		Version:       res.Version,
+	}, nil
+}
+
+func (a FlySecretArgs) encoding() ValueEncoding {
+	if a.Encoding == nil {
+		return EncodingPlain
+	}
+	return *a.Encoding
+}
+
+// encodedValue is what is sent to Fly.io.
+func (a FlySecretArgs) encodedValue() string {
+	if a.encoding() == EncodingBase64 {
+		return base64.StdEncoding.EncodeToString([]byte(a.Value))
+	}
+	return a.Value
+}
+
+func flySecretID(app, name string) string { return app + "/" + name }
+
+// parseFlySecretID reads `<app>/<name>`, checking both parts before any API call.
+func parseFlySecretID(id string) (app, name string, err error) {
+	app, name, found := strings.Cut(id, "/")
+	if !found || !flyAppPattern.MatchString(app) || !flySecretNamePattern.MatchString(name) {
+		return "", "", fmt.Errorf("FlySecret ID %q is malformed: expected <app>/<name>, e.g. my-app/DATABASE_URL", id)
+	}
+	return app, name, nil
+}
+
+// timestamp formats API times as RFC 3339 in UTC; the zero time (absent) is "".
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

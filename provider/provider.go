@@ -1,0 +1,74 @@
+// Package provider is the edgesecrets Pulumi provider: it translates between Pulumi and
+// the Fly.io and Cloudflare API clients in provider/internal. One file per resource.
+package provider
+
+import (
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+)
+
+// Name is the Pulumi package name.
+const Name = "edgesecrets"
+
+// Resource type tokens.
+const (
+	flySecretToken    = Name + ":fly:FlySecret"
+	secretsStoreToken = Name + ":cloudflare:SecretsStore"
+	secretToken       = Name + ":cloudflare:Secret"
+)
+
+// New returns the provider, ready to serve or to test with pulumi-go-provider's
+// integration package.
+func New() p.Provider {
+	built, err := infer.NewProviderBuilder().
+		WithDisplayName("edgesecrets").
+		WithDescription("Manage the secrets edge apps run on: Fly.io app secrets and Cloudflare Secrets Store "+
+			"stores and secrets, with values that stay secret and `pulumi import` of existing secrets.").
+		WithKeywords("secrets", "fly.io", "cloudflare", "secrets-store", "edge", "category/utility", "kind/native").
+		WithHomepage("https://github.com/edgesecrets/pulumi-edgesecrets").
+		WithRepository("https://github.com/edgesecrets/pulumi-edgesecrets").
+		WithPublisher("edgesecrets").
+		WithLicense("Apache-2.0").
+		WithLanguageMap(languageMap()).
+		WithConfig(infer.Config(&Config{})).
+		WithResources(
+			infer.Resource(FlySecret{}),
+			infer.Resource(SecretsStore{}),
+			infer.Resource(Secret{}),
+		).
+		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
+		Build()
+	if err != nil {
+		// Build only fails on a malformed resource definition: a programming error.
+		panic(err)
+	}
+	return withInputRules(built, map[string]diffRules{
+		flySecretToken:    flySecretRules,
+		secretsStoreToken: secretsStoreRules,
+		secretToken:       secretRules,
+	})
+}
+
+// languageMap names the SDK packages (see the design's "Names").
+func languageMap() map[string]any {
+	return map[string]any{
+		"nodejs": map[string]any{
+			"packageName":          "@edgesecrets/pulumi",
+			"respectSchemaVersion": true,
+		},
+		"python": map[string]any{
+			"packageName":          "pulumi_edgesecrets",
+			"respectSchemaVersion": true,
+			"pyproject":            map[string]any{"enabled": true},
+		},
+		"go": map[string]any{
+			"importBasePath":                 "github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets",
+			"generateResourceContainerTypes": true,
+			"respectSchemaVersion":           true,
+		},
+		"csharp": map[string]any{
+			"respectSchemaVersion": true,
+		},
+	}
+}

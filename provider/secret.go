@@ -1,0 +1,362 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+)
+
+// Secret manages one secret of a Cloudflare Secrets Store.
+type Secret struct{}
+
+// SecretArgs are Secret's inputs.
+type SecretArgs struct {
+	StoreID   *string  `pulumi:"storeId,optional" provider:"replaceOnChanges"`
+	Name      *string  `pulumi:"name,optional" provider:"replaceOnChanges"`
+	Value     string   `pulumi:"value" provider:"secret"`
+	Scopes    []string `pulumi:"scopes,optional"`
+	Comment   *string  `pulumi:"comment,optional"`
+	AccountID *string  `pulumi:"accountId,optional" provider:"replaceOnChanges"`
+	APIToken  *string  `pulumi:"apiToken,optional" provider:"secret"`
+	Delete    *bool    `pulumi:"delete,optional"`
+	Adopt     *bool    `pulumi:"adopt,optional"`
+}
+
+// SecretState is what Secret records; resolved defaults are filled in.
+type SecretState struct {
+	StoreID    string        `pulumi:"storeId"`
+	Name       string        `pulumi:"name"`
+	Value      string        `pulumi:"value" provider:"secret"`
+	Scopes     []string      `pulumi:"scopes"`
+	Comment    string        `pulumi:"comment"`
+	AccountID  string        `pulumi:"accountId"`
+	APIToken   *string       `pulumi:"apiToken,optional" provider:"secret"`
+	Delete     bool          `pulumi:"delete"`
+	Adopt      bool          `pulumi:"adopt"`
+	SecretID   string        `pulumi:"secretId"`
+	Status     string        `pulumi:"status"`
+	CreatedAt  string        `pulumi:"createdAt"`
+	ModifiedAt string        `pulumi:"modifiedAt"`
+	Binding    SecretBinding `pulumi:"binding"`
+}
+
+// SecretBinding is the Worker binding that reads a Secret.
+type SecretBinding struct {
+	Type       string `pulumi:"type"`
+	StoreID    string `pulumi:"storeId"`
+	SecretName string `pulumi:"secretName"`
+}
+
+var (
+	_ infer.CustomResource[SecretArgs, SecretState]       = Secret{}
+	_ infer.CustomCheck[SecretArgs]                       = Secret{}
+	_ infer.CustomUpdate[SecretArgs, SecretState]         = Secret{}
+	_ infer.CustomRead[SecretArgs, SecretState]           = Secret{}
+	_ infer.CustomDelete[SecretState]                     = Secret{}
+	_ infer.ExplicitDependencies[SecretArgs, SecretState] = Secret{}
+	_ infer.Annotated                                     = (*Secret)(nil)
+	_ infer.Annotated                                     = (*SecretArgs)(nil)
+	_ infer.Annotated                                     = (*SecretState)(nil)
+	_ infer.Annotated                                     = (*SecretBinding)(nil)
+)
+
+// secretRules: the store, name and account identify the secret; value, scopes and comment
+// change in place (PATCH).
+var secretRules = diffRules{
+	replaceOnChanges: []string{"storeId", "name", "accountId"},
+	resolved:         []string{"storeId", "accountId"},
+	unordered:        []string{"scopes"},
+	credentials:      []string{"apiToken"},
+}
+
+const secretsStoreBindingType = "secrets_store_secret"
+
+func (r *Secret) Annotate(a infer.Annotator) {
+	a.SetToken("cloudflare", "Secret")
+	a.Describe(r, "A secret in a Cloudflare Secrets Store, for Workers and other Cloudflare services to read "+
+		"through a `secrets_store_secret` binding (see the `binding` output).\n\n"+
+		"Value, scopes and comment change in place; a new store or name replaces the secret. Creation waits "+
+		"(up to 30 seconds) until Cloudflare reports the secret `active`, since a Worker deploy that binds a "+
+		"pending secret fails.\n\n"+
+		"Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the "+
+		"secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes "+
+		"the program's value again.\n\n"+
+		"## Import\n\nThe ID is `<accountId>/<storeId>/<secretId>`:\n\n"+
+		"```sh\npulumi import edgesecrets:cloudflare:Secret api-key "+
+		"0123456789abcdef0123456789abcdef/89abcdef0123456789abcdef01234567/fedcba9876543210fedcba9876543210\n```\n\n"+
+		"After an import the value is unknown to Pulumi; the next `pulumi up` writes the program's value once.")
+}
+
+func (a *SecretArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.StoreID, "ID of the store that holds the secret. Defaults to the account's store (an account "+
+		"holds one). Changing it replaces the secret.")
+	an.Describe(&a.Name, "Secret name: letters, digits, `_` and `-` (`^[A-Za-z0-9_-]+$`). Defaults to the "+
+		"resource's name. Changing it replaces the secret.")
+	an.Describe(&a.Value, "Secret value, at most 65,536 bytes. Always stored as a Pulumi secret; never returned "+
+		"by Cloudflare.")
+	an.Describe(&a.Scopes, "Cloudflare services allowed to use the secret: `workers`, `ai_gateway`, `dex`, "+
+		"`access`, `containers`, `websearch`. Compared as a set. Defaults to `[\"workers\"]`.")
+	an.Describe(&a.Comment, "Free-form description of the secret.")
+	an.Describe(&a.AccountID, "Cloudflare account ID, overriding the provider's `cloudflareAccountId`. "+
+		"Changing it replaces the secret.")
+	an.Describe(&a.APIToken, "Cloudflare API token for this secret only, overriding the provider's "+
+		"`cloudflareApiToken`. Changing it is not a diff.")
+	an.Describe(&a.Delete, "Whether destroying the resource deletes the secret in Cloudflare (default `true`). "+
+		"With `false`, Pulumi forgets the secret and Cloudflare keeps it.")
+	an.SetDefault(&a.Delete, true)
+	an.Describe(&a.Adopt, "If a secret of this name already exists in the store, take it over and write the "+
+		"program's value, scopes and comment, instead of failing (default `false`).")
+	an.SetDefault(&a.Adopt, false)
+}
+
+func (s *SecretState) Annotate(a infer.Annotator) {
+	a.Describe(&s.StoreID, "ID of the store that holds the secret.")
+	a.Describe(&s.Name, "Secret name.")
+	a.Describe(&s.Value, "Secret value (secret).")
+	a.Describe(&s.Scopes, "Scopes, sorted as Cloudflare reports them.")
+	a.Describe(&s.Comment, "Comment (empty when none).")
+	a.Describe(&s.AccountID, "Cloudflare account ID.")
+	a.Describe(&s.APIToken, "The resource's own API token, if given (secret).")
+	a.Describe(&s.Delete, "Whether destroying the resource deletes the secret in Cloudflare.")
+	a.Describe(&s.Adopt, "Whether an existing secret of this name was allowed to be taken over.")
+	a.Describe(&s.SecretID, "Cloudflare's ID of the secret (32 hexadecimal characters).")
+	a.Describe(&s.Status, "`active` once Cloudflare can serve the secret; `pending` just after creation.")
+	a.Describe(&s.CreatedAt, "When the secret was created (RFC 3339).")
+	a.Describe(&s.ModifiedAt, "When the secret was last modified (RFC 3339).")
+	a.Describe(&s.Binding, "The Worker binding for this secret: `{type: \"secrets_store_secret\", storeId, "+
+		"secretName}`. Add a binding `name` and pass it in a Worker's bindings.")
+}
+
+func (b *SecretBinding) Annotate(a infer.Annotator) {
+	a.SetToken("cloudflare", "SecretBinding")
+	a.Describe(b, "A Worker binding of type `secrets_store_secret`.")
+	a.Describe(&b.Type, "Always `secrets_store_secret`.")
+	a.Describe(&b.StoreID, "ID of the store that holds the secret (`store_id` in the Workers API).")
+	a.Describe(&b.SecretName, "Name of the secret (`secret_name` in the Workers API).")
+}
+
+// WireDependencies keeps the value and token secret in every output.
+func (Secret) WireDependencies(f infer.FieldSelector, args *SecretArgs, state *SecretState) {
+	f.OutputField(&state.Value).AlwaysSecret()
+	f.OutputField(&state.APIToken).AlwaysSecret()
+}
+
+// Check fills the defaults (name from the resource name, scopes ["workers"]) and
+// validates at preview, before any API call.
+func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretArgs], error) {
+	news := req.NewInputs
+	if _, ok := nonNull(news, "name"); !ok {
+		news = news.Set("name", property.New(req.Name))
+	}
+	if _, ok := nonNull(news, "scopes"); !ok {
+		news = news.Set("scopes", property.New([]property.Value{property.New(defaultScopes[0])}))
+	}
+	args, failures, err := infer.DefaultCheck[SecretArgs](ctx, news)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[SecretArgs]{Inputs: args, Failures: failures}, err
+	}
+	c := checker{inputs: news}
+	nameRule := "Secrets Store names use letters, digits, `_` and `-`"
+	if _, given := nonNull(req.NewInputs, "name"); !given {
+		nameRule += fmt.Sprintf("; the name defaults to the resource name %q, so set `name` explicitly", req.Name)
+	}
+	c.pattern("name", cloudflareSecretNamePattern, nameRule)
+	if name, ok := c.str("name"); ok && len(name) > maxCloudflareSecretNameBytes {
+		c.fail("name", "name is %d bytes long; at most %d are allowed", len(name), maxCloudflareSecretNameBytes)
+	}
+	c.pattern("storeId", cloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
+	c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+	c.nonEmptyValue(req.OldInputs, "value")
+	c.valueSize("value", maxCloudflareValueBytes)
+	c.scopes("scopes")
+	return infer.CheckResponse[SecretArgs]{Inputs: args, Failures: c.failures}, nil
+}
+
+// Create makes the secret with one write, then waits until it is active.
+func (Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
+	in := req.Inputs
+	cfg := infer.GetConfig[Config](ctx)
+	client, err := cfg.cloudflareClient(in.APIToken, in.AccountID)
+	if err != nil {
+		return infer.CreateResponse[SecretState]{}, err
+	}
+	state := in.state(client.AccountID())
+	if req.DryRun {
+		return infer.CreateResponse[SecretState]{Output: state}, nil
+	}
+	if state.StoreID == "" {
+		store, err := defaultStore(ctx, client)
+		if err != nil {
+			return infer.CreateResponse[SecretState]{}, err
+		}
+		state.StoreID = store.ID
+	}
+	created, err := createSecret(ctx, client, state)
+	if err != nil {
+		return infer.CreateResponse[SecretState]{}, err
+	}
+	active, waitErr := waitActive(ctx, client, state.StoreID, created, cfg.resolved.activePollInterval, cfg.resolved.activeWaitLimit)
+	state.record(active)
+	resp := infer.CreateResponse[SecretState]{ID: state.id(), Output: state}
+	if waitErr != nil {
+		// The secret exists: record it, and let the next up look again.
+		return resp, infer.ResourceInitFailedError{Reasons: []string{waitErr.Error()}}
+	}
+	return resp, nil
+}
+
+// createSecret creates the secret, or takes over an existing one of the same name when
+// adopt is set.
+func createSecret(ctx context.Context, client *cfapi.Client, s SecretState) (cfapi.Secret, error) {
+	created, err := client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{{
+		Name: s.Name, Value: s.Value, Scopes: s.Scopes, Comment: s.Comment,
+	}})
+	if err == nil {
+		return created[0], nil
+	}
+	if !cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
+		return cfapi.Secret{}, err
+	}
+	existing, found, findErr := client.FindSecretByName(ctx, s.StoreID, s.Name)
+	if findErr != nil || !found {
+		return cfapi.Secret{}, errors.Join(err, findErr)
+	}
+	if !s.Adopt {
+		return cfapi.Secret{}, fmt.Errorf("a secret named %q already exists in store %s: set `adopt: true` to take "+
+			"it over, or import it with `pulumi import %s <resource name> %s/%s/%s`",
+			s.Name, s.StoreID, secretToken, client.AccountID(), s.StoreID, existing.ID)
+	}
+	return client.EditSecret(ctx, s.StoreID, existing.ID, cfapi.SecretEdit{
+		Value: &s.Value, Scopes: s.Scopes, Comment: &s.Comment,
+	})
+}
+
+// Update sends one PATCH with what changed among value, scopes and comment; changes to
+// delete, adopt or the token need no call.
+func (Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
+	in, old := req.Inputs, req.State
+	client, err := infer.GetConfig[Config](ctx).cloudflareClient(in.APIToken, &old.AccountID)
+	if err != nil {
+		return infer.UpdateResponse[SecretState]{}, err
+	}
+	next := in.state(old.AccountID)
+	next.StoreID, next.SecretID, next.Status = old.StoreID, old.SecretID, old.Status
+	next.CreatedAt, next.ModifiedAt, next.Binding = old.CreatedAt, old.ModifiedAt, old.Binding
+	var edit cfapi.SecretEdit
+	if next.Value != old.Value {
+		edit.Value = &next.Value
+	}
+	if !sameScopes(next.Scopes, old.Scopes) {
+		edit.Scopes = next.Scopes
+	}
+	if next.Comment != old.Comment {
+		edit.Comment = &next.Comment
+	}
+	if req.DryRun || (edit.Value == nil && edit.Scopes == nil && edit.Comment == nil) {
+		return infer.UpdateResponse[SecretState]{Output: next}, nil
+	}
+	edited, err := client.EditSecret(ctx, old.StoreID, old.SecretID, edit)
+	if err != nil {
+		return infer.UpdateResponse[SecretState]{}, err
+	}
+	next.record(edited)
+	return infer.UpdateResponse[SecretState]{Output: next}, nil
+}
+
+// Read serves refresh and import with one API call. Import passes the ID alone.
+func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState]) (infer.ReadResponse[SecretArgs, SecretState], error) {
+	parts, err := parseCloudflareID("Secret", req.ID, "<accountId>/<storeId>/<secretId>", 3)
+	if err != nil {
+		return infer.ReadResponse[SecretArgs, SecretState]{}, err
+	}
+	accountID, storeID, secretID := parts[0], parts[1], parts[2]
+	state := req.State
+	imported := state.SecretID == ""
+	client, err := infer.GetConfig[Config](ctx).cloudflareClient(state.APIToken, &accountID)
+	if err != nil {
+		return infer.ReadResponse[SecretArgs, SecretState]{}, err
+	}
+	remote, err := client.GetSecret(ctx, storeID, secretID)
+	if cfapi.IsNotFound(err) {
+		return infer.ReadResponse[SecretArgs, SecretState]{}, nil // deleted outside Pulumi
+	}
+	if err != nil {
+		return infer.ReadResponse[SecretArgs, SecretState]{}, err
+	}
+	if imported || timestamp(remote.Modified) != state.ModifiedAt {
+		// Never written by us, or modified outside Pulumi since our last write: the value
+		// is unknown, so the next up writes the program's value.
+		state.Value = ""
+	}
+	if imported {
+		state.Delete = true
+	}
+	state.AccountID, state.StoreID, state.SecretID = accountID, storeID, secretID
+	state.Name = remote.Name
+	state.record(remote)
+
+	inputs := req.Inputs
+	if imported {
+		// An imported resource is described by what was read: name and store explicitly.
+		inputs = SecretArgs{StoreID: &storeID, Name: &state.Name, AccountID: &accountID, Delete: &state.Delete}
+	}
+	inputs.Value, inputs.Scopes = state.Value, state.Scopes
+	if state.Comment != "" || inputs.Comment != nil {
+		inputs.Comment = &state.Comment
+	}
+	return infer.ReadResponse[SecretArgs, SecretState]{ID: state.id(), Inputs: inputs, State: state}, nil
+}
+
+// Delete deletes the secret unless delete is false; one already gone is success.
+func (Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]) (infer.DeleteResponse, error) {
+	s := req.State
+	if !s.Delete {
+		return infer.DeleteResponse{}, nil
+	}
+	client, err := infer.GetConfig[Config](ctx).cloudflareClient(s.APIToken, &s.AccountID)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	err = client.DeleteSecret(ctx, s.StoreID, s.SecretID)
+	if cfapi.IsNotFound(err) {
+		err = nil
+	}
+	return infer.DeleteResponse{}, err
+}
+
+// state is the state the inputs describe, before the API fills in the rest.
+func (a SecretArgs) state(accountID string) SecretState {
+	s := SecretState{
+		StoreID:   orDefault(a.StoreID, ""),
+		Name:      orDefault(a.Name, ""),
+		Value:     a.Value,
+		Scopes:    sortedScopes(a.Scopes),
+		Comment:   orDefault(a.Comment, ""),
+		AccountID: accountID,
+		APIToken:  a.APIToken,
+		Delete:    orDefault(a.Delete, true),
+		Adopt:     orDefault(a.Adopt, false),
+	}
+	if len(s.Scopes) == 0 {
+		s.Scopes = defaultScopes
+	}
+	s.Binding = SecretBinding{Type: secretsStoreBindingType, StoreID: s.StoreID, SecretName: s.Name}
+	return s
+}
+
+// record copies what the API reported into the state.
+func (s *SecretState) record(remote cfapi.Secret) {
+	s.SecretID = remote.ID
+	s.Status = remote.Status
+	s.Scopes = sortedScopes(remote.Scopes)
+	s.Comment = remote.Comment
+	s.CreatedAt, s.ModifiedAt = timestamp(remote.Created), timestamp(remote.Modified)
+	s.Binding = SecretBinding{Type: secretsStoreBindingType, StoreID: s.StoreID, SecretName: s.Name}
+}
+
+func (s SecretState) id() string { return s.AccountID + "/" + s.StoreID + "/" + s.SecretID }

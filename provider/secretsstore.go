@@ -1,0 +1,457 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+)
+
+// SecretsStore manages a Cloudflare Secrets Store and, optionally, secrets inline.
+type SecretsStore struct{}
+
+// SecretsStoreArgs are SecretsStore's inputs.
+type SecretsStoreArgs struct {
+	Name      *string           `pulumi:"name,optional" provider:"replaceOnChanges"`
+	AccountID *string           `pulumi:"accountId,optional" provider:"replaceOnChanges"`
+	APIToken  *string           `pulumi:"apiToken,optional" provider:"secret"`
+	Adopt     *bool             `pulumi:"adopt,optional"`
+	Delete    *bool             `pulumi:"delete,optional"`
+	Secrets   map[string]string `pulumi:"secrets,optional" provider:"secret"`
+}
+
+// SecretsStoreState is what SecretsStore records.
+type SecretsStoreState struct {
+	Name       string            `pulumi:"name"`
+	AccountID  string            `pulumi:"accountId"`
+	APIToken   *string           `pulumi:"apiToken,optional" provider:"secret"`
+	Adopt      bool              `pulumi:"adopt"`
+	Delete     bool              `pulumi:"delete"`
+	Secrets    map[string]string `pulumi:"secrets,optional" provider:"secret"`
+	StoreID    string            `pulumi:"storeId"`
+	CreatedAt  string            `pulumi:"createdAt"`
+	ModifiedAt string            `pulumi:"modifiedAt"`
+	SecretIDs  map[string]string `pulumi:"secretIds"`
+}
+
+var (
+	_ infer.CustomResource[SecretsStoreArgs, SecretsStoreState]       = SecretsStore{}
+	_ infer.CustomCheck[SecretsStoreArgs]                             = SecretsStore{}
+	_ infer.CustomUpdate[SecretsStoreArgs, SecretsStoreState]         = SecretsStore{}
+	_ infer.CustomRead[SecretsStoreArgs, SecretsStoreState]           = SecretsStore{}
+	_ infer.CustomDelete[SecretsStoreState]                           = SecretsStore{}
+	_ infer.ExplicitDependencies[SecretsStoreArgs, SecretsStoreState] = SecretsStore{}
+	_ infer.Annotated                                                 = (*SecretsStore)(nil)
+	_ infer.Annotated                                                 = (*SecretsStoreArgs)(nil)
+	_ infer.Annotated                                                 = (*SecretsStoreState)(nil)
+)
+
+// secretsStoreRules: an account holds one store, so a replacement deletes the old one first.
+var secretsStoreRules = diffRules{
+	replaceOnChanges:    []string{"name", "accountId"},
+	resolved:            []string{"accountId"},
+	credentials:         []string{"apiToken"},
+	deleteBeforeReplace: true,
+}
+
+// maxInlineSecrets is the account's secrets quota.
+const maxInlineSecrets = 100
+
+func (r *SecretsStore) Annotate(a infer.Annotator) {
+	a.SetToken("cloudflare", "SecretsStore")
+	a.Describe(r, "A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An "+
+		"account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a "+
+		"store that already exists, and `delete: false` to keep it when the resource is destroyed.\n\n"+
+		"Secrets can be managed inline with `secrets` (scopes `[\"workers\"]`) or one by one with "+
+		"`cloudflare:Secret` resources, which give control of scopes and comments.\n\n"+
+		"## Import\n\nThe ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:\n\n"+
+		"```sh\npulumi import edgesecrets:cloudflare:SecretsStore store "+
+		"0123456789abcdef0123456789abcdef/89abcdef0123456789abcdef01234567\n```")
+}
+
+func (a *SecretsStoreArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.Name, "Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. "+
+		"Changing it replaces the store.")
+	an.SetDefault(&a.Name, defaultStoreName)
+	an.Describe(&a.AccountID, "Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it "+
+		"replaces the store.")
+	an.Describe(&a.APIToken, "Cloudflare API token for this store only, overriding the provider's "+
+		"`cloudflareApiToken`. Changing it is not a diff.")
+	an.Describe(&a.Adopt, "Take over the account's existing store of this name instead of failing (an account "+
+		"holds one store). Default `false`.")
+	an.SetDefault(&a.Adopt, false)
+	an.Describe(&a.Delete, "Whether destroying the resource deletes the store in Cloudflare (default `true`). "+
+		"With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that "+
+		"still holds secrets this resource does not manage is never deleted.")
+	an.SetDefault(&a.Delete, true)
+	an.Describe(&a.Secrets, "Secrets managed inline: a map of secret name to value, created with the "+
+		"`workers` scope. Removing an entry deletes that secret.")
+}
+
+func (s *SecretsStoreState) Annotate(a infer.Annotator) {
+	a.Describe(&s.Name, "Store name.")
+	a.Describe(&s.AccountID, "Cloudflare account ID that holds the store.")
+	a.Describe(&s.APIToken, "The resource's own API token, if given (secret).")
+	a.Describe(&s.Adopt, "Whether an existing store could be taken over.")
+	a.Describe(&s.Delete, "Whether destroying the resource deletes the store in Cloudflare.")
+	a.Describe(&s.Secrets, "The inline secrets (secret).")
+	a.Describe(&s.StoreID, "Cloudflare's ID of the store (32 hexadecimal characters): pass it to "+
+		"`cloudflare:Secret` and to Worker bindings.")
+	a.Describe(&s.CreatedAt, "When the store was created (RFC 3339).")
+	a.Describe(&s.ModifiedAt, "When the store was last modified (RFC 3339).")
+	a.Describe(&s.SecretIDs, "Cloudflare's IDs of the inline secrets, by name.")
+}
+
+// WireDependencies keeps the inline values and the token secret in every output.
+func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreArgs, state *SecretsStoreState) {
+	f.OutputField(&state.Secrets).AlwaysSecret()
+	f.OutputField(&state.APIToken).AlwaysSecret()
+}
+
+// Check validates at preview, before any API call.
+func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsStoreArgs], error) {
+	args, failures, err := infer.DefaultCheck[SecretsStoreArgs](ctx, req.NewInputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[SecretsStoreArgs]{Inputs: args, Failures: failures}, err
+	}
+	c := checker{inputs: req.NewInputs}
+	c.pattern("name", cloudflareSecretNamePattern, "store names use letters, digits, `_` and `-`")
+	c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+	if secrets, ok := c.inputs.GetOk("secrets"); ok && secrets.IsMap() {
+		entries := secrets.AsMap()
+		if entries.Len() > maxInlineSecrets {
+			c.fail("secrets", "secrets has %d entries; an account holds at most %d secrets", entries.Len(), maxInlineSecrets)
+		}
+		for name := range entries.AllStable {
+			if !cloudflareSecretNamePattern.MatchString(name) {
+				c.fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
+			}
+			inline := checker{inputs: entries}
+			inline.nonEmptyValue(oldInlineSecrets(req.OldInputs), name)
+			inline.valueSize(name, maxCloudflareValueBytes)
+			for _, f := range inline.failures {
+				c.fail("secrets", "secrets[%q]: %s", name, f.Reason)
+			}
+		}
+	}
+	return infer.CheckResponse[SecretsStoreArgs]{Inputs: args, Failures: c.failures}, nil
+}
+
+// Create makes the store (or adopts it) and its inline secrets.
+func (SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
+	in := req.Inputs
+	cfg := infer.GetConfig[Config](ctx)
+	client, err := cfg.cloudflareClient(in.APIToken, in.AccountID)
+	if err != nil {
+		return infer.CreateResponse[SecretsStoreState]{}, err
+	}
+	state := in.state(client.AccountID())
+	if req.DryRun {
+		state.Secrets = in.Secrets
+		return infer.CreateResponse[SecretsStoreState]{Output: state}, nil
+	}
+	store, err := createStore(ctx, client, state.Name, state.Adopt)
+	if err != nil {
+		return infer.CreateResponse[SecretsStoreState]{}, err
+	}
+	state.record(store)
+	resp := infer.CreateResponse[SecretsStoreState]{ID: state.id()}
+	err = syncInlineSecrets(ctx, cfg, client, &state, in.Secrets)
+	resp.Output = state
+	if err != nil {
+		// The store exists: record it with the secrets that were written.
+		return resp, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
+	return resp, nil
+}
+
+// createStore creates the store; when the account already holds one, it adopts it if
+// allowed and if the name matches, or says how to proceed.
+func createStore(ctx context.Context, client *cfapi.Client, name string, adopt bool) (cfapi.Store, error) {
+	store, err := client.CreateStore(ctx, name)
+	if err == nil || !cfapi.HasMessage(err, cfapi.MsgMaxStoresExceeded) {
+		return store, err
+	}
+	stores, listErr := client.ListStores(ctx)
+	if listErr != nil || len(stores) == 0 {
+		return cfapi.Store{}, errors.Join(err, listErr)
+	}
+	existing := stores[0]
+	switch {
+	case existing.Name == name && adopt:
+		return existing, nil
+	case existing.Name == name:
+		return cfapi.Store{}, fmt.Errorf("account %s already has a Secrets Store named %q (id %s): set `adopt: true` "+
+			"to manage it, or import it with `pulumi import %s <resource name> %s/%s`",
+			client.AccountID(), name, existing.ID, secretsStoreToken, client.AccountID(), existing.ID)
+	default:
+		return cfapi.Store{}, fmt.Errorf("account %s already holds its one Secrets Store, %q (id %s), and an account "+
+			"holds one store: set `name: %q` and `adopt: true` to manage it", client.AccountID(), existing.Name, existing.ID, existing.Name)
+	}
+}
+
+// Update writes inline secret changes; adopt, delete and the token need no call.
+func (SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
+	in, old := req.Inputs, req.State
+	cfg := infer.GetConfig[Config](ctx)
+	client, err := cfg.cloudflareClient(in.APIToken, &old.AccountID)
+	if err != nil {
+		return infer.UpdateResponse[SecretsStoreState]{}, err
+	}
+	next := in.state(old.AccountID)
+	next.StoreID, next.CreatedAt, next.ModifiedAt = old.StoreID, old.CreatedAt, old.ModifiedAt
+	next.Secrets, next.SecretIDs = old.Secrets, old.SecretIDs
+	if req.DryRun {
+		next.Secrets = in.Secrets
+		return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
+	}
+	if err := syncInlineSecrets(ctx, cfg, client, &next, in.Secrets); err != nil {
+		return infer.UpdateResponse[SecretsStoreState]{Output: next}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	}
+	return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
+}
+
+// syncInlineSecrets makes the store's inline secrets match want: one bulk create for new
+// names, one PATCH per changed value, one DELETE per removed name. The state records only
+// what succeeded, so a failure halfway loses nothing and the next up finishes the job.
+func syncInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
+	have, ids := maps.Clone(s.Secrets), maps.Clone(s.SecretIDs)
+	if have == nil {
+		have = map[string]string{}
+	}
+	if ids == nil {
+		ids = map[string]string{}
+	}
+	defer func() { s.Secrets, s.SecretIDs = emptyAsNil(have), ids }()
+
+	var errs []error
+	var create []cfapi.NewSecret
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		id, known := ids[name]
+		if !known {
+			create = append(create, cfapi.NewSecret{Name: name, Value: want[name], Scopes: defaultScopes})
+			continue
+		}
+		if current, ok := have[name]; ok && current == want[name] {
+			continue
+		}
+		value := want[name]
+		if _, err := client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &value}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		have[name] = value
+	}
+	for _, name := range slices.Sorted(maps.Keys(ids)) {
+		if _, keep := want[name]; keep {
+			continue
+		}
+		if err := client.DeleteSecret(ctx, s.StoreID, ids[name]); err != nil && !cfapi.IsNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		delete(ids, name)
+		delete(have, name)
+	}
+	if len(create) > 0 {
+		if err := createInlineSecrets(ctx, cfg, client, s, create, have, ids); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// createInlineSecrets creates new inline secrets in one call, adopting existing ones of
+// the same name when the store was adopted, and waits until they are active.
+func createInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s *SecretsStoreState,
+	create []cfapi.NewSecret, have, ids map[string]string,
+) error {
+	created, err := client.CreateSecrets(ctx, s.StoreID, create)
+	if cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
+		if !s.Adopt {
+			return fmt.Errorf("%w: a secret named in `secrets` already exists in store %s; set `adopt: true` to "+
+				"take it over, or remove it from `secrets`", err, s.StoreID)
+		}
+		return adoptInlineSecrets(ctx, client, s, create, have, ids)
+	}
+	if err != nil {
+		return err
+	}
+	for i, secret := range created {
+		ids[secret.Name] = secret.ID
+		have[secret.Name] = create[i].Value
+	}
+	var errs []error
+	for _, secret := range created {
+		if _, err := waitActive(ctx, client, s.StoreID, secret, cfg.resolved.activePollInterval, cfg.resolved.activeWaitLimit); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// adoptInlineSecrets writes each new inline secret over an existing one of the same name,
+// or creates it when there is none.
+func adoptInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
+	create []cfapi.NewSecret, have, ids map[string]string,
+) error {
+	existing, err := client.ListSecrets(ctx, s.StoreID, "")
+	if err != nil {
+		return err
+	}
+	byName := map[string]string{}
+	for _, secret := range existing {
+		byName[secret.Name] = secret.ID
+	}
+	var errs []error
+	for _, secret := range create {
+		id, found := byName[secret.Name]
+		if found {
+			_, err = client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &secret.Value, Scopes: secret.Scopes})
+		} else {
+			var created []cfapi.Secret
+			if created, err = client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{secret}); err == nil {
+				id = created[0].ID
+			}
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids[secret.Name], have[secret.Name] = id, secret.Value
+	}
+	return errors.Join(errs...)
+}
+
+// Read serves refresh and import. Import passes the ID alone.
+func (SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
+	state := req.State
+	imported := state.StoreID == ""
+	accountID, storeID, err := parseStoreID(req.ID, infer.GetConfig[Config](ctx).resolved.cloudflareAccount)
+	if err != nil {
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
+	}
+	client, err := infer.GetConfig[Config](ctx).cloudflareClient(state.APIToken, &accountID)
+	if err != nil {
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
+	}
+	store, err := client.GetStore(ctx, storeID)
+	if cfapi.IsNotFound(err) {
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, nil // deleted outside Pulumi
+	}
+	if err != nil {
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
+	}
+	state.AccountID = accountID
+	state.record(store)
+	inputs := req.Inputs
+	if imported {
+		state.Delete = true
+		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Delete: &state.Delete}
+	}
+	if len(state.SecretIDs) > 0 {
+		// Inline secrets deleted outside Pulumi leave the state, so the next up re-creates them.
+		remote, err := client.ListSecrets(ctx, storeID, "")
+		if err != nil {
+			return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
+		}
+		present := map[string]bool{}
+		for _, secret := range remote {
+			present[secret.ID] = true
+		}
+		for name, id := range state.SecretIDs {
+			if !present[id] {
+				delete(state.SecretIDs, name)
+				delete(state.Secrets, name)
+				delete(inputs.Secrets, name)
+			}
+		}
+	}
+	return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{ID: state.id(), Inputs: inputs, State: state}, nil
+}
+
+// Delete deletes the inline secrets, then the store, unless delete is false. It never
+// forces: secrets this resource does not manage are not deleted with the store.
+func (SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[SecretsStoreState]) (infer.DeleteResponse, error) {
+	s := req.State
+	if !s.Delete {
+		p.GetLogger(ctx).Infof("keeping Secrets Store %s (delete: false)", s.StoreID)
+		return infer.DeleteResponse{}, nil
+	}
+	client, err := infer.GetConfig[Config](ctx).cloudflareClient(s.APIToken, &s.AccountID)
+	if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.SecretIDs)) {
+		if err := client.DeleteSecret(ctx, s.StoreID, s.SecretIDs[name]); err != nil && !cfapi.IsNotFound(err) {
+			return infer.DeleteResponse{}, err
+		}
+	}
+	err = client.DeleteStore(ctx, s.StoreID)
+	switch {
+	case cfapi.IsNotFound(err):
+		return infer.DeleteResponse{}, nil
+	case cfapi.HasMessage(err, cfapi.MsgStoreNotEmpty):
+		return infer.DeleteResponse{}, fmt.Errorf("%w: store %s still holds secrets that this resource does not manage; "+
+			"delete them first, or set `delete: false` to keep the store", err, s.StoreID)
+	}
+	return infer.DeleteResponse{}, err
+}
+
+// state is the state the inputs describe, before the API fills in the rest.
+func (a SecretsStoreArgs) state(accountID string) SecretsStoreState {
+	return SecretsStoreState{
+		Name:      orDefault(a.Name, defaultStoreName),
+		AccountID: accountID,
+		APIToken:  a.APIToken,
+		Adopt:     orDefault(a.Adopt, false),
+		Delete:    orDefault(a.Delete, true),
+	}
+}
+
+// record copies what the API reported into the state.
+func (s *SecretsStoreState) record(store cfapi.Store) {
+	s.StoreID, s.Name = store.ID, store.Name
+	s.CreatedAt, s.ModifiedAt = timestamp(store.Created), timestamp(store.Modified)
+}
+
+func (s SecretsStoreState) id() string { return s.AccountID + "/" + s.StoreID }
+
+// parseStoreID reads `<accountId>/<storeId>`, or `<storeId>` with the provider's account.
+func parseStoreID(id, configuredAccount string) (accountID, storeID string, err error) {
+	const format = "<accountId>/<storeId> or <storeId>"
+	if parts, err := parseCloudflareID("SecretsStore", id, format, 2); err == nil {
+		return parts[0], parts[1], nil
+	}
+	parts, err := parseCloudflareID("SecretsStore", id, format, 1)
+	if err != nil {
+		return "", "", err
+	}
+	if configuredAccount == "" {
+		return "", "", fmt.Errorf("SecretsStore ID %q names no account and no account is configured: use "+
+			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, keyCloudflareAccount)
+	}
+	return configuredAccount, parts[0], nil
+}
+
+// oldInlineSecrets returns the old `secrets` map, for Check's empty-value rule.
+func oldInlineSecrets(olds property.Map) property.Map {
+	if v, ok := olds.GetOk("secrets"); ok && v.IsMap() {
+		return v.AsMap()
+	}
+	return property.Map{}
+}
+
+func emptyAsNil(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
