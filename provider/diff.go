@@ -85,8 +85,8 @@ func (r diffRules) diff(req p.DiffRequest) p.DiffResponse {
 		consider(key)
 	}
 	return p.DiffResponse{
-		HasChanges:   len(detailed) > 0,
-		DetailedDiff: detailed,
+		HasChanges:          len(detailed) > 0,
+		DetailedDiff:        detailed,
 		DeleteBeforeReplace: replace && r.deleteBeforeReplace,
 	}
 }

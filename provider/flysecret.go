@@ -42,16 +42,16 @@ const (
 )
 
 var (
-	_ infer.CustomResource[FlySecretArgs, FlySecretState]            = FlySecret{}
-	_ infer.CustomCheck[FlySecretArgs]                               = FlySecret{}
-	_ infer.CustomUpdate[FlySecretArgs, FlySecretState]              = FlySecret{}
-	_ infer.CustomRead[FlySecretArgs, FlySecretState]                = FlySecret{}
-	_ infer.CustomDelete[FlySecretState]                             = FlySecret{}
-	_ infer.ExplicitDependencies[FlySecretArgs, FlySecretState]      = FlySecret{}
-	_ infer.Enum[ValueEncoding]                                      = EncodingPlain
-	_ infer.Annotated                                                = (*FlySecret)(nil)
-	_ infer.Annotated                                                = (*FlySecretArgs)(nil)
-	_ infer.Annotated                                                = (*FlySecretState)(nil)
+	_ infer.CustomResource[FlySecretArgs, FlySecretState]       = FlySecret{}
+	_ infer.CustomCheck[FlySecretArgs]                          = FlySecret{}
+	_ infer.CustomUpdate[FlySecretArgs, FlySecretState]         = FlySecret{}
+	_ infer.CustomRead[FlySecretArgs, FlySecretState]           = FlySecret{}
+	_ infer.CustomDelete[FlySecretState]                        = FlySecret{}
+	_ infer.ExplicitDependencies[FlySecretArgs, FlySecretState] = FlySecret{}
+	_ infer.Enum[ValueEncoding]                                 = EncodingPlain
+	_ infer.Annotated                                           = (*FlySecret)(nil)
+	_ infer.Annotated                                           = (*FlySecretArgs)(nil)
+	_ infer.Annotated                                           = (*FlySecretState)(nil)
 )
 
 // flySecretRules: app and name identify the secret; the token is only how we reach it.
