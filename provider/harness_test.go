@@ -1,0 +1,232 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/blang/semver"
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/integration"
+	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
+)
+
+// harness runs the provider through pulumi-go-provider's integration server against an
+// emulator over real HTTP, the way the engine would drive it.
+type harness struct {
+	t      *testing.T
+	server integration.Server
+	emu    *emulator.Server
+	url    string
+	opts   emulator.Options
+}
+
+const testFlyApp = "demo-app"
+
+// newHarness starts an emulator and a provider configured for it.
+func newHarness(t *testing.T, opts emulator.Options) *harness {
+	t.Helper()
+	if len(opts.FlyApps) == 0 {
+		opts.FlyApps = []string{testFlyApp}
+	}
+	emu, ts := emulatortest.Start(t, opts)
+	h := &harness{t: t, emu: emu, url: ts.URL, opts: emu.Options()}
+	h.server = h.newServer(property.NewMap(map[string]property.Value{
+		"flyApiUrl":           property.New(ts.URL),
+		"flyApiToken":         property.New(h.opts.FlyToken).WithSecret(true),
+		"cloudflareApiUrl":    property.New(ts.URL + "/client/v4"),
+		"cloudflareApiToken":  property.New(h.opts.CloudflareToken).WithSecret(true),
+		"cloudflareAccountId": property.New(h.opts.CloudflareAccount),
+	}))
+	return h
+}
+
+// newServer starts a provider configured with config.
+func (h *harness) newServer(config property.Map) integration.Server {
+	h.t.Helper()
+	s, err := integration.NewServer(h.t.Context(), Name, semver.MustParse(version.Version), integration.WithProvider(New()))
+	require.NoError(h.t, err)
+	require.NoError(h.t, s.Configure(p.ConfigureRequest{Args: config}))
+	return s
+}
+
+// fly is an out-of-band Fly client: changes made behind the provider's back.
+func (h *harness) fly() *flyapi.Client { return flyapi.New(h.url, h.opts.FlyToken) }
+
+// cloudflare is an out-of-band Cloudflare client.
+func (h *harness) cloudflare() *cfapi.Client {
+	return cfapi.New(h.url+"/client/v4", h.opts.CloudflareToken, h.opts.CloudflareAccount, cfapi.Options{})
+}
+
+// calls runs f and returns the API requests it made, by route.
+func (h *harness) calls(f func()) emulator.Stats {
+	h.t.Helper()
+	h.emu.ResetStats()
+	f()
+	return h.emu.Stats()
+}
+
+// res is one resource under test, tracking what the engine would keep in state.
+type res struct {
+	h      *harness
+	urn    presource.URN
+	id     string
+	inputs property.Map // last checked inputs
+	state  property.Map
+}
+
+func (h *harness) resource(typ, name string) *res {
+	return &res{h: h, urn: presource.NewURN("test", "edgesecrets", "", tokens.Type(typ), name)}
+}
+
+func props(kv map[string]any) property.Map {
+	m := map[string]property.Value{}
+	for k, v := range kv {
+		switch v := v.(type) {
+		case property.Value:
+			m[k] = v
+		default:
+			pv, err := property.Any(v)
+			if err != nil {
+				panic(err)
+			}
+			m[k] = pv
+		}
+	}
+	return property.NewMap(m)
+}
+
+func secret(s string) property.Value { return property.New(s).WithSecret(true) }
+
+// check runs Check with the resource's old inputs.
+func (r *res) check(inputs property.Map) (property.Map, []p.CheckFailure) {
+	r.h.t.Helper()
+	resp, err := r.h.server.Check(p.CheckRequest{Urn: r.urn, State: r.inputs, Inputs: inputs})
+	require.NoError(r.h.t, err)
+	return resp.Inputs, resp.Failures
+}
+
+// mustCheck runs Check and fails the test on any failure.
+func (r *res) mustCheck(inputs property.Map) property.Map {
+	r.h.t.Helper()
+	checked, failures := r.check(inputs)
+	require.Empty(r.h.t, failures)
+	return checked
+}
+
+// create previews then creates the resource.
+func (r *res) create(inputs property.Map) *res {
+	r.h.t.Helper()
+	checked := r.mustCheck(inputs)
+	_, err := r.h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked, DryRun: true})
+	require.NoError(r.h.t, err, "preview create")
+	resp, err := r.h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
+	require.NoError(r.h.t, err, "create")
+	require.NotEmpty(r.h.t, resp.ID)
+	r.id, r.inputs, r.state = resp.ID, checked, resp.Properties
+	return r
+}
+
+// diff checks the new inputs and diffs them against the recorded state.
+func (r *res) diff(inputs property.Map) (property.Map, p.DiffResponse) {
+	r.h.t.Helper()
+	checked := r.mustCheck(inputs)
+	resp, err := r.h.server.Diff(p.DiffRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+	require.NoError(r.h.t, err)
+	return checked, resp
+}
+
+// update diffs, expects an in-place change, previews it and applies it.
+func (r *res) update(inputs property.Map) {
+	r.h.t.Helper()
+	checked, diff := r.diff(inputs)
+	require.True(r.h.t, diff.HasChanges, "expected a diff")
+	for k, d := range diff.DetailedDiff {
+		require.NotContains(r.h.t, string(d.Kind), "replace", "property %s would replace", k)
+	}
+	req := p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs, DryRun: true}
+	_, err := r.h.server.Update(req)
+	require.NoError(r.h.t, err, "preview update")
+	req.DryRun = false
+	resp, err := r.h.server.Update(req)
+	require.NoError(r.h.t, err, "update")
+	r.inputs, r.state = checked, resp.Properties
+}
+
+// refresh reads the resource as `pulumi refresh` does; it reports whether it still exists.
+func (r *res) refresh() bool {
+	r.h.t.Helper()
+	resp, err := r.h.server.Read(p.ReadRequest{ID: r.id, Urn: r.urn, Properties: r.state, Inputs: r.inputs})
+	require.NoError(r.h.t, err)
+	if resp.ID == "" {
+		return false
+	}
+	r.id, r.inputs, r.state = resp.ID, resp.Inputs, resp.Properties
+	return true
+}
+
+// delete destroys the resource.
+func (r *res) delete() error {
+	return r.h.server.Delete(p.DeleteRequest{ID: r.id, Urn: r.urn, Properties: r.state, OldInputs: r.inputs})
+}
+
+// importID reads a resource from its ID alone, as `pulumi import` does.
+func (h *harness) importID(typ, name, id string) (*res, error) {
+	r := h.resource(typ, name)
+	resp, err := h.server.Read(p.ReadRequest{ID: id, Urn: r.urn})
+	if err != nil {
+		return nil, err
+	}
+	if resp.ID == "" {
+		return nil, nil
+	}
+	r.id, r.inputs, r.state = resp.ID, resp.Inputs, resp.Properties
+	// The engine checks imported inputs as read, old and new alike.
+	resp2, err := h.server.Check(p.CheckRequest{Urn: r.urn, State: r.inputs, Inputs: r.inputs})
+	require.NoError(h.t, err)
+	assert.Empty(h.t, resp2.Failures, "imported inputs must pass Check")
+	return r, nil
+}
+
+// str reads a string output.
+func str(m property.Map, key string) string {
+	v := m.Get(key)
+	if v.IsString() {
+		return v.AsString()
+	}
+	return ""
+}
+
+// assertSecret checks that m[key] is marked secret (or absent).
+func assertSecret(t *testing.T, m property.Map, key, what string) {
+	t.Helper()
+	if v, ok := m.GetOk(key); ok && !v.IsNull() {
+		assert.True(t, v.Secret(), "%s: %s must be secret", what, key)
+	}
+}
+
+// assertNoLeak checks that no error text carries a secret value.
+func assertNoLeak(t *testing.T, err error, secrets ...string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	for _, s := range secrets {
+		assert.False(t, strings.Contains(err.Error(), s), "error leaks a secret: %v", err)
+	}
+}
+
+// routes formats what a Stats holds, for assertion messages.
+func onlyRoute(t *testing.T, st emulator.Stats, route string) {
+	t.Helper()
+	assert.Equal(t, map[string]int{route: 1}, st.Routes, "expected exactly one call to %s", route)
+}
