@@ -262,10 +262,11 @@ func parseFlySecretID(id string) (app, name string, err error) {
 	return app, name, nil
 }
 
-// timestamp formats API times as RFC 3339 in UTC; the zero time (absent) is "".
+// timestamp formats API times as RFC 3339 in UTC, keeping the API's sub-second precision (refresh
+// compares modification times); the zero time (absent) is "".
 func timestamp(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339Nano)
 }

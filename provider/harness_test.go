@@ -91,18 +91,30 @@ func (h *harness) resource(typ, name string) *res {
 func props(kv map[string]any) property.Map {
 	m := map[string]property.Value{}
 	for k, v := range kv {
-		switch v := v.(type) {
-		case property.Value:
-			m[k] = v
-		default:
-			pv, err := property.Any(v)
-			if err != nil {
-				panic(err)
-			}
-			m[k] = pv
-		}
+		m[k] = value(v)
 	}
 	return property.NewMap(m)
+}
+
+// value converts plain Go test data (strings, bools, numbers, lists) to a property value.
+func value(v any) property.Value {
+	switch v := v.(type) {
+	case property.Value:
+		return v
+	case []any:
+		items := make([]property.Value, len(v))
+		for i, item := range v {
+			items[i] = value(item)
+		}
+		return property.New(items)
+	case map[string]any:
+		return property.New(props(v))
+	}
+	pv, err := property.Any(v)
+	if err != nil {
+		panic(err)
+	}
+	return pv
 }
 
 func secret(s string) property.Value { return property.New(s).WithSecret(true) }

@@ -1,0 +1,329 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+)
+
+const (
+	cfStores       = "/client/v4/accounts/{account_id}/secrets_store/stores"
+	cfSecrets      = cfStores + "/{store_id}/secrets"
+	cfSecret       = cfSecrets + "/{secret_id}"
+	cfCreateRoute  = "POST " + cfSecrets
+	cfGetRoute     = "GET " + cfSecret
+	cfEditRoute    = "PATCH " + cfSecret
+	cfDeleteRoute  = "DELETE " + cfSecret
+	cfListStores   = "GET " + cfStores
+	cfListSecrets  = "GET " + cfSecrets
+	cfCreateStore  = "POST " + cfStores
+	cfGetStore     = "GET " + cfStores + "/{store_id}"
+	cfDeleteStore  = "DELETE " + cfStores + "/{store_id}"
+	otherAccountID = "fedcba9876543210fedcba9876543210"
+)
+
+// newStore creates the account's store out of band.
+func (h *harness) newStore() cfapi.Store {
+	h.t.Helper()
+	store, err := h.cloudflare().CreateStore(h.t.Context(), defaultStoreName)
+	require.NoError(h.t, err)
+	return store
+}
+
+func secretInputs(storeID, value string, extra ...any) property.Map {
+	kv := map[string]any{"value": secret(value)}
+	if storeID != "" {
+		kv["storeId"] = storeID
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		kv[extra[i].(string)] = extra[i+1]
+	}
+	return props(kv)
+}
+
+// writesOnly drops the wait-until-active polls (GET of the secret) from a Stats.
+func writesOnly(st emulator.Stats) map[string]int {
+	routes := map[string]int{}
+	for route, n := range st.Routes {
+		if route != cfGetRoute {
+			routes[route] = n
+		}
+	}
+	return routes
+}
+
+func TestSecretLifecycle(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+	r := h.resource(secretToken, "api_key")
+
+	st := h.calls(func() { r.create(secretInputs(store.ID, "v1", "comment", "Stripe key")) })
+	assert.Equal(t, map[string]int{cfCreateRoute: 1}, writesOnly(st), "one write; only polls besides")
+	assert.Equal(t, "api_key", str(r.state, "name"), "the name defaults to the resource name")
+	assert.Equal(t, "active", str(r.state, "status"))
+	assert.Regexp(t, `^[0-9a-f]{32}$`, str(r.state, "secretId"))
+	assert.Equal(t, h.opts.CloudflareAccount+"/"+store.ID+"/"+str(r.state, "secretId"), r.id)
+	assert.Equal(t, "Stripe key", str(r.state, "comment"))
+	assert.Equal(t, property.New([]property.Value{property.New("workers")}), r.state.Get("scopes"))
+	assert.Equal(t, props(map[string]any{"type": "secrets_store_secret", "storeId": store.ID, "secretName": "api_key"}),
+		r.state.Get("binding").AsMap())
+	assertSecret(t, r.state, "value", "create")
+
+	t.Run("no-op diff, scopes as a set, token change: no diff and no call", func(t *testing.T) {
+		st := h.calls(func() {
+			for _, in := range []property.Map{
+				secretInputs(store.ID, "v1", "comment", "Stripe key"),
+				secretInputs(store.ID, "v1", "comment", "Stripe key", "scopes", []any{"workers", "workers"}),
+				secretInputs(store.ID, "v1", "comment", "Stripe key", "apiToken", secret("rotated")),
+				secretInputs("", "v1", "comment", "Stripe key"),
+			} {
+				_, diff := r.diff(in)
+				assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+			}
+		})
+		assert.Zero(t, st.Total)
+	})
+
+	t.Run("value, scopes and comment change in place with one PATCH", func(t *testing.T) {
+		for _, in := range []property.Map{
+			secretInputs(store.ID, "v2", "comment", "Stripe key"),
+			secretInputs(store.ID, "v2", "comment", "Stripe key", "scopes", []any{"workers", "ai_gateway"}),
+			secretInputs(store.ID, "v2", "comment", "rotated monthly", "scopes", []any{"workers", "ai_gateway"}),
+			secretInputs(store.ID, "v3", "scopes", []any{"workers"}),
+		} {
+			st := h.calls(func() { r.update(in) })
+			onlyRoute(t, st, cfEditRoute)
+		}
+		remote, err := h.cloudflare().GetSecret(t.Context(), store.ID, str(r.state, "secretId"))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"workers"}, remote.Scopes)
+		assert.Empty(t, remote.Comment, "removing the comment clears it")
+		assertSecret(t, r.state, "value", "update")
+	})
+
+	t.Run("sorted scopes in state", func(t *testing.T) {
+		r.update(secretInputs(store.ID, "v3", "scopes", []any{"workers", "access", "ai_gateway"}))
+		assert.Equal(t, property.New([]property.Value{property.New("access"), property.New("ai_gateway"), property.New("workers")}),
+			r.state.Get("scopes"))
+	})
+
+	t.Run("store, name and account changes replace", func(t *testing.T) {
+		for prop, in := range map[string]property.Map{
+			"storeId":   secretInputs(strings.Repeat("ab", 16), "v3"),
+			"name":      secretInputs(store.ID, "v3", "name", "api_key_2"),
+			"accountId": secretInputs(store.ID, "v3", "accountId", otherAccountID),
+		} {
+			_, diff := r.diff(in)
+			assert.Equal(t, p.UpdateReplace, diff.DetailedDiff[prop].Kind, prop)
+		}
+	})
+
+	program := secretInputs(store.ID, "v3", "scopes", []any{"workers", "access", "ai_gateway"})
+	t.Run("refresh without drift is one read and no diff", func(t *testing.T) {
+		st := h.calls(func() { require.True(t, r.refresh()) })
+		onlyRoute(t, st, cfGetRoute)
+		assertSecret(t, r.state, "value", "refresh")
+		_, diff := r.diff(program)
+		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+	})
+
+	t.Run("changes outside Pulumi show on refresh and are written back", func(t *testing.T) {
+		other := "edited-in-dashboard"
+		_, err := h.cloudflare().EditSecret(t.Context(), store.ID, str(r.state, "secretId"),
+			cfapi.SecretEdit{Value: &other, Scopes: []string{"dex"}})
+		require.NoError(t, err)
+		require.True(t, r.refresh())
+		_, diff := r.diff(program)
+		assert.Equal(t, p.Update, diff.DetailedDiff["value"].Kind)
+		assert.Equal(t, p.Update, diff.DetailedDiff["scopes"].Kind)
+		st := h.calls(func() { r.update(program) })
+		onlyRoute(t, st, cfEditRoute)
+		require.True(t, r.refresh())
+		_, diff = r.diff(program)
+		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+	})
+
+	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
+		st := h.calls(func() { require.NoError(t, r.delete()) })
+		onlyRoute(t, st, cfDeleteRoute)
+		require.NoError(t, r.delete())
+		assert.False(t, r.refresh(), "a deleted secret leaves the state on refresh")
+	})
+}
+
+func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
+	h := newHarness(t, emulator.Options{ActivationDelay: 300 * time.Millisecond})
+
+	t.Run("no store yet: a clear error", func(t *testing.T) {
+		r := h.resource(secretToken, "token")
+		checked := r.mustCheck(secretInputs("", "v"))
+		_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "has no Secrets Store yet")
+	})
+
+	store := h.newStore()
+	r := h.resource(secretToken, "token")
+	start := time.Now()
+	st := h.calls(func() { r.create(secretInputs("", "v")) })
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "create waits until the secret is active")
+	assert.Equal(t, map[string]int{cfListStores: 1, cfCreateRoute: 1}, writesOnly(st))
+	assert.Positive(t, st.Routes[cfGetRoute], "the wait polls the secret")
+	assert.Equal(t, "active", str(r.state, "status"))
+	assert.Equal(t, store.ID, str(r.state, "storeId"))
+
+	_, diff := r.diff(secretInputs(store.ID, "v"))
+	assert.False(t, diff.HasChanges, "naming the default store explicitly is no change: %v", diff.DetailedDiff)
+}
+
+func TestSecretAdopt(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}})
+	require.NoError(t, err)
+	id := existing[0].ID
+
+	r := h.resource(secretToken, "shared")
+	checked := r.mustCheck(secretInputs(store.ID, "new-value"))
+	_, err = h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "adopt: true")
+	assert.Contains(t, err.Error(), h.opts.CloudflareAccount+"/"+store.ID+"/"+id, "the error gives the import ID")
+	assertNoLeak(t, err, "new-value")
+
+	r.create(secretInputs(store.ID, "new-value", "adopt", true, "comment", "adopted"))
+	assert.Equal(t, id, str(r.state, "secretId"))
+	remote, err := h.cloudflare().GetSecret(t.Context(), store.ID, id)
+	require.NoError(t, err)
+	assert.Equal(t, "adopted", remote.Comment, "adopting writes the program's fields")
+}
+
+func TestSecretImport(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}})
+	require.NoError(t, err)
+	id := h.opts.CloudflareAccount + "/" + store.ID + "/" + existing[0].ID
+
+	var r *res
+	st := h.calls(func() {
+		r, err = h.importID(secretToken, "legacy", id)
+		require.NoError(t, err)
+	})
+	onlyRoute(t, st, cfGetRoute)
+	require.NotNil(t, r)
+	assert.Equal(t, store.ID, str(r.inputs, "storeId"))
+	assert.Equal(t, "legacy", str(r.inputs, "name"))
+	assert.Equal(t, "from wrangler", str(r.inputs, "comment"))
+
+	program := secretInputs(store.ID, "from-pulumi", "name", "legacy", "scopes", []any{"dex", "workers"}, "comment", "from wrangler")
+	st = h.calls(func() { r.update(program) })
+	onlyRoute(t, st, cfEditRoute)
+	_, diff := r.diff(program)
+	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+
+	t.Run("malformed IDs fail before any call", func(t *testing.T) {
+		for _, bad := range []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"} {
+			st := h.calls(func() {
+				_, err := h.importID(secretToken, "bad", bad)
+				require.Error(t, err, bad)
+				assert.Contains(t, err.Error(), "<accountId>/<storeId>/<secretId>", bad)
+			})
+			assert.Zero(t, st.Total, bad)
+		}
+	})
+}
+
+func TestSecretKeepOnDestroy(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+	r := h.resource(secretToken, "kept").create(secretInputs(store.ID, "v", "delete", false))
+	st := h.calls(func() { require.NoError(t, r.delete()) })
+	assert.Zero(t, st.Total)
+	_, err := h.cloudflare().GetSecret(t.Context(), store.ID, str(r.state, "secretId"))
+	assert.NoError(t, err, "delete: false keeps the secret")
+}
+
+func TestSecretCheckFailures(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	storeID := strings.Repeat("0a", 16)
+	cases := []struct {
+		name, resourceName string
+		inputs             property.Map
+		property, reason   string
+	}{
+		{"name with a space", "x", secretInputs(storeID, "v", "name", "api key"), "name", "letters, digits"},
+		{"name with a dot", "x", secretInputs(storeID, "v", "name", "api.key"), "name", "letters, digits"},
+		{"name with a slash", "x", secretInputs(storeID, "v", "name", "api/key"), "name", "letters, digits"},
+		{"empty name", "x", secretInputs(storeID, "v", "name", ""), "name", "letters, digits"},
+		{"default name from an invalid resource name", "api.key", secretInputs(storeID, "v"), "name", "set `name` explicitly"},
+		{"name too long", "x", secretInputs(storeID, "v", "name", strings.Repeat("n", 256)), "name", "at most 255"},
+		{"store ID too short", "x", secretInputs("abc123", "v"), "storeId", "32 hexadecimal"},
+		{"store ID uppercase", "x", secretInputs(strings.ToUpper(storeID), "v"), "storeId", "32 hexadecimal"},
+		{"store ID not hex", "x", secretInputs(strings.Repeat("zz", 16), "v"), "storeId", "32 hexadecimal"},
+		{"account ID malformed", "x", secretInputs(storeID, "v", "accountId", "my-account"), "accountId", "32 hexadecimal"},
+		{"empty value", "x", secretInputs(storeID, ""), "value", "must not be empty"},
+		{"value over 64 KiB", "x", secretInputs(storeID, strings.Repeat("v", 65537)), "value", "at most 65536 bytes"},
+		{"empty scopes", "x", secretInputs(storeID, "v", "scopes", []any{}), "scopes", "at least one scope"},
+		{"unknown scope", "x", secretInputs(storeID, "v", "scopes", []any{"workers", "kv"}), "scopes[1]", `"kv" is not a Secrets Store scope`},
+		{"scope with wrong case", "x", secretInputs(storeID, "v", "scopes", []any{"Workers"}), "scopes[0]", "allowed: access"},
+		{"missing value", "x", props(map[string]any{"storeId": storeID}), "value", ""},
+	}
+	st := h.calls(func() {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := h.resource(secretToken, tc.resourceName)
+				_, failures := r.check(tc.inputs)
+				require.NotEmpty(t, failures, "expected a check failure")
+				assert.Equal(t, tc.property, failures[0].Property, "%v", failures)
+				assert.Contains(t, failures[0].Reason, tc.reason)
+				for _, f := range failures {
+					assert.NotContains(t, f.Reason, "vvvvvvvv", "a failure must not echo the value")
+				}
+			})
+		}
+	})
+	assert.Zero(t, st.Total, "Check must make no API call")
+
+	t.Run("a 64 KiB value is accepted", func(t *testing.T) {
+		_, failures := h.resource(secretToken, "x").check(secretInputs(storeID, strings.Repeat("v", 65536)))
+		assert.Empty(t, failures)
+	})
+}
+
+func TestCloudflareMissingCredentialsFailAtPreview(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	t.Setenv("CLOUDFLARE_API_TOKEN", "")
+	t.Setenv("CLOUDFLARE_ACCOUNT_ID", "")
+	bare := h.newServer(props(map[string]any{"cloudflareApiUrl": h.url + "/client/v4"}))
+	for _, tc := range []struct {
+		typ, name string
+		inputs    property.Map
+		want      []string
+	}{
+		{secretToken, "s", secretInputs("", "v"), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{secretsStoreToken, "st", props(map[string]any{}), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{secretToken, "s", secretInputs("", "v", "apiToken", secret("t")), []string{"edgesecrets:cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"}},
+	} {
+		r := h.resource(tc.typ, tc.name)
+		st := h.calls(func() {
+			check, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: tc.inputs})
+			require.NoError(t, err)
+			require.Empty(t, check.Failures)
+			_, err = bare.Create(p.CreateRequest{Urn: r.urn, Properties: check.Inputs, DryRun: true})
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+		})
+		assert.Zero(t, st.Total)
+	}
+}
