@@ -1,0 +1,78 @@
+# edgesecrets: build, generate and check. `make help` lists the targets.
+
+GO        ?= go
+# The provider version: stamped into the binary and recorded in schema.json and the SDKs.
+# Defaults to provider/version's, which is the version of the checked-in schema and SDKs.
+VERSION   ?= $(shell sed -n 's/^var Version = "\(.*\)"$$/\1/p' provider/version/version.go)
+# Where the pinned Pulumi CLI and YAML language host are built: outside the repository, so that
+# every clone on this machine shares one build.
+TOOLS_BIN ?= $(HOME)/.cache/edgesecrets/bin
+# Python virtual environment that `sdk-build` installs the wheel into (git-ignored).
+SDK_VENV  ?= .cache/sdk-venv
+PYTHON    ?= python3
+
+LDFLAGS := -X github.com/edgesecrets/pulumi-edgesecrets/provider/version.Version=$(VERSION)
+GEN     := $(GO) run ./cmd/edgesecrets-gen
+
+# Recipes find our provider binary and the pinned tools first.
+export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
+
+.DEFAULT_GOAL := help
+.PHONY: help build tools schema sdk check-generated sdk-build sdk-build-nodejs \
+	sdk-build-python sdk-build-go test demo clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Variables: VERSION=$(VERSION) TOOLS_BIN=$(TOOLS_BIN) GO=$(GO)"
+
+build: ## Build bin/pulumi-resource-edgesecrets and bin/edgesecrets-emulator
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets ./cmd/pulumi-resource-edgesecrets
+	$(GO) build -o bin/edgesecrets-emulator ./cmd/edgesecrets-emulator
+
+tools: ## Build the pinned pulumi CLI and pulumi-language-yaml into TOOLS_BIN, then smoke-test them
+	GO=$(GO) TOOLS_BIN=$(TOOLS_BIN) scripts/install-tools.sh
+	TOOLS_BIN=$(TOOLS_BIN) scripts/yaml-smoke.sh
+
+schema: ## Regenerate schema.json from the provider package
+	$(GEN) schema -version $(VERSION) -out schema.json
+
+sdk: schema ## Regenerate schema.json and the SDKs under sdk/ (nodejs, python, go)
+	$(GEN) sdk -schema schema.json -out sdk
+
+check-generated: ## Fail if schema.json or sdk/ differ from what the provider generates now
+	$(GEN) check -version $(VERSION) -schema schema.json -sdk sdk -fix "make sdk"
+
+sdk-build: sdk-build-nodejs sdk-build-python sdk-build-go ## Build and package all three SDKs
+
+# The npm package is packed from bin/, as Pulumi's own SDKs are, so that the compiled files sit
+# at the package's root next to a copy of package.json.
+sdk-build-nodejs: ## TypeScript SDK: npm install, tsc into sdk/nodejs/bin, npm pack into sdk/nodejs/dist
+	cd sdk/nodejs && npm install --no-package-lock --no-audit --no-fund
+	rm -rf sdk/nodejs/bin sdk/nodejs/dist
+	cd sdk/nodejs && npx tsc
+	cp sdk/nodejs/package.json sdk/nodejs/README.md sdk/nodejs/bin/
+	mkdir sdk/nodejs/dist
+	cd sdk/nodejs/bin && npm pack --pack-destination ../dist
+	cd sdk/nodejs && node -e 'const e = require("./bin"); if (!e.fly || !e.cloudflare) process.exit(1)'
+
+# Starts from empty build/ and dist/: setuptools would pack stale files an earlier run left there.
+sdk-build-python: ## Python SDK: build a wheel into sdk/python/dist and pip install it into SDK_VENV
+	test -x $(SDK_VENV)/bin/pip || $(PYTHON) -m venv $(SDK_VENV)
+	rm -rf sdk/python/build sdk/python/dist
+	$(SDK_VENV)/bin/pip wheel --quiet --no-deps --wheel-dir sdk/python/dist ./sdk/python
+	$(SDK_VENV)/bin/pip uninstall --quiet --yes pulumi_edgesecrets
+	$(SDK_VENV)/bin/pip install --quiet sdk/python/dist/*.whl
+	$(SDK_VENV)/bin/python -c 'import pulumi_edgesecrets as e; e.fly.FlySecret; e.cloudflare.Secret'
+
+sdk-build-go: ## Go SDK: go build ./... in the sdk module
+	cd sdk && $(GO) build ./...
+
+test: ## Run the Go tests
+	$(GO) test ./...
+
+demo: ## Run the demo (to be written)
+	@echo "demo: not written yet"
+
+clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
+	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
+		sdk/python/build sdk/python/dist sdk/python/*.egg-info $(SDK_VENV)
