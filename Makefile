@@ -12,7 +12,7 @@ SDK_VENV  ?= .cache/sdk-venv
 PYTHON    ?= python3
 
 LDFLAGS := -X github.com/edgesecrets/pulumi-edgesecrets/provider/version.Version=$(VERSION)
-GEN     := $(GO) run ./cmd/edgesecrets-gen
+GEN     := bin/edgesecrets-gen
 
 # Recipes find our provider binary and the pinned tools first.
 export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
@@ -33,13 +33,18 @@ tools: ## Build the pinned pulumi CLI and pulumi-language-yaml into TOOLS_BIN, t
 	GO=$(GO) TOOLS_BIN=$(TOOLS_BIN) scripts/install-tools.sh
 	TOOLS_BIN=$(TOOLS_BIN) scripts/yaml-smoke.sh
 
-schema: ## Regenerate schema.json from the provider package
+# Phony on purpose: go build knows best whether the generator or the provider changed.
+.PHONY: $(GEN)
+$(GEN):
+	$(GO) build -o $@ ./cmd/edgesecrets-gen
+
+schema: $(GEN) ## Regenerate schema.json from the provider package
 	$(GEN) schema -version $(VERSION) -out schema.json
 
-sdk: schema ## Regenerate schema.json and the SDKs under sdk/ (nodejs, python, go)
+sdk: schema $(GEN) ## Regenerate schema.json and the SDKs under sdk/ (nodejs, python, go)
 	$(GEN) sdk -schema schema.json -out sdk
 
-check-generated: ## Fail if schema.json or sdk/ differ from what the provider generates now
+check-generated: $(GEN) ## Fail if schema.json or sdk/ differ from what the provider generates now
 	$(GEN) check -version $(VERSION) -schema schema.json -sdk sdk -fix "make sdk"
 
 sdk-build: sdk-build-nodejs sdk-build-python sdk-build-go ## Build and package all three SDKs
