@@ -1,0 +1,173 @@
+package cloudflare
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	testToken   = "test-cf-token"
+	testAccount = "00112233445566778899aabbccddeeff"
+	accountPath = "/client/v4/accounts/" + testAccount + "/secrets_store"
+)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type testServer struct {
+	t     *testing.T
+	url   string
+	api   *API
+	clock *fakeClock
+}
+
+func newTestServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	clock := &fakeClock{now: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}
+	if cfg.Token == "" {
+		cfg.Token = testToken
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = testAccount
+	}
+	if cfg.Now == nil {
+		cfg.Now = clock.Now
+	}
+	api, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	api.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &testServer{t: t, url: srv.URL, api: api, clock: clock}
+}
+
+// result is a decoded envelope.
+type result struct {
+	status     int
+	raw        []byte
+	Success    bool            `json:"success"`
+	Errors     []message       `json:"errors"`
+	Messages   []message       `json:"messages"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *resultInfo     `json:"result_info"`
+}
+
+func (ts *testServer) do(method, path string, body any) result {
+	return ts.doAuth(method, path, "Bearer "+testToken, body)
+}
+
+// doAuth sends a request; path is relative to the account's secrets_store
+// unless it starts with /client. A string body is sent as is.
+func (ts *testServer) doAuth(method, path, authorization string, body any) result {
+	ts.t.Helper()
+	if !strings.HasPrefix(path, "/client") {
+		path = accountPath + path
+	}
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, ts.url+path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+		ts.t.Fatalf("%s %s: Content-Type %q", method, path, ct)
+	}
+	r := result{status: res.StatusCode, raw: raw}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		ts.t.Fatalf("%s %s: not an envelope: %s", method, path, raw)
+	}
+	return r
+}
+
+// ok checks a successful envelope and decodes its result into out.
+func (r result) ok(t *testing.T, out any) result {
+	t.Helper()
+	if r.status != http.StatusOK || !r.Success || len(r.Errors) != 0 || r.Messages == nil {
+		t.Fatalf("status %d, want a successful envelope: %s", r.status, r.raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			t.Fatalf("decoding result %s: %v", r.Result, err)
+		}
+	}
+	return r
+}
+
+// fails checks a failed envelope with exactly one error.
+func (r result) fails(t *testing.T, status, code int, msg string) {
+	t.Helper()
+	if r.status != status || r.Success || len(r.Errors) != 1 || r.Errors[0].Code != code || r.Errors[0].Message != msg {
+		t.Fatalf("got %d %s, want %d code %d %q", r.status, r.raw, status, code, msg)
+	}
+	if string(r.Result) != "null" || r.Messages == nil {
+		t.Fatalf("failed envelope must carry result null and messages []: %s", r.raw)
+	}
+}
+
+// createStore makes the account's store and returns it.
+func (ts *testServer) createStore(name string) storeJSON {
+	ts.t.Helper()
+	var st storeJSON
+	ts.do("POST", "/stores", map[string]string{"name": name}).ok(ts.t, &st)
+	return st
+}
+
+func (ts *testServer) createSecrets(storeID string, inputs ...map[string]any) []secretJSON {
+	ts.t.Helper()
+	var out []secretJSON
+	ts.do("POST", "/stores/"+storeID+"/secrets", inputs).ok(ts.t, &out)
+	return out
+}
+
+func secretInput(name, value string, scopes ...string) map[string]any {
+	if scopes == nil {
+		scopes = []string{"workers"}
+	}
+	return map[string]any{"name": name, "value": value, "scopes": scopes}
+}
