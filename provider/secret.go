@@ -303,7 +303,7 @@ func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secret
 	inputs := req.Inputs
 	if imported {
 		// An imported resource is described by what was read: name and store explicitly.
-		inputs = SecretArgs{StoreID: &storeID, Name: &state.Name, AccountID: &accountID, Delete: &state.Delete}
+		inputs = SecretArgs{StoreID: &storeID, Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt, Delete: &state.Delete}
 	}
 	inputs.Value, inputs.Scopes = state.Value, state.Scopes
 	if state.Comment != "" || inputs.Comment != nil {

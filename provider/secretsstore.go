@@ -354,7 +354,7 @@ func (SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStore
 	inputs := req.Inputs
 	if imported {
 		state.Delete = true
-		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Delete: &state.Delete}
+		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt, Delete: &state.Delete}
 	}
 	if len(state.SecretIDs) > 0 {
 		// Inline secrets deleted outside Pulumi leave the state, so the next up re-creates them.

@@ -1,0 +1,231 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+)
+
+// inline builds a secret `secrets` map input.
+func inline(kv ...string) property.Value {
+	m := map[string]property.Value{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = property.New(kv[i+1])
+	}
+	return property.New(m).WithSecret(true)
+}
+
+// secretNamesIn lists the store's secrets by name.
+func (h *harness) secretNamesIn(storeID string) map[string]string {
+	h.t.Helper()
+	secrets, err := h.cloudflare().ListSecrets(h.t.Context(), storeID, "")
+	require.NoError(h.t, err)
+	names := map[string]string{}
+	for _, s := range secrets {
+		names[s.Name] = s.ID
+	}
+	return names
+}
+
+func TestSecretsStoreLifecycle(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	r := h.resource(secretsStoreToken, "store")
+
+	st := h.calls(func() { r.create(props(map[string]any{})) })
+	onlyRoute(t, st, "POST "+cfStores)
+	assert.Equal(t, defaultStoreName, str(r.state, "name"))
+	assert.Equal(t, h.opts.CloudflareAccount, str(r.state, "accountId"))
+	assert.Regexp(t, `^[0-9a-f]{32}$`, str(r.state, "storeId"))
+	assert.Equal(t, h.opts.CloudflareAccount+"/"+str(r.state, "storeId"), r.id)
+	assert.NotEmpty(t, str(r.state, "createdAt"))
+
+	t.Run("no-op diff and token change: no diff, no call", func(t *testing.T) {
+		st := h.calls(func() {
+			for _, in := range []property.Map{
+				props(map[string]any{}),
+				props(map[string]any{"name": defaultStoreName}),
+				props(map[string]any{"apiToken": secret("rotated")}),
+				props(map[string]any{"accountId": h.opts.CloudflareAccount}),
+			} {
+				_, diff := r.diff(in)
+				assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+			}
+		})
+		assert.Zero(t, st.Total)
+	})
+
+	t.Run("a rename replaces, deleting first (one store per account)", func(t *testing.T) {
+		_, diff := r.diff(props(map[string]any{"name": "prod"}))
+		assert.Equal(t, p.UpdateReplace, diff.DetailedDiff["name"].Kind)
+		assert.True(t, diff.DeleteBeforeReplace)
+	})
+
+	t.Run("delete flag changes in place without a call", func(t *testing.T) {
+		st := h.calls(func() { r.update(props(map[string]any{"delete": false})) })
+		assert.Zero(t, st.Total)
+		st = h.calls(func() { r.update(props(map[string]any{"delete": true})) })
+		assert.Zero(t, st.Total)
+	})
+
+	t.Run("refresh is one read", func(t *testing.T) {
+		st := h.calls(func() { require.True(t, r.refresh()) })
+		onlyRoute(t, st, cfGetStore)
+		_, diff := r.diff(props(map[string]any{"delete": true}))
+		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+	})
+
+	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
+		st := h.calls(func() { require.NoError(t, r.delete()) })
+		onlyRoute(t, st, cfDeleteStore)
+		require.NoError(t, r.delete())
+		assert.False(t, r.refresh())
+	})
+}
+
+func TestSecretsStoreOnePerAccount(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	existing := h.newStore()
+
+	for _, tc := range []struct {
+		inputs property.Map
+		want   []string
+	}{
+		{props(map[string]any{}), []string{"adopt: true", h.opts.CloudflareAccount + "/" + existing.ID}},
+		{props(map[string]any{"name": "prod", "adopt": true}), []string{"holds its one Secrets Store", `name: "default_secrets_store"`}},
+	} {
+		r := h.resource(secretsStoreToken, "store")
+		checked := r.mustCheck(tc.inputs)
+		_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
+		require.Error(t, err)
+		for _, want := range tc.want {
+			assert.Contains(t, err.Error(), want)
+		}
+	}
+
+	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"adopt": true, "delete": false}))
+	assert.Equal(t, existing.ID, str(r.state, "storeId"), "adopt takes over the existing store")
+
+	st := h.calls(func() { require.NoError(t, r.delete()) })
+	assert.Zero(t, st.Total, "delete: false keeps the store")
+	_, err := h.cloudflare().GetStore(t.Context(), existing.ID)
+	assert.NoError(t, err)
+}
+
+func TestSecretsStoreInlineSecrets(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	r := h.resource(secretsStoreToken, "store")
+
+	st := h.calls(func() { r.create(props(map[string]any{"secrets": inline("STRIPE", "s1", "SENDGRID", "g1")})) })
+	assert.Equal(t, map[string]int{"POST " + cfStores: 1, cfCreateRoute: 1}, writesOnly(st), "one bulk create")
+	storeID := str(r.state, "storeId")
+	assertSecret(t, r.state, "secrets", "create")
+	ids := r.state.Get("secretIds").AsMap()
+	assert.Equal(t, 2, ids.Len())
+	assert.Equal(t, h.secretNamesIn(storeID)["STRIPE"], ids.Get("STRIPE").AsString())
+
+	t.Run("change one, remove one, add one: one call each", func(t *testing.T) {
+		st := h.calls(func() { r.update(props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1")})) })
+		assert.Equal(t, map[string]int{cfEditRoute: 1, cfDeleteRoute: 1, cfCreateRoute: 1}, writesOnly(st))
+		names := h.secretNamesIn(storeID)
+		assert.Contains(t, names, "WEBHOOK")
+		assert.NotContains(t, names, "SENDGRID")
+		assertSecret(t, r.state, "secrets", "update")
+	})
+
+	t.Run("a secret deleted outside Pulumi is re-created", func(t *testing.T) {
+		require.NoError(t, h.cloudflare().DeleteSecret(t.Context(), storeID, h.secretNamesIn(storeID)["WEBHOOK"]))
+		require.True(t, r.refresh())
+		program := props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1")})
+		_, diff := r.diff(program)
+		assert.True(t, diff.HasChanges)
+		r.update(program)
+		assert.Contains(t, h.secretNamesIn(storeID), "WEBHOOK")
+	})
+
+	t.Run("a store holding secrets it does not manage is not deleted", func(t *testing.T) {
+		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID, []cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}})
+		require.NoError(t, err)
+		err = r.delete()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "delete: false")
+		assert.Equal(t, []string{"HAND_MADE"}, keys(h.secretNamesIn(storeID)), "only the managed secrets went")
+		_, err = h.cloudflare().GetStore(t.Context(), storeID)
+		assert.NoError(t, err, "the store stays")
+	})
+}
+
+func TestSecretsStoreImport(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+
+	for _, id := range []string{h.opts.CloudflareAccount + "/" + store.ID, store.ID} {
+		var r *res
+		var err error
+		st := h.calls(func() {
+			r, err = h.importID(secretsStoreToken, "store", id)
+			require.NoError(t, err)
+		})
+		onlyRoute(t, st, cfGetStore)
+		require.NotNil(t, r)
+		assert.Equal(t, h.opts.CloudflareAccount+"/"+store.ID, r.id)
+		assert.Equal(t, defaultStoreName, str(r.inputs, "name"))
+		_, diff := r.diff(props(map[string]any{}))
+		assert.False(t, diff.HasChanges, "the imported store matches a program with defaults: %v", diff.DetailedDiff)
+	}
+
+	for _, bad := range []string{"", "nope", store.ID + "/" + store.ID + "/x", "/" + store.ID} {
+		st := h.calls(func() {
+			_, err := h.importID(secretsStoreToken, "bad", bad)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "<accountId>/<storeId>")
+		})
+		assert.Zero(t, st.Total)
+	}
+}
+
+func TestSecretsStoreCheckFailures(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	many := []string{}
+	for i := range 101 {
+		many = append(many, "S"+strings.Repeat("x", i%3)+string(rune('A'+i%26))+strings.Repeat("_", i/26), "v")
+	}
+	cases := []struct {
+		name             string
+		inputs           property.Map
+		property, reason string
+	}{
+		{"name with a space", props(map[string]any{"name": "my store"}), "name", "letters, digits"},
+		{"empty name", props(map[string]any{"name": ""}), "name", "letters, digits"},
+		{"account ID malformed", props(map[string]any{"accountId": "acme"}), "accountId", "32 hexadecimal"},
+		{"inline secret with a bad name", props(map[string]any{"secrets": inline("bad name", "v")}), "secrets", `"bad name"`},
+		{"inline secret with an empty value", props(map[string]any{"secrets": inline("EMPTY", "")}), "secrets", "must not be empty"},
+		{"inline secret over 64 KiB", props(map[string]any{"secrets": inline("BIG", strings.Repeat("v", 65537))}), "secrets", "at most 65536"},
+		{"over 100 inline secrets", props(map[string]any{"secrets": inline(many...)}), "secrets", "at most 100"},
+	}
+	st := h.calls(func() {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				_, failures := h.resource(secretsStoreToken, "bad").check(tc.inputs)
+				require.NotEmpty(t, failures)
+				assert.Equal(t, tc.property, failures[0].Property, "%v", failures)
+				assert.Contains(t, failures[0].Reason, tc.reason)
+			})
+		}
+	})
+	assert.Zero(t, st.Total)
+}
+
+func keys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
