@@ -31,7 +31,7 @@ build() {
 	local name=$1 version=$2 module_dir=$3 package=$4 ldflags=$5
 	local target="$TOOLS_BIN/$name-$version"
 	if [[ ! -x $target ]]; then
-		echo "building $name $version (cold: several minutes on 2 cores)..."
+		echo "building $name $version (from an empty Go build cache this takes minutes)..."
 		local start=$SECONDS
 		(cd "$repo/tools/$module_dir" && "$GO" build -o "$target.tmp" -ldflags "$ldflags" "$package")
 		mv "$target.tmp" "$target"
