@@ -1,0 +1,94 @@
+package provider
+
+import (
+	"testing"
+
+	"github.com/blang/semver"
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/integration"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
+)
+
+func TestConfigFallsBackToEnvironment(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	t.Setenv("FLY_API_TOKEN", "")
+	t.Setenv("FLY_ACCESS_TOKEN", h.opts.FlyToken)
+	t.Setenv("FLY_FLAPS_BASE_URL", h.url)
+	t.Setenv("CLOUDFLARE_API_TOKEN", h.opts.CloudflareToken)
+	t.Setenv("CLOUDFLARE_ACCOUNT_ID", h.opts.CloudflareAccount)
+	t.Setenv("CLOUDFLARE_BASE_URL", h.url+"/client/v4")
+
+	checked, err := h.newServer(props(map[string]any{})).CheckConfig(p.CheckRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::default", Inputs: props(map[string]any{})})
+	require.NoError(t, err)
+	for _, key := range []string{"flyApiToken", "cloudflareApiToken", "flyApiUrl"} {
+		_, present := checked.Inputs.GetOk(key)
+		assert.False(t, present, "%s from the environment must not reach the state", key)
+	}
+
+	h.server = h.newServer(props(map[string]any{}))
+	h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
+	h.newStore()
+	h.resource(secretToken, "key").create(secretInputs("", "v"))
+}
+
+func TestFlyMissingTokenFailsAtPreview(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	t.Setenv("FLY_API_TOKEN", "")
+	t.Setenv("FLY_ACCESS_TOKEN", "")
+	bare := h.newServer(props(map[string]any{"flyApiUrl": h.url}))
+	r := h.resource(flySecretToken, "db")
+	st := h.calls(func() {
+		check, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: flyInputs("DATABASE_URL", "v")})
+		require.NoError(t, err)
+		_, err = bare.Create(p.CreateRequest{Urn: r.urn, Properties: check.Inputs, DryRun: true})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "edgesecrets:flyApiToken")
+		assert.Contains(t, err.Error(), "FLY_API_TOKEN")
+	})
+	assert.Zero(t, st.Total)
+
+	// The resource's own token is enough.
+	checked, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken))})
+	require.NoError(t, err)
+	_, err = bare.Create(p.CreateRequest{Urn: r.urn, Properties: checked.Inputs})
+	require.NoError(t, err)
+}
+
+func TestConfigChangesNeverReplace(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	old := props(map[string]any{"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev", "version": "0.1.0"})
+	for name, next := range map[string]map[string]any{
+		"token rotation": {"flyApiToken": secret("b"), "flyApiUrl": "https://api.machines.dev", "version": "0.1.0"},
+		"new URL":        {"flyApiToken": secret("a"), "flyApiUrl": "http://127.0.0.1:8787", "version": "0.1.0"},
+		"added key":      {"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev", "cloudflareApiToken": secret("c"), "version": "0.1.0"},
+	} {
+		diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p", OldInputs: old, State: old, Inputs: props(next)})
+		require.NoError(t, err)
+		assert.True(t, diff.HasChanges, name)
+		for key, d := range diff.DetailedDiff {
+			assert.NotContains(t, string(d.Kind), "replace", "%s: %s would replace the provider", name, key)
+		}
+	}
+	diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p", OldInputs: old, State: old,
+		Inputs: props(map[string]any{"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev", "version": "0.2.0"})})
+	require.NoError(t, err)
+	assert.False(t, diff.HasChanges, "a plugin upgrade is not a config change: %v", diff.DetailedDiff)
+}
+
+func TestConfigRejectsMalformedSettings(t *testing.T) {
+	for key, value := range map[string]string{
+		"flyApiUrl":           "api.machines.dev",
+		"cloudflareApiUrl":    "ftp://example.com",
+		"cloudflareAccountId": "my-account",
+	} {
+		server, err := integration.NewServer(t.Context(), Name, semver.MustParse(version.Version), integration.WithProvider(New()))
+		require.NoError(t, err)
+		err = server.Configure(p.ConfigureRequest{Args: props(map[string]any{key: value})})
+		require.Error(t, err, key)
+		assert.Contains(t, err.Error(), "edgesecrets:"+key)
+	}
+}
