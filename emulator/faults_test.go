@@ -1,0 +1,140 @@
+package emulator_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+)
+
+// outcomes sends n reads and records each answer's status, -1 for a dropped
+// connection.
+func outcomes(t *testing.T, base string, n int) []int {
+	t.Helper()
+	var out []int
+	for range n {
+		r := call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil)
+		if r.err != nil {
+			out = append(out, -1)
+			continue
+		}
+		out = append(out, r.status)
+	}
+	return out
+}
+
+func TestFaultsAreReproducibleWithASeed(t *testing.T) {
+	opts := emulator.Options{FlyApps: []string{"demo"}, DropRate: 0.1, FailRate: 0.2, ThrottleRate: 0.2, Seed: 42}
+	srvA, a := start(t, opts)
+	_, b := start(t, opts)
+	first := outcomes(t, a, 60)
+	second := outcomes(t, b, 60)
+	if !slices.Equal(first, second) {
+		t.Fatalf("same seed, different faults:\n%v\n%v", first, second)
+	}
+	for _, status := range []int{-1, 200, 429} {
+		if !slices.Contains(first, status) {
+			t.Errorf("no %d in %v", status, first)
+		}
+	}
+	if !slices.ContainsFunc(first, func(s int) bool { return s >= 500 }) {
+		t.Errorf("no 5xx in %v", first)
+	}
+
+	// Reset re-seeds: the sequence starts over.
+	srvA.Reset()
+	if again := outcomes(t, a, 60); !slices.Equal(again, first) {
+		t.Errorf("after Reset:\n%v\nwant\n%v", again, first)
+	}
+
+	_, c := start(t, emulator.Options{FlyApps: []string{"demo"}, DropRate: 0.1, FailRate: 0.2, ThrottleRate: 0.2, Seed: 7})
+	if other := outcomes(t, c, 60); slices.Equal(other, first) {
+		t.Error("seeds 42 and 7 gave the same 60 faults")
+	}
+}
+
+func TestThrottleCarriesRetryAfter(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, ThrottleRate: 1})
+	r := call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 429)
+	if r.header.Get("Retry-After") != "1" || strings.TrimSpace(r.body) != `{"error":"rate limit exceeded"}` {
+		t.Errorf("Fly 429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
+	}
+	r = call(t, "GET", base+accountPath+"/quota", cfAuth, nil).want(t, 429)
+	if r.header.Get("Retry-After") != "1" ||
+		!strings.Contains(r.body, `"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]`) ||
+		!strings.Contains(r.body, `"success":false`) {
+		t.Errorf("Cloudflare 429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
+	}
+}
+
+func TestServerErrorsUseEachAPIsShape(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, FailRate: 1})
+	r := call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil)
+	if r.status < 500 || !strings.HasPrefix(r.body, `{"error":"internal server error`) {
+		t.Errorf("Fly 5xx: %d %s", r.status, r.body)
+	}
+	r = call(t, "GET", base+accountPath+"/quota", cfAuth, nil)
+	if r.status < 500 || !strings.Contains(r.body, `"code":10002`) || !strings.Contains(r.body, `"result":null`) {
+		t.Errorf("Cloudflare 5xx: %d %s", r.status, r.body)
+	}
+	// The control routes are never faulted.
+	call(t, "GET", base+"/_emulator/stats", "", nil).want(t, 200)
+}
+
+func TestDropClosesTheConnection(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, DropRate: 1})
+	if r := call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil); r.err == nil {
+		t.Errorf("got %d %s, want a transport error", r.status, r.body)
+	}
+}
+
+func TestConflictsHitFlyWritesOnly(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, ConflictRate: 1})
+	r := call(t, "POST", base+"/v1/apps/demo/secrets/A", flyAuth, map[string]string{"value": "x"}).want(t, 409)
+	if !strings.HasPrefix(r.body, `{"error":"conflict`) {
+		t.Errorf("409 body %s", r.body)
+	}
+	call(t, "POST", base+"/v1/apps/demo/secrets", flyAuth, `{"values":{"A":"x"}}`).want(t, 409)
+	call(t, "DELETE", base+"/v1/apps/demo/secrets/A", flyAuth, nil).want(t, 409)
+	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
+	createStore(t, base) // Cloudflare writes are not affected
+}
+
+func TestLatency(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, Latency: 30 * time.Millisecond})
+	began := time.Now()
+	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
+	if d := time.Since(began); d < 30*time.Millisecond {
+		t.Errorf("answered in %v, want at least 30ms", d)
+	}
+	began = time.Now()
+	call(t, "GET", base+"/_emulator/stats", "", nil).want(t, 200)
+	if d := time.Since(began); d >= 30*time.Millisecond {
+		t.Errorf("control route delayed %v", d)
+	}
+}
+
+func TestRateLimitMode(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}, RateLimit: true})
+	set := func(app string, i int) reply {
+		return call(t, "POST", fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i), flyAuth, map[string]string{"value": "v"})
+	}
+	for i := range 3 { // the burst
+		set("demo", i).want(t, 201)
+	}
+	r := set("demo", 3).want(t, 429)
+	if r.header.Get("Retry-After") != "1" || strings.TrimSpace(r.body) != `{"error":"rate limit exceeded"}` {
+		t.Errorf("429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
+	}
+	// Another action on the same app, and the same action on another app,
+	// have buckets of their own.
+	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
+	set("other", 0).want(t, 201)
+	// Cloudflare is not limited.
+	for range 5 {
+		call(t, "GET", base+accountPath+"/quota", cfAuth, nil).want(t, 200)
+	}
+}

@@ -1,0 +1,95 @@
+package emulator_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+)
+
+const accountPath = "/client/v4/accounts/" + emulator.DefaultCloudflareAccount + "/secrets_store"
+
+var (
+	flyAuth = "Bearer " + emulator.DefaultFlyToken
+	cfAuth  = "Bearer " + emulator.DefaultCloudflareToken
+)
+
+// client makes one connection per request, so an injected drop is never
+// retried behind the test's back.
+var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+	err    error // transport error, e.g. a dropped connection
+}
+
+func call(t testing.TB, method, url, auth string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return reply{err: err}
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	return reply{status: res.StatusCode, header: res.Header, body: string(data), err: err}
+}
+
+func (r reply) want(t testing.TB, status int) reply {
+	t.Helper()
+	if r.err != nil || r.status != status {
+		t.Fatalf("got %d %s (err %v), want %d", r.status, r.body, r.err, status)
+	}
+	return r
+}
+
+func (r reply) decode(t testing.TB, out any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.body), out); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+// start serves an emulator and returns its base URL.
+func start(t testing.TB, opts emulator.Options) (*emulator.Server, string) {
+	t.Helper()
+	srv, ts := emulatortest.Start(t, opts)
+	return srv, ts.URL
+}
+
+// createStore makes the Cloudflare account's store and returns its id.
+func createStore(t testing.TB, base string) string {
+	t.Helper()
+	var env struct {
+		Result struct {
+			ID string `json:"id"`
+		} `json:"result"`
+	}
+	call(t, "POST", base+accountPath+"/stores", cfAuth, map[string]string{"name": "default_secrets_store"}).want(t, 200).decode(t, &env)
+	return env.Result.ID
+}

@@ -1,0 +1,71 @@
+package emulator
+
+import (
+	"testing"
+	"time"
+)
+
+func TestTokenBucket(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newRateLimiter(flyRatePerSecond, flyRateBurst, func() time.Time { return now })
+
+	for i := range 3 {
+		if ok, _ := l.take("a"); !ok {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	ok, wait := l.take("a")
+	if ok || wait != time.Second || retryAfterSeconds(wait) != 1 {
+		t.Fatalf("4th request: ok %v wait %v", ok, wait)
+	}
+	if ok, _ := l.take("b"); !ok {
+		t.Error("key b shares a's bucket")
+	}
+
+	now = now.Add(400 * time.Millisecond)
+	if ok, wait := l.take("a"); ok || wait != 600*time.Millisecond || retryAfterSeconds(wait) != 1 {
+		t.Errorf("after 0.4s: ok %v wait %v", ok, wait)
+	}
+	now = now.Add(600 * time.Millisecond)
+	if ok, _ := l.take("a"); !ok {
+		t.Error("after 1s a token should be back")
+	}
+	// Idle time refills up to the burst, not beyond.
+	now = now.Add(time.Hour)
+	for i := range 3 {
+		if ok, _ := l.take("a"); !ok {
+			t.Fatalf("refilled burst: request %d refused", i)
+		}
+	}
+	if ok, _ := l.take("a"); ok {
+		t.Error("bucket held more than the burst")
+	}
+	l.reset()
+	if ok, _ := l.take("a"); !ok {
+		t.Error("reset did not refill")
+	}
+}
+
+func TestFaultBands(t *testing.T) {
+	f := newFaultInjector(Options{FailRate: 0.5, ThrottleRate: 0.25, ConflictRate: 0.25, Seed: 1})
+	counts := map[fault]int{}
+	for range 4000 {
+		kind, status := f.next(true)
+		counts[kind]++
+		if kind == faultServerError && status != 500 && status != 502 && status != 503 {
+			t.Fatalf("server error status %d", status)
+		}
+	}
+	if counts[noFault] != 0 || counts[faultServerError] < 1800 || counts[faultThrottle] < 800 || counts[faultConflict] < 800 {
+		t.Errorf("bands %v", counts)
+	}
+	// Reads never get a conflict.
+	for range 1000 {
+		if kind, _ := f.next(false); kind == faultConflict {
+			t.Fatal("conflict on a read")
+		}
+	}
+	if kind, _ := newFaultInjector(Options{}).next(true); kind != noFault {
+		t.Error("fault with zero rates")
+	}
+}
