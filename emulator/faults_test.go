@@ -104,15 +104,16 @@ func TestConflictsHitFlyWritesOnly(t *testing.T) {
 }
 
 func TestLatency(t *testing.T) {
-	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, Latency: 30 * time.Millisecond})
+	const latency = 100 * time.Millisecond
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, Latency: latency})
 	began := time.Now()
 	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
-	if d := time.Since(began); d < 30*time.Millisecond {
-		t.Errorf("answered in %v, want at least 30ms", d)
+	if d := time.Since(began); d < latency {
+		t.Errorf("answered in %v, want at least %v", d, latency)
 	}
 	began = time.Now()
 	call(t, "GET", base+"/_emulator/stats", "", nil).want(t, 200)
-	if d := time.Since(began); d >= 30*time.Millisecond {
+	if d := time.Since(began); d >= latency {
 		t.Errorf("control route delayed %v", d)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
 
-const usageText = `Usage: edgesecrets-emulator [flags]
+var usageText = `Usage: edgesecrets-emulator [flags]
 
 Serves the Fly.io Machines API secrets endpoints (under /v1) and the Cloudflare
 Secrets Store API (under /client/v4) on one port, prints the shell exports that
@@ -37,7 +37,7 @@ Flags:
                               first Secrets Store request, as Cloudflare does
                               (default: no store until one is created)
   --activation-delay DURATION how long a new Cloudflare secret stays "pending"
-                              (default ` + "100ms" + `)
+                              (default ` + emulator.DefaultActivationDelay.String() + `)
   --latency DURATION          delay every API request (e.g. 200ms)
   --fail-rate P               probability of a 5xx answer (0..1)
   --throttle-rate P           probability of a 429 with Retry-After (0..1)
@@ -47,7 +47,7 @@ Flags:
                               same requests give the same faults (default 0)
   --rate-limit                apply Fly's limit: 1 request/s per action per app,
                               burst 3, then 429 with Retry-After
-  --quiet                     do not log requests to stderr
+  --quiet                     log only warnings and errors to stderr, no requests
   --help                      show this help
 
 Request logs (stderr) carry method, route template, status and duration; never
@@ -69,20 +69,16 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// parseFlags reads the command line; --help prints usage to stdout and
-// returns flag.ErrHelp.
-func parseFlags(args []string, stdout io.Writer) (config, error) {
-	cfg := config{}
+// flagSet binds every flag to cfg, apps and deployTokens.
+func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
 	o := &cfg.opts
-	var apps, deployTokens listFlag
-
 	fs := flag.NewFlagSet("edgesecrets-emulator", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported by main, help below
+	fs.SetOutput(io.Discard) // main reports errors; --help prints usageText
 	fs.StringVar(&cfg.addr, "addr", emulator.DefaultAddr, "")
 	fs.StringVar(&o.StatePath, "state", "", "")
 	fs.StringVar(&o.FlyToken, "fly-token", emulator.DefaultFlyToken, "")
-	fs.Var(&deployTokens, "fly-deploy-token", "")
-	fs.Var(&apps, "fly-app", "")
+	fs.Var(deployTokens, "fly-deploy-token", "")
+	fs.Var(apps, "fly-app", "")
 	fs.StringVar(&o.CloudflareToken, "cloudflare-token", emulator.DefaultCloudflareToken, "")
 	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
 	fs.BoolVar(&o.CloudflareAutoStore, "cloudflare-auto-store", false, "")
@@ -95,7 +91,15 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.BoolVar(&o.RateLimit, "rate-limit", false, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
+	return fs
+}
 
+// parseFlags reads the command line; --help prints usage to stdout and
+// returns flag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer) (config, error) {
+	var cfg config
+	var apps, deployTokens listFlag
+	fs := flagSet(&cfg, &apps, &deployTokens)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprint(stdout, usageText)
@@ -106,6 +110,7 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return cfg, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	o := &cfg.opts
 	o.FlyApps = apps
 	for _, pair := range deployTokens {
 		app, token, ok := strings.Cut(pair, "=")

@@ -53,11 +53,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg.opts.Logger = logger
+	level := slog.LevelInfo
 	if cfg.quiet {
-		cfg.opts.Logger = slog.New(slog.DiscardHandler)
+		level = slog.LevelWarn // requests and start/stop lines are Info
 	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.opts.Logger = logger
 	srv, err := emulator.New(cfg.opts)
 	if err != nil {
 		return err
