@@ -23,7 +23,7 @@ import (
 // harness runs the provider through pulumi-go-provider's integration server against an
 // emulator over real HTTP, the way the engine would drive it.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	server integration.Server
 	emu    *emulator.Server
 	url    string
@@ -33,7 +33,7 @@ type harness struct {
 const testFlyApp = "demo-app"
 
 // newHarness starts an emulator and a provider configured for it.
-func newHarness(t *testing.T, opts emulator.Options) *harness {
+func newHarness(t testing.TB, opts emulator.Options) *harness {
 	t.Helper()
 	if len(opts.FlyApps) == 0 {
 		opts.FlyApps = []string{testFlyApp}
