@@ -50,6 +50,10 @@ func TestStatsCountsRouteTemplates(t *testing.T) {
 		t.Errorf("after DELETE: %+v", s)
 	}
 	call(t, "GET", base+"/v1/apps/demo/secrets/A", flyAuth, nil).want(t, 200)
+	srv.ResetStats() // the Go call does the same
+	if s := srv.Stats(); s.Total != 0 {
+		t.Errorf("after ResetStats: %+v", s)
+	}
 }
 
 func TestReset(t *testing.T) {

@@ -13,8 +13,6 @@ type apiError struct {
 	message string
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.code, e.message) }
-
 // The catalogue. Codes and messages come from the contract where it names
 // them; statuses follow its safe reading (400 validation and duplicates, 404
 // not found). Entries marked "emulator" are the emulator's own picks.

@@ -81,22 +81,17 @@ func (a *API) addSecret(st *store, name, value, comment string, scopes []string,
 var secretOrders = []string{"created", "name", "comment", "modified", "status"}
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
-	lq, apiErr := parseListQuery(r, secretOrders)
-	if apiErr == nil {
-		for _, scope := range lq.scopes {
-			if !slices.Contains(knownScopes, scope) {
-				apiErr = errScopeInvalid
-			}
-		}
+	lq, queryErr := parseListQuery(r, secretOrders)
+	if queryErr == nil && slices.ContainsFunc(lq.scopes, func(s string) bool { return !slices.Contains(knownScopes, s) }) {
+		queryErr = errScopeInvalid
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	st, notFound := a.lookupStore(r)
-	if notFound != nil {
-		writeError(w, notFound)
-		return
+	st, apiErr := a.lookupStore(r)
+	if apiErr == nil {
+		apiErr = queryErr
 	}
 	if apiErr != nil {
+		a.mu.Unlock()
 		writeError(w, apiErr)
 		return
 	}
@@ -114,6 +109,7 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 	for _, s := range page {
 		result = append(result, s.toJSON(st.id, now))
 	}
+	a.mu.Unlock()
 	writeList(w, result, info)
 }
 
@@ -162,25 +158,13 @@ func (a *API) createSecrets(w http.ResponseWriter, r *http.Request) {
 
 	a.mu.Lock()
 	st, apiErr := a.lookupStore(r)
-	if apiErr == nil && (decodeErr != nil || len(inputs) == 0) {
+	var scopes [][]string
+	switch {
+	case apiErr != nil:
+	case decodeErr != nil:
 		apiErr = errInvalidJSON
-	}
-	scopes := make([][]string, len(inputs))
-	seen := map[string]bool{}
-	for i, in := range inputs {
-		if apiErr != nil {
-			break
-		}
-		apiErr = cmp.Or(checkSecretName(in.Name), checkValue(in.Value))
-		if apiErr == nil {
-			scopes[i], apiErr = normaliseScopes(in.Scopes)
-		}
-		if apiErr == nil && (seen[*in.Name] || st.secretNamed(*in.Name) != nil) {
-			apiErr = errNameExists
-		}
-		if apiErr == nil {
-			seen[*in.Name] = true
-		}
+	default:
+		scopes, apiErr = checkNewSecrets(st, inputs)
 	}
 	if apiErr == nil && a.account().secretCount()+len(inputs) > maxSecretsPerAccount {
 		apiErr = errMaxSecrets
@@ -201,6 +185,30 @@ func (a *API) createSecrets(w http.ResponseWriter, r *http.Request) {
 	writeList(w, result, resultInfo{Count: len(result), Page: 1, PerPage: len(result), TotalCount: len(result), TotalPages: 1})
 }
 
+// checkNewSecrets validates a create call, entry by entry, against the store
+// and against itself; it returns each entry's normalised scopes.
+func checkNewSecrets(st *store, inputs []createSecretInput) ([][]string, *apiError) {
+	if len(inputs) == 0 {
+		return nil, errInvalidJSON
+	}
+	scopes := make([][]string, len(inputs))
+	seen := map[string]bool{}
+	for i, in := range inputs {
+		if apiErr := cmp.Or(checkSecretName(in.Name), checkValue(in.Value)); apiErr != nil {
+			return nil, apiErr
+		}
+		var apiErr *apiError
+		if scopes[i], apiErr = normaliseScopes(in.Scopes); apiErr != nil {
+			return nil, apiErr
+		}
+		if seen[*in.Name] || st.secretNamed(*in.Name) != nil {
+			return nil, errNameExists
+		}
+		seen[*in.Name] = true
+	}
+	return scopes, nil
+}
+
 // lookupSecret returns the store and secret named in the path. Callers hold mu.
 func (a *API) lookupSecret(r *http.Request) (*store, *secret, *apiError) {
 	st, apiErr := a.lookupStore(r)
@@ -216,13 +224,17 @@ func (a *API) lookupSecret(r *http.Request) (*store, *secret, *apiError) {
 
 func (a *API) getSecret(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	st, s, apiErr := a.lookupSecret(r)
+	var result secretJSON
+	if apiErr == nil {
+		result = s.toJSON(st.id, a.now())
+	}
+	a.mu.Unlock()
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
 	}
-	writeResult(w, s.toJSON(st.id, a.now()))
+	writeResult(w, result)
 }
 
 type editSecretInput struct {

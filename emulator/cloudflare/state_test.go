@@ -1,0 +1,88 @@
+package cloudflare
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestSnapshotRestore(t *testing.T) {
+	ts := newTestServer(t, Config{ActivationDelay: time.Hour, AutoCreateStore: true})
+	var stores []storeJSON
+	ts.do("GET", "/stores", nil).ok(t, &stores) // auto-creates the default store
+	in := secretInput("A", "value-a", "workers", "dex")
+	in["comment"] = "c"
+	created := ts.createSecrets(stores[0].ID, in)[0]
+
+	data, err := json.Marshal(ts.api.Snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	restored := newTestServer(t, Config{ActivationDelay: time.Hour, AutoCreateStore: true})
+	if err := restored.api.Restore(st); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(restored.api.Snapshot(), ts.api.Snapshot()) {
+		t.Errorf("restored %+v\nwant %+v", restored.api.Snapshot(), ts.api.Snapshot())
+	}
+
+	// Same ids, still pending, and the default store is not created again.
+	var got secretJSON
+	restored.do("GET", "/stores/"+stores[0].ID+"/secrets/"+created.ID, nil).ok(t, &got)
+	if got.Status != "pending" || got.Name != "A" || got.Comment != "c" {
+		t.Errorf("restored secret %+v", got)
+	}
+	restored.do("DELETE", "/stores/"+stores[0].ID+"?force=true", nil).ok(t, nil)
+	restored.do("GET", "/stores", nil).ok(t, &stores)
+	if len(stores) != 0 {
+		t.Errorf("default store re-created after restore: %+v", stores)
+	}
+}
+
+func TestRestoreRejectsInvalidState(t *testing.T) {
+	api, _ := New(Config{Token: "t", AccountID: testAccount})
+	if err := api.Restore(State{Accounts: []AccountState{{ID: "nope"}}}); err == nil {
+		t.Error("restored an invalid account id")
+	}
+	bad := State{Accounts: []AccountState{{ID: testAccount, Stores: []StoreState{{ID: "s", Secrets: []SecretState{{Name: "A", Scopes: []string{"mail"}}}}}}}}
+	if err := api.Restore(bad); err == nil {
+		t.Error("restored an invalid scope")
+	}
+}
+
+func TestReset(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	st := ts.createStore("s")
+	ts.createSecrets(st.ID, secretInput("A", "a"))
+	ts.api.Reset()
+	var stores []storeJSON
+	ts.do("GET", "/stores", nil).ok(t, &stores)
+	if len(stores) != 0 {
+		t.Errorf("stores after reset: %+v", stores)
+	}
+}
+
+func TestOnChangeRunsOnEveryMutation(t *testing.T) {
+	var changes atomic.Int32
+	ts := newTestServer(t, Config{OnChange: func() { changes.Add(1) }})
+	st := ts.createStore("s")                                                  // 1
+	s := ts.createSecrets(st.ID, secretInput("A", "a"), secretInput("B", "b")) // 2
+	path := "/stores/" + st.ID + "/secrets/"
+	ts.do("PATCH", path+s[0].ID, map[string]any{"comment": "x"}).ok(t, nil)                                         // 3
+	ts.do("POST", path+s[0].ID+"/duplicate", map[string]any{"name": "C", "scopes": []string{"workers"}}).ok(t, nil) // 4
+	ts.do("DELETE", path+s[0].ID, nil).ok(t, nil)                                                                   // 5
+	ts.do("DELETE", "/stores/"+st.ID+"/secrets", []string{s[1].ID}).ok(t, nil)                                      // 6
+	ts.do("DELETE", "/stores/"+st.ID+"?force=true", nil).ok(t, nil)                                                 // 7
+	ts.do("GET", "/stores", nil).ok(t, nil)
+	ts.do("POST", "/stores", `{}`).fails(t, http.StatusBadRequest, 1001, "store_name_empty")
+	if n := changes.Load(); n != 7 {
+		t.Errorf("OnChange ran %d times, want 7", n)
+	}
+}
