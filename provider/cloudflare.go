@@ -41,14 +41,6 @@ func sortedScopes(scopes []string) []string {
 
 func sameScopes(a, b []string) bool { return slices.Equal(sortedScopes(a), sortedScopes(b)) }
 
-// orDefault dereferences p, or returns def when p is nil.
-func orDefault[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
 // defaultStore finds the account's one store, for secrets given no storeId.
 func defaultStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error) {
 	stores, err := client.ListStores(ctx)

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
@@ -260,13 +259,4 @@ func parseFlySecretID(id string) (app, name string, err error) {
 		return "", "", fmt.Errorf("FlySecret ID %q is malformed: expected <app>/<name>, e.g. my-app/DATABASE_URL", id)
 	}
 	return app, name, nil
-}
-
-// timestamp formats API times as RFC 3339 in UTC, keeping the API's sub-second precision (refresh
-// compares modification times); the zero time (absent) is "".
-func timestamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -3,6 +3,8 @@
 package provider
 
 import (
+	"time"
+
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
@@ -71,4 +73,21 @@ func languageMap() map[string]any {
 			"respectSchemaVersion": true,
 		},
 	}
+}
+
+// orDefault dereferences p, or returns def when p is nil.
+func orDefault[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// timestamp formats API times as RFC 3339 in UTC, keeping the API's sub-second precision (refresh
+// compares modification times); the zero time (absent) is "".
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -282,7 +282,7 @@ func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secret
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
 	remote, err := client.GetSecret(ctx, storeID, secretID)
-	if cfapi.IsNotFound(err) {
+	if cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted) {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, nil // deleted outside Pulumi
 	}
 	if err != nil {

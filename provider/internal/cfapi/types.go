@@ -31,6 +31,7 @@ type Secret struct {
 const (
 	StatusPending = "pending"
 	StatusActive  = "active"
+	StatusDeleted = "deleted"
 )
 
 // NewSecret is one entry of a create-secrets call.
