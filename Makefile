@@ -26,7 +26,7 @@ help: ## List the targets
 	@echo "Variables: VERSION=$(VERSION) TOOLS_BIN=$(TOOLS_BIN) GO=$(GO)"
 
 build: ## Build bin/pulumi-resource-edgesecrets and bin/edgesecrets-emulator
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets ./cmd/pulumi-resource-edgesecrets
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets .
 	$(GO) build -o bin/edgesecrets-emulator ./cmd/edgesecrets-emulator
 
 tools: ## Build the pinned pulumi CLI and pulumi-language-yaml into TOOLS_BIN, then smoke-test them

@@ -1,5 +1,9 @@
 // Command pulumi-resource-edgesecrets is the edgesecrets Pulumi provider plugin. The Pulumi
 // engine starts it; `pulumi-resource-edgesecrets --version` prints its version.
+//
+// It lives at the repository root because the root is a Pulumi plugin (PulumiPlugin.yaml,
+// runtime go): `pulumi package add github.com/edgesecrets/pulumi-edgesecrets` has Pulumi's Go
+// language host run `go build` here. `make build` builds the same package into bin/.
 package main
 
 import (
