@@ -75,8 +75,8 @@ sdk-build-go: ## Go SDK: go build ./... in the sdk module
 test: ## Run the Go tests
 	$(GO) test ./...
 
-demo: ## Run the demo (to be written)
-	@echo "demo: not written yet"
+demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show outputs, destroy (no account needed)
+	TOOLS_BIN=$(TOOLS_BIN) VERSION=$(VERSION) scripts/demo.sh
 
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
