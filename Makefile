@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help build tools schema sdk check-generated sdk-build sdk-build-nodejs \
-	sdk-build-python sdk-build-go test demo clean
+	sdk-build-python sdk-build-go test bench demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,6 +74,9 @@ sdk-build-go: ## Go SDK: go build ./... in the sdk module
 
 test: ## Run the Go tests
 	$(GO) test ./...
+
+bench: ## Benchmarks: time and allocations per provider operation against the emulator
+	$(GO) test ./provider -run '^$$' -bench . -benchmem
 
 demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show outputs, destroy (no account needed)
 	TOOLS_BIN=$(TOOLS_BIN) VERSION=$(VERSION) scripts/demo.sh
