@@ -129,6 +129,14 @@ func firstSet(configured *string, env []string) string {
 	return ""
 }
 
+// override returns a resource's own setting when given, else the provider's.
+func override(resourceValue *string, providerValue string) string {
+	if resourceValue != nil && *resourceValue != "" {
+		return *resourceValue
+	}
+	return providerValue
+}
+
 func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -141,10 +149,7 @@ func userAgent() string { return "pulumi-edgesecrets/" + version.Version }
 
 // flyClient returns a Fly client using the resource's token, or the provider's.
 func (c Config) flyClient(resourceToken *string) (*flyapi.Client, error) {
-	token := c.resolved.flyToken
-	if resourceToken != nil && *resourceToken != "" {
-		token = *resourceToken
-	}
+	token := override(resourceToken, c.resolved.flyToken)
 	if token == "" {
 		return nil, fmt.Errorf("no Fly.io API token: set it with `pulumi config set --secret %s <token>`, "+
 			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", keyFlyToken)
@@ -159,14 +164,8 @@ func (c Config) flyClient(resourceToken *string) (*flyapi.Client, error) {
 // cloudflareClient returns a Secrets Store client for the resource's account and token,
 // or the provider's.
 func (c Config) cloudflareClient(resourceToken, resourceAccount *string) (*cfapi.Client, error) {
-	token := c.resolved.cloudflareToken
-	if resourceToken != nil && *resourceToken != "" {
-		token = *resourceToken
-	}
-	account := c.resolved.cloudflareAccount
-	if resourceAccount != nil && *resourceAccount != "" {
-		account = *resourceAccount
-	}
+	token := override(resourceToken, c.resolved.cloudflareToken)
+	account := override(resourceAccount, c.resolved.cloudflareAccount)
 	if token == "" {
 		return nil, fmt.Errorf("no Cloudflare API token: set it with `pulumi config set --secret %s <token>`, "+
 			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", keyCloudflareToken)

@@ -117,22 +117,18 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 
 // Check validates at preview, before any API call.
 func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlySecretArgs], error) {
-	args, failures, err := infer.DefaultCheck[FlySecretArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[FlySecretArgs]{Inputs: args, Failures: failures}, err
-	}
-	c := checker{inputs: req.NewInputs}
-	c.pattern("app", flyAppPattern, "Fly.io app names use lowercase letters, digits and dashes")
-	if app, ok := c.str("app"); ok && len(app) > maxFlyAppNameLength {
-		c.fail("app", "app is %d characters long; Fly.io app names have at most %d", len(app), maxFlyAppNameLength)
-	}
-	c.pattern("name", flySecretNamePattern, "secret names become environment variables: use letters, digits "+
-		"and underscores, not starting with a digit (e.g. DATABASE_URL)")
-	c.nonEmptyValue(req.OldInputs, "value")
-	if enc, ok := c.str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
-		c.fail("encoding", "encoding is %q: use \"plain\" or \"base64\"", enc)
-	}
-	return infer.CheckResponse[FlySecretArgs]{Inputs: args, Failures: c.failures}, nil
+	return check[FlySecretArgs](ctx, req.NewInputs, func(c *checker) {
+		c.pattern("app", flyAppPattern, "Fly.io app names use lowercase letters, digits and dashes")
+		if app, ok := c.str("app"); ok && len(app) > maxFlyAppNameLength {
+			c.fail("app", "app is %d characters long; Fly.io app names have at most %d", len(app), maxFlyAppNameLength)
+		}
+		c.pattern("name", flySecretNamePattern, "secret names become environment variables: use letters, digits "+
+			"and underscores, not starting with a digit (e.g. DATABASE_URL)")
+		c.nonEmptyValue(req.OldInputs, "value")
+		if enc, ok := c.str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
+			c.fail("encoding", "encoding is %q: use \"plain\" or \"base64\"", enc)
+		}
+	})
 }
 
 // Create sets the secret: one API call.

@@ -156,25 +156,21 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 	if _, ok := nonNull(news, "scopes"); !ok {
 		news = news.Set("scopes", property.New([]property.Value{property.New(defaultScopes[0])}))
 	}
-	args, failures, err := infer.DefaultCheck[SecretArgs](ctx, news)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[SecretArgs]{Inputs: args, Failures: failures}, err
-	}
-	c := checker{inputs: news}
-	nameRule := "Secrets Store names use letters, digits, `_` and `-`"
-	if _, given := nonNull(req.NewInputs, "name"); !given {
-		nameRule += fmt.Sprintf("; the name defaults to the resource name %q, so set `name` explicitly", req.Name)
-	}
-	c.pattern("name", cloudflareSecretNamePattern, nameRule)
-	if name, ok := c.str("name"); ok && len(name) > maxCloudflareSecretNameBytes {
-		c.fail("name", "name is %d bytes long; at most %d are allowed", len(name), maxCloudflareSecretNameBytes)
-	}
-	c.pattern("storeId", cloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
-	c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
-	c.nonEmptyValue(req.OldInputs, "value")
-	c.valueSize("value", maxCloudflareValueBytes)
-	c.scopes("scopes")
-	return infer.CheckResponse[SecretArgs]{Inputs: args, Failures: c.failures}, nil
+	return check[SecretArgs](ctx, news, func(c *checker) {
+		nameRule := "Secrets Store names use letters, digits, `_` and `-`"
+		if _, given := nonNull(req.NewInputs, "name"); !given {
+			nameRule += fmt.Sprintf("; the name defaults to the resource name %q, so set `name` explicitly", req.Name)
+		}
+		c.pattern("name", cloudflareSecretNamePattern, nameRule)
+		if name, ok := c.str("name"); ok && len(name) > maxCloudflareSecretNameBytes {
+			c.fail("name", "name is %d bytes long; at most %d are allowed", len(name), maxCloudflareSecretNameBytes)
+		}
+		c.pattern("storeId", cloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
+		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+		c.nonEmptyValue(req.OldInputs, "value")
+		c.valueSize("value", maxCloudflareValueBytes)
+		c.scopes("scopes")
+	})
 }
 
 // Create makes the secret with one write, then waits until it is active.

@@ -117,31 +117,29 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 
 // Check validates at preview, before any API call.
 func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsStoreArgs], error) {
-	args, failures, err := infer.DefaultCheck[SecretsStoreArgs](ctx, req.NewInputs)
-	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[SecretsStoreArgs]{Inputs: args, Failures: failures}, err
-	}
-	c := checker{inputs: req.NewInputs}
-	c.pattern("name", cloudflareSecretNamePattern, "store names use letters, digits, `_` and `-`")
-	c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
-	if secrets, ok := c.inputs.GetOk("secrets"); ok && secrets.IsMap() {
+	return check[SecretsStoreArgs](ctx, req.NewInputs, func(c *checker) {
+		c.pattern("name", cloudflareSecretNamePattern, "store names use letters, digits, `_` and `-`")
+		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+		secrets, ok := c.inputs.GetOk("secrets")
+		if !ok || !secrets.IsMap() {
+			return
+		}
 		entries := secrets.AsMap()
 		if entries.Len() > maxInlineSecrets {
 			c.fail("secrets", "secrets has %d entries; an account holds at most %d secrets", entries.Len(), maxInlineSecrets)
 		}
+		inline := checker{inputs: entries}
 		for name := range entries.AllStable {
 			if !cloudflareSecretNamePattern.MatchString(name) {
 				c.fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
 			}
-			inline := checker{inputs: entries}
 			inline.nonEmptyValue(oldInlineSecrets(req.OldInputs), name)
 			inline.valueSize(name, maxCloudflareValueBytes)
-			for _, f := range inline.failures {
-				c.fail("secrets", "secrets[%q]: %s", name, f.Reason)
-			}
 		}
-	}
-	return infer.CheckResponse[SecretsStoreArgs]{Inputs: args, Failures: c.failures}, nil
+		for _, f := range inline.failures {
+			c.fail("secrets", "secrets[%q]: %s", f.Property, f.Reason)
+		}
+	})
 }
 
 // Create makes the store (or adopts it) and its inline secrets.

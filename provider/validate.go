@@ -1,12 +1,14 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 )
 
@@ -30,6 +32,18 @@ const (
 
 // cloudflareScopes are the services a Secrets Store secret can be bound to.
 var cloudflareScopes = []string{"access", "ai_gateway", "containers", "dex", "websearch", "workers"}
+
+// check decodes inputs with infer's DefaultCheck (types, required fields, defaults), then,
+// if they decode, runs validate on the raw inputs, where unknown values are still visible.
+func check[I any](ctx context.Context, inputs property.Map, validate func(*checker)) (infer.CheckResponse[I], error) {
+	args, failures, err := infer.DefaultCheck[I](ctx, inputs)
+	if err != nil || len(failures) > 0 {
+		return infer.CheckResponse[I]{Inputs: args, Failures: failures}, err
+	}
+	c := checker{inputs: inputs}
+	validate(&c)
+	return infer.CheckResponse[I]{Inputs: args, Failures: c.failures}, nil
+}
 
 // checker collects Check failures for one resource's inputs. It only judges values that
 // are known: at preview an input computed from another resource is unknown, and it is
