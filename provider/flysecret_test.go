@@ -98,10 +98,19 @@ func TestFlySecretLifecycle(t *testing.T) {
 		assert.False(t, diff.HasChanges, "after the write-back, refresh finds no drift: %v", diff.DetailedDiff)
 	})
 
+	t.Run("a rename replaces: the new name is set, then the old one unset", func(t *testing.T) {
+		r.replace(flyInputs("DATABASE_URI", "postgres://two"))
+		_, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URL")
+		assert.True(t, flyapi.IsNotFound(err), "old name still set: %v", err)
+		_, err = h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URI")
+		assert.NoError(t, err)
+		assert.Equal(t, "demo-app/DATABASE_URI", r.id)
+	})
+
 	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
 		st := h.calls(func() { require.NoError(t, r.delete()) })
 		onlyRoute(t, st, flyDeleteRoute)
-		_, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URL")
+		_, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URI")
 		assert.True(t, flyapi.IsNotFound(err), "secret still there: %v", err)
 		require.NoError(t, r.delete(), "delete of a secret already gone")
 	})

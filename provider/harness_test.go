@@ -174,6 +174,28 @@ func (r *res) update(inputs property.Map) {
 	r.inputs, r.state = checked, resp.Properties
 }
 
+// replace diffs, expects a replacement, and carries it out in the engine's order: create
+// the new resource then delete the old one, or the reverse when the diff asks for it.
+func (r *res) replace(inputs property.Map) (old *res) {
+	r.h.t.Helper()
+	_, diff := r.diff(inputs)
+	replaces := false
+	for _, d := range diff.DetailedDiff {
+		replaces = replaces || strings.Contains(string(d.Kind), "replace")
+	}
+	require.True(r.h.t, replaces, "expected a replacement: %v", diff.DetailedDiff)
+	old = &res{h: r.h, urn: r.urn, id: r.id, inputs: r.inputs, state: r.state}
+	if diff.DeleteBeforeReplace {
+		require.NoError(r.h.t, old.delete())
+	}
+	r.inputs = property.Map{} // a replacement is checked as a new resource
+	r.create(inputs)
+	if !diff.DeleteBeforeReplace {
+		require.NoError(r.h.t, old.delete())
+	}
+	return old
+}
+
 // refresh reads the resource as `pulumi refresh` does; it reports whether it still exists.
 func (r *res) refresh() bool {
 	r.h.t.Helper()

@@ -151,6 +151,14 @@ func TestSecretLifecycle(t *testing.T) {
 		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 	})
 
+	t.Run("a rename replaces: a new secret, then the old one deleted", func(t *testing.T) {
+		old := r.replace(secretInputs(store.ID, "v3", "name", "api_key_2", "scopes", []any{"workers", "access", "ai_gateway"}))
+		assert.NotEqual(t, str(old.state, "secretId"), str(r.state, "secretId"))
+		names := h.secretNamesIn(store.ID)
+		assert.Contains(t, names, "api_key_2")
+		assert.NotContains(t, names, "api_key")
+	})
+
 	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
 		st := h.calls(func() { require.NoError(t, r.delete()) })
 		onlyRoute(t, st, cfDeleteRoute)
@@ -240,6 +248,14 @@ func TestSecretImport(t *testing.T) {
 			assert.Zero(t, st.Total, bad)
 		}
 	})
+}
+
+func TestSecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.newStore()
+	r := h.resource(secretToken, "key").create(secretInputs(store.ID, "v"))
+	require.NoError(t, h.cloudflare().DeleteSecret(t.Context(), store.ID, str(r.state, "secretId")))
+	assert.False(t, r.refresh())
 }
 
 func TestSecretKeepOnDestroy(t *testing.T) {

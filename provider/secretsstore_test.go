@@ -67,6 +67,15 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 		assert.True(t, diff.DeleteBeforeReplace)
 	})
 
+	t.Run("a rename replaces: the old store goes first", func(t *testing.T) {
+		old := r.replace(props(map[string]any{"name": "prod"}))
+		_, err := h.cloudflare().GetStore(t.Context(), str(old.state, "storeId"))
+		assert.True(t, cfapi.IsNotFound(err), "old store still there: %v", err)
+		assert.Equal(t, "prod", str(r.state, "name"))
+		r.replace(props(map[string]any{}))
+		assert.Equal(t, defaultStoreName, str(r.state, "name"))
+	})
+
 	t.Run("delete flag changes in place without a call", func(t *testing.T) {
 		st := h.calls(func() { r.update(props(map[string]any{"delete": false})) })
 		assert.Zero(t, st.Total)
@@ -87,6 +96,13 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 		require.NoError(t, r.delete())
 		assert.False(t, r.refresh())
 	})
+}
+
+func TestSecretsStoreDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{}))
+	require.NoError(t, h.cloudflare().DeleteStore(t.Context(), str(r.state, "storeId")))
+	assert.False(t, r.refresh())
 }
 
 func TestSecretsStoreOnePerAccount(t *testing.T) {
