@@ -52,10 +52,16 @@ func TestFlyMissingTokenFailsAtPreview(t *testing.T) {
 	assert.Zero(t, st.Total)
 
 	// The resource's own token is enough.
-	checked, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken))})
+	// A plain (non-secret) value and token from the program still end up secret in inputs and state.
+	plain := props(map[string]any{"app": testFlyApp, "name": "DATABASE_URL", "value": "plain-value", "apiToken": h.opts.FlyToken})
+	checked, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: plain})
 	require.NoError(t, err)
-	_, err = bare.Create(p.CreateRequest{Urn: r.urn, Properties: checked.Inputs})
+	assertSecret(t, checked.Inputs, "apiToken", "checked inputs")
+	assertSecret(t, checked.Inputs, "value", "checked inputs")
+	created, err := bare.Create(p.CreateRequest{Urn: r.urn, Properties: checked.Inputs})
 	require.NoError(t, err)
+	assertSecret(t, created.Properties, "apiToken", "state")
+	assertSecret(t, created.Properties, "value", "state")
 }
 
 func TestConfigChangesNeverReplace(t *testing.T) {
