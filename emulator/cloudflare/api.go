@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // Config configures an API.
@@ -192,7 +194,7 @@ func (a *API) Reset() {
 
 // now is the clock at the precision the API reports.
 func (a *API) now() time.Time {
-	return a.cfg.Now().UTC().Truncate(time.Microsecond)
+	return wire.Now(a.cfg.Now)
 }
 
 func (a *API) changed() {

@@ -2,14 +2,8 @@ package cloudflare
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
-	"time"
 )
-
-// maxBodyBytes bounds a request body: 100 secrets of 64 KiB fit.
-const maxBodyBytes = 16 << 20
 
 // envelope is the v4 response wrapper.
 type envelope struct {
@@ -54,24 +48,4 @@ func writeEnvelope(w http.ResponseWriter, status int, env envelope) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(env)
-}
-
-var errBadJSON = errors.New("invalid JSON")
-
-// decodeJSON reads one JSON value into dst. Decoder errors are dropped: their
-// text can quote the body, which may hold a secret value.
-func decodeJSON(r *http.Request, dst any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBodyBytes+1))
-	if err := dec.Decode(dst); err != nil {
-		return errBadJSON
-	}
-	if dec.More() {
-		return errBadJSON
-	}
-	return nil
-}
-
-// formatTime renders a timestamp as RFC 3339 in UTC with microseconds.
-func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
 }

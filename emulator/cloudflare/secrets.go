@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // secretJSON is the API's Secret object; it never carries the value.
@@ -37,8 +39,8 @@ func (s *secret) toJSON(storeID string, now time.Time) secretJSON {
 		ID:       s.id,
 		Name:     s.name,
 		StoreID:  storeID,
-		Created:  formatTime(s.created),
-		Modified: formatTime(s.modified),
+		Created:  wire.FormatTime(s.created),
+		Modified: wire.FormatTime(s.modified),
 		Status:   s.status(now),
 		Comment:  s.comment,
 		Scopes:   slices.Clone(s.scopes),
@@ -154,7 +156,7 @@ type createSecretInput struct {
 // createSecrets creates every secret of the array or none.
 func (a *API) createSecrets(w http.ResponseWriter, r *http.Request) {
 	var inputs []createSecretInput
-	decodeErr := decodeJSON(r, &inputs)
+	decodeErr := wire.DecodeJSON(r, &inputs)
 
 	a.mu.Lock()
 	st, apiErr := a.lookupStore(r)
@@ -247,7 +249,7 @@ type editSecretInput struct {
 // editSecret changes value, scopes and comment; the name cannot change.
 func (a *API) editSecret(w http.ResponseWriter, r *http.Request) {
 	var in editSecretInput
-	decodeErr := decodeJSON(r, &in)
+	decodeErr := wire.DecodeJSON(r, &in)
 
 	a.mu.Lock()
 	st, s, apiErr := a.lookupSecret(r)
@@ -304,7 +306,7 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
 // none. The real body is undocumented; without one nothing is deleted.
 func (a *API) bulkDeleteSecrets(w http.ResponseWriter, r *http.Request) {
 	var ids []string
-	decodeErr := decodeJSON(r, &ids)
+	decodeErr := wire.DecodeJSON(r, &ids)
 
 	a.mu.Lock()
 	st, apiErr := a.lookupStore(r)
@@ -341,7 +343,7 @@ type duplicateSecretInput struct {
 // duplicateSecret copies a secret's value under a new name.
 func (a *API) duplicateSecret(w http.ResponseWriter, r *http.Request) {
 	var in duplicateSecretInput
-	decodeErr := decodeJSON(r, &in)
+	decodeErr := wire.DecodeJSON(r, &in)
 
 	a.mu.Lock()
 	st, src, apiErr := a.lookupSecret(r)

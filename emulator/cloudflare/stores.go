@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net/http"
 	"strconv"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // storeJSON is the API's Store object.
@@ -19,8 +21,8 @@ func (st *store) toJSON(accountID string) storeJSON {
 	return storeJSON{
 		ID:        st.id,
 		Name:      st.name,
-		Created:   formatTime(st.created),
-		Modified:  formatTime(st.modified),
+		Created:   wire.FormatTime(st.created),
+		Modified:  wire.FormatTime(st.modified),
 		AccountID: accountID,
 	}
 }
@@ -67,7 +69,7 @@ type createStoreRequest struct {
 
 func (a *API) createStore(w http.ResponseWriter, r *http.Request) {
 	var req createStoreRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := wire.DecodeJSON(r, &req); err != nil {
 		writeError(w, errInvalidJSON)
 		return
 	}

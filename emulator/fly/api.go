@@ -6,6 +6,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // Config configures an API.
@@ -111,10 +113,9 @@ func (a *API) newApp(name, org string) *app {
 	return &app{name: name, org: org, createdAt: a.now(), secrets: map[string]*secret{}}
 }
 
-// now is the clock at the precision the API reports, so a stored time and
-// its rendering always agree.
+// now is the clock at the precision the API reports.
 func (a *API) now() time.Time {
-	return a.cfg.Now().UTC().Truncate(time.Microsecond)
+	return wire.Now(a.cfg.Now)
 }
 
 func (a *API) changed() {

@@ -3,6 +3,8 @@ package fly
 import (
 	"net/http"
 	"sort"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // appJSON is the Machines API's App object.
@@ -37,8 +39,8 @@ type createAppRequest struct {
 
 func (a *API) createApp(w http.ResponseWriter, r *http.Request) {
 	var req createAppRequest
-	if err := decodeJSON(r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if err := wire.DecodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, invalidJSONMessage)
 		return
 	}
 	if !validAppName(req.AppName) {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/wire"
 )
 
 // secretJSON is Fly's AppSecret. Value is set only for show_secrets=true.
@@ -39,8 +41,8 @@ func (s *secret) toJSON(name string, showValue bool) secretJSON {
 	out := secretJSON{
 		Name:      name,
 		Digest:    s.digest,
-		CreatedAt: formatTime(s.createdAt),
-		UpdatedAt: formatTime(s.updatedAt),
+		CreatedAt: wire.FormatTime(s.createdAt),
+		UpdatedAt: wire.FormatTime(s.updatedAt),
 	}
 	if showValue {
 		v := s.value
@@ -182,8 +184,8 @@ func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req setSecretRequest
-	if err := decodeJSON(r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if err := wire.DecodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, invalidJSONMessage)
 		return
 	}
 	if req.Value == nil {
@@ -218,8 +220,8 @@ func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req updateSecretsRequest
-	if err := decodeJSON(r, &req); err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
+	if err := wire.DecodeJSON(r, &req); err != nil {
+		WriteError(w, http.StatusBadRequest, invalidJSONMessage)
 		return
 	}
 	if req.Values == nil {
