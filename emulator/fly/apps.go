@@ -109,18 +109,34 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request) {
 // listMachines answers an empty list: the emulator runs no machines, so a
 // deploy after a secrets write has nothing to roll.
 func (a *API) listMachines(w http.ResponseWriter, r *http.Request) {
-	if !a.appExists(r.PathValue("app")) {
-		writeAppNotFound(w)
+	if !a.checkApp(w, r.PathValue("app")) {
 		return
 	}
 	writeJSON(w, http.StatusOK, []struct{}{})
 }
 
-func (a *API) appExists(name string) bool {
+// checkApp answers 404 and returns false unless the app exists. It takes and
+// releases mu, so a handler that goes on looks the app up again with lockApp.
+func (a *API) checkApp(w http.ResponseWriter, name string) bool {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	_, ok := a.apps[name]
+	a.mu.Unlock()
+	if !ok {
+		writeAppNotFound(w)
+	}
 	return ok
+}
+
+// lockApp takes mu and returns the app, mu still held. If the app is gone
+// (deleted since checkApp), it releases mu, answers 404 and returns nil.
+func (a *API) lockApp(w http.ResponseWriter, name string) *app {
+	a.mu.Lock()
+	ap := a.apps[name]
+	if ap == nil {
+		a.mu.Unlock()
+		writeAppNotFound(w)
+	}
+	return ap
 }
 
 func writeAppNotFound(w http.ResponseWriter) {

@@ -97,27 +97,51 @@ func writeVersionNotReached(w http.ResponseWriter, want, have uint64) {
 		fmt.Sprintf("secrets version %d is not available yet (current version %d)", want, have))
 }
 
-func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
-	if !a.appExists(r.PathValue("app")) {
-		writeAppNotFound(w)
-		return
+// checkSecretPath runs the checks every /secrets/{name} route starts with:
+// the app exists (404), then the secret name is valid (400). ok is false when
+// the answer has been written.
+func (a *API) checkSecretPath(w http.ResponseWriter, r *http.Request) (appName, name string, ok bool) {
+	appName, name = r.PathValue("app"), r.PathValue("name")
+	if !a.checkApp(w, appName) {
+		return "", "", false
 	}
+	if !validSecretName(name) {
+		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+		return "", "", false
+	}
+	return appName, name, true
+}
+
+// lockAppForRead is lockApp for the two read endpoints: it first parses the
+// read options (400), and answers 412 while the app has not reached the
+// version they ask for. A nil app means the answer has been written and mu
+// is not held.
+func (a *API) lockAppForRead(w http.ResponseWriter, r *http.Request, appName string) (*app, readOptions) {
 	opts, err := parseReadOptions(r)
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, opts
 	}
-	a.mu.Lock()
-	ap := a.apps[r.PathValue("app")]
+	ap := a.lockApp(w, appName)
 	if ap == nil {
-		a.mu.Unlock()
-		writeAppNotFound(w)
-		return
+		return nil, opts
 	}
 	if opts.minVersion > ap.version {
 		have := ap.version
 		a.mu.Unlock()
 		writeVersionNotReached(w, opts.minVersion, have)
+		return nil, opts
+	}
+	return ap, opts
+}
+
+func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
+	appName := r.PathValue("app")
+	if !a.checkApp(w, appName) {
+		return
+	}
+	ap, opts := a.lockAppForRead(w, r, appName)
+	if ap == nil {
 		return
 	}
 	resp := listSecretsResponse{Secrets: []secretJSON{}}
@@ -129,31 +153,12 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getSecret(w http.ResponseWriter, r *http.Request) {
-	appName, name := r.PathValue("app"), r.PathValue("name")
-	if !a.appExists(appName) {
-		writeAppNotFound(w)
+	appName, name, ok := a.checkSecretPath(w, r)
+	if !ok {
 		return
 	}
-	if !validSecretName(name) {
-		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
-		return
-	}
-	opts, err := parseReadOptions(r)
-	if err != nil {
-		WriteError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	a.mu.Lock()
-	ap := a.apps[appName]
+	ap, opts := a.lockAppForRead(w, r, appName)
 	if ap == nil {
-		a.mu.Unlock()
-		writeAppNotFound(w)
-		return
-	}
-	if opts.minVersion > ap.version {
-		have := ap.version
-		a.mu.Unlock()
-		writeVersionNotReached(w, opts.minVersion, have)
 		return
 	}
 	s, ok := ap.secrets[name]
@@ -174,13 +179,8 @@ type setSecretRequest struct {
 }
 
 func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
-	appName, name := r.PathValue("app"), r.PathValue("name")
-	if !a.appExists(appName) {
-		writeAppNotFound(w)
-		return
-	}
-	if !validSecretName(name) {
-		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
+	appName, name, ok := a.checkSecretPath(w, r)
+	if !ok {
 		return
 	}
 	var req setSecretRequest
@@ -192,11 +192,8 @@ func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusBadRequest, "value is required")
 		return
 	}
-	a.mu.Lock()
-	ap := a.apps[appName]
+	ap := a.lockApp(w, appName)
 	if ap == nil {
-		a.mu.Unlock()
-		writeAppNotFound(w)
 		return
 	}
 	s := ap.put(name, *req.Value, a.now())
@@ -215,8 +212,7 @@ type updateSecretsRequest struct {
 // Every name is checked before anything changes.
 func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 	appName := r.PathValue("app")
-	if !a.appExists(appName) {
-		writeAppNotFound(w)
+	if !a.checkApp(w, appName) {
 		return
 	}
 	var req updateSecretsRequest
@@ -240,11 +236,8 @@ func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	a.mu.Lock()
-	ap := a.apps[appName]
+	ap := a.lockApp(w, appName)
 	if ap == nil {
-		a.mu.Unlock()
-		writeAppNotFound(w)
 		return
 	}
 	now := a.now()
@@ -274,20 +267,12 @@ func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	appName, name := r.PathValue("app"), r.PathValue("name")
-	if !a.appExists(appName) {
-		writeAppNotFound(w)
+	appName, name, ok := a.checkSecretPath(w, r)
+	if !ok {
 		return
 	}
-	if !validSecretName(name) {
-		WriteError(w, http.StatusBadRequest, invalidNameMessage(name))
-		return
-	}
-	a.mu.Lock()
-	ap := a.apps[appName]
+	ap := a.lockApp(w, appName)
 	if ap == nil {
-		a.mu.Unlock()
-		writeAppNotFound(w)
 		return
 	}
 	if _, ok := ap.secrets[name]; !ok {

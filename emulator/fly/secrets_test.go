@@ -289,3 +289,37 @@ func TestDigest(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretCheckOrder pins which check answers when a request fails several:
+// app (404), then secret name (400), then query or body (400), then version
+// (412).
+func TestSecretCheckOrder(t *testing.T) {
+	ts := newTestServer(t, Config{})
+	badName := invalidNameMessage("bad-name")
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+		message      string
+	}{
+		{"GET", "/v1/apps/nope/secrets?show_secrets=maybe", nil, http.StatusNotFound, "app not found"},
+		{"GET", "/v1/apps/demo/secrets?show_secrets=maybe&min_version=9", nil, http.StatusBadRequest, "show_secrets must be true or false"},
+		{"GET", "/v1/apps/nope/secrets/bad-name?show_secrets=maybe", nil, http.StatusNotFound, "app not found"},
+		{"GET", "/v1/apps/demo/secrets/bad-name?show_secrets=maybe", nil, http.StatusBadRequest, badName},
+		{"GET", "/v1/apps/demo/secrets/A?min_version=x&version=9", nil, http.StatusBadRequest, "min_version must be a non-negative integer"},
+		{"GET", "/v1/apps/demo/secrets/A?min_version=9", nil, http.StatusPreconditionFailed, "secrets version 9 is not available yet (current version 0)"},
+		{"POST", "/v1/apps/nope/secrets/bad-name", `not json`, http.StatusNotFound, "app not found"},
+		{"POST", "/v1/apps/demo/secrets/bad-name", `not json`, http.StatusBadRequest, badName},
+		{"POST", "/v1/apps/demo/secrets/A", `not json`, http.StatusBadRequest, "invalid JSON body"},
+		{"POST", "/v1/apps/nope/secrets", `not json`, http.StatusNotFound, "app not found"},
+		{"POST", "/v1/apps/demo/secrets", `not json`, http.StatusBadRequest, "invalid JSON body"},
+		{"DELETE", "/v1/apps/nope/secrets/bad-name", nil, http.StatusNotFound, "app not found"},
+		{"DELETE", "/v1/apps/demo/secrets/bad-name", nil, http.StatusBadRequest, badName},
+		{"DELETE", "/v1/apps/demo/secrets/A", nil, http.StatusNotFound, "secret not found"},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			ts.do(c.method, c.path, c.body).expectError(t, c.status, c.message)
+		})
+	}
+}
