@@ -1,15 +1,14 @@
 package emulator_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 const accountPath = "/client/v4/accounts/" + emulator.DefaultCloudflareAccount + "/secrets_store"
@@ -32,26 +31,7 @@ type reply struct {
 
 func call(t testing.TB, method, url, auth string, body any) reply {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	res, err := client.Do(req)
+	res, err := client.Do(apitest.NewRequest(t, method, url, auth, body))
 	if err != nil {
 		return reply{err: err}
 	}

@@ -1,15 +1,14 @@
 package cloudflare
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 const (
@@ -18,33 +17,16 @@ const (
 	accountPath = "/client/v4/accounts/" + testAccount + "/secrets_store"
 )
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type testServer struct {
 	t     *testing.T
 	url   string
 	api   *API
-	clock *fakeClock
+	clock *apitest.Clock
 }
 
 func newTestServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := apitest.NewClock(time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC))
 	if cfg.Token == "" {
 		cfg.Token = testToken
 	}
@@ -87,34 +69,7 @@ func (ts *testServer) doAuth(method, path, authorization string, body any) resul
 	if !strings.HasPrefix(path, "/client") {
 		path = accountPath + path
 	}
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, ts.url+path, rd)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	res, raw := apitest.Send(ts.t, method, ts.url+path, authorization, body)
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		ts.t.Fatalf("%s %s: Content-Type %q", method, path, ct)
 	}

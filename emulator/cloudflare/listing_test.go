@@ -21,7 +21,7 @@ func listingFixture(t *testing.T) (*testServer, string) {
 		{"name": "echo", "value": "v", "scopes": []string{"dex"}, "comment": "mmm"},
 	} {
 		ts.createSecrets(st.ID, in)
-		ts.clock.advance(time.Minute)
+		ts.clock.Advance(time.Minute)
 	}
 	return ts, "/stores/" + st.ID + "/secrets"
 }

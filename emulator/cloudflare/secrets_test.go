@@ -42,7 +42,7 @@ func TestCreateSecrets(t *testing.T) {
 	if got.Status != "pending" {
 		t.Errorf("status %q before the delay", got.Status)
 	}
-	ts.clock.advance(time.Minute)
+	ts.clock.Advance(time.Minute)
 	ts.do("GET", "/stores/"+st.ID+"/secrets/"+s.ID, nil).ok(t, &got)
 	if got.Status != "active" {
 		t.Errorf("status %q after the delay", got.Status)
@@ -166,7 +166,7 @@ func TestEditSecret(t *testing.T) {
 	s := ts.createSecrets(st.ID, secretInput("A", "old"))[0]
 	path := "/stores/" + st.ID + "/secrets/" + s.ID
 
-	ts.clock.advance(time.Hour)
+	ts.clock.Advance(time.Hour)
 	var edited secretJSON
 	r := ts.do("PATCH", path, map[string]any{"value": "new", "scopes": []string{"workers", "access"}, "comment": "rotated"}).ok(t, &edited)
 	if edited.ID != s.ID || edited.Name != "A" || edited.Comment != "rotated" || !slices.Equal(edited.Scopes, []string{"access", "workers"}) {
@@ -252,7 +252,7 @@ func TestDuplicateSecret(t *testing.T) {
 	srcIn := secretInput("SRC", "the-value", "workers")
 	srcIn["comment"] = "original"
 	src := ts.createSecrets(st.ID, srcIn)[0]
-	ts.clock.advance(time.Second)
+	ts.clock.Advance(time.Second)
 	path := "/stores/" + st.ID + "/secrets/" + src.ID + "/duplicate"
 
 	var dup secretJSON

@@ -1,12 +1,13 @@
 package cloudflare
 
 import (
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 func TestSnapshotRestore(t *testing.T) {
@@ -17,14 +18,7 @@ func TestSnapshotRestore(t *testing.T) {
 	in["comment"] = "c"
 	created := ts.createSecrets(stores[0].ID, in)[0]
 
-	data, err := json.Marshal(ts.api.Snapshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		t.Fatal(err)
-	}
+	st := apitest.JSONRoundTrip(t, ts.api.Snapshot())
 	restored := newTestServer(t, Config{ActivationDelay: time.Hour, AutoCreateStore: true})
 	if err := restored.api.Restore(st); err != nil {
 		t.Fatal(err)

@@ -1,52 +1,29 @@
 package fly
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 const testToken = "test-fly-token"
-
-// fakeClock is a settable clock for created_at/updated_at assertions.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 type testServer struct {
 	t     *testing.T
 	url   string
 	api   *API
-	clock *fakeClock
+	clock *apitest.Clock
 }
 
 // newTestServer serves a fresh API with the app "demo" over real HTTP.
 func newTestServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
-	clock := newFakeClock()
+	// Nanoseconds, so created_at/updated_at assertions see the truncation.
+	clock := apitest.NewClock(time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC))
 	if cfg.Token == "" {
 		cfg.Token = testToken
 	}
@@ -81,34 +58,7 @@ func (ts *testServer) do(method, path string, body any) response {
 
 func (ts *testServer) doAuth(method, path, authorization string, body any) response {
 	ts.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			ts.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, ts.url+path, rd)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	res, data := apitest.Send(ts.t, method, ts.url+path, authorization, body)
 	return response{status: res.StatusCode, header: res.Header, body: data}
 }
 

@@ -52,7 +52,7 @@ func TestSetSecret(t *testing.T) {
 	}
 
 	// Overwrite: created_at stays, updated_at and digest move, version grows.
-	ts.clock.advance(time.Minute)
+	ts.clock.Advance(time.Minute)
 	var second setSecretResult
 	ts.do("POST", "/v1/apps/demo/secrets/DATABASE_URL", map[string]string{"value": "postgres://two"}).
 		expect(t, http.StatusCreated, &second)

@@ -1,11 +1,12 @@
 package fly
 
 import (
-	"encoding/json"
 	"net/http"
 	"reflect"
 	"sync/atomic"
 	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 func TestSnapshotRestore(t *testing.T) {
@@ -14,14 +15,7 @@ func TestSnapshotRestore(t *testing.T) {
 	ts.do("POST", "/v1/apps/demo/secrets/A", map[string]string{"value": "x"}).expect(t, http.StatusCreated, &set)
 	ts.do("POST", "/v1/apps", map[string]string{"app_name": "second", "org_slug": "acme"}).expect(t, http.StatusCreated, nil)
 
-	data, err := json.Marshal(ts.api.Snapshot())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st State
-	if err := json.Unmarshal(data, &st); err != nil {
-		t.Fatal(err)
-	}
+	st := apitest.JSONRoundTrip(t, ts.api.Snapshot())
 
 	restored := newTestServer(t, Config{})
 	if err := restored.api.Restore(st); err != nil {
