@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// program is one example program, run by one language's means (the CLI for YAML, the
+// exampleRunner runs one example program by one language's means (the CLI for YAML, the
 // Automation API for the others). Every method stops the test on failure.
-type program interface {
+type exampleRunner interface {
 	// setSecretConfig sets the stack's config keys, as `pulumi config set --secret` would.
 	setSecretConfig(values map[string]string)
 	up() opResult
@@ -33,7 +33,7 @@ const exampleResources = 4
 // testLifecycle runs one example through what users do: up, a no-change preview, a changed
 // value updated in place, a no-change refresh, destroy. It checks the stack's outputs, the
 // values the APIs received, the API calls made, and that state holds no plaintext secret.
-func testLifecycle(t *testing.T, h *harness, p program) {
+func testLifecycle(t *testing.T, h *harness, p exampleRunner) {
 	first := exampleConfig()
 	p.setSecretConfig(first)
 
