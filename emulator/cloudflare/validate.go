@@ -19,21 +19,21 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 var knownScopes = []string{"access", "ai_gateway", "containers", "dex", "websearch", "workers"}
 
 func checkSecretName(name *string) *apiError {
-	switch {
-	case name == nil || *name == "":
-		return errNameEmpty
-	case !nameRE.MatchString(*name):
-		return errNameInvalid
-	}
-	return nil
+	return checkName(name, errNameEmpty, errNameInvalid)
 }
 
 func checkStoreName(name *string) *apiError {
+	return checkName(name, errStoreNameEmpty, errStoreNameInvalid)
+}
+
+// checkName applies the one naming rule of secrets and stores, answering
+// with the caller's errors.
+func checkName(name *string, empty, invalid *apiError) *apiError {
 	switch {
 	case name == nil || *name == "":
-		return errStoreNameEmpty
+		return empty
 	case !nameRE.MatchString(*name):
-		return errStoreNameInvalid
+		return invalid
 	}
 	return nil
 }
