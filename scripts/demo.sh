@@ -10,7 +10,9 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS_BIN=${TOOLS_BIN:-$HOME/.cache/edgesecrets/bin}
 PROGRAM=${PROGRAM:-$repo/examples/yaml}
 VERSION=${VERSION:-$("$repo/bin/pulumi-resource-edgesecrets" --version)}
-# bin/ stays off PATH: Pulumi prefers a provider found on PATH to the installed plugin, and warns.
+# bin/ stays off PATH (make puts it there): Pulumi prefers a provider found on PATH to the
+# installed plugin, and warns about it.
+PATH=$(tr ':' '\n' <<<"$PATH" | grep -vxF "$repo/bin" | paste -sd: -)
 export PATH="$TOOLS_BIN:$PATH"
 
 work=$(mktemp -d)
