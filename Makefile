@@ -10,6 +10,8 @@ TOOLS_BIN ?= $(HOME)/.cache/edgesecrets/bin
 # Python virtual environment that `sdk-build` installs the wheel into (git-ignored).
 SDK_VENV  ?= .cache/sdk-venv
 PYTHON    ?= python3
+# Python virtual environment of the end-to-end tests: PyPI pulumi and the SDK wheel (git-ignored).
+E2E_VENV  ?= .cache/e2e-venv
 
 LDFLAGS := -X github.com/edgesecrets/pulumi-edgesecrets/provider/version.Version=$(VERSION)
 GEN     := bin/edgesecrets-gen
@@ -22,7 +24,7 @@ export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 	sdk-build-python sdk-build-go test bench demo clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: VERSION=$(VERSION) TOOLS_BIN=$(TOOLS_BIN) GO=$(GO)"
 
 build: ## Build bin/pulumi-resource-edgesecrets and bin/edgesecrets-emulator
@@ -80,6 +82,25 @@ bench: ## Benchmarks: time and allocations per provider operation against the em
 
 demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show outputs, destroy (no account needed)
 	TOOLS_BIN=$(TOOLS_BIN) VERSION=$(VERSION) scripts/demo.sh
+
+# The e2e tests' npm project: @pulumi/pulumi, typescript and the TypeScript SDK (git-ignored node_modules).
+E2E_NODE := tests/testdata/nodejs
+.PHONY: e2e-deps test-e2e
+
+# Idempotent and quick once done: npm and pip skip what is installed. The SDK is reinstalled
+# every time, since a rebuilt SDK keeps its version number and neither client would notice.
+e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in tests/testdata/nodejs, E2E_VENV
+	rm -rf $(E2E_NODE)/node_modules/@edgesecrets
+	cd $(E2E_NODE) && npm install --no-package-lock --no-audit --no-fund
+	test -x $(E2E_VENV)/bin/pip || $(PYTHON) -m venv $(E2E_VENV)
+	$(E2E_VENV)/bin/pip install --quiet -r tests/testdata/python/requirements.txt sdk/python/dist/*.whl
+	$(E2E_VENV)/bin/pip install --quiet --force-reinstall --no-deps sdk/python/dist/*.whl
+
+# EDGESECRETS_E2E_REQUIRE=1: a missing prerequisite fails the run instead of skipping a test.
+test-e2e: build tools sdk-build e2e-deps ## End-to-end tests: every example's lifecycle and pulumi import, against the emulator
+	cd tests && EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
+		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
+		$(GO) test -count=1 -timeout 30m -v ./...
 
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
