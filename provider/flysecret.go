@@ -109,10 +109,23 @@ func (e *ValueEncoding) Annotate(a infer.Annotator) {
 	a.Describe(e, "How a FlySecret's value is written.")
 }
 
-// WireDependencies keeps the value and token secret in every output, whatever the input's marking.
+// WireDependencies keeps the value and token secret in every output, whatever the input's
+// marking, and says which inputs each output derives from, so that a preview marks unknown
+// only what a change can affect (infer's default makes every output unknown on any change).
 func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, state *FlySecretState) {
 	f.OutputField(&state.Value).AlwaysSecret()
 	f.OutputField(&state.APIToken).AlwaysSecret()
+	app, name := f.InputField(&args.App).Computed(), f.InputField(&args.Name).Computed()
+	value, encoding := f.InputField(&args.Value).Computed(), f.InputField(&args.Encoding).Computed()
+	f.OutputField(&state.App).DependsOn(app)
+	f.OutputField(&state.Name).DependsOn(name)
+	f.OutputField(&state.Value).DependsOn(value)
+	f.OutputField(&state.Encoding).DependsOn(encoding)
+	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
+	f.OutputField(&state.CreatedAt).DependsOn(app, name)
+	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version} {
+		f.OutputField(written).DependsOn(app, name, value, encoding)
+	}
 }
 
 // Check validates at preview, before any API call.

@@ -174,6 +174,15 @@ func (r *res) update(inputs property.Map) {
 	r.inputs, r.state = checked, resp.Properties
 }
 
+// previewUpdate returns the outputs an update would preview, without applying it.
+func (r *res) previewUpdate(inputs property.Map) property.Map {
+	r.h.t.Helper()
+	checked := r.mustCheck(inputs)
+	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs, DryRun: true})
+	require.NoError(r.h.t, err)
+	return resp.Properties
+}
+
 // replace diffs, expects a replacement, and carries it out in the engine's order: create
 // the new resource then delete the old one, or the reverse when the diff asks for it.
 func (r *res) replace(inputs property.Map) (old *res) {

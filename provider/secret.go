@@ -140,10 +140,29 @@ func (b *SecretBinding) Annotate(a infer.Annotator) {
 	a.Describe(&b.SecretName, "Name of the secret (`secret_name` in the Workers API).")
 }
 
-// WireDependencies keeps the value and token secret in every output.
+// WireDependencies keeps the value and token secret in every output, and says which inputs
+// each output derives from: editing a value leaves the secret's ID and binding known at preview.
+//
+// The identity outputs hang on name alone: store, name and account changes replace the
+// secret, so within an update they cannot change; and infer compares each dependency with
+// the old state, where a defaulted storeId or accountId would look changed.
 func (Secret) WireDependencies(f infer.FieldSelector, args *SecretArgs, state *SecretState) {
 	f.OutputField(&state.Value).AlwaysSecret()
 	f.OutputField(&state.APIToken).AlwaysSecret()
+	name := f.InputField(&args.Name).Computed()
+	value, scopes, comment := f.InputField(&args.Value).Computed(), f.InputField(&args.Scopes).Computed(), f.InputField(&args.Comment).Computed()
+	for _, identity := range []any{&state.StoreID, &state.Name, &state.AccountID, &state.SecretID, &state.CreatedAt, &state.Binding} {
+		f.OutputField(identity).DependsOn(name)
+	}
+	f.OutputField(&state.Value).DependsOn(value)
+	f.OutputField(&state.Scopes).DependsOn(scopes)
+	f.OutputField(&state.Comment).DependsOn(comment)
+	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
+	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
+	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
+	for _, written := range []any{&state.Status, &state.ModifiedAt} {
+		f.OutputField(written).DependsOn(name, value, scopes, comment)
+	}
 }
 
 // Check fills the defaults (name from the resource name, scopes ["workers"]) and

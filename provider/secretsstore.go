@@ -109,10 +109,24 @@ func (s *SecretsStoreState) Annotate(a infer.Annotator) {
 	a.Describe(&s.SecretIDs, "Cloudflare's IDs of the inline secrets, by name.")
 }
 
-// WireDependencies keeps the inline values and the token secret in every output.
+// WireDependencies keeps the inline values and the token secret in every output, and says
+// which inputs each output derives from: changing inline secrets leaves storeId known at
+// preview, so the Secrets bound to the store do not preview a replacement. The identity
+// outputs hang on name alone, as for Secret: a name or account change replaces the store.
 func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreArgs, state *SecretsStoreState) {
 	f.OutputField(&state.Secrets).AlwaysSecret()
 	f.OutputField(&state.APIToken).AlwaysSecret()
+	name, secrets := f.InputField(&args.Name).Computed(), f.InputField(&args.Secrets).Computed()
+	for _, identity := range []any{&state.Name, &state.AccountID, &state.StoreID, &state.CreatedAt} {
+		f.OutputField(identity).DependsOn(name)
+	}
+	f.OutputField(&state.Secrets).DependsOn(secrets)
+	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
+	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
+	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
+	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs} {
+		f.OutputField(written).DependsOn(name, secrets)
+	}
 }
 
 // Check validates at preview, before any API call.
