@@ -17,6 +17,7 @@ import (
 // TestGo runs examples/go's program.EdgeSecrets as an Automation API inline program: the
 // program runs in this test process, on the generated Go SDK.
 func TestGo(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	workDir := t.TempDir()
 	stack, err := auto.UpsertStackInlineSource(context.Background(), "e2e", "edgesecrets-example-go",

@@ -13,6 +13,7 @@ import (
 // not know the imported values, so the up writes the program's values: exactly one in-place
 // write per secret, and nothing is created, deleted or replaced.
 func TestImport(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
 	values := exampleConfig()

@@ -10,6 +10,7 @@ import (
 // PyPI pulumi and the built SDK wheel in the venv `make e2e-deps` makes (.cache/e2e-venv, or
 // the interpreter EDGESECRETS_E2E_PYTHON names).
 func TestPython(t *testing.T) {
+	t.Parallel()
 	python := os.Getenv("EDGESECRETS_E2E_PYTHON")
 	if python == "" {
 		python = filepath.Join(repoRoot, ".cache", "e2e-venv", "bin", "python")

@@ -11,6 +11,7 @@ import (
 // testdata/nodejs). The example is type-checked and compiled first, so a type error in it, or
 // an SDK that no longer fits it, fails the test.
 func TestTypeScript(t *testing.T) {
+	t.Parallel()
 	nodeDir := filepath.Join(repoRoot, "tests", "testdata", "nodejs")
 	node := requireCommand(t, "node", "install Node.js")
 	for _, pkg := range []string{"@pulumi/pulumi", "@edgesecrets/pulumi", "typescript"} {

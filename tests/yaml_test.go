@@ -8,6 +8,7 @@ import (
 
 // TestYAML runs examples/yaml through the Pulumi CLI and pulumi-language-yaml.
 func TestYAML(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
 	testLifecycle(t, h, p)
