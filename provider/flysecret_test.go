@@ -147,6 +147,16 @@ func TestFlySecretImport(t *testing.T) {
 	_, diff := r.diff(program)
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 
+	t.Run("an imported secret can be destroyed", func(t *testing.T) {
+		_, err := h.fly().SetSecret(t.Context(), testFlyApp, "BARE", "x")
+		require.NoError(t, err)
+		r, err := h.importID(flySecretToken, "bare", "demo-app/BARE")
+		require.NoError(t, err)
+		require.NoError(t, r.delete())
+		_, err = h.fly().GetSecret(t.Context(), testFlyApp, "BARE")
+		assert.True(t, flyapi.IsNotFound(err), "%v", err)
+	})
+
 	t.Run("a missing secret imports nothing", func(t *testing.T) {
 		r, err := h.importID(flySecretToken, "gone", "demo-app/NOPE")
 		require.NoError(t, err)

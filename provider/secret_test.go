@@ -232,11 +232,23 @@ func TestSecretImport(t *testing.T) {
 	assert.Equal(t, "legacy", str(r.inputs, "name"))
 	assert.Equal(t, "from wrangler", str(r.inputs, "comment"))
 
+	imported := *r
+	require.True(t, imported.refresh(), "an imported secret refreshes")
+
 	program := secretInputs(store.ID, "from-pulumi", "name", "legacy", "scopes", []any{"dex", "workers"}, "comment", "from wrangler")
 	st = h.calls(func() { r.update(program) })
 	onlyRoute(t, st, cfEditRoute)
 	_, diff := r.diff(program)
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+
+	t.Run("an imported secret can be destroyed", func(t *testing.T) {
+		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}})
+		require.NoError(t, err)
+		r, err := h.importID(secretToken, "bare", h.opts.CloudflareAccount+"/"+store.ID+"/"+created[0].ID)
+		require.NoError(t, err)
+		require.NoError(t, r.delete())
+		assert.NotContains(t, h.secretNamesIn(store.ID), "bare")
+	})
 
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
 		for _, bad := range []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"} {

@@ -432,6 +432,11 @@ func (a SecretsStoreArgs) state(accountID string) SecretsStoreState {
 func (s *SecretsStoreState) record(store cfapi.Store) {
 	s.StoreID, s.Name = store.ID, store.Name
 	s.CreatedAt, s.ModifiedAt = timestamp(store.Created), timestamp(store.Modified)
+	if s.SecretIDs == nil {
+		// A required output: a nil map would be left out of the state, which then fails to
+		// decode on the next operation (an imported store could not be destroyed).
+		s.SecretIDs = map[string]string{}
+	}
 }
 
 func (s SecretsStoreState) id() string { return s.AccountID + "/" + s.StoreID }

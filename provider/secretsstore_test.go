@@ -194,7 +194,16 @@ func TestSecretsStoreImport(t *testing.T) {
 		assert.Equal(t, defaultStoreName, str(r.inputs, "name"))
 		_, diff := r.diff(props(map[string]any{}))
 		assert.False(t, diff.HasChanges, "the imported store matches a program with defaults: %v", diff.DetailedDiff)
+		require.True(t, r.refresh(), "an imported store refreshes")
 	}
+
+	t.Run("an imported store can be destroyed", func(t *testing.T) {
+		r, err := h.importID(secretsStoreToken, "store", store.ID)
+		require.NoError(t, err)
+		require.NoError(t, r.delete())
+		_, err = h.cloudflare().GetStore(t.Context(), store.ID)
+		assert.True(t, cfapi.IsNotFound(err), "%v", err)
+	})
 
 	for _, bad := range []string{"", "nope", store.ID + "/" + store.ID + "/x", "/" + store.ID} {
 		st := h.calls(func() {
