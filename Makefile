@@ -21,7 +21,7 @@ export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help build tools schema sdk check-generated sdk-build sdk-build-nodejs \
-	sdk-build-python sdk-build-go test bench demo clean
+	sdk-build-python sdk-build-go test test-unit bench demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,8 +74,13 @@ sdk-build-python: ## Python SDK: build a wheel into sdk/python/dist and pip inst
 sdk-build-go: ## Go SDK: go build ./... in the sdk module
 	cd sdk && $(GO) build ./...
 
-test: ## Run the Go tests
-	$(GO) test ./...
+test: ## Every test: Go unit/integration (race), schema and SDK freshness, end-to-end in 4 languages
+	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory test-e2e
+
+test-unit: ## Only the Go unit and integration tests (fast; no Pulumi CLI needed)
+	$(GO) test -race -count=1 ./...
 
 bench: ## Benchmarks: time and allocations per provider operation against the emulator
 	$(GO) test ./provider -run '^$$' -bench . -benchmem
