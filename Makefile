@@ -88,18 +88,11 @@ bench: ## Benchmarks: time and allocations per provider operation against the em
 demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show outputs, destroy (no account needed)
 	TOOLS_BIN=$(TOOLS_BIN) VERSION=$(VERSION) scripts/demo.sh
 
-# The e2e tests' npm project: @pulumi/pulumi, typescript and the TypeScript SDK (git-ignored node_modules).
-E2E_NODE := tests/testdata/nodejs
 .PHONY: e2e-deps test-e2e
 
-# Idempotent and quick once done: npm and pip skip what is installed. The SDK is reinstalled
-# every time, since a rebuilt SDK keeps its version number and neither client would notice.
+# Idempotent: reinstalls an SDK only when its files changed (see the script).
 e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in tests/testdata/nodejs, E2E_VENV
-	rm -rf $(E2E_NODE)/node_modules/@edgesecrets
-	cd $(E2E_NODE) && npm install --no-package-lock --no-audit --no-fund
-	test -x $(E2E_VENV)/bin/pip || $(PYTHON) -m venv $(E2E_VENV)
-	$(E2E_VENV)/bin/pip install --quiet -r tests/testdata/python/requirements.txt sdk/python/dist/*.whl
-	$(E2E_VENV)/bin/pip install --quiet --force-reinstall --no-deps sdk/python/dist/*.whl
+	PYTHON=$(PYTHON) E2E_VENV=$(E2E_VENV) tests/e2e-deps.sh
 
 # EDGESECRETS_E2E_REQUIRE=1: a missing prerequisite fails the run instead of skipping a test.
 test-e2e: build tools sdk-build e2e-deps ## End-to-end tests: every example's lifecycle and pulumi import, against the emulator
