@@ -53,6 +53,7 @@ func (p *autoProgram) up() opResult {
 	var progress bytes.Buffer
 	res, err := p.stack.Up(context.Background(), optup.ProgressStreams(&progress))
 	p.check("up", err, &progress)
+	assertInstalledPlugin(p.t, progress.String())
 	outputs := map[string]any{}
 	for name, out := range res.Outputs {
 		outputs[name] = out.Value

@@ -195,6 +195,15 @@ func (h *harness) pulumi(dir, stdin string, args ...string) string {
 	return h.run(dir, stdin, "pulumi", append(args, "--non-interactive")...)
 }
 
+// assertInstalledPlugin fails if Pulumi ran a provider binary found on PATH (make puts bin/ there)
+// instead of the plugin the harness installed: the run would not be the hermetic one intended.
+func assertInstalledPlugin(t *testing.T, output string) {
+	t.Helper()
+	if strings.Contains(output, "pulumi-resource-edgesecrets from $PATH") {
+		t.Errorf("Pulumi used the provider binary on PATH, not the installed plugin:\n%s", output)
+	}
+}
+
 // opResult is what one Pulumi operation reports.
 type opResult struct {
 	// Changes counts resources per operation ("create", "same", "update", ...), the stack

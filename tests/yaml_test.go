@@ -37,7 +37,8 @@ func (p *cliProgram) setSecretConfig(values map[string]string) {
 }
 
 func (p *cliProgram) up() opResult {
-	p.h.pulumi(p.dir, "", "up", "--yes", "--skip-preview")
+	out := p.h.pulumi(p.dir, "", "up", "--yes", "--skip-preview")
+	assertInstalledPlugin(p.t, out)
 	return opResult{Changes: p.lastChanges("update"), Outputs: p.outputs()}
 }
 
