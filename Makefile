@@ -103,4 +103,4 @@ test-e2e: build tools sdk-build e2e-deps ## End-to-end tests: every example's li
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
 		sdk/python/build sdk/python/dist sdk/python/*.egg-info $(SDK_VENV) \
-		$(E2E_NODE)/node_modules $(E2E_VENV)
+		tests/testdata/nodejs/node_modules $(E2E_VENV)
