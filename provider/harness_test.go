@@ -268,7 +268,7 @@ func assertNoLeak(t *testing.T, err error, secrets ...string) {
 	}
 }
 
-// routes formats what a Stats holds, for assertion messages.
+// onlyRoute asserts that st holds exactly one request, to route.
 func onlyRoute(t *testing.T, st emulator.Stats, route string) {
 	t.Helper()
 	assert.Equal(t, map[string]int{route: 1}, st.Routes, "expected exactly one call to %s", route)

@@ -250,6 +250,12 @@ func TestSecretImport(t *testing.T) {
 		assert.NotContains(t, h.secretNamesIn(store.ID), "bare")
 	})
 
+	t.Run("an ID in an unknown account is an error, not a missing secret", func(t *testing.T) {
+		_, err := h.importID(secretToken, "other", otherAccountID+"/"+store.ID+"/"+existing[0].ID)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "7003")
+	})
+
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
 		for _, bad := range []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"} {
 			st := h.calls(func() {

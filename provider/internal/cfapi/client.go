@@ -87,7 +87,6 @@ const (
 	MsgStoreNotEmpty       = "store_not_empty"
 	MsgSecretNotFound      = "secret_not_found"
 	MsgStoreNotFound       = "store_not_found"
-	MsgSecretValueTooLong  = "secret_value_too_long"
 	codeAuthenticationFail = 10000
 	codeNotFound           = 1000
 	codeInvalidAccount     = 7003
@@ -133,11 +132,18 @@ func HasMessage(err error, message string) bool {
 	return false
 }
 
-// IsNotFound reports whether err says the store or secret does not exist.
+// IsNotFound reports whether err says the store or secret does not exist. An unknown or
+// unreachable account also answers 404 (code 7003), but says nothing about the secret: it
+// must fail loudly, or a mistyped account would make a refresh drop every resource.
 func IsNotFound(err error) bool {
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
 		return false
+	}
+	for _, d := range apiErr.Errors {
+		if d.Code == codeInvalidAccount {
+			return false
+		}
 	}
 	if apiErr.StatusCode == http.StatusNotFound {
 		return true

@@ -124,6 +124,14 @@ func TestEditSendsOnlyWhatChanged(t *testing.T) {
 	assert.Empty(t, edited.Comment, "an empty comment clears it")
 }
 
+func TestUnknownAccountIsNotNotFound(t *testing.T) {
+	_, ts := emulatortest.Start(t, emulator.Options{})
+	_, err := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, strings.Repeat("f", 32), Options{}).
+		GetSecret(t.Context(), strings.Repeat("a", 32), strings.Repeat("b", 32))
+	require.Error(t, err)
+	assert.False(t, IsNotFound(err), "a wrong account must not read as a deleted secret: %v", err)
+}
+
 func TestUnauthorized(t *testing.T) {
 	_, ts := emulatortest.Start(t, emulator.Options{})
 	_, err := New(ts.URL+"/client/v4", "wrong", account, Options{}).ListStores(t.Context())
