@@ -17,7 +17,9 @@ import (
 func TestConcurrentWritesWithState(t *testing.T) {
 	const writers = 64
 	path := filepath.Join(t.TempDir(), "state.json")
-	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}}
+	// No rate limit: 64 writes at once to one app is what this test needs, and
+	// the limit would turn all but 3 away (TestRateLimitIsOnByDefault covers it).
+	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}, NoRateLimit: true}
 	srv, ts := serve(t, opts)
 
 	versions := make([]int, writers)

@@ -17,18 +17,24 @@
 //     /_emulator/stats answers Stats as JSON, DELETE /_emulator/stats zeroes
 //     the counters, POST /_emulator/reset empties everything (answers 204).
 //     /_emulator/* requests are never counted, faulted or authenticated.
-//   - Faults (Options.Latency, DropRate, FailRate, ThrottleRate, ConflictRate).
-//     Latency delays every API request. Then one number is drawn per API
-//     request from a generator seeded with Options.Seed, and its band decides:
-//     drop the connection without answering, a 5xx (500, 502 or 503), a 429
-//     with "Retry-After: 1", or (Fly writes only) a 409, else no fault. The same
-//     seed and the same request sequence give the same faults; Reset re-seeds.
-//     Fault bodies use the API's own error shape ({"error"} or the envelope,
-//     Cloudflare 429 is code 971), so clients decode them as API errors.
-//   - Rate limit (Options.RateLimit): Fly's documented limit, a token bucket of
-//     1 request/s with a burst of 3 per action (route template) per app;
-//     beyond it a 429 {"error":"rate limit exceeded"} with Retry-After in whole
-//     seconds. Cloudflare routes are not limited.
+//   - Realism, on by default (see Options): rate limits, lagging Fly reads
+//     (package fly, Config.ReadLag), pending Cloudflare secrets and an account
+//     that already holds its default store (package cloudflare).
+//   - Faults (Options.Latency, DropRate, FailRate, ThrottleRate, ConflictRate,
+//     LostResponseRate). Latency delays every API request. Then one number is
+//     drawn per API request from a generator seeded with Options.Seed, and its
+//     band decides: drop the connection without answering, a 5xx (500, 502 or
+//     503), a 429 with "Retry-After: 1", (Fly writes only) a 409, or (writes
+//     only) a lost response: the write is applied, then the connection is
+//     dropped or a 502 answered, else no fault. The same seed and the same
+//     request sequence give the same faults; Reset re-seeds. Fault bodies use
+//     the API's own error shape ({"error"} or the envelope, Cloudflare 429 is
+//     code 971), so clients decode them as API errors.
+//   - Rate limits (off with Options.NoRateLimit): Fly's documented limit, a
+//     token bucket of 1 request/s with a burst of 3 per action (route
+//     template) per app, and Cloudflare's, 1,200 requests per 5 minutes per
+//     token (a bucket of 1,200 refilled at 4/s); beyond them a 429 in the
+//     API's error shape with Retry-After in whole seconds.
 //   - State (Options.StatePath): apps, stores and secrets (values included)
 //     are saved to one JSON file after every change, before the change is
 //     answered, written atomically (temp file in the same directory, fsync,

@@ -14,10 +14,13 @@ const (
 	faultServerError
 	faultThrottle
 	faultConflict
+	// faultLostResponse applies a write, then drops the connection (status 0)
+	// or answers 502 as a proxy would.
+	faultLostResponse
 )
 
 func (f fault) String() string {
-	return [...]string{"", "drop", "server_error", "throttle", "conflict"}[f]
+	return [...]string{"", "drop", "server_error", "throttle", "conflict", "lost_response"}[f]
 }
 
 // serverErrorStatuses are the 5xx answers a server-error fault picks from.
@@ -26,8 +29,9 @@ var serverErrorStatuses = []int{500, 502, 503}
 // faultInjector draws one number per request from a seeded generator, so a
 // seed and a request sequence always give the same faults.
 type faultInjector struct {
-	seed                                    int64
-	drop, fail, throttle, conflict, anyRate float64
+	seed                                 int64
+	drop, fail, throttle, conflict, lost float64
+	anyRate                              float64
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -40,8 +44,9 @@ func newFaultInjector(o Options) *faultInjector {
 		fail:     o.FailRate,
 		throttle: o.ThrottleRate,
 		conflict: o.ConflictRate,
+		lost:     o.LostResponseRate,
 	}
-	f.anyRate = f.drop + f.fail + f.throttle + f.conflict
+	f.anyRate = f.drop + f.fail + f.throttle + f.conflict + f.lost
 	f.reseed()
 	return f
 }
@@ -52,9 +57,10 @@ func (f *faultInjector) reseed() {
 	f.rng = rand.New(rand.NewPCG(uint64(f.seed), 0x6564676573656372)) // "edgesecr"
 }
 
-// next decides the fault for one request; conflicts only hit writes. status
-// is the 5xx to answer for faultServerError.
-func (f *faultInjector) next(write bool) (kind fault, status int) {
+// next decides the fault for one request; conflicts (where the API has them)
+// and lost responses only hit writes. status is the 5xx to answer for
+// faultServerError, and for faultLostResponse 502 or 0 (drop the connection).
+func (f *faultInjector) next(write, conflicts bool) (kind fault, status int) {
 	if f.anyRate == 0 {
 		return noFault, 0
 	}
@@ -75,8 +81,18 @@ func (f *faultInjector) next(write bool) (kind fault, status int) {
 		return faultThrottle, 429
 	}
 	u -= f.throttle
-	if u < f.conflict && write {
-		return faultConflict, 409
+	if u < f.conflict {
+		if write && conflicts {
+			return faultConflict, 409
+		}
+		return noFault, 0
+	}
+	u -= f.conflict
+	if u < f.lost && write {
+		if u < f.lost/2 {
+			return faultLostResponse, 0
+		}
+		return faultLostResponse, 502
 	}
 	return noFault, 0
 }

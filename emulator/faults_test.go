@@ -100,7 +100,8 @@ func TestConflictsHitFlyWritesOnly(t *testing.T) {
 	call(t, "POST", base+"/v1/apps/demo/secrets", flyAuth, `{"values":{"A":"x"}}`).want(t, 409)
 	call(t, "DELETE", base+"/v1/apps/demo/secrets/A", flyAuth, nil).want(t, 409)
 	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
-	createStore(t, base) // Cloudflare writes are not affected
+	call(t, "POST", base+accountPath+"/stores/"+defaultStoreID(t, base)+"/secrets", cfAuth,
+		[]map[string]any{{"name": "A", "value": "v", "scopes": []string{"workers"}}}).want(t, 200) // Cloudflare writes are not affected
 }
 
 func TestLatency(t *testing.T) {
@@ -118,8 +119,77 @@ func TestLatency(t *testing.T) {
 	}
 }
 
-func TestRateLimitMode(t *testing.T) {
-	_, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}, RateLimit: true})
+func TestLostResponsesApplyTheWrite(t *testing.T) {
+	// Consistent reads and no rate limit: this test is about lost answers; 20
+	// writes in a row would otherwise meet the limit and the final read the lag.
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true})
+	dropped, proxied := 0, 0
+	for i := range 20 {
+		r := call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", base, i), flyAuth, map[string]string{"value": "v"})
+		switch {
+		case r.err != nil:
+			dropped++
+		case r.status == 502:
+			proxied++
+		default:
+			t.Fatalf("write %d answered %d %s: its answer should be lost", i, r.status, r.body)
+		}
+	}
+	if dropped == 0 || proxied == 0 {
+		t.Errorf("lost answers: %d dropped, %d 502; want both kinds", dropped, proxied)
+	}
+	// Every write was applied; reads are never lost.
+	var list struct {
+		Secrets []struct{ Name string } `json:"secrets"`
+	}
+	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200).decode(t, &list)
+	if len(list.Secrets) != 20 {
+		t.Errorf("the emulator holds %d secrets after 20 lost writes, want 20", len(list.Secrets))
+	}
+	// Cloudflare writes too.
+	storeID := defaultStoreID(t, base)
+	r := call(t, "POST", base+accountPath+"/stores/"+storeID+"/secrets", cfAuth,
+		[]map[string]any{{"name": "LOST", "value": "v", "scopes": []string{"workers"}}})
+	if r.err == nil && r.status != 502 {
+		t.Fatalf("Cloudflare create answered %d, want its answer lost", r.status)
+	}
+	var secrets struct {
+		Result []struct{ Name string } `json:"result"`
+	}
+	call(t, "GET", base+accountPath+"/stores/"+storeID+"/secrets", cfAuth, nil).want(t, 200).decode(t, &secrets)
+	if len(secrets.Result) != 1 {
+		t.Errorf("store holds %d secrets after a lost create, want 1", len(secrets.Result))
+	}
+}
+
+func TestCloudflareRateLimit(t *testing.T) {
+	_, base := start(t, emulator.Options{})
+	// 1,200 requests per 5 minutes: the bucket refills at 4/s while the loop
+	// runs, so the first 429 comes a few requests after the 1,200th.
+	began := time.Now()
+	var limited reply
+	for i := range 1400 {
+		if limited = call(t, "GET", base+accountPath+"/quota", cfAuth, nil); limited.status == 429 {
+			if refill := int(time.Since(began).Seconds()*4) + 1; i < 1200 || i > 1200+refill {
+				t.Errorf("first 429 after %d requests, want 1,200 plus at most %d refilled", i, refill)
+			}
+			break
+		}
+		if limited.status != 200 {
+			t.Fatalf("request %d answered %d", i+1, limited.status)
+		}
+	}
+	if limited.status != 429 || limited.header.Get("Retry-After") == "" || !strings.Contains(limited.body, `"code":971`) {
+		t.Errorf("429: status %d Retry-After %q body %s", limited.status, limited.header.Get("Retry-After"), limited.body)
+	}
+	_, unlimited := start(t, emulator.Options{NoRateLimit: true})
+	for range 1300 {
+		call(t, "GET", unlimited+accountPath+"/quota", cfAuth, nil).want(t, 200)
+	}
+}
+
+func TestRateLimitIsOnByDefault(t *testing.T) {
+	_, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}})
 	set := func(app string, i int) reply {
 		return call(t, "POST", fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i), flyAuth, map[string]string{"value": "v"})
 	}
@@ -134,8 +204,13 @@ func TestRateLimitMode(t *testing.T) {
 	// have buckets of their own.
 	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
 	set("other", 0).want(t, 201)
-	// Cloudflare is not limited.
+	// Cloudflare's limit is far higher.
 	for range 5 {
 		call(t, "GET", base+accountPath+"/quota", cfAuth, nil).want(t, 200)
+	}
+
+	_, off := start(t, emulator.Options{FlyApps: []string{"demo"}, NoRateLimit: true})
+	for i := range 10 {
+		call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", off, i), flyAuth, map[string]string{"value": "v"}).want(t, 201)
 	}
 }

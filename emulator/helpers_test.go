@@ -62,14 +62,18 @@ func start(t testing.TB, opts emulator.Options) (*emulator.Server, string) {
 	return srv, ts.URL
 }
 
-// createStore makes the Cloudflare account's store and returns its id.
-func createStore(t testing.TB, base string) string {
+// defaultStoreID returns the id of the store the account starts with.
+func defaultStoreID(t testing.TB, base string) string {
 	t.Helper()
 	var env struct {
-		Result struct {
-			ID string `json:"id"`
+		Result []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
 		} `json:"result"`
 	}
-	call(t, "POST", base+accountPath+"/stores", cfAuth, map[string]string{"name": "default_secrets_store"}).want(t, 200).decode(t, &env)
-	return env.Result.ID
+	call(t, "GET", base+accountPath+"/stores", cfAuth, nil).want(t, 200).decode(t, &env)
+	if len(env.Result) != 1 || env.Result[0].Name != "default_secrets_store" {
+		t.Fatalf("the account holds %+v, want its default store alone", env.Result)
+	}
+	return env.Result[0].ID
 }

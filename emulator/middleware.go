@@ -14,8 +14,11 @@ import (
 type family struct {
 	// writeFault answers an injected fault in the API's own error shape.
 	writeFault func(w http.ResponseWriter, kind fault, status int)
-	// rateLimited says whether Options.RateLimit applies.
-	rateLimited bool
+	// rateLimitKey says which bucket of the API's rate limit a request
+	// spends from.
+	rateLimitKey func(r *http.Request) string
+	// limiter returns the API's rate limiter, nil when limits are off.
+	limiter func(s *Server) *rateLimiter
 	// conflicts says whether writes can get an injected 409.
 	conflicts bool
 }
@@ -31,8 +34,10 @@ var flyFamily = family{
 			fly.WriteError(w, status, "internal server error (injected by edgesecrets-emulator)")
 		}
 	},
-	rateLimited: true,
-	conflicts:   true,
+	// Fly: per action (route) per app.
+	rateLimitKey: func(r *http.Request) string { return r.Pattern + " " + r.PathValue("app") },
+	limiter:      func(s *Server) *rateLimiter { return s.flyLimiter },
+	conflicts:    true,
 }
 
 var cloudflareFamily = family{
@@ -44,6 +49,9 @@ var cloudflareFamily = family{
 			cloudflare.WriteError(w, status, 10002, "Internal server error (injected by edgesecrets-emulator)")
 		}
 	},
+	// Cloudflare: per user (here, per token).
+	rateLimitKey: func(r *http.Request) string { return r.Header.Get("Authorization") },
+	limiter:      func(s *Server) *rateLimiter { return s.cloudflareLimiter },
 }
 
 // instrumentedMux registers an API's routes wrapped in the emulator's
@@ -81,7 +89,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 		}
 	}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
-	kind, status := s.faults.next(write && fam.conflicts)
+	kind, status := s.faults.next(write, fam.conflicts)
 	switch kind {
 	case faultDrop:
 		dropConnection(w)
@@ -94,17 +102,33 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 		fam.writeFault(w, kind, status)
 		return kind
 	}
-	if fam.rateLimited && s.limiter != nil {
-		key := r.Pattern + " " + r.PathValue("app")
-		if ok, wait := s.limiter.take(key); !ok {
+	if limiter := fam.limiter(s); limiter != nil {
+		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
 			return faultThrottle
 		}
 	}
+	if kind == faultLostResponse {
+		// The write happens; its answer goes nowhere.
+		next.ServeHTTP(discardResponse{header: http.Header{}}, r)
+		if status == 0 {
+			dropConnection(w)
+		} else {
+			fam.writeFault(w, faultServerError, status)
+		}
+		return kind
+	}
 	next.ServeHTTP(w, r)
 	return noFault
 }
+
+// discardResponse is where a lost response is written.
+type discardResponse struct{ header http.Header }
+
+func (d discardResponse) Header() http.Header         { return d.header }
+func (d discardResponse) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardResponse) WriteHeader(int)             {}
 
 // dropConnection closes the client's connection without an answer.
 func dropConnection(w http.ResponseWriter) {

@@ -12,13 +12,20 @@ const (
 	DefaultFlyToken          = "fly-emulator-token"
 	DefaultCloudflareToken   = "cloudflare-emulator-token"
 	DefaultCloudflareAccount = "0123456789abcdef0123456789abcdef"
-	// DefaultActivationDelay is the binary's default; the zero Options value
-	// means no delay.
+	// DefaultActivationDelay is how long a new Cloudflare secret stays
+	// "pending" unless Options.ActivationDelay says otherwise.
 	DefaultActivationDelay = 100 * time.Millisecond
+	// DefaultFlyReadLag is how long a Fly write takes to reach every read
+	// unless Options.FlyReadLag says otherwise.
+	DefaultFlyReadLag = 200 * time.Millisecond
 )
 
-// Options configures a Server. The zero value is a usable memory-only
-// emulator with the default tokens and account.
+// Options configures a Server. The zero value is a memory-only emulator with
+// the default tokens and account that is as unkind as the real services: Fly's
+// and Cloudflare's rate limits, eventually consistent Fly reads, new
+// Cloudflare secrets pending for a while, and an account that already holds
+// its default_secrets_store. The fields named No..., Consistent... and
+// CloudflareEmptyAccount turn one of these off, for tests of one behaviour.
 type Options struct {
 	// FlyToken is the full-access Fly token (default DefaultFlyToken). A
 	// macaroon token ("FlyV1 fm2_..." or "fm2_...") must come as FlyV1.
@@ -32,9 +39,13 @@ type Options struct {
 	// CloudflareAccount is the one Cloudflare account id (default
 	// DefaultCloudflareAccount; 32 lowercase hex characters).
 	CloudflareAccount string
-	// CloudflareAutoStore creates "default_secrets_store" on the account's
-	// first Secrets Store request, as Cloudflare does; by default the account
-	// has no store until one is created.
+	// CloudflareEmptyAccount starts the account with no store, like an
+	// account that never used Secrets Store. By default it holds
+	// "default_secrets_store", as every account that has used it does.
+	CloudflareEmptyAccount bool
+	// CloudflareAutoStore, with CloudflareEmptyAccount, creates
+	// "default_secrets_store" on the account's first Secrets Store request,
+	// as the dashboard and wrangler do.
 	CloudflareAutoStore bool
 	// FlyApps are created at start (and again by Reset); existing ones keep
 	// their secrets.
@@ -53,14 +64,28 @@ type Options struct {
 	// ConflictRate is the probability of a 409 on a Fly write (Fly's answer to
 	// racing writes to one app).
 	ConflictRate float64
+	// LostResponseRate is the probability that a write is applied and its
+	// answer then lost: the connection is dropped or a proxy answers 502.
+	LostResponseRate float64
 	// Seed seeds the fault generator.
 	Seed int64
-	// RateLimit enables Fly's limit: 1 request/s per action per app, burst 3.
-	RateLimit bool
+	// NoRateLimit turns off both APIs' rate limits: Fly's 1 request/s per
+	// action per app with a burst of 3, and Cloudflare's 1,200 requests per
+	// 5 minutes per token.
+	NoRateLimit bool
 
-	// ActivationDelay is how long a new Cloudflare secret stays "pending".
-	// Zero means it is "pending" only in the create answer.
+	// FlyReadLag is how long a Fly secrets write takes to reach reads that
+	// do not ask for its version (0: DefaultFlyReadLag).
+	FlyReadLag time.Duration
+	// ConsistentFlyReads makes every Fly read see every write at once.
+	ConsistentFlyReads bool
+
+	// ActivationDelay is how long a new Cloudflare secret stays "pending"
+	// (0: DefaultActivationDelay).
 	ActivationDelay time.Duration
+	// InstantActivation makes new Cloudflare secrets "pending" only in the
+	// create answer.
+	InstantActivation bool
 
 	// Logger receives one line per API request; nil discards them.
 	Logger *slog.Logger
@@ -79,6 +104,18 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.FlyReadLag == 0 {
+		o.FlyReadLag = DefaultFlyReadLag
+	}
+	if o.ConsistentFlyReads {
+		o.FlyReadLag = 0
+	}
+	if o.ActivationDelay == 0 {
+		o.ActivationDelay = DefaultActivationDelay
+	}
+	if o.InstantActivation {
+		o.ActivationDelay = 0
+	}
 	return o
 }
 
@@ -89,18 +126,25 @@ func (o Options) validate() error {
 	if o.ActivationDelay < 0 {
 		return fmt.Errorf("activation delay must not be negative")
 	}
+	if o.FlyReadLag < 0 {
+		return fmt.Errorf("fly read lag must not be negative")
+	}
+	if o.CloudflareAutoStore && !o.CloudflareEmptyAccount {
+		return fmt.Errorf("the auto-created store is for an empty account: the account already holds its default store")
+	}
 	sum := 0.0
 	for _, r := range []struct {
 		name string
 		p    float64
-	}{{"drop rate", o.DropRate}, {"fail rate", o.FailRate}, {"throttle rate", o.ThrottleRate}, {"conflict rate", o.ConflictRate}} {
+	}{{"drop rate", o.DropRate}, {"fail rate", o.FailRate}, {"throttle rate", o.ThrottleRate},
+		{"conflict rate", o.ConflictRate}, {"lost response rate", o.LostResponseRate}} {
 		if r.p < 0 || r.p > 1 {
 			return fmt.Errorf("%s must be between 0 and 1, got %v", r.name, r.p)
 		}
 		sum += r.p
 	}
 	if sum > 1 {
-		return fmt.Errorf("drop, fail, throttle and conflict rates add up to %v, more than 1", sum)
+		return fmt.Errorf("drop, fail, throttle, conflict and lost response rates add up to %v, more than 1", sum)
 	}
 	return nil
 }

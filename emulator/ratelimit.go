@@ -13,6 +13,13 @@ const (
 	flyRateBurst     = 3.0
 )
 
+// Cloudflare's documented API limit: 1,200 requests per 5 minutes per user, a
+// bucket that refills at 4 requests/s.
+const (
+	cloudflareRateBurst     = 1200.0
+	cloudflareRatePerSecond = cloudflareRateBurst / 300
+)
+
 // rateLimiter is a set of token buckets, one per key.
 type rateLimiter struct {
 	perSecond float64

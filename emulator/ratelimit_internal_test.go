@@ -46,11 +46,29 @@ func TestTokenBucket(t *testing.T) {
 	}
 }
 
+func TestLostResponseBand(t *testing.T) {
+	f := newFaultInjector(Options{LostResponseRate: 0.5, Seed: 3})
+	counts := map[int]int{}
+	for range 4000 {
+		kind, status := f.next(true, false)
+		if kind == faultLostResponse {
+			counts[status]++
+		}
+		if kind, _ := f.next(false, false); kind != noFault {
+			t.Fatalf("a read got fault %v", kind)
+		}
+	}
+	// Half dropped connections (status 0), half 502s.
+	if counts[0] < 800 || counts[502] < 800 || len(counts) != 2 {
+		t.Errorf("lost responses by status %v", counts)
+	}
+}
+
 func TestFaultBands(t *testing.T) {
 	f := newFaultInjector(Options{FailRate: 0.5, ThrottleRate: 0.25, ConflictRate: 0.25, Seed: 1})
 	counts := map[fault]int{}
 	for range 4000 {
-		kind, status := f.next(true)
+		kind, status := f.next(true, true)
 		counts[kind]++
 		if kind == faultServerError && status != 500 && status != 502 && status != 503 {
 			t.Fatalf("server error status %d", status)
@@ -61,11 +79,14 @@ func TestFaultBands(t *testing.T) {
 	}
 	// Reads never get a conflict.
 	for range 1000 {
-		if kind, _ := f.next(false); kind == faultConflict {
+		if kind, _ := f.next(false, true); kind == faultConflict {
 			t.Fatal("conflict on a read")
 		}
+		if kind, _ := f.next(true, false); kind == faultConflict {
+			t.Fatal("conflict on an API without them")
+		}
 	}
-	if kind, _ := newFaultInjector(Options{}).next(true); kind != noFault {
+	if kind, _ := newFaultInjector(Options{}).next(true, true); kind != noFault {
 		t.Error("fault with zero rates")
 	}
 }

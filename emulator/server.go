@@ -16,15 +16,16 @@ import (
 // Server is the emulator: an http.Handler serving both APIs. It is safe for
 // concurrent use.
 type Server struct {
-	opts    Options
-	log     *slog.Logger
-	mux     *http.ServeMux
-	fly     *fly.API
-	cf      *cloudflare.API
-	stats   *statsCounter
-	faults  *faultInjector
-	limiter *rateLimiter // nil unless Options.RateLimit
-	state   *persister   // nil for memory only
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+	fly    *fly.API
+	cf     *cloudflare.API
+	stats  *statsCounter
+	faults *faultInjector
+	// The APIs' rate limits; nil with Options.NoRateLimit.
+	flyLimiter, cloudflareLimiter *rateLimiter
+	state                         *persister // nil for memory only
 
 	closeOnce sync.Once
 	closeErr  error
@@ -42,8 +43,9 @@ func New(opts Options) (*Server, error) {
 		stats:  newStatsCounter(),
 		faults: newFaultInjector(opts),
 	}
-	if opts.RateLimit {
-		s.limiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
+	if !opts.NoRateLimit {
+		s.flyLimiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
+		s.cloudflareLimiter = newRateLimiter(cloudflareRatePerSecond, cloudflareRateBurst, time.Now)
 	}
 	if opts.StatePath != "" {
 		s.state = &persister{path: opts.StatePath, snapshot: s.snapshot, log: s.log}
@@ -53,6 +55,7 @@ func New(opts Options) (*Server, error) {
 	s.fly, err = fly.New(fly.Config{
 		Token:        opts.FlyToken,
 		DeployTokens: opts.FlyDeployTokens,
+		ReadLag:      opts.FlyReadLag,
 		OnChange:     s.changed,
 	})
 	if err != nil {
@@ -62,6 +65,7 @@ func New(opts Options) (*Server, error) {
 		Token:           opts.CloudflareToken,
 		AccountID:       opts.CloudflareAccount,
 		ActivationDelay: opts.ActivationDelay,
+		EmptyAccount:    opts.CloudflareEmptyAccount,
 		AutoCreateStore: opts.CloudflareAutoStore,
 		OnChange:        s.changed,
 	})
@@ -156,8 +160,10 @@ func (s *Server) Reset() {
 	_ = s.createStartApps() // validated by New
 	s.stats.reset()
 	s.faults.reseed()
-	if s.limiter != nil {
-		s.limiter.reset()
+	for _, l := range []*rateLimiter{s.flyLimiter, s.cloudflareLimiter} {
+		if l != nil {
+			l.reset()
+		}
 	}
 	s.changed()
 }

@@ -17,7 +17,7 @@ func TestStatsCountsRouteTemplates(t *testing.T) {
 	call(t, "POST", base+"/v1/apps/demo/secrets/B", flyAuth, map[string]string{"value": "2"}).want(t, 201)
 	call(t, "GET", base+"/v1/apps/demo/secrets", "Bearer wrong", nil).want(t, 401) // failures count too
 	call(t, "GET", base+"/v1/nothing-here", flyAuth, nil).want(t, 404)
-	storeID := createStore(t, base)
+	storeID := defaultStoreID(t, base)
 	call(t, "GET", base+accountPath+"/stores/"+storeID+"/secrets", cfAuth, nil).want(t, 200)
 	call(t, "GET", base+accountPath+"/bogus", cfAuth, nil).want(t, 404)
 	call(t, "GET", base+"/client/v4/zones", cfAuth, nil).want(t, 404)
@@ -27,7 +27,7 @@ func TestStatsCountsRouteTemplates(t *testing.T) {
 		"POST /v1/apps/{app}/secrets/{name}": 2,
 		"GET /v1/apps/{app}/secrets":         1,
 		"GET /v1/":                           1,
-		"POST /client/v4/accounts/{account_id}/secrets_store/stores":                   1,
+		"GET /client/v4/accounts/{account_id}/secrets_store/stores":                    1,
 		"GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets": 1,
 		"GET /client/v4/accounts/{account_id}/secrets_store/":                          1,
 		"GET /client/v4/": 1,
@@ -49,7 +49,7 @@ func TestStatsCountsRouteTemplates(t *testing.T) {
 	if s := srv.Stats(); s.Total != 0 || len(s.Routes) != 0 {
 		t.Errorf("after DELETE: %+v", s)
 	}
-	call(t, "GET", base+"/v1/apps/demo/secrets/A", flyAuth, nil).want(t, 200)
+	call(t, "GET", base+"/v1/apps/demo/secrets/A?version=2", flyAuth, nil).want(t, 200)
 	srv.ResetStats() // the Go call does the same
 	if s := srv.Stats(); s.Total != 0 {
 		t.Errorf("after ResetStats: %+v", s)
@@ -60,7 +60,9 @@ func TestReset(t *testing.T) {
 	srv, base := start(t, emulator.Options{FlyApps: []string{"demo"}})
 	call(t, "POST", base+"/v1/apps/demo/secrets/A", flyAuth, map[string]string{"value": "1"}).want(t, 201)
 	call(t, "POST", base+"/v1/apps", flyAuth, map[string]string{"app_name": "extra"}).want(t, 201)
-	createStore(t, base)
+	oldStore := defaultStoreID(t, base)
+	call(t, "POST", base+accountPath+"/stores/"+oldStore+"/secrets", cfAuth,
+		[]map[string]any{{"name": "A", "value": "v", "scopes": []string{"workers"}}}).want(t, 200)
 
 	call(t, "POST", base+"/_emulator/reset", "", nil).want(t, 204)
 	if s := srv.Stats(); s.Total != 0 {
@@ -72,9 +74,14 @@ func TestReset(t *testing.T) {
 		t.Errorf("demo after reset: %s", r.body)
 	}
 	call(t, "GET", base+"/v1/apps/extra", flyAuth, nil).want(t, 404)
-	r = call(t, "GET", base+accountPath+"/stores", cfAuth, nil).want(t, 200)
-	if !strings.Contains(r.body, `"result":[]`) {
-		t.Errorf("stores after reset: %s", r.body)
+	// The account holds a new, empty default store, as at the start.
+	if newStore := defaultStoreID(t, base); newStore == oldStore {
+		t.Errorf("the default store %s survived the reset", oldStore)
+	} else {
+		r = call(t, "GET", base+accountPath+"/stores/"+newStore+"/secrets", cfAuth, nil).want(t, 200)
+		if !strings.Contains(r.body, `"result":[]`) {
+			t.Errorf("default store after reset: %s", r.body)
+		}
 	}
 	// Versions start over.
 	r = call(t, "POST", base+"/v1/apps/demo/secrets/A", flyAuth, map[string]string{"value": "1"}).want(t, 201)

@@ -28,7 +28,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	srv, ts := serve(t, opts)
 	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).want(t, 201)
 	call(t, "POST", ts.URL+"/v1/apps", flyAuth, map[string]string{"app_name": "made-later"}).want(t, 201)
-	storeID := createStore(t, ts.URL)
+	storeID := defaultStoreID(t, ts.URL)
 	var created struct {
 		Result []struct {
 			ID string `json:"id"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
@@ -33,20 +34,32 @@ Flags:
                               (default ` + emulator.DefaultCloudflareToken + `)
   --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex
                               (default ` + emulator.DefaultCloudflareAccount + `)
-  --cloudflare-auto-store     create "default_secrets_store" on the account's
-                              first Secrets Store request, as Cloudflare does
-                              (default: no store until one is created)
+  --cloudflare-empty-account start the account with no store, like one that
+                              never used Secrets Store (default: it holds
+                              "default_secrets_store", like every account
+                              that has)
+  --cloudflare-auto-store     with --cloudflare-empty-account, create
+                              "default_secrets_store" on the account's first
+                              Secrets Store request, as the dashboard does
   --activation-delay DURATION how long a new Cloudflare secret stays "pending"
-                              (default ` + emulator.DefaultActivationDelay.String() + `)
+                              (default ` + emulator.DefaultActivationDelay.String() + `; 0: active at once)
+  --fly-read-lag DURATION     how long a Fly secrets write takes to reach reads
+                              that do not ask for its version (?version=N)
+                              (default ` + emulator.DefaultFlyReadLag.String() + `; 0: consistent reads)
   --latency DURATION          delay every API request (e.g. 200ms)
   --fail-rate P               probability of a 5xx answer (0..1)
   --throttle-rate P           probability of a 429 with Retry-After (0..1)
   --drop-rate P               probability of closing the connection unanswered
   --conflict-rate P           probability of a 409 on a Fly secrets write
+  --lost-response-rate P      probability that a write is applied and its
+                              answer lost (dropped connection or 502)
   --seed N                    seed for the fault rates: the same seed and the
                               same requests give the same faults (default 0)
-  --rate-limit                apply Fly's limit: 1 request/s per action per app,
-                              burst 3, then 429 with Retry-After
+  --rate-limit=false          turn off the APIs' rate limits, on by default:
+                              Fly's 1 request/s per action per app with a
+                              burst of 3, Cloudflare's 1,200 requests per 5
+                              minutes per token; beyond them 429 with
+                              Retry-After
   --quiet                     log only warnings and errors to stderr, no requests
   --help                      show this help
 
@@ -61,6 +74,10 @@ type config struct {
 	addr  string
 	quiet bool
 	opts  emulator.Options
+	// Flags whose defaults are the realistic behaviour, turned into Options'
+	// opt-outs after parsing.
+	rateLimit                  bool
+	flyReadLag, activationTime time.Duration
 }
 
 // listFlag collects a repeatable flag.
@@ -81,15 +98,18 @@ func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
 	fs.Var(apps, "fly-app", "")
 	fs.StringVar(&o.CloudflareToken, "cloudflare-token", emulator.DefaultCloudflareToken, "")
 	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
+	fs.BoolVar(&o.CloudflareEmptyAccount, "cloudflare-empty-account", false, "")
 	fs.BoolVar(&o.CloudflareAutoStore, "cloudflare-auto-store", false, "")
-	fs.DurationVar(&o.ActivationDelay, "activation-delay", emulator.DefaultActivationDelay, "")
+	fs.DurationVar(&cfg.activationTime, "activation-delay", emulator.DefaultActivationDelay, "")
+	fs.DurationVar(&cfg.flyReadLag, "fly-read-lag", emulator.DefaultFlyReadLag, "")
 	fs.DurationVar(&o.Latency, "latency", 0, "")
 	fs.Float64Var(&o.FailRate, "fail-rate", 0, "")
 	fs.Float64Var(&o.ThrottleRate, "throttle-rate", 0, "")
 	fs.Float64Var(&o.DropRate, "drop-rate", 0, "")
 	fs.Float64Var(&o.ConflictRate, "conflict-rate", 0, "")
+	fs.Float64Var(&o.LostResponseRate, "lost-response-rate", 0, "")
 	fs.Int64Var(&o.Seed, "seed", 0, "")
-	fs.BoolVar(&o.RateLimit, "rate-limit", false, "")
+	fs.BoolVar(&cfg.rateLimit, "rate-limit", true, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
 	return fs
 }
@@ -112,6 +132,9 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	}
 	o := &cfg.opts
 	o.FlyApps = apps
+	o.NoRateLimit = !cfg.rateLimit
+	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
+	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0
 	for _, pair := range deployTokens {
 		app, token, ok := strings.Cut(pair, "=")
 		if !ok || app == "" || token == "" {

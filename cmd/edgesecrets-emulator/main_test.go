@@ -219,7 +219,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	var cfg config
 	var apps, tokens listFlag
 	flagSet(&cfg, &apps, &tokens).VisitAll(func(f *flag.Flag) {
-		if !strings.Contains(out.String(), "--"+f.Name+" ") {
+		if !strings.Contains(out.String(), "--"+f.Name+" ") && !strings.Contains(out.String(), "--"+f.Name+"=") {
 			t.Errorf("--help does not document --%s", f.Name)
 		}
 	})
@@ -237,8 +237,9 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 func TestParseFlags(t *testing.T) {
 	cfg, err := parseFlags([]string{
 		"--addr", "127.0.0.1:9999", "--fly-app", "a", "--fly-app", "b", "--fly-deploy-token", "a=tok",
-		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit",
-		"--cloudflare-auto-store", "--activation-delay", "0s",
+		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit=false",
+		"--cloudflare-empty-account", "--cloudflare-auto-store", "--activation-delay", "0s", "--fly-read-lag", "0",
+		"--lost-response-rate", "0.3",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -246,11 +247,15 @@ func TestParseFlags(t *testing.T) {
 	o := cfg.opts
 	if cfg.addr != "127.0.0.1:9999" || strings.Join(o.FlyApps, ",") != "a,b" || o.FlyDeployTokens["tok"] != "a" ||
 		o.Latency != 5*time.Millisecond || o.FailRate != 0.1 || o.ThrottleRate != 0.2 || o.Seed != 9 ||
-		!o.RateLimit || !o.CloudflareAutoStore || o.ActivationDelay != 0 {
+		!o.NoRateLimit || !o.CloudflareEmptyAccount || !o.CloudflareAutoStore || !o.InstantActivation ||
+		!o.ConsistentFlyReads || o.LostResponseRate != 0.3 {
 		t.Errorf("parsed %+v", cfg)
 	}
+	// By default the emulator is as unkind as the real services.
 	defaults, _ := parseFlags(nil, io.Discard)
-	if defaults.addr != emulator.DefaultAddr || defaults.opts.ActivationDelay != emulator.DefaultActivationDelay {
+	d := defaults.opts
+	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay || d.InstantActivation ||
+		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount {
 		t.Errorf("defaults %+v", defaults)
 	}
 	if _, err := parseFlags([]string{"--fly-deploy-token", "no-equals"}, io.Discard); err == nil {

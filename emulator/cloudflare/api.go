@@ -22,7 +22,13 @@ type Config struct {
 	AccountID string
 	// ActivationDelay is how long a new secret stays "pending".
 	ActivationDelay time.Duration
-	// AutoCreateStore creates "default_secrets_store" on first use.
+	// EmptyAccount starts the account with no store, as an account that never
+	// used Secrets Store. By default the account holds "default_secrets_store"
+	// from the start (and again after Reset), as every account that has used
+	// Secrets Store does.
+	EmptyAccount bool
+	// AutoCreateStore, with EmptyAccount, creates "default_secrets_store" on
+	// the first request, as the dashboard and wrangler do on first use.
 	AutoCreateStore bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -75,7 +81,8 @@ type secret struct {
 	activeAt time.Time
 }
 
-// New returns an API whose account holds nothing.
+// New returns an API whose account holds its default store, or nothing with
+// EmptyAccount.
 func New(cfg Config) (*API, error) {
 	if cfg.Token == "" {
 		return nil, fmt.Errorf("cloudflare: an API token is required")
@@ -89,7 +96,9 @@ func New(cfg Config) (*API, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &API{cfg: cfg, accounts: map[string]*account{}}, nil
+	a := &API{cfg: cfg}
+	a.Reset()
+	return a, nil
 }
 
 // Register adds the API's routes to mux.
@@ -185,11 +194,15 @@ func (acct *account) secretCount() int {
 	return n
 }
 
-// Reset removes every account's stores and secrets.
+// Reset removes every account's stores and secrets; the account then holds
+// its default store again, unless Config.EmptyAccount.
 func (a *API) Reset() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.accounts = map[string]*account{}
+	if !a.cfg.EmptyAccount {
+		a.account().addStore(DefaultStoreName, a.now())
+	}
 }
 
 // now is the clock at the precision the API reports.

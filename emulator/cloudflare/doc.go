@@ -28,11 +28,12 @@
 //     code 10000 "Authentication error". Auth is checked before the account.
 //   - One account (Config.AccountID); any other account id is 404 code 7003
 //     "Could not route to <path>, perhaps your object identifier is invalid?".
-//   - Default store: the account starts with no store and creating one is
-//     explicit. With Config.AutoCreateStore the account's
-//     "default_secrets_store" is created on the first authenticated request to
-//     the account's Secrets Store (the real "created when first used"); it is
-//     created once, and not again after it is deleted.
+//   - Default store: the account starts holding "default_secrets_store", as
+//     every account that has used Secrets Store does (Reset puts it back).
+//     With Config.EmptyAccount it starts with no store; adding
+//     Config.AutoCreateStore then creates "default_secrets_store" on the first
+//     authenticated request to the account's Secrets Store (the real "created
+//     when first used"), once, and not again after it is deleted.
 //   - Store and secret ids are 32 random lowercase hex characters.
 //   - Status: a new secret (create or duplicate) is "pending" in the create
 //     answer and until Config.ActivationDelay has passed, then "active". With a

@@ -113,6 +113,17 @@ func (ts *testServer) createStore(name string) storeJSON {
 	return st
 }
 
+// defaultStore returns the store the account starts with.
+func (ts *testServer) defaultStore() storeJSON {
+	ts.t.Helper()
+	var stores []storeJSON
+	ts.do("GET", "/stores", nil).ok(ts.t, &stores)
+	if len(stores) != 1 || stores[0].Name != DefaultStoreName {
+		ts.t.Fatalf("the account holds %+v, want its default store alone", stores)
+	}
+	return stores[0]
+}
+
 func (ts *testServer) createSecrets(storeID string, inputs ...map[string]any) []secretJSON {
 	ts.t.Helper()
 	var out []secretJSON

@@ -12,7 +12,7 @@ import (
 // listingFixture makes a store with five secrets created a minute apart.
 func listingFixture(t *testing.T) (*testServer, string) {
 	ts := newTestServer(t, Config{ActivationDelay: 150 * time.Second})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	for _, in := range []map[string]any{
 		{"name": "delta", "value": "v", "scopes": []string{"workers"}, "comment": "Database password"},
 		{"name": "alpha", "value": "v", "scopes": []string{"workers", "ai_gateway"}, "comment": "zzz"},

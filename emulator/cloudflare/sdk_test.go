@@ -90,7 +90,8 @@ func secretGetParams() (p secrets_store.StoreSecretGetParams) {
 
 func TestSDKRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	sdk := startSDK(t, cloudflare.Config{})
+	// An account that never used Secrets Store: the round trip starts by creating it.
+	sdk := startSDK(t, cloudflare.Config{EmptyAccount: true})
 
 	// Store: create, get, list.
 	store, err := sdk.Stores.New(ctx, newStoreParams("default_secrets_store"))
@@ -243,7 +244,7 @@ func isAPIError(err error, status int, code int64, msg string) bool {
 
 func TestSDKDecodesErrors(t *testing.T) {
 	ctx := context.Background()
-	sdk := startSDK(t, cloudflare.Config{})
+	sdk := startSDK(t, cloudflare.Config{EmptyAccount: true})
 	store, err := sdk.Stores.New(ctx, newStoreParams("s"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 
 func TestCreateSecrets(t *testing.T) {
 	ts := newTestServer(t, Config{ActivationDelay: time.Minute})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 
 	in := secretInput("API_KEY", "v1", "workers", "ai_gateway", "workers")
 	in["comment"] = "the key"
@@ -55,7 +55,7 @@ func TestCreateSecrets(t *testing.T) {
 
 func TestZeroActivationDelay(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	created := ts.createSecrets(st.ID, secretInput("A", "a"))
 	if created[0].Status != "pending" {
 		t.Errorf("create answered %q, want pending", created[0].Status)
@@ -69,7 +69,7 @@ func TestZeroActivationDelay(t *testing.T) {
 
 func TestCreateSecretsValidation(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	path := "/stores/" + st.ID + "/secrets"
 	ts.createSecrets(st.ID, secretInput("TAKEN", "x"))
 
@@ -117,7 +117,7 @@ func TestCreateSecretsValidation(t *testing.T) {
 
 func TestSecretQuota(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	path := "/stores/" + st.ID + "/secrets"
 
 	var q quotaJSON
@@ -153,7 +153,7 @@ func TestSecretQuota(t *testing.T) {
 
 func TestGetSecretNotFound(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	ts.do("GET", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef", nil).fails(t, http.StatusNotFound, 1001, "secret_not_found")
 	ts.do("GET", "/stores/0123456789abcdef0123456789abcdef/secrets/0123456789abcdef0123456789abcdef", nil).
 		fails(t, http.StatusNotFound, 1001, "store_not_found")
@@ -162,7 +162,7 @@ func TestGetSecretNotFound(t *testing.T) {
 
 func TestEditSecret(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	s := ts.createSecrets(st.ID, secretInput("A", "old"))[0]
 	path := "/stores/" + st.ID + "/secrets/" + s.ID
 
@@ -205,7 +205,7 @@ func TestEditSecret(t *testing.T) {
 
 func TestDeleteSecret(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	s := ts.createSecrets(st.ID, secretInput("A", "a"))[0]
 	path := "/stores/" + st.ID + "/secrets/" + s.ID
 
@@ -222,7 +222,7 @@ func TestDeleteSecret(t *testing.T) {
 
 func TestBulkDeleteSecrets(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	created := ts.createSecrets(st.ID, secretInput("A", "a"), secretInput("B", "b"), secretInput("C", "c"))
 	path := "/stores/" + st.ID + "/secrets"
 
@@ -248,7 +248,7 @@ func TestBulkDeleteSecrets(t *testing.T) {
 
 func TestDuplicateSecret(t *testing.T) {
 	ts := newTestServer(t, Config{ActivationDelay: time.Second})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	srcIn := secretInput("SRC", "the-value", "workers")
 	srcIn["comment"] = "original"
 	src := ts.createSecrets(st.ID, srcIn)[0]
@@ -290,7 +290,7 @@ func TestDuplicateSecret(t *testing.T) {
 
 func TestSecretJSONShape(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	r := ts.do("POST", "/stores/"+st.ID+"/secrets", []map[string]any{secretInput("A", "a")})
 	var raw []map[string]any
 	r.ok(t, &raw)

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSnapshotRestore(t *testing.T) {
-	ts := newTestServer(t, Config{ActivationDelay: time.Hour, AutoCreateStore: true})
+	ts := newTestServer(t, Config{ActivationDelay: time.Hour, EmptyAccount: true, AutoCreateStore: true})
 	var stores []storeJSON
 	ts.do("GET", "/stores", nil).ok(t, &stores) // auto-creates the default store
 	in := secretInput("A", "value-a", "workers", "dex")
@@ -19,7 +19,7 @@ func TestSnapshotRestore(t *testing.T) {
 	created := ts.createSecrets(stores[0].ID, in)[0]
 
 	st := apitest.JSONRoundTrip(t, ts.api.Snapshot())
-	restored := newTestServer(t, Config{ActivationDelay: time.Hour, AutoCreateStore: true})
+	restored := newTestServer(t, Config{ActivationDelay: time.Hour, EmptyAccount: true, AutoCreateStore: true})
 	if err := restored.api.Restore(st); err != nil {
 		t.Fatal(err)
 	}
@@ -53,27 +53,42 @@ func TestRestoreRejectsInvalidState(t *testing.T) {
 
 func TestReset(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	st := ts.createStore("s")
+	st := ts.defaultStore()
 	ts.createSecrets(st.ID, secretInput("A", "a"))
 	ts.api.Reset()
+	// Back to the start: a new default store, empty.
+	if fresh := ts.defaultStore(); fresh.ID == st.ID {
+		t.Errorf("the default store %s survived the reset", st.ID)
+	} else {
+		var secrets []secretJSON
+		ts.do("GET", "/stores/"+fresh.ID+"/secrets", nil).ok(t, &secrets)
+		if len(secrets) != 0 {
+			t.Errorf("secrets after reset: %+v", secrets)
+		}
+	}
+
+	empty := newTestServer(t, Config{EmptyAccount: true})
+	empty.createStore("s")
+	empty.api.Reset()
 	var stores []storeJSON
-	ts.do("GET", "/stores", nil).ok(t, &stores)
+	empty.do("GET", "/stores", nil).ok(t, &stores)
 	if len(stores) != 0 {
-		t.Errorf("stores after reset: %+v", stores)
+		t.Errorf("stores of an empty account after reset: %+v", stores)
 	}
 }
 
 func TestOnChangeRunsOnEveryMutation(t *testing.T) {
 	var changes atomic.Int32
 	ts := newTestServer(t, Config{OnChange: func() { changes.Add(1) }})
-	st := ts.createStore("s")                                                  // 1
-	s := ts.createSecrets(st.ID, secretInput("A", "a"), secretInput("B", "b")) // 2
+	st := ts.defaultStore()
+	s := ts.createSecrets(st.ID, secretInput("A", "a"), secretInput("B", "b")) // 1
 	path := "/stores/" + st.ID + "/secrets/"
-	ts.do("PATCH", path+s[0].ID, map[string]any{"comment": "x"}).ok(t, nil)                                         // 3
-	ts.do("POST", path+s[0].ID+"/duplicate", map[string]any{"name": "C", "scopes": []string{"workers"}}).ok(t, nil) // 4
-	ts.do("DELETE", path+s[0].ID, nil).ok(t, nil)                                                                   // 5
-	ts.do("DELETE", "/stores/"+st.ID+"/secrets", []string{s[1].ID}).ok(t, nil)                                      // 6
-	ts.do("DELETE", "/stores/"+st.ID+"?force=true", nil).ok(t, nil)                                                 // 7
+	ts.do("PATCH", path+s[0].ID, map[string]any{"comment": "x"}).ok(t, nil)                                         // 2
+	ts.do("POST", path+s[0].ID+"/duplicate", map[string]any{"name": "C", "scopes": []string{"workers"}}).ok(t, nil) // 3
+	ts.do("DELETE", path+s[0].ID, nil).ok(t, nil)                                                                   // 4
+	ts.do("DELETE", "/stores/"+st.ID+"/secrets", []string{s[1].ID}).ok(t, nil)                                      // 5
+	ts.do("DELETE", "/stores/"+st.ID+"?force=true", nil).ok(t, nil)                                                 // 6
+	ts.createStore("again")                                                                                         // 7
 	ts.do("GET", "/stores", nil).ok(t, nil)
 	ts.do("POST", "/stores", `{}`).fails(t, http.StatusBadRequest, 1001, "store_name_empty")
 	if n := changes.Load(); n != 7 {

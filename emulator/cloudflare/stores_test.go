@@ -9,8 +9,18 @@ import (
 
 var idRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
-func TestStoresStartEmpty(t *testing.T) {
+func TestAccountStartsWithItsDefaultStore(t *testing.T) {
 	ts := newTestServer(t, Config{})
+	st := ts.defaultStore()
+	if !idRE.MatchString(st.ID) || st.AccountID != testAccount {
+		t.Errorf("store = %+v", st)
+	}
+	// An account holds one store.
+	ts.do("POST", "/stores", map[string]string{"name": "second"}).fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
+}
+
+func TestStoresStartEmpty(t *testing.T) {
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	var stores []storeJSON
 	r := ts.do("GET", "/stores", nil).ok(t, &stores)
 	if len(stores) != 0 || string(r.Result) != "[]" {
@@ -22,7 +32,7 @@ func TestStoresStartEmpty(t *testing.T) {
 }
 
 func TestCreateStore(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	st := ts.createStore("default_secrets_store")
 	if !idRE.MatchString(st.ID) || st.Name != "default_secrets_store" || st.AccountID != testAccount {
 		t.Errorf("store = %+v", st)
@@ -49,7 +59,7 @@ func TestCreateStore(t *testing.T) {
 }
 
 func TestCreateStoreValidation(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	ts.do("POST", "/stores", `[{"name":"as-array"}]`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
 	ts.do("POST", "/stores", `{"name":`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
 	ts.do("POST", "/stores", `{}`).fails(t, http.StatusBadRequest, 1001, "store_name_empty")
@@ -63,12 +73,12 @@ func TestCreateStoreValidation(t *testing.T) {
 }
 
 func TestGetStoreNotFound(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	ts.do("GET", "/stores/0123456789abcdef0123456789abcdef", nil).fails(t, http.StatusNotFound, 1001, "store_not_found")
 }
 
 func TestDeleteStore(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	st := ts.createStore("s")
 	r := ts.do("DELETE", "/stores/"+st.ID, nil).ok(t, nil)
 	if string(r.Result) != "null" {
@@ -82,7 +92,7 @@ func TestDeleteStore(t *testing.T) {
 }
 
 func TestDeleteNonEmptyStore(t *testing.T) {
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	st := ts.createStore("s")
 	ts.createSecrets(st.ID, secretInput("A", "a"), secretInput("B", "b"))
 
@@ -100,7 +110,7 @@ func TestDeleteNonEmptyStore(t *testing.T) {
 }
 
 func TestAutoCreateStore(t *testing.T) {
-	ts := newTestServer(t, Config{AutoCreateStore: true})
+	ts := newTestServer(t, Config{EmptyAccount: true, AutoCreateStore: true})
 	// Any first use creates it, even a quota read.
 	ts.do("GET", "/quota", nil).ok(t, nil)
 	var list []storeJSON
@@ -118,7 +128,7 @@ func TestAutoCreateStore(t *testing.T) {
 	}
 
 	// An unauthenticated request does not count as use.
-	fresh := newTestServer(t, Config{AutoCreateStore: true})
+	fresh := newTestServer(t, Config{EmptyAccount: true, AutoCreateStore: true})
 	fresh.doAuth("GET", "/stores", "Bearer wrong", nil).fails(t, http.StatusUnauthorized, 10000, "Authentication error")
 	if n := len(fresh.api.Snapshot().Accounts); n != 0 {
 		t.Errorf("bad token created %d accounts", n)
@@ -127,7 +137,7 @@ func TestAutoCreateStore(t *testing.T) {
 
 func TestListStoresPagingAndOrder(t *testing.T) {
 	// One store per account, so paging is checked on an empty page past the end.
-	ts := newTestServer(t, Config{})
+	ts := newTestServer(t, Config{EmptyAccount: true})
 	ts.createStore("only")
 	var list []storeJSON
 	r := ts.do("GET", "/stores?page=2&per_page=1", nil).ok(t, &list)

@@ -16,6 +16,11 @@ type Config struct {
 	Token string
 	// DeployTokens maps a token to the one app it may touch (403 elsewhere).
 	DeployTokens map[string]string
+	// ReadLag makes reads eventually consistent, as Fly's are: a read that
+	// asks for no version (or for one already visible) sees the newest
+	// secrets version written at least ReadLag ago, or the one it asked
+	// for if that is newer. Zero means every read sees every write.
+	ReadLag time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnChange, if set, runs after every successful mutation and before the
@@ -43,8 +48,22 @@ type app struct {
 	createdAt time.Time
 	version   uint64
 	secrets   map[string]*secret
+	// history holds the secrets as of each recent version, oldest first, for
+	// lagging reads (Config.ReadLag): the first entry is the newest version
+	// old enough to be visible to every read; later ones are still settling.
+	history []appVersion
 }
 
+// appVersion is the app's secrets as one write left them. The map is never
+// changed after it is recorded: writes replace *secret values, never edit them.
+type appVersion struct {
+	version   uint64
+	writtenAt time.Time
+	secrets   map[string]*secret
+}
+
+// secret is one value as one write set it; it is never modified in place, so
+// the history can share it.
 type secret struct {
 	value     string
 	digest    string
@@ -110,7 +129,51 @@ func (a *API) newApp(name, org string) *app {
 	if org == "" {
 		org = "personal"
 	}
-	return &app{name: name, org: org, createdAt: a.now(), secrets: map[string]*secret{}}
+	ap := &app{name: name, org: org, createdAt: a.now(), secrets: map[string]*secret{}}
+	ap.history = []appVersion{{version: 0, secrets: ap.secrets}}
+	return ap
+}
+
+// wrote records a write: the app's version moves on by one and the new
+// secrets join the history. The caller holds mu and has put the new secrets
+// in ap.secrets (a map of its own, see beginWrite).
+func (a *API) wrote(ap *app) {
+	ap.version++
+	now := a.cfg.Now()
+	ap.history = append(ap.history, appVersion{version: ap.version, writtenAt: now, secrets: ap.secrets})
+	// Keep the newest entry every read can see, and those after it.
+	cutoff := now.Add(-a.cfg.ReadLag)
+	first := 0
+	for i, v := range ap.history {
+		if !v.writtenAt.After(cutoff) {
+			first = i
+		}
+	}
+	ap.history = ap.history[first:]
+}
+
+// beginWrite gives the app a fresh copy of its secrets map to change, so that
+// the maps recorded in the history stay as they were.
+func (ap *app) beginWrite() {
+	next := make(map[string]*secret, len(ap.secrets)+1)
+	for name, s := range ap.secrets {
+		next[name] = s
+	}
+	ap.secrets = next
+}
+
+// visible returns the secrets a read sees now: the newest version written at
+// least ReadLag ago, or version minVersion if that is newer. The caller holds
+// mu and has checked that the app has reached minVersion.
+func (a *API) visible(ap *app, minVersion uint64) map[string]*secret {
+	cutoff := a.cfg.Now().Add(-a.cfg.ReadLag)
+	seen := ap.history[0].secrets
+	for _, v := range ap.history {
+		if !v.writtenAt.After(cutoff) || v.version <= minVersion {
+			seen = v.secrets
+		}
+	}
+	return seen
 }
 
 // now is the clock at the precision the API reports.
@@ -124,9 +187,11 @@ func (a *API) changed() {
 	}
 }
 
-func (ap *app) sortedNames() []string {
-	names := make([]string, 0, len(ap.secrets))
-	for name := range ap.secrets {
+func (ap *app) sortedNames() []string { return sortedNames(ap.secrets) }
+
+func sortedNames(secrets map[string]*secret) []string {
+	names := make([]string, 0, len(secrets))
+	for name := range secrets {
 		names = append(names, name)
 	}
 	sort.Strings(names)

@@ -28,15 +28,17 @@ func canonicalToken(raw string) credential {
 		}
 	}
 	parts := splitParts(t)
-	if hasMacaroonPart(parts) {
-		return credential{macaroon: true, token: strings.Join(parts, ",")}
+	if macaroons := macaroonParts(parts); len(macaroons) > 0 {
+		// fly-go sends only the macaroons when there is any: the user tokens
+		// beside them are for the GraphQL API.
+		return credential{macaroon: true, token: strings.Join(macaroons, ",")}
 	}
 	return credential{token: t}
 }
 
 // parseAuthorization reads an Authorization header. ok is false for anything
 // fly-go would never send: no scheme, an empty token, "Bearer FlyV1 ...", a
-// macaroon under Bearer, or FlyV1 without a macaroon part.
+// macaroon under Bearer, or FlyV1 with a part that is not a macaroon.
 func parseAuthorization(header string) (cred credential, ok bool) {
 	scheme, rest, found := strings.Cut(strings.TrimSpace(header), " ")
 	if !found {
@@ -51,7 +53,7 @@ func parseAuthorization(header string) (cred credential, ok bool) {
 		return credential{token: rest}, true
 	case strings.EqualFold(scheme, "FlyV1"):
 		parts := splitParts(rest)
-		if !hasMacaroonPart(parts) {
+		if len(parts) == 0 || len(macaroonParts(parts)) != len(parts) {
 			return credential{}, false
 		}
 		return credential{macaroon: true, token: strings.Join(parts, ",")}, true
@@ -69,15 +71,20 @@ func splitParts(token string) []string {
 	return parts
 }
 
-func hasMacaroonPart(parts []string) bool {
+func hasMacaroonPart(parts []string) bool { return len(macaroonParts(parts)) > 0 }
+
+// macaroonParts returns the parts that are macaroons, in order.
+func macaroonParts(parts []string) []string {
+	var macaroons []string
 	for _, p := range parts {
 		for _, prefix := range macaroonPrefixes {
 			if strings.HasPrefix(p, prefix) {
-				return true
+				macaroons = append(macaroons, p)
+				break
 			}
 		}
 	}
-	return false
+	return macaroons
 }
 
 func (c credential) equal(o credential) bool {

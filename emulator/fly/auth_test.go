@@ -19,6 +19,7 @@ func TestParseAuthorization(t *testing.T) {
 		{"FlyV1 fm2_a, fm1r_b", true, true, "fm2_a,fm1r_b"},
 		{"FlyV1 fm1a_x", true, true, "fm1a_x"},
 		{"FlyV1 notamacaroon", false, false, ""},
+		{"FlyV1 abc,fm2_a", false, false, ""}, // fly-go drops user tokens beside macaroons
 		{"Bearer FlyV1 fm2_a", false, false, ""}, // the documented 401
 		{"Bearer fm2_a", false, false, ""},       // fly-go sends macaroons as FlyV1
 		{"Bearer ", false, false, ""},
@@ -45,6 +46,7 @@ func TestCanonicalToken(t *testing.T) {
 		{"Bearer plain", credential{token: "plain"}},
 		{"fm2_a,fm2_b", credential{macaroon: true, token: "fm2_a,fm2_b"}},
 		{"FlyV1 fm2_a, fm2_b", credential{macaroon: true, token: "fm2_a,fm2_b"}},
+		{"abc,fm2_y", credential{macaroon: true, token: "fm2_y"}}, // as fly-go sends it
 	}
 	for _, tt := range tests {
 		if got := canonicalToken(tt.raw); got != tt.want {
@@ -57,6 +59,7 @@ func TestAuthOverHTTP(t *testing.T) {
 	const unauthenticated = "Authenticate: token validation error"
 	plain := newTestServer(t, Config{})
 	macaroon := newTestServer(t, Config{Token: "FlyV1 fm2_part1,fm2_part2"})
+	mixed := newTestServer(t, Config{Token: "user-token,fm2_part1"})
 
 	tests := []struct {
 		name   string
@@ -74,6 +77,8 @@ func TestAuthOverHTTP(t *testing.T) {
 		{"Bearer FlyV1 macaroon", macaroon, "Bearer FlyV1 fm2_part1,fm2_part2", http.StatusUnauthorized},
 		{"macaroon as Bearer", macaroon, "Bearer fm2_part1,fm2_part2", http.StatusUnauthorized},
 		{"one part of a macaroon", macaroon, "FlyV1 fm2_part1", http.StatusUnauthorized},
+		{"user token and macaroon: the macaroon alone", mixed, "FlyV1 fm2_part1", http.StatusOK},
+		{"user token and macaroon, both sent", mixed, "FlyV1 user-token,fm2_part1", http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

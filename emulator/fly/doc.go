@@ -21,10 +21,12 @@
 //
 //   - Auth. The Authorization header is read the way fly-go writes it:
 //     "Bearer <token>" for plain tokens, "FlyV1 <part>,<part>..." for macaroon
-//     tokens (any comma-separated part starting with fm1r_, fm1a_ or fm2_). The
-//     configured token is normalised the same way (a leading "Bearer " or
-//     "FlyV1 " is stripped, parts are trimmed and re-joined with ","), and the
-//     header must carry that exact token under the scheme fly-go would pick.
+//     tokens (any comma-separated part starting with fm1r_, fm1a_ or fm2_),
+//     with only the macaroon parts: fly-go drops the user tokens beside them.
+//     The configured token is normalised the same way (a leading "Bearer " or
+//     "FlyV1 " is stripped, parts are trimmed, macaroons kept and re-joined
+//     with ","), and the header must carry that exact token under the scheme
+//     fly-go would pick; FlyV1 with a part that is not a macaroon is 401.
 //     So "Bearer FlyV1 fm2_..." and a macaroon sent as Bearer are both 401
 //     {"error":"Authenticate: token validation error"}, as is a missing header.
 //   - Deploy tokens (Config.DeployTokens) are valid but limited to one app:

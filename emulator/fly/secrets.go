@@ -51,16 +51,15 @@ func (s *secret) toJSON(name string, showValue bool) secretJSON {
 	return out
 }
 
-// put sets a secret's value, keeping created_at when it already exists.
+// put sets a secret's value, keeping created_at when it already exists. It
+// replaces the *secret rather than editing it: the history shares the old one.
+// The caller has called beginWrite.
 func (ap *app) put(name, value string, now time.Time) *secret {
-	s, ok := ap.secrets[name]
-	if !ok {
-		s = &secret{createdAt: now}
-		ap.secrets[name] = s
+	s := &secret{createdAt: now, value: value, digest: digestOf(ap.name, name, value), updatedAt: now}
+	if old, ok := ap.secrets[name]; ok {
+		s.createdAt = old.createdAt
 	}
-	s.value = value
-	s.digest = digestOf(ap.name, name, value)
-	s.updatedAt = now
+	ap.secrets[name] = s
 	return s
 }
 
@@ -145,8 +144,9 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := listSecretsResponse{Secrets: []secretJSON{}}
-	for _, name := range ap.sortedNames() {
-		resp.Secrets = append(resp.Secrets, ap.secrets[name].toJSON(name, opts.showValues))
+	secrets := a.visible(ap, opts.minVersion)
+	for _, name := range sortedNames(secrets) {
+		resp.Secrets = append(resp.Secrets, secrets[name].toJSON(name, opts.showValues))
 	}
 	a.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
@@ -161,7 +161,7 @@ func (a *API) getSecret(w http.ResponseWriter, r *http.Request) {
 	if ap == nil {
 		return
 	}
-	s, ok := ap.secrets[name]
+	s, ok := a.visible(ap, opts.minVersion)[name]
 	var resp secretJSON
 	if ok {
 		resp = s.toJSON(name, opts.showValues)
@@ -196,8 +196,9 @@ func (a *API) setSecret(w http.ResponseWriter, r *http.Request) {
 	if ap == nil {
 		return
 	}
+	ap.beginWrite()
 	s := ap.put(name, *req.Value, a.now())
-	ap.version++
+	a.wrote(ap)
 	resp := setSecretResponse{secretJSON: s.toJSON(name, false), Version: ap.version}
 	a.mu.Unlock()
 	a.changed()
@@ -242,6 +243,7 @@ func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.now()
 	changed := false
+	ap.beginWrite()
 	resp := updateSecretsResponse{Secrets: []secretJSON{}}
 	for _, name := range names {
 		value := req.Values[name]
@@ -256,7 +258,7 @@ func (a *API) updateSecrets(w http.ResponseWriter, r *http.Request) {
 		changed = true
 	}
 	if changed {
-		ap.version++
+		a.wrote(ap)
 	}
 	resp.Version = ap.version
 	a.mu.Unlock()
@@ -280,8 +282,9 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
 		writeSecretNotFound(w)
 		return
 	}
+	ap.beginWrite()
 	delete(ap.secrets, name)
-	ap.version++
+	a.wrote(ap)
 	resp := versionResponse{Version: ap.version}
 	a.mu.Unlock()
 	a.changed()

@@ -323,3 +323,61 @@ func TestSecretCheckOrder(t *testing.T) {
 		})
 	}
 }
+
+// Reads lag writes by Config.ReadLag unless they ask for the version written.
+func TestReadsLagWrites(t *testing.T) {
+	ts := newTestServer(t, Config{ReadLag: 200 * time.Millisecond})
+	var first, second struct {
+		Digest  string `json:"digest"`
+		Version int    `json:"version"`
+	}
+	ts.do("POST", "/v1/apps/demo/secrets/DB", map[string]string{"value": "one"}).expect(t, http.StatusCreated, &first)
+
+	// Just written: a read that names no version does not see it yet...
+	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expectError(t, http.StatusNotFound, "secret not found")
+	var list struct {
+		Secrets []struct{ Name string } `json:"secrets"`
+	}
+	ts.do("GET", "/v1/apps/demo/secrets", nil).expect(t, http.StatusOK, &list)
+	if len(list.Secrets) != 0 {
+		t.Errorf("a lagging list sees %v", list.Secrets)
+	}
+	// ...one that asks for the version written does, and one beyond it is 412.
+	var got struct{ Digest string }
+	ts.do("GET", "/v1/apps/demo/secrets/DB?version=1", nil).expect(t, http.StatusOK, &got)
+	if got.Digest != first.Digest {
+		t.Errorf("version 1 read digest %q, want %q", got.Digest, first.Digest)
+	}
+	ts.do("GET", "/v1/apps/demo/secrets/DB?version=2", nil).expect(t, http.StatusPreconditionFailed, nil)
+
+	// Once the lag has passed, every read sees it.
+	ts.clock.Advance(200 * time.Millisecond)
+	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expect(t, http.StatusOK, &got)
+	if got.Digest != first.Digest {
+		t.Errorf("settled read digest %q, want %q", got.Digest, first.Digest)
+	}
+
+	// An overwrite: lagging reads see the old value, then the new one.
+	ts.do("POST", "/v1/apps/demo/secrets/DB", map[string]string{"value": "two"}).expect(t, http.StatusCreated, &second)
+	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expect(t, http.StatusOK, &got)
+	if got.Digest != first.Digest {
+		t.Errorf("lagging read after an overwrite: digest %q, want the old %q", got.Digest, first.Digest)
+	}
+	ts.do("GET", "/v1/apps/demo/secrets/DB?version=2", nil).expect(t, http.StatusOK, &got)
+	if got.Digest != second.Digest {
+		t.Errorf("version 2 read digest %q, want %q", got.Digest, second.Digest)
+	}
+	// A read at the old version may see newer data once it has settled.
+	ts.clock.Advance(time.Second)
+	ts.do("GET", "/v1/apps/demo/secrets/DB?version=1", nil).expect(t, http.StatusOK, &got)
+	if got.Digest != second.Digest {
+		t.Errorf("settled read at version 1: digest %q, want the newest %q", got.Digest, second.Digest)
+	}
+
+	// A delete lags the same way.
+	ts.do("DELETE", "/v1/apps/demo/secrets/DB", nil).expect(t, http.StatusOK, nil)
+	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expect(t, http.StatusOK, nil)
+	ts.do("GET", "/v1/apps/demo/secrets/DB?version=3", nil).expectError(t, http.StatusNotFound, "secret not found")
+	ts.clock.Advance(time.Second)
+	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expectError(t, http.StatusNotFound, "secret not found")
+}

@@ -68,6 +68,8 @@ func (a *API) Restore(st State) error {
 				updatedAt: ss.UpdatedAt.UTC(),
 			}
 		}
+		// Restored secrets are settled: every read sees them.
+		ap.history = []appVersion{{version: ap.version, secrets: ap.secrets}}
 		apps[as.Name] = ap
 	}
 	a.mu.Lock()

@@ -23,6 +23,15 @@ func emulated(t *testing.T) *Client {
 	return New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{})
 }
 
+// accountStore is the store the emulated account starts with, as a used account does.
+func accountStore(t *testing.T, c *Client) Store {
+	t.Helper()
+	stores, err := c.ListStores(t.Context())
+	require.NoError(t, err)
+	require.Len(t, stores, 1)
+	return stores[0]
+}
+
 // A 409 is an answer, not a race: the SDK's default would retry it for minutes.
 func TestConflictIsNotRetried(t *testing.T) {
 	var calls atomic.Int32
@@ -60,10 +69,9 @@ func TestServerErrorsAreRetried(t *testing.T) {
 
 func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	c := emulated(t)
-	store, err := c.CreateStore(t.Context(), "default_secrets_store")
-	require.NoError(t, err)
+	store := accountStore(t, c)
 
-	_, err = c.CreateStore(t.Context(), "second")
+	_, err := c.CreateStore(t.Context(), "second")
 	assert.True(t, HasMessage(err, MsgMaxStoresExceeded), "%v", err)
 
 	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}})
@@ -82,13 +90,12 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 
 func TestListingFollowsPagesAndFindMatchesExactly(t *testing.T) {
 	c := emulated(t)
-	store, err := c.CreateStore(t.Context(), "default_secrets_store")
-	require.NoError(t, err)
+	store := accountStore(t, c)
 	var batch []NewSecret
 	for i := range 100 {
 		batch = append(batch, NewSecret{Name: fmt.Sprintf("KEY_%03d", i), Value: "v", Scopes: []string{"workers"}})
 	}
-	_, err = c.CreateSecrets(t.Context(), store.ID, batch[:60])
+	_, err := c.CreateSecrets(t.Context(), store.ID, batch[:60])
 	require.NoError(t, err)
 	_, err = c.CreateSecrets(t.Context(), store.ID, batch[60:])
 	require.NoError(t, err)
@@ -109,8 +116,7 @@ func TestListingFollowsPagesAndFindMatchesExactly(t *testing.T) {
 
 func TestEditSendsOnlyWhatChanged(t *testing.T) {
 	c := emulated(t)
-	store, err := c.CreateStore(t.Context(), "default_secrets_store")
-	require.NoError(t, err)
+	store := accountStore(t, c)
 	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}})
 	require.NoError(t, err)
 	v := "v2"

@@ -7,19 +7,24 @@ import "strings"
 var macaroonPrefixes = []string{"fm1r_", "fm1a_", "fm2_"}
 
 // AuthorizationHeader returns the Authorization header value for a Fly API token, following the
-// rule fly-go uses: a leading "Bearer " or "FlyV1 " is stripped, the rest is split on commas, and
-// if any part is a macaroon (fm1r_, fm1a_, fm2_) the header is "FlyV1 <parts joined by ,>";
-// otherwise it is "Bearer <token>". An empty token gives "" (no header: the API answers 401).
+// rule fly-go uses (tokens.Tokens.FlapsHeader): a leading "Bearer " or "FlyV1 " is stripped, the
+// rest is split on commas, and if any part is a macaroon (fm1r_, fm1a_, fm2_) the header is
+// "FlyV1 <the macaroons joined by ,>", the user tokens beside them dropped (only the GraphQL API
+// takes both); otherwise it is "Bearer <token>". An empty token gives "" (no header: the API
+// answers 401).
 func AuthorizationHeader(token string) string {
 	token = stripAuthScheme(strings.TrimSpace(token))
 	if token == "" {
 		return ""
 	}
-	parts := tokenParts(token)
-	for _, part := range parts {
+	var macaroons []string
+	for _, part := range tokenParts(token) {
 		if isMacaroon(part) {
-			return "FlyV1 " + strings.Join(parts, ",")
+			macaroons = append(macaroons, part)
 		}
+	}
+	if len(macaroons) > 0 {
+		return "FlyV1 " + strings.Join(macaroons, ",")
 	}
 	return "Bearer " + token
 }
