@@ -19,7 +19,7 @@ func TestParseAuthorization(t *testing.T) {
 		{"FlyV1 fm2_a, fm1r_b", true, true, "fm2_a,fm1r_b"},
 		{"FlyV1 fm1a_x", true, true, "fm1a_x"},
 		{"FlyV1 notamacaroon", false, false, ""},
-		{"FlyV1 abc,fm2_a", false, false, ""}, // fly-go drops user tokens beside macaroons
+		{"FlyV1 abc,fm2_a", false, false, ""},    // fly-go drops user tokens beside macaroons
 		{"Bearer FlyV1 fm2_a", false, false, ""}, // the documented 401
 		{"Bearer fm2_a", false, false, ""},       // fly-go sends macaroons as FlyV1
 		{"Bearer ", false, false, ""},
