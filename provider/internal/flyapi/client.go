@@ -23,17 +23,19 @@ import (
 const DefaultBaseURL = "https://api.machines.dev"
 
 const (
-	defaultUserAgent   = "pulumi-edgesecrets (flyapi)"
-	defaultHTTPTimeout = 60 * time.Second
+	defaultUserAgent      = "pulumi-edgesecrets (flyapi)"
+	defaultAttemptTimeout = 60 * time.Second
 
-	defaultMaxRetries = 4
-	defaultMinBackoff = 250 * time.Millisecond
-	defaultMaxBackoff = 8 * time.Second
+	// The retry budget outlasts Fly's rate limit for a busy app: a request that keeps meeting
+	// 429s, 409s or 5xx is retried for this long (measured from its first attempt) before the
+	// error is returned.
+	defaultRetryBudget = 2 * time.Minute
+	defaultMinBackoff  = 250 * time.Millisecond
+	defaultMaxBackoff  = 8 * time.Second
 
-	// maxConflictRetries bounds retries of 409. Fly answers 409 when two writes to the same app's
-	// secrets race; every request here carries the full desired state, so repeating it once the
-	// other write is done is safe. A 409 that persists is a real conflict the caller should see.
-	maxConflictRetries = 2
+	// defaultReadLag is how long after a write a read may still miss it: Fly's reads are
+	// eventually consistent (the contract's "Read consistency"). A 404 within it is retried.
+	defaultReadLag = 2 * time.Second
 
 	maxResponseBytes  = 16 << 20
 	maxErrorBodyBytes = 64 << 10
@@ -42,21 +44,30 @@ const (
 
 // Client calls the Fly Machines API secrets endpoints. It is safe for concurrent use.
 type Client struct {
-	baseURL       string
-	authorization string   // ready-made Authorization header value, "" for none
-	tokenSecrets  []string // forms of the token scrubbed from server text
-	userAgent     string
-	httpClient    *http.Client
-	retry         retryPolicy
-	// sleep waits between attempts; tests replace it to record the waits instead of taking them.
+	baseURL        string
+	authorization  string   // ready-made Authorization header value, "" for none
+	tokenSecrets   []string // forms of the token scrubbed from server text
+	userAgent      string
+	httpClient     *http.Client
+	attemptTimeout time.Duration
+	retry          retryPolicy
+	readLag        time.Duration
+	shared         *Shared
+	notify         WaitNotifier
+	// now and sleep are the clock; tests replace them to record waits instead of taking them.
+	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
 type retryPolicy struct {
-	maxRetries int // retries after the first attempt; 0 disables retrying
+	budget     time.Duration // how long a request is retried; 0 disables retrying
 	minBackoff time.Duration
 	maxBackoff time.Duration
 }
+
+// WaitNotifier is told of every wait before it is taken: how long, and why (e.g. "Fly.io rate
+// limit for app \"my-app\""), so that long operations are never silent.
+type WaitNotifier func(ctx context.Context, wait time.Duration, why string)
 
 // Option configures a Client.
 type Option func(*Client)
@@ -69,17 +80,22 @@ func New(baseURL, token string, opts ...Option) *Client {
 		baseURL = DefaultBaseURL
 	}
 	c := &Client{
-		baseURL:       baseURL,
-		authorization: AuthorizationHeader(token),
-		tokenSecrets:  tokenSecrets(token),
-		userAgent:     defaultUserAgent,
-		httpClient:    &http.Client{Timeout: defaultHTTPTimeout},
+		baseURL:        baseURL,
+		authorization:  AuthorizationHeader(token),
+		tokenSecrets:   tokenSecrets(token),
+		userAgent:      defaultUserAgent,
+		httpClient:     http.DefaultClient,
+		attemptTimeout: defaultAttemptTimeout,
 		retry: retryPolicy{
-			maxRetries: defaultMaxRetries,
+			budget:     defaultRetryBudget,
 			minBackoff: defaultMinBackoff,
 			maxBackoff: defaultMaxBackoff,
 		},
-		sleep: sleepContext,
+		readLag: defaultReadLag,
+		shared:  defaultShared,
+		notify:  func(context.Context, time.Duration, string) {},
+		now:     time.Now,
+		sleep:   sleepContext,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -87,8 +103,8 @@ func New(baseURL, token string, opts ...Option) *Client {
 	return c
 }
 
-// WithHTTPClient sets the HTTP client (for proxies, custom transports or timeouts). The default
-// has a 60s timeout per attempt. nil keeps the default.
+// WithHTTPClient sets the HTTP client (for proxies or custom transports). Its own Timeout, if
+// any, applies on top of the per-attempt timeout (WithAttemptTimeout). nil keeps the default.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc != nil {
@@ -97,21 +113,56 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithRetries sets how many times a failed request is retried (0 disables retrying) and the
-// bounds of the exponential backoff between attempts. Defaults: 4 retries, 250ms doubling up to
-// 8s, with jitter. maxBackoff also caps a server's Retry-After.
-func WithRetries(max int, minBackoff, maxBackoff time.Duration) Option {
+// WithAttemptTimeout bounds each attempt of a request (default 60s); an attempt that times out
+// is retried like a dropped connection. d <= 0 keeps the default.
+func WithAttemptTimeout(d time.Duration) Option {
 	return func(c *Client) {
-		if max < 0 {
-			max = 0
+		if d > 0 {
+			c.attemptTimeout = d
 		}
+	}
+}
+
+// WithRetries sets how long a failing request is retried, measured from its first attempt
+// (budget 0 disables retrying), and the bounds of the exponential backoff between attempts.
+// Defaults: 2 minutes, 250ms doubling up to 8s, with jitter. maxBackoff also caps a server's
+// Retry-After, so that one answer cannot stall an operation silently.
+func WithRetries(budget, minBackoff, maxBackoff time.Duration) Option {
+	return func(c *Client) {
 		if minBackoff <= 0 {
 			minBackoff = defaultMinBackoff
 		}
 		if maxBackoff < minBackoff {
 			maxBackoff = minBackoff
 		}
-		c.retry = retryPolicy{maxRetries: max, minBackoff: minBackoff, maxBackoff: maxBackoff}
+		c.retry = retryPolicy{budget: max(budget, 0), minBackoff: minBackoff, maxBackoff: maxBackoff}
+	}
+}
+
+// WithReadLag sets how long after a write a read may still miss it (default 2s): a 404 within
+// that window, or from a read that cannot name the version it expects, is retried until the
+// window has passed before it is returned.
+func WithReadLag(d time.Duration) Option {
+	return func(c *Client) { c.readLag = max(d, 0) }
+}
+
+// WithShared sets what the client shares with the process's other clients (pacing, versions
+// seen). The default is one Shared per process, pacing to Fly's documented rate limit.
+func WithShared(s *Shared) Option {
+	return func(c *Client) {
+		if s != nil {
+			c.shared = s
+		}
+	}
+}
+
+// WithWaitNotifier is told of every wait (pacing, Retry-After, backoff, read lag) before it is
+// taken.
+func WithWaitNotifier(n WaitNotifier) Option {
+	return func(c *Client) {
+		if n != nil {
+			c.notify = n
+		}
 	}
 }
 
@@ -124,9 +175,10 @@ func WithUserAgent(ua string) Option {
 	}
 }
 
-// withSleep replaces the wait between attempts (tests record waits instead of taking them).
-func withSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *Client) { c.sleep = sleep }
+// withClock replaces the clock: tests record waits instead of taking them, and move time on by
+// what they record.
+func withClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.now, c.sleep = now, sleep }
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {
@@ -220,11 +272,15 @@ func statusOf(err error) int {
 // request is one API call, described once and sent as many times as retries need.
 type request struct {
 	op     string // for errors, e.g. `get secret "A" on app "b"`
+	app    string // the app addressed, for pacing and versions
+	action string // what is done to it ("set", "get", ...): Fly limits each action separately
 	method string
-	path   string // escaped, starting with /v1
+	path   string // escaped, starting with /v1, query included
 	body   []byte // JSON, nil for none; a new reader is made from it for every attempt
 	// secrets are the values the body carries, scrubbed from any text the server sends back.
 	secrets []string
+	// notFoundUntil, for a read, is until when a 404 may be read lag rather than an answer.
+	notFoundUntil time.Time
 }
 
 // response is what one attempt got back, body read in full.
@@ -234,13 +290,24 @@ type response struct {
 	body   []byte
 }
 
-// do sends req, retrying as the policy allows, and decodes a 2xx JSON body into out (if non-nil).
+// do sends req, pacing and retrying as the policy allows, and decodes a 2xx JSON body into out
+// (if non-nil).
 func (c *Client) do(ctx context.Context, req request, out any) error {
-	conflicts := 0
+	start := c.now()
 	var lastErr error
+	stop := func(attempts int, err error) error {
+		if lastErr == nil {
+			return err
+		}
+		return fmt.Errorf("%w (stopped retrying: %w)", withAttempts(lastErr, attempts), err)
+	}
 	for attempt := 1; ; attempt++ {
-		var wait time.Duration
+		if err := c.pace(ctx, req); err != nil {
+			return stop(attempt-1, err)
+		}
 		resp, err := c.send(ctx, req)
+		var wait time.Duration
+		var why string
 		switch {
 		case err != nil:
 			err = fmt.Errorf("fly: %s: %w", req.op, err)
@@ -248,7 +315,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 				return err
 			}
 			lastErr = err
-			wait = c.backoff(attempt)
+			wait, why = c.backoff(attempt), fmt.Sprintf("no answer from Fly.io for app %q", req.app)
 
 		case resp.status >= 200 && resp.status < 300:
 			return decodeBody(req.op, resp.body, out)
@@ -256,32 +323,67 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		default:
 			apiErr := c.newAPIError(req, resp)
 			apiErr.Attempts = attempt
-			if !isRetryableStatus(resp.status) {
+			why = c.retryReason(req, resp.status)
+			if why == "" {
 				return apiErr
-			}
-			if resp.status == http.StatusConflict {
-				if conflicts++; conflicts > maxConflictRetries {
-					return apiErr
-				}
 			}
 			lastErr = apiErr
 			wait = c.backoff(attempt)
-			if serverWait, ok := retryAfter(resp.header, time.Now()); ok {
+			if serverWait, ok := retryAfter(resp.header, c.now()); ok {
 				wait = serverWait
 			}
 			// Honour the server's wait, but never past maxBackoff: a long Retry-After would
-			// stall a deployment with no output; retrying at our cap and running out of
-			// attempts surfaces the 429 to the user instead.
+			// stall a deployment with no output.
 			wait = min(wait, c.retry.maxBackoff)
 		}
 
-		if attempt > c.retry.maxRetries {
+		if c.now().Sub(start)+wait > c.retry.budget {
 			return withAttempts(lastErr, attempt)
 		}
+		c.notify(ctx, wait, why)
 		if err := c.sleep(ctx, wait); err != nil {
-			return fmt.Errorf("%w (stopped retrying: %w)", withAttempts(lastErr, attempt), err)
+			return stop(attempt, err)
 		}
 	}
+}
+
+// retryReason says why an error answer is worth another try ("" when it is not): timeouts, rate
+// limits, racing writes and server-side failures; for reads, a version not yet available (412)
+// and a 404 that may be read lag.
+func (c *Client) retryReason(req request, status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return fmt.Sprintf("Fly.io rate limit for app %q", req.app)
+	case http.StatusConflict:
+		return fmt.Sprintf("another write to app %q's secrets is in progress", req.app)
+	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return fmt.Sprintf("Fly.io answered %d for app %q", status, req.app)
+	}
+	if req.method != http.MethodGet {
+		return ""
+	}
+	switch {
+	case status == http.StatusPreconditionFailed:
+		return fmt.Sprintf("Fly.io has not caught up with app %q's newest secrets yet", req.app)
+	case status == http.StatusNotFound && c.now().Before(req.notFoundUntil):
+		return fmt.Sprintf("Fly.io may not show app %q's newest secrets yet", req.app)
+	}
+	return ""
+}
+
+// pace waits for the request's slot in Fly's rate limit for its app and action.
+func (c *Client) pace(ctx context.Context, req request) error {
+	wait, cancel, ok := c.shared.reserve(c.baseURL, req.app, req.action, c.now())
+	if !ok || wait <= 0 {
+		return nil
+	}
+	c.notify(ctx, wait, fmt.Sprintf("pacing requests to app %q to stay within Fly.io's rate limit", req.app))
+	if err := c.sleep(ctx, wait); err != nil {
+		cancel()
+		return fmt.Errorf("fly: %s: %w", req.op, err)
+	}
+	return nil
 }
 
 // withAttempts notes on a transport error how many attempts were made (an APIError carries the
@@ -299,6 +401,8 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
 	httpReq, err := http.NewRequestWithContext(ctx, req.method, c.baseURL+req.path, body)
 	if err != nil {
 		return nil, err
@@ -339,26 +443,14 @@ func decodeBody(op string, body []byte, out any) error {
 	return nil
 }
 
-// isRetryableStatus: timeouts, rate limits, racing writes and server-side failures are worth
-// another try; any other 4xx would fail the same way again.
-func isRetryableStatus(status int) bool {
-	switch status {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
-		http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // isRetryableTransportError reports failures of the connection itself (refused, reset, closed
 // before a full response, timed out). Requests here are idempotent (set to a value, unset,
 // delete), so repeating one whose first try may have reached the server is safe; a repeated
 // delete may then answer 404, which callers treat as gone. Errors such as a bad URL or a TLS
 // certificate failure are not retried.
 func isRetryableTransportError(err error) bool {
-	// A per-attempt timeout (http.Client.Timeout) is retried; the caller's own deadline is not,
-	// and do checks that before asking here.
+	// A per-attempt timeout is retried; the caller's own deadline is not, and do checks that
+	// before asking here.
 	var netErr net.Error
 	if errors.As(err, &netErr) && netErr.Timeout() {
 		return true

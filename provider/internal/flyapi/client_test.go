@@ -17,18 +17,40 @@ import (
 
 const testToken = "fm2_test-token-0123456789"
 
-// sleepRecorder stands in for the wait between attempts: it records each wait and returns at
-// once, so retry tests run fast and can assert the waits.
+// sleepRecorder stands in for the clock: it records each wait and returns at once, moving its
+// time on by the wait, so retry tests run fast and can assert the waits.
 type sleepRecorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
+	mu      sync.Mutex
+	waits   []time.Duration
+	elapsed time.Duration
 }
+
+var clockStart = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
 	s.mu.Lock()
 	s.waits = append(s.waits, d)
+	s.elapsed += d
 	s.mu.Unlock()
 	return ctx.Err()
+}
+
+func (s *sleepRecorder) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return clockStart.Add(s.elapsed)
+}
+
+// options make a client use this clock and pace nothing (these tests are about one request's
+// retries; TestPacing is about pacing).
+func (s *sleepRecorder) options() []Option {
+	return []Option{withClock(s.now, s.sleep), WithShared(NewShared(0, 0))}
+}
+
+func (s *sleepRecorder) total() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.elapsed
 }
 
 func (s *sleepRecorder) recorded() []time.Duration {
@@ -45,7 +67,7 @@ func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) (*Cli
 	t.Cleanup(srv.Close)
 	sleeps := &sleepRecorder{}
 	// The trailing slash checks that New trims it.
-	opts = append([]Option{withSleep(sleeps.sleep)}, opts...)
+	opts = append(sleeps.options(), opts...)
 	return New(srv.URL+"/", testToken, opts...), sleeps
 }
 
@@ -71,7 +93,7 @@ func TestNewDefaults(t *testing.T) {
 	if c.baseURL != DefaultBaseURL {
 		t.Errorf("baseURL = %q", c.baseURL)
 	}
-	if c.retry != (retryPolicy{maxRetries: 4, minBackoff: 250 * time.Millisecond, maxBackoff: 8 * time.Second}) {
+	if c.retry != (retryPolicy{budget: 2 * time.Minute, minBackoff: 250 * time.Millisecond, maxBackoff: 8 * time.Second}) {
 		t.Errorf("retry = %+v", c.retry)
 	}
 	if got := New(" http://127.0.0.1:4280// ", "tok").baseURL; got != "http://127.0.0.1:4280" {
@@ -83,6 +105,9 @@ func TestNewDefaults(t *testing.T) {
 	hc := &http.Client{}
 	if New("", "", WithHTTPClient(hc)).httpClient != hc {
 		t.Error("WithHTTPClient ignored")
+	}
+	if c.attemptTimeout != 60*time.Second || c.readLag != 2*time.Second || c.shared != defaultShared {
+		t.Errorf("attempt timeout %v, read lag %v, shared %p", c.attemptTimeout, c.readLag, c.shared)
 	}
 	if got := New("", "", WithRetries(-1, 0, -1)).retry; got != (retryPolicy{0, defaultMinBackoff, defaultMinBackoff}) {
 		t.Errorf("WithRetries with bad bounds = %+v", got)
@@ -103,7 +128,8 @@ func TestNotFound(t *testing.T) {
 		c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, body)
 		})
-		_, err := c.GetSecret(context.Background(), "my-app", "A")
+		// With a version to ask for and no recent write, a 404 is an answer, not lag.
+		_, err := c.GetSecret(context.Background(), "my-app", "A", 1)
 		if !IsNotFound(err) {
 			t.Errorf("%s: IsNotFound(%v) = false", body, err)
 		}
@@ -164,7 +190,7 @@ func TestErrorMessages(t *testing.T) {
 			c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 				writeError(w, tt.status, tt.body)
 			}, WithRetries(0, time.Millisecond, time.Millisecond))
-			_, err := c.GetSecret(context.Background(), "my-app", "A")
+			_, err := c.GetSecret(context.Background(), "my-app", "A", 1)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("err = %v\nwant  %s", err, tt.want)
 			}
@@ -201,7 +227,7 @@ func TestRetryAfterForms(t *testing.T) {
 	}{
 		{"seconds beyond maxBackoff are capped", func() string { return "120" }, 8 * time.Second, 8 * time.Second},
 		{"zero", func() string { return "0" }, 0, 0},
-		{"HTTP date", func() string { return time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat) }, 3 * time.Second, 5 * time.Second},
+		{"HTTP date", func() string { return clockStart.Add(5 * time.Second).UTC().Format(http.TimeFormat) }, 3 * time.Second, 5 * time.Second},
 		{"HTTP date in the past", func() string { return "Mon, 02 Jan 2006 15:04:05 GMT" }, 0, 0},
 		{"unreadable falls back to backoff", func() string { return "soon" }, 125 * time.Millisecond, 250 * time.Millisecond},
 	}
@@ -236,7 +262,7 @@ func TestRetriesOn503ThenSucceeds(t *testing.T) {
 		}
 		io.WriteString(w, `{"secrets":[]}`)
 	})
-	if _, err := c.ListSecrets(context.Background(), "my-app"); err != nil {
+	if _, err := c.ListSecrets(context.Background(), "my-app", 0); err != nil {
 		t.Fatal(err)
 	}
 	got := sleeps.recorded()
@@ -285,14 +311,16 @@ func TestRetriesOnDroppedConnectionReplayingTheBody(t *testing.T) {
 	}
 }
 
-func TestGivesUpAfterMaxRetries(t *testing.T) {
+// The budget is time, not attempts: with a Retry-After of 1s, a 2.5s budget allows two waits.
+func TestGivesUpWhenTheBudgetIsSpent(t *testing.T) {
 	var requests atomic.Int32
 	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		w.Header().Set("Fly-Request-Id", fmt.Sprintf("req-%d", requests.Load()))
+		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, `{"error":"overloaded"}`)
-	}, WithRetries(2, 10*time.Millisecond, 40*time.Millisecond))
-	_, err := c.GetSecret(context.Background(), "my-app", "A")
+	}, WithRetries(2500*time.Millisecond, time.Second, time.Second))
+	_, err := c.GetSecret(context.Background(), "my-app", "A", 1)
 	if n := requests.Load(); n != 3 {
 		t.Errorf("requests = %d, want 3", n)
 	}
@@ -312,17 +340,41 @@ func TestGivesUpAfterMaxRetries(t *testing.T) {
 
 func TestGivesUpOnDroppedConnections(t *testing.T) {
 	var requests atomic.Int32
-	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+	const budget = 10 * time.Millisecond
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		dropConnection(t, w)
-	}, WithRetries(2, time.Millisecond, time.Millisecond))
+	}, WithRetries(budget, time.Millisecond, time.Millisecond))
 	_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
-	if n := requests.Load(); n != 3 {
-		t.Errorf("requests = %d, want 3", n)
+	n := requests.Load()
+	if n < 3 || sleeps.total() > budget {
+		t.Errorf("requests = %d, waited %v; want several within %v", n, sleeps.total(), budget)
 	}
 	if err == nil || !strings.HasPrefix(err.Error(), `fly: set secret "A" on app "my-app": `) ||
-		!strings.HasSuffix(err.Error(), "(after 3 attempts)") {
+		!strings.HasSuffix(err.Error(), fmt.Sprintf("(after %d attempts)", n)) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A per-attempt timeout ends a hung attempt, which is then retried like a dropped connection.
+func TestAttemptTimeoutRetriesAHungRequest(t *testing.T) {
+	var requests atomic.Int32
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) == 1 {
+			<-r.Context().Done() // hangs until the client gives up on the attempt
+			return
+		}
+		io.WriteString(w, `{"secrets":[]}`)
+	}, WithAttemptTimeout(50*time.Millisecond))
+	start := time.Now()
+	if _, err := c.ListSecrets(context.Background(), "my-app", 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := requests.Load(); n != 2 {
+		t.Errorf("requests = %d, want 2", n)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("took %v: the hung attempt was not cut short", elapsed)
 	}
 }
 
@@ -334,29 +386,43 @@ func TestRetriesWhenConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	sleeps := &sleepRecorder{}
-	c := New("http://"+addr, testToken, withSleep(sleeps.sleep), WithRetries(2, time.Millisecond, time.Millisecond))
-	_, err = c.ListSecrets(context.Background(), "my-app")
-	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
-		t.Errorf("err = %v", err)
-	}
-	if n := len(sleeps.recorded()); n != 2 {
-		t.Errorf("waits = %d, want 2", n)
+	opts := append(sleeps.options(), WithRetries(2500*time.Millisecond, time.Second, time.Second))
+	c := New("http://"+addr, testToken, opts...)
+	_, err = c.ListSecrets(context.Background(), "my-app", 0)
+	// Waits of 0.5s to 1s within 2.5s: between 2 and 4 of them.
+	n := len(sleeps.recorded())
+	if n < 2 || n > 4 || err == nil || !strings.Contains(err.Error(), fmt.Sprintf("after %d attempts", n+1)) {
+		t.Errorf("err = %v after %d waits", err, n)
 	}
 }
 
-func TestConflictIsRetriedOnlyAFewTimes(t *testing.T) {
+// Racing writes are retried like any transient failure, for the whole budget: a stack under
+// 409s must converge, and a 409 that never ends still comes back as itself.
+func TestConflictIsRetriedWithinTheBudget(t *testing.T) {
 	var requests atomic.Int32
-	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		writeError(w, http.StatusConflict, `{"error":"concurrent update"}`)
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if requests.Add(1) <= 5 {
+			writeError(w, http.StatusConflict, `{"error":"concurrent update"}`)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"name":"A","version":6}`)
 	})
-	_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
-	if n := requests.Load(); n != 1+maxConflictRetries {
-		t.Errorf("requests = %d, want %d", n, 1+maxConflictRetries)
+	if _, err := c.SetSecret(context.Background(), "my-app", "A", "v"); err != nil {
+		t.Fatalf("five 409s then a success: %v", err)
 	}
+	if n := len(sleeps.recorded()); n != 5 {
+		t.Errorf("waits = %d, want 5", n)
+	}
+
+	const budget = 5 * time.Second
+	c, sleeps = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusConflict, `{"error":"concurrent update"}`)
+	}, WithRetries(budget, 250*time.Millisecond, time.Second))
+	_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict {
-		t.Errorf("err = %v", err)
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusConflict || sleeps.total() > budget {
+		t.Errorf("err = %v after waiting %v", err, sleeps.total())
 	}
 }
 
@@ -389,9 +455,9 @@ func TestCancellationStopsRetrying(t *testing.T) {
 		cancel()
 		return sleepContext(ctx, d)
 	}
-	c := New(srv.URL, testToken, WithRetries(5, time.Hour, time.Hour), withSleep(cancelThenSleep))
+	c := New(srv.URL, testToken, WithRetries(10*time.Hour, time.Hour, time.Hour), withClock(time.Now, cancelThenSleep))
 	start := time.Now()
-	_, err := c.GetSecret(ctx, "my-app", "A")
+	_, err := c.GetSecret(ctx, "my-app", "A", 1)
 	if elapsed := time.Since(start); elapsed > 10*time.Second {
 		t.Errorf("took %v", elapsed)
 	}
@@ -427,7 +493,7 @@ func TestCanceledContextMakesNoRetries(t *testing.T) {
 	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		t.Error("request sent with a canceled context")
 	})
-	if _, err := c.ListSecrets(ctx, "my-app"); !errors.Is(err, context.Canceled) {
+	if _, err := c.ListSecrets(ctx, "my-app", 0); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
 	if n := len(sleeps.recorded()); n != 0 {
@@ -436,7 +502,7 @@ func TestCanceledContextMakesNoRetries(t *testing.T) {
 }
 
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
-	c := New("", "", WithRetries(10, 100*time.Millisecond, time.Second))
+	c := New("", "", WithRetries(time.Hour, 100*time.Millisecond, time.Second))
 	steps := []time.Duration{100, 200, 400, 800, 1000, 1000, 1000}
 	for i, step := range steps {
 		step *= time.Millisecond
@@ -520,8 +586,8 @@ func TestErrorsNeverContainValueOrToken(t *testing.T) {
 				srv := httptest.NewServer(handler)
 				defer srv.Close()
 				sleeps := &sleepRecorder{}
-				c := New(srv.URL, token, withSleep(sleeps.sleep), WithRetries(2, time.Millisecond, time.Millisecond))
-				check(t, call(c))
+				opts := append(sleeps.options(), WithRetries(5*time.Millisecond, time.Millisecond, time.Millisecond))
+				check(t, call(New(srv.URL, token, opts...)))
 			})
 		}
 	}
@@ -535,7 +601,7 @@ func TestErrorsNeverContainValueOrToken(t *testing.T) {
 			cancel()
 			return sleepContext(ctx, d)
 		}
-		c := New(srv.URL, token, WithRetries(3, time.Hour, time.Hour), withSleep(cancelThenSleep))
+		c := New(srv.URL, token, WithRetries(10*time.Hour, time.Hour, time.Hour), withClock(time.Now, cancelThenSleep))
 		_, err := c.SetSecret(ctx, "my-app", "A", value)
 		check(t, err)
 	})

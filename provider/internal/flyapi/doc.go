@@ -12,6 +12,17 @@
 //
 // Secret values are write-only: the client sends them but never decodes one from a response, and
 // no error it returns contains a value or the token (text the server sends back is scrubbed of
-// both). Rate limits (429), racing writes (409), 408/5xx and dropped connections are retried a
-// bounded number of times; see WithRetries.
+// both).
+//
+// The client is built for Fly's real behaviour, not a friendly one:
+//   - Pacing: requests to one app and action are spaced to Fly's documented rate limit (about
+//     1/s, bursts of 3), shared by every client of the process (Shared), so many secrets of one
+//     app queue instead of failing.
+//   - Retries: rate limits (429), racing writes (409), 408/5xx, dropped connections and hung
+//     attempts (WithAttemptTimeout) are retried for a time budget (WithRetries), honouring
+//     Retry-After up to a cap.
+//   - Read consistency: reads ask for the newest secrets version known (the caller's, or one
+//     this process wrote) with ?version=N; a 412 (not there yet) is waited out, and a 404 that
+//     may be lag is retried for the read lag (WithReadLag).
+//   - Every wait is told to a WaitNotifier first, so that long operations are never silent.
 package flyapi

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -40,36 +41,66 @@ type UpdateSecretsResponse struct {
 	Version int64
 }
 
-// ListSecrets returns the app's secrets (names, digests, times; no values).
-// GET /v1/apps/{app}/secrets -> 200 {"secrets":[...]}
-func (c *Client) ListSecrets(ctx context.Context, app string) ([]Secret, error) {
+// ListSecrets returns the app's secrets (names, digests, times; no values) as of at least
+// secrets version minVersion (0 for any), or of the newest version this process has written,
+// whichever is newer: Fly's reads are eventually consistent.
+// GET /v1/apps/{app}/secrets?version=N -> 200 {"secrets":[...]}
+func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) ([]Secret, error) {
 	op := fmt.Sprintf("list secrets on app %q", app)
 	path, err := secretsPath(op, app)
 	if err != nil {
 		return nil, err
 	}
+	req := c.readRequest(op, app, "list", path, minVersion)
 	var out struct {
 		Secrets []secretJSON `json:"secrets"`
 	}
-	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: path}, &out); err != nil {
+	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
 	return secretsFromJSON(out.Secrets), nil
 }
 
-// GetSecret returns one secret; IsNotFound(err) when the app or the secret does not exist.
-// GET /v1/apps/{app}/secrets/{name} -> 200 AppSecret
-func (c *Client) GetSecret(ctx context.Context, app, name string) (Secret, error) {
+// GetSecret returns one secret as of at least secrets version minVersion (see ListSecrets);
+// IsNotFound(err) when the app or the secret does not exist. A 404 that may be read lag (within
+// the read lag of a write this process made to the app, or with no version to ask for) is
+// retried until the lag has passed.
+// GET /v1/apps/{app}/secrets/{name}?version=N -> 200 AppSecret
+func (c *Client) GetSecret(ctx context.Context, app, name string, minVersion int64) (Secret, error) {
 	op := fmt.Sprintf("get secret %q on app %q", name, app)
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return Secret{}, err
 	}
+	req := c.readRequest(op, app, "get", path, minVersion)
 	var out secretJSON
-	if err := c.do(ctx, request{op: op, method: http.MethodGet, path: path}, &out); err != nil {
+	if err := c.do(ctx, req, &out); err != nil {
 		return Secret{}, err
 	}
 	return out.secret(), nil
+}
+
+// readRequest asks for the newest secrets version known (the caller's or one this process wrote)
+// and says until when a 404 may be lag.
+func (c *Client) readRequest(op, app, action, path string, minVersion int64) request {
+	written, at := c.shared.lastWrite(c.baseURL, app)
+	version := max(minVersion, written)
+	req := request{op: op, app: app, action: action, method: http.MethodGet, path: path}
+	if version > 0 {
+		req.path += "?version=" + strconv.FormatInt(version, 10)
+	}
+	switch {
+	case !at.IsZero():
+		req.notFoundUntil = at.Add(c.readLag)
+	case version == 0:
+		req.notFoundUntil = c.now().Add(c.readLag)
+	}
+	return req
+}
+
+// wrote records the secrets version a write answered with, for later reads.
+func (c *Client) wrote(app string, version int64) {
+	c.shared.wrote(c.baseURL, app, version, c.now())
 }
 
 // SetSecret creates or replaces one secret. The write is staged: machines see it once they are
@@ -89,10 +120,11 @@ func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSec
 		secretJSON
 		versionJSON
 	}
-	req := request{op: op, method: http.MethodPost, path: path, body: body, secrets: []string{value}}
+	req := request{op: op, app: app, action: "set", method: http.MethodPost, path: path, body: body, secrets: []string{value}}
 	if err := c.do(ctx, req, &out); err != nil {
 		return SetSecretResponse{}, err
 	}
+	c.wrote(app, out.version())
 	return SetSecretResponse{Secret: out.secret(), Version: out.version()}, nil
 }
 
@@ -121,10 +153,11 @@ func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[strin
 		Secrets []secretJSON `json:"secrets"`
 		versionJSON
 	}
-	req := request{op: op, method: http.MethodPost, path: path, body: body, secrets: secrets}
+	req := request{op: op, app: app, action: "update", method: http.MethodPost, path: path, body: body, secrets: secrets}
 	if err := c.do(ctx, req, &out); err != nil {
 		return UpdateSecretsResponse{}, err
 	}
+	c.wrote(app, out.version())
 	return UpdateSecretsResponse{Secrets: secretsFromJSON(out.Secrets), Version: out.version()}, nil
 }
 
@@ -138,9 +171,10 @@ func (c *Client) DeleteSecret(ctx context.Context, app, name string) (version in
 		return 0, err
 	}
 	var out versionJSON
-	if err := c.do(ctx, request{op: op, method: http.MethodDelete, path: path}, &out); err != nil {
+	if err := c.do(ctx, request{op: op, app: app, action: "delete", method: http.MethodDelete, path: path}, &out); err != nil {
 		return 0, err
 	}
+	c.wrote(app, out.version())
 	return out.version(), nil
 }
 

@@ -60,7 +60,7 @@ func TestListSecrets(t *testing.T) {
 			{"name":"A","digest":"0123456789abcdef","created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:06.5+02:00"},
 			{"name":"B","digest":"fedcba9876543210","created_at":"2025-01-02T03:04:05.123456","updated_at":null}]}`)
 	})
-	got, err := c.ListSecrets(context.Background(), "my-app")
+	got, err := c.ListSecrets(context.Background(), "my-app", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestListSecretsEmpty(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"secrets":[]}`)
 	})
-	got, err := c.ListSecrets(context.Background(), "my-app")
+	got, err := c.ListSecrets(context.Background(), "my-app", 0)
 	if err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("ListSecrets = %#v, %v; want an empty non-nil slice", got, err)
 	}
@@ -96,7 +96,7 @@ func TestGetSecret(t *testing.T) {
 		io.WriteString(w, `{"name":"DATABASE_URL","digest":"0123456789abcdef",`+
 			`"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-03-04T05:06:07Z"}`)
 	})
-	got, err := c.GetSecret(context.Background(), "my-app", "DATABASE_URL")
+	got, err := c.GetSecret(context.Background(), "my-app", "DATABASE_URL", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestPathSegmentsAreEscaped(t *testing.T) {
 		}
 		io.WriteString(w, `{"name":"a/b?c"}`)
 	})
-	if _, err := c.GetSecret(context.Background(), "my app", "a/b?c"); err != nil {
+	if _, err := c.GetSecret(context.Background(), "my app", "a/b?c", 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -234,8 +234,8 @@ func TestUnusablePathSegmentsAreRefusedBeforeAnyRequest(t *testing.T) {
 	})
 	ctx := context.Background()
 	calls := map[string]func() error{
-		"empty app":   func() error { _, err := c.ListSecrets(ctx, ""); return err },
-		"empty name":  func() error { _, err := c.GetSecret(ctx, "my-app", ""); return err },
+		"empty app":   func() error { _, err := c.ListSecrets(ctx, "", 0); return err },
+		"empty name":  func() error { _, err := c.GetSecret(ctx, "my-app", "", 0); return err },
 		"dot-dot":     func() error { _, err := c.DeleteSecret(ctx, "my-app", ".."); return err },
 		"dot app":     func() error { _, err := c.SetSecret(ctx, ".", "A", "v"); return err },
 		"update none": func() error { _, err := c.UpdateSecrets(ctx, "", nil); return err },

@@ -1,0 +1,93 @@
+package flyapi
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Fly's documented Machines API limit: about 1 request per second per action per app, with
+// bursts of 3. Clients pace themselves to it so that a stack of many secrets on one app queues
+// instead of failing with 429s.
+const (
+	FlyRequestsPerSecond = 1.0
+	FlyRequestBurst      = 3
+)
+
+// Shared is what every Client of one process shares about the apps it talks to: a rate limiter
+// per app and action, so that concurrent clients (the engine runs resources in parallel) queue
+// within Fly's rate limit instead of racing into it, and the newest secrets version each app has
+// answered with, so that reads ask for it (Fly's reads are eventually consistent). It is keyed by
+// API URL and app, and safe for concurrent use.
+type Shared struct {
+	perSecond rate.Limit
+	burst     int
+
+	mu   sync.Mutex
+	apps map[string]*appShared
+}
+
+type appShared struct {
+	limiters map[string]*rate.Limiter // by action: "set", "get", "list", ...
+	version  int64                    // the newest secrets version a write answered
+	wroteAt  time.Time                // when that answer came (local clock)
+}
+
+// NewShared returns a Shared that paces each app and action to perSecond requests with bursts of
+// burst. perSecond <= 0 turns pacing off.
+func NewShared(perSecond float64, burst int) *Shared {
+	return &Shared{perSecond: rate.Limit(perSecond), burst: max(burst, 1), apps: map[string]*appShared{}}
+}
+
+// paceMargin keeps clients a little under the documented rate: requests reach the server with
+// some jitter, and one that arrives a few milliseconds early meets an empty bucket.
+const paceMargin = 0.9
+
+// defaultShared serves every Client that is not given one: one process, one view of each app.
+var defaultShared = NewShared(FlyRequestsPerSecond*paceMargin, FlyRequestBurst)
+
+func (s *Shared) app(baseURL, app string) *appShared {
+	key := baseURL + " " + app
+	a, ok := s.apps[key]
+	if !ok {
+		a = &appShared{limiters: map[string]*rate.Limiter{}}
+		s.apps[key] = a
+	}
+	return a
+}
+
+// reserve books the next request slot for app and action and says how long to wait for it; cancel
+// gives the slot back (the caller gave up waiting). ok is false when pacing is off.
+func (s *Shared) reserve(baseURL, app, action string, now time.Time) (wait time.Duration, cancel func(), ok bool) {
+	if s.perSecond <= 0 || app == "" {
+		return 0, nil, false
+	}
+	s.mu.Lock()
+	a := s.app(baseURL, app)
+	lim, found := a.limiters[action]
+	if !found {
+		lim = rate.NewLimiter(s.perSecond, s.burst)
+		a.limiters[action] = lim
+	}
+	s.mu.Unlock()
+	r := lim.ReserveN(now, 1)
+	return r.DelayFrom(now), func() { r.CancelAt(now) }, true
+}
+
+// wrote records the secrets version a write to app answered with.
+func (s *Shared) wrote(baseURL, app string, version int64, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.app(baseURL, app)
+	a.version = max(a.version, version)
+	a.wroteAt = now
+}
+
+// lastWrite returns the newest version written to app in this process and when, or zeros.
+func (s *Shared) lastWrite(baseURL, app string) (version int64, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.app(baseURL, app)
+	return a.version, a.wroteAt
+}
