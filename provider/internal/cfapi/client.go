@@ -1,17 +1,27 @@
-// Package cfapi is a thin wrapper over cloudflare-go's secrets_store service: it pins the
+// Package cfapi is a thin wrapper over cloudflare-go's secrets_store service: it owns the
 // retry policy, turns the SDK's responses into small plain structs, and turns its errors
 // into an APIError the provider can match on (codes are shared between errors, so matching
 // is on the message, as ../shared/api/cloudflare-secrets-store.md says).
+//
+// The SDK's own retries are off: it would repeat creates blindly (a create whose answer was
+// lost then fails as "already exists"), sleep any Retry-After, and retry 409s. Here reads and
+// idempotent writes are retried for a time budget with Retry-After capped, and creates are
+// recovered by looking them up (see CreateSecrets). Every wait is told to Options.Notify.
 //
 // Only the secrets_store and option packages of cloudflare-go are imported: the SDK's root
 // package links every Cloudflare service into the binary.
 package cfapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/option"
@@ -21,22 +31,37 @@ import (
 // DefaultBaseURL is Cloudflare's v4 API.
 const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 
-// Client talks to one account's Secrets Store.
+// Client talks to one account's Secrets Store. It is safe for concurrent use.
 type Client struct {
 	accountID string
+	baseURL   string
 	svc       *secrets_store.SecretsStoreService
+	retry     Options
+	now       func() time.Time
+	sleep     func(ctx context.Context, d time.Duration) error
 }
+
+// WaitNotifier is told of every wait before it is taken: how long, and why, so that long
+// operations are never silent.
+type WaitNotifier func(ctx context.Context, wait time.Duration, why string)
 
 // Options tune a Client. The zero value is production-ready.
 type Options struct {
-	// MaxRetries bounds the SDK's retries of 408, 429 and 5xx answers (default 4).
-	MaxRetries int
+	// RetryBudget is how long a failing request is retried, measured from its first attempt
+	// (default 2 minutes; negative disables retrying).
+	RetryBudget time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff between attempts (defaults
+	// 500ms and 8s). MaxBackoff also caps a server's Retry-After: cloudflare-go would sleep
+	// whatever it says.
+	MinBackoff, MaxBackoff time.Duration
 	// HTTPClient replaces the SDK's default client (tests, proxies).
 	HTTPClient *http.Client
 	// RequestTimeout bounds each attempt (default 60s).
 	RequestTimeout time.Duration
 	// UserAgent is sent with every request when set.
 	UserAgent string
+	// Notify is told of every wait.
+	Notify WaitNotifier
 }
 
 // New returns a client for accountID. baseURL "" means DefaultBaseURL.
@@ -44,18 +69,30 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 4
+	baseURL = strings.TrimRight(baseURL, "/")
+	if opts.RetryBudget == 0 {
+		opts.RetryBudget = 2 * time.Minute
 	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 8 * time.Second
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = min(500*time.Millisecond, opts.MaxBackoff)
+	}
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 60 * time.Second
 	}
+	if opts.Notify == nil {
+		opts.Notify = func(context.Context, time.Duration, string) {}
+	}
 	reqOpts := []option.RequestOption{
-		option.WithBaseURL(strings.TrimRight(baseURL, "/") + "/"),
+		option.WithBaseURL(baseURL + "/"),
 		option.WithAPIToken(token),
-		option.WithMaxRetries(opts.MaxRetries),
+		// Retries are this package's (see call): the SDK would retry creates blindly, sleep
+		// any Retry-After and retry 409s.
+		option.WithMaxRetries(0),
 		option.WithRequestTimeout(opts.RequestTimeout),
-		option.WithMiddleware(noRetryOnConflict),
 	}
 	if opts.HTTPClient != nil {
 		reqOpts = append(reqOpts, option.WithHTTPClient(opts.HTTPClient))
@@ -63,22 +100,163 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 	if opts.UserAgent != "" {
 		reqOpts = append(reqOpts, option.WithHeader("User-Agent", opts.UserAgent))
 	}
-	return &Client{accountID: accountID, svc: secrets_store.NewSecretsStoreService(reqOpts...)}
+	return &Client{
+		accountID: accountID,
+		baseURL:   baseURL,
+		svc:       secrets_store.NewSecretsStoreService(reqOpts...),
+		retry:     opts,
+		now:       time.Now,
+		sleep:     sleepContext,
+	}
 }
 
 // AccountID is the account this client addresses.
 func (c *Client) AccountID() string { return c.accountID }
 
-// noRetryOnConflict stops the SDK from retrying 409s: for the Secrets Store a 409 is a
-// definite answer (store_not_empty), not a transient race, and the SDK's default would
-// stall for minutes retrying it. The SDK honours the x-should-retry response header.
-func noRetryOnConflict(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-	res, err := next(req)
-	if err == nil && res != nil && res.StatusCode == http.StatusConflict {
-		res.Header.Set("x-should-retry", "false")
-	}
-	return res, err
+// requestKind says how a failed request may be repeated.
+type requestKind int
+
+const (
+	// idempotent requests (reads, PATCH with full values, DELETE) are retried on any
+	// transient failure: repeating one that was applied changes nothing (a repeated DELETE
+	// answers 404, which callers take as gone).
+	idempotent requestKind = iota
+	// creates are repeated only when they provably were not applied (429, a refused
+	// connection). Any other failure may hide an applied create, and comes back as
+	// outcome-unknown for the caller to look up.
+	nonIdempotent
+)
+
+// answer is what the server said to one attempt, read from its response.
+type answer struct {
+	status     int           // 0: no answer
+	retryAfter time.Duration // the server's wait, -1 when it gave none
+	date       time.Time     // the server's clock (Date header); zero when absent
+	received   time.Time     // local time the answer came
 }
+
+// call runs attempt, retrying as kind allows within the budget. attempt gets the request option
+// that captures the response.
+func (c *Client) call(ctx context.Context, op string, kind requestKind,
+	attempt func(ctx context.Context, capture option.RequestOption) error,
+) (answer, error) {
+	start := c.now()
+	for n := 1; ; n++ {
+		var res *http.Response
+		err := attempt(ctx, option.WithResponseInto(&res))
+		got := c.read(res)
+		if err == nil {
+			return got, nil
+		}
+		err = wrap(op, err)
+		if ctx.Err() != nil {
+			return got, err
+		}
+		why, retry := retryReason(kind, got.status, err)
+		if !retry {
+			if why != "" { // a create that may have been applied
+				return got, &OutcomeUnknownError{Op: op, Err: err}
+			}
+			return got, err
+		}
+		wait := c.backoff(n)
+		if got.retryAfter >= 0 {
+			wait = got.retryAfter
+		}
+		wait = min(wait, c.retry.MaxBackoff)
+		if c.retry.RetryBudget < 0 || c.now().Sub(start)+wait > c.retry.RetryBudget {
+			return got, err
+		}
+		c.retry.Notify(ctx, wait, why)
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return got, fmt.Errorf("%w (stopped retrying: %w)", err, serr)
+		}
+	}
+}
+
+// retryReason says why a failure is transient (why is "" when it is not) and whether a request
+// of this kind may be repeated. A transient failure of a create that may have been applied
+// gives a reason and retry false.
+func retryReason(kind requestKind, status int, err error) (why string, retry bool) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return "Cloudflare rate limit", true // a limited request was not applied
+	case status == 0 && isRefused(err):
+		return "Cloudflare refused the connection", true
+	case status == 0, status == http.StatusRequestTimeout, status >= 500:
+		why = "no answer from Cloudflare"
+		if status != 0 {
+			why = fmt.Sprintf("Cloudflare answered %d", status)
+		}
+		return why, kind == idempotent
+	}
+	return "", false
+}
+
+// isRefused reports a connection that was never made: the request was not sent.
+func isRefused(err error) bool {
+	var opErr *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &opErr) && opErr.Op == "dial")
+}
+
+// read takes what the retry policy and create recovery need from a response.
+func (c *Client) read(res *http.Response) answer {
+	got := answer{retryAfter: -1, received: c.now()}
+	if res == nil {
+		return got
+	}
+	got.status = res.StatusCode
+	if d, err := http.ParseTime(res.Header.Get("Date")); err == nil {
+		got.date = d
+	}
+	if v := strings.TrimSpace(res.Header.Get("Retry-After")); v != "" {
+		if seconds, err := strconv.ParseFloat(v, 64); err == nil && seconds >= 0 {
+			got.retryAfter = time.Duration(min(seconds, 86400) * float64(time.Second))
+		} else if when, err := http.ParseTime(v); err == nil {
+			got.retryAfter = max(when.Sub(c.now()), 0)
+		}
+	}
+	return got
+}
+
+// backoff is the wait before retry number n (1-based): MinBackoff doubled per attempt, at most
+// MaxBackoff, with equal jitter.
+func (c *Client) backoff(n int) time.Duration {
+	step := c.retry.MinBackoff
+	for i := 1; i < n && step < c.retry.MaxBackoff; i++ {
+		step *= 2
+	}
+	step = min(step, c.retry.MaxBackoff)
+	half := step / 2
+	return half + rand.N(step-half+1)
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// OutcomeUnknownError is a create that got no definite answer (a dropped connection, a 5xx
+// from a proxy): it may have been applied.
+type OutcomeUnknownError struct {
+	Op  string
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return e.Err.Error() + " (the create may have been applied)"
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // Error messages the API uses; codes are shared between errors, so these are what to match.
 const (

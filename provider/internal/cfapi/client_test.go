@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,7 +43,7 @@ func TestConflictIsNotRetried(t *testing.T) {
 		fmt.Fprint(w, `{"success":false,"errors":[{"code":1003,"message":"store_not_empty"}],"messages":[],"result":null}`)
 	}))
 	defer ts.Close()
-	c := New(ts.URL, "t", account, Options{MaxRetries: 3})
+	c := New(ts.URL, "t", account, Options{})
 	err := c.DeleteStore(t.Context(), strings.Repeat("a", 32))
 	require.Error(t, err)
 	assert.True(t, HasMessage(err, MsgStoreNotEmpty))
@@ -61,7 +62,7 @@ func TestServerErrorsAreRetried(t *testing.T) {
 		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
 	}))
 	defer ts.Close()
-	q, err := New(ts.URL, "t", account, Options{MaxRetries: 3}).GetQuota(t.Context())
+	q, err := New(ts.URL, "t", account, Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}).GetQuota(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, Quota{Quota: 100, Usage: 7}, q)
 	assert.Equal(t, int32(3), calls.Load())

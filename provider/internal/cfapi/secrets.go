@@ -2,9 +2,13 @@ package cfapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
+	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/secrets_store"
 )
 
@@ -27,7 +31,111 @@ func secretNames(secrets []NewSecret) string {
 }
 
 // CreateSecrets creates secrets in one call; the API validates them all before creating any.
+//
+// A create is never repeated blindly: when its answer is lost (a dropped connection, a 5xx), the
+// store is listed and a secret of a requested name counts as this call's own only if the server
+// created it after the call began (by the server's clock, from its Date headers). Those are
+// returned as created; the rest are created again. While the call runs it holds a claim on each
+// name in the store, so that two callers of one process never both take the same secret as
+// theirs: the second fails at once; and a secret an earlier create of this process returned is
+// never taken again. The Date header's resolution leaves one blind spot: a secret of the same
+// name made by someone else within about a second before the call is taken as its own.
 func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []NewSecret) ([]Secret, error) {
+	op := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
+	names := make([]string, len(secrets))
+	for i, s := range secrets {
+		names[i] = s.Name
+	}
+	where := c.claimKey(storeID)
+	release, err := claims.take(where, names)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: %s: %w", op, err)
+	}
+	defer release()
+	done := func(ours map[string]Secret) []Secret {
+		out := inOrder(names, ours)
+		for _, s := range out {
+			claims.handOut(where, s.ID)
+		}
+		return out
+	}
+
+	ours := map[string]Secret{}
+	pending := secrets
+	began := c.now()
+	for {
+		started := c.now()
+		created, err := c.createSecretsOnce(ctx, op, storeID, pending)
+		var unknown *OutcomeUnknownError
+		if !errors.As(err, &unknown) {
+			if err != nil {
+				return nil, err
+			}
+			for _, s := range created {
+				ours[s.Name] = s
+			}
+			return done(ours), nil
+		}
+		// The create may have been applied: see what the store holds now.
+		c.retry.Notify(ctx, 0, fmt.Sprintf("checking whether Cloudflare applied a create in store %s whose answer was lost", storeID))
+		found, since, err := c.createdSince(ctx, storeID, started)
+		if err != nil {
+			return nil, errors.Join(unknown, err)
+		}
+		var rest []NewSecret
+		for _, s := range pending {
+			switch existing, ok := found[s.Name]; {
+			case ok && !existing.Created.Before(since) && !claims.wasHandedOut(where, existing.ID):
+				ours[s.Name] = existing
+			case ok:
+				// There before this call began, or another create's: not ours, and a create
+				// would only fail.
+				return nil, &APIError{Op: op, StatusCode: http.StatusBadRequest,
+					Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
+			default:
+				rest = append(rest, s)
+			}
+		}
+		if len(rest) == 0 {
+			return done(ours), nil
+		}
+		if c.now().Sub(began) > c.retry.RetryBudget {
+			return nil, unknown
+		}
+		pending = rest
+	}
+}
+
+// createdSince lists the store's secrets by name, and returns the server time before which a
+// secret cannot be one created after local time started. It errs on the early side by the Date
+// header's resolution (1s) and the time the listing took.
+func (c *Client) createdSince(ctx context.Context, storeID string, started time.Time) (map[string]Secret, time.Time, error) {
+	secrets, got, err := c.listSecrets(ctx, storeID, "")
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if got.date.IsZero() {
+		return nil, time.Time{}, fmt.Errorf("cloudflare: list secrets in store %s: the answer has no Date header, "+
+			"so a secret cannot be told to be this create's own", storeID)
+	}
+	since := got.date.Add(-got.received.Sub(started) - time.Second)
+	byName := make(map[string]Secret, len(secrets))
+	for _, s := range secrets {
+		byName[s.Name] = s
+	}
+	return byName, since, nil
+}
+
+func inOrder(names []string, byName map[string]Secret) []Secret {
+	out := make([]Secret, len(names))
+	for i, name := range names {
+		out[i] = byName[name]
+	}
+	return out
+}
+
+// createSecretsOnce is one create call, repeated only when it provably was not applied.
+func (c *Client) createSecretsOnce(ctx context.Context, op, storeID string, secrets []NewSecret) ([]Secret, error) {
 	var params secrets_store.StoreSecretNewParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	body := make([]secrets_store.StoreSecretNewParamsBody, len(secrets))
@@ -40,14 +148,23 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 		}
 	}
 	set(&params.Body, new(bool), body)
-	op := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
-	res, err := c.svc.Stores.Secrets.New(ctx, storeID, params)
+	var raw []string
+	_, err := c.call(ctx, op, nonIdempotent, func(ctx context.Context, capture option.RequestOption) error {
+		res, err := c.svc.Stores.Secrets.New(ctx, storeID, params, capture)
+		if err == nil {
+			raw = raw[:0]
+			for _, s := range res.Result {
+				raw = append(raw, s.JSON.RawJSON())
+			}
+		}
+		return err
+	})
 	if err != nil {
-		return nil, wrap(op, err)
+		return nil, err
 	}
-	out := make([]Secret, 0, len(res.Result))
-	for _, s := range res.Result {
-		secret, err := fromRaw[Secret](s.JSON.RawJSON())
+	out := make([]Secret, 0, len(raw))
+	for _, r := range raw {
+		secret, err := fromRaw[Secret](r)
 		if err != nil {
 			return nil, err
 		}
@@ -63,14 +180,23 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 func (c *Client) GetSecret(ctx context.Context, storeID, secretID string) (Secret, error) {
 	var params secrets_store.StoreSecretGetParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
-	res, err := c.svc.Stores.Secrets.Get(ctx, storeID, secretID, params)
+	var raw string
+	_, err := c.call(ctx, fmt.Sprintf("get secret %s in store %s", secretID, storeID), idempotent,
+		func(ctx context.Context, capture option.RequestOption) error {
+			res, err := c.svc.Stores.Secrets.Get(ctx, storeID, secretID, params, capture)
+			if err == nil {
+				raw = res.JSON.RawJSON()
+			}
+			return err
+		})
 	if err != nil {
-		return Secret{}, wrap(fmt.Sprintf("get secret %s in store %s", secretID, storeID), err)
+		return Secret{}, err
 	}
-	return fromRaw[Secret](res.JSON.RawJSON())
+	return fromRaw[Secret](raw)
 }
 
-// EditSecret changes a secret's value, scopes or comment in one PATCH.
+// EditSecret changes a secret's value, scopes or comment in one PATCH. It carries whole
+// values, so repeating it is safe.
 func (c *Client) EditSecret(ctx context.Context, storeID, secretID string, edit SecretEdit) (Secret, error) {
 	var params secrets_store.StoreSecretEditParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
@@ -83,24 +209,43 @@ func (c *Client) EditSecret(ctx context.Context, storeID, secretID string, edit 
 	if edit.Comment != nil {
 		set(&params.Comment.Value, &params.Comment.Present, *edit.Comment)
 	}
-	res, err := c.svc.Stores.Secrets.Edit(ctx, storeID, secretID, params)
+	var raw string
+	_, err := c.call(ctx, fmt.Sprintf("edit secret %s in store %s", secretID, storeID), idempotent,
+		func(ctx context.Context, capture option.RequestOption) error {
+			res, err := c.svc.Stores.Secrets.Edit(ctx, storeID, secretID, params, capture)
+			if err == nil {
+				raw = res.JSON.RawJSON()
+			}
+			return err
+		})
 	if err != nil {
-		return Secret{}, wrap(fmt.Sprintf("edit secret %s in store %s", secretID, storeID), err)
+		return Secret{}, err
 	}
-	return fromRaw[Secret](res.JSON.RawJSON())
+	return fromRaw[Secret](raw)
 }
 
-// DeleteSecret deletes one secret.
+// DeleteSecret deletes one secret. IsNotFound(err) when it is gone, also when a repeated
+// attempt finds that the first one was applied.
 func (c *Client) DeleteSecret(ctx context.Context, storeID, secretID string) error {
 	var params secrets_store.StoreSecretDeleteParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
-	_, err := c.svc.Stores.Secrets.Delete(ctx, storeID, secretID, params)
-	return wrap(fmt.Sprintf("delete secret %s in store %s", secretID, storeID), err)
+	_, err := c.call(ctx, fmt.Sprintf("delete secret %s in store %s", secretID, storeID), idempotent,
+		func(ctx context.Context, capture option.RequestOption) error {
+			_, err := c.svc.Stores.Secrets.Delete(ctx, storeID, secretID, params, capture)
+			return err
+		})
+	return err
 }
 
 // ListSecrets returns every secret of a store whose name or comment contains search
 // ("" lists all), following pages.
 func (c *Client) ListSecrets(ctx context.Context, storeID, search string) ([]Secret, error) {
+	secrets, _, err := c.listSecrets(ctx, storeID, search)
+	return secrets, err
+}
+
+// listSecrets is ListSecrets that also returns the last page's answer.
+func (c *Client) listSecrets(ctx context.Context, storeID, search string) ([]Secret, answer, error) {
 	var params secrets_store.StoreSecretListParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	set(&params.PerPage.Value, &params.PerPage.Present, int64(pageSize))
@@ -110,19 +255,30 @@ func (c *Client) ListSecrets(ctx context.Context, storeID, search string) ([]Sec
 	var secrets []Secret
 	for page := int64(1); ; page++ {
 		set(&params.Page.Value, &params.Page.Present, page)
-		res, err := c.svc.Stores.Secrets.List(ctx, storeID, params)
+		var raw []string
+		got, err := c.call(ctx, fmt.Sprintf("list secrets in store %s", storeID), idempotent,
+			func(ctx context.Context, capture option.RequestOption) error {
+				res, err := c.svc.Stores.Secrets.List(ctx, storeID, params, capture)
+				if err == nil {
+					raw = raw[:0]
+					for _, s := range res.Result {
+						raw = append(raw, s.JSON.RawJSON())
+					}
+				}
+				return err
+			})
 		if err != nil {
-			return nil, wrap(fmt.Sprintf("list secrets in store %s", storeID), err)
+			return nil, got, err
 		}
-		for _, s := range res.Result {
-			secret, err := fromRaw[Secret](s.JSON.RawJSON())
+		for _, r := range raw {
+			secret, err := fromRaw[Secret](r)
 			if err != nil {
-				return nil, err
+				return nil, got, err
 			}
 			secrets = append(secrets, secret)
 		}
-		if len(res.Result) < pageSize { // a short page is the last one
-			return secrets, nil
+		if len(raw) < pageSize { // a short page is the last one
+			return secrets, got, nil
 		}
 	}
 }
