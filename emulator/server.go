@@ -146,6 +146,12 @@ func (s *Server) Stats() Stats {
 	return s.stats.snapshot()
 }
 
+// State returns everything the two APIs hold now, values included, as the state file would:
+// the consistent view, not what a lagging read sees. For tests.
+func (s *Server) State() (fly.State, cloudflare.State) {
+	return s.fly.Snapshot(), s.cf.Snapshot()
+}
+
 // ResetStats zeroes the request counts only, like DELETE /_emulator/stats.
 func (s *Server) ResetStats() {
 	s.stats.reset()

@@ -38,7 +38,7 @@ func BenchmarkFlySecretRefresh(b *testing.B) {
 
 func BenchmarkSecretUpdate(b *testing.B) {
 	h := newHarness(b, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	r := h.resource(secretToken, "key").create(secretInputs(store.ID, "v0"))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -74,7 +74,7 @@ func BenchmarkDiffRules(b *testing.B) {
 	req := p.DiffRequest{State: old, OldInputs: old, Inputs: next}
 	b.ReportAllocs()
 	for b.Loop() {
-		if d := secretRules.diff(req); len(d.DetailedDiff) != 1 {
+		if d, err := secretRules.diff(req); err != nil || len(d.DetailedDiff) != 1 {
 			b.Fatal(d.DetailedDiff)
 		}
 	}

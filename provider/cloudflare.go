@@ -41,40 +41,76 @@ func sortedScopes(scopes []string) []string {
 
 func sameScopes(a, b []string) bool { return slices.Equal(sortedScopes(a), sortedScopes(b)) }
 
-// defaultStore finds the account's one store, for secrets given no storeId.
-func defaultStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error) {
-	stores, err := client.ListStores(ctx)
+// accountStore finds the account's one store, for secrets given no storeId. An account that
+// has none yet may be getting one in this same operation (a SecretsStore beside the Secret,
+// which the engine creates in parallel): the wait for it is bounded.
+func (t *timing) accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error) {
+	var store cfapi.Store
+	found, err := t.waitFor(ctx, t.storeWait, fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID()),
+		func() (bool, error) {
+			stores, err := client.ListStores(ctx)
+			if len(stores) > 0 {
+				store = stores[0]
+			}
+			return len(stores) > 0, err
+		})
 	if err != nil {
 		return cfapi.Store{}, err
 	}
-	if len(stores) == 0 {
-		return cfapi.Store{}, fmt.Errorf("account %s has no Secrets Store yet: create one with "+
-			"edgesecrets:cloudflare:SecretsStore and pass its storeId", client.AccountID())
+	if !found {
+		return cfapi.Store{}, fmt.Errorf("account %s has no Secrets Store (waited %s): create one with "+
+			"edgesecrets:cloudflare:SecretsStore and pass its storeId, which also orders the two", client.AccountID(), t.storeWait)
 	}
-	return stores[0], nil
+	return store, nil
 }
 
 // waitActive polls a new secret until it leaves "pending": a Worker deploy that binds a
-// pending secret fails. It returns the last secret seen; a secret still pending after
-// the limit is returned with an error, so the caller can record it.
-func waitActive(ctx context.Context, client *cfapi.Client, storeID string, secret cfapi.Secret, interval, limit time.Duration) (cfapi.Secret, error) {
+// pending secret fails. It returns the last secret seen; a secret still pending after the
+// limit is returned with an error, so the caller can record it.
+func (t *timing) waitActive(ctx context.Context, client *cfapi.Client, storeID string, secret cfapi.Secret) (cfapi.Secret, error) {
+	if secret.Status != cfapi.StatusPending {
+		return secret, nil
+	}
+	asked := false // the create's answer said pending just now: wait before asking
+	active, err := t.waitFor(ctx, t.activeWait, fmt.Sprintf("waiting for secret %q to become active", secret.Name),
+		func() (bool, error) {
+			if !asked {
+				asked = true
+				return false, nil
+			}
+			next, err := client.GetSecret(ctx, storeID, secret.ID)
+			if err == nil {
+				secret = next
+			}
+			return secret.Status != cfapi.StatusPending, err
+		})
+	if err == nil && !active {
+		err = fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again", secret.Name, t.activeWait)
+	}
+	return secret, err
+}
+
+// waitFor runs check, then again after growing intervals (poll, doubling up to a second), until
+// it reports done, limit has passed, or ctx ends. The CLI's status column says what it waits
+// for. done is false when the limit passed first.
+func (t *timing) waitFor(ctx context.Context, limit time.Duration, what string, check func() (bool, error)) (done bool, err error) {
 	deadline := time.Now().Add(limit)
-	for secret.Status == cfapi.StatusPending {
-		if time.Now().Add(interval).After(deadline) {
-			return secret, fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again",
-				secret.Name, limit)
+	interval := t.poll
+	for {
+		if done, err := check(); done || err != nil {
+			return done, err
 		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		wait := min(interval, left) // the last look is at the deadline
+		tellWait(ctx, wait, what)
 		select {
 		case <-ctx.Done():
-			return secret, ctx.Err()
-		case <-time.After(interval):
+			return false, ctx.Err()
+		case <-time.After(wait):
 		}
 		interval = min(interval*2, time.Second)
-		next, err := client.GetSecret(ctx, storeID, secret.ID)
-		if err != nil {
-			return secret, err
-		}
-		secret = next
 	}
-	return secret, nil
 }

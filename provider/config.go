@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
@@ -31,13 +32,10 @@ type Config struct {
 }
 
 type resolvedConfig struct {
-	flyToken, flyURL                    string
-	cloudflareToken, cloudflareURL      string
-	cloudflareAccount                   string
-	httpClient                          *http.Client
-	flyRetryMin, flyRetryMax            time.Duration
-	cloudflareRetries, flyRetries       int
-	activePollInterval, activeWaitLimit time.Duration
+	flyToken, flyURL               string
+	cloudflareToken, cloudflareURL string
+	cloudflareAccount              string
+	httpClient                     *http.Client
 }
 
 var (
@@ -90,12 +88,6 @@ func (c *Config) Configure(context.Context) error {
 		cloudflareAccount:  firstSet(c.CloudflareAccountID, envCloudflareAccount),
 		cloudflareURL:      firstSet(c.CloudflareAPIURL, envCloudflareURL),
 		httpClient:         &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		flyRetries:         4,
-		flyRetryMin:        250 * time.Millisecond,
-		flyRetryMax:        8 * time.Second,
-		cloudflareRetries:  4,
-		activePollInterval: 100 * time.Millisecond,
-		activeWaitLimit:    30 * time.Second,
 	}
 	if r.flyURL == "" {
 		r.flyURL = defaultFlyURL
@@ -147,25 +139,62 @@ func checkBaseURL(raw string) error {
 
 func userAgent() string { return "pulumi-edgesecrets/" + version.Version }
 
-// flyClient returns a Fly client using the resource's token, or the provider's.
-func (c Config) flyClient(resourceToken *string) (*flyapi.Client, error) {
-	token := override(resourceToken, c.resolved.flyToken)
+// timing is how long the provider waits for what, and how often it looks again. Resources carry
+// it (New uses defaultTiming), so that tests can drive the slow paths quickly.
+type timing struct {
+	// retryBudget is how long a failing API request is retried; minBackoff and maxBackoff
+	// bound the waits between attempts, and maxBackoff caps a server's Retry-After.
+	retryBudget, minBackoff, maxBackoff time.Duration
+	// attemptTimeout bounds each attempt of an API request.
+	attemptTimeout time.Duration
+	// flyReadLag is how long after a write a Fly read may miss it.
+	flyReadLag time.Duration
+	// poll is the first interval of every wait that looks again (it doubles up to a second);
+	// activeWait bounds the wait for a new Cloudflare secret to become active, storeWait the
+	// waits on the account's store (to appear for a Secret that names none; to hold only
+	// what a deleted SecretsStore manages, while the same operation deletes the rest).
+	poll, activeWait, storeWait time.Duration
+}
+
+// defaultTiming is what users get; the README's reliability section quotes it.
+func defaultTiming() *timing {
+	return &timing{
+		retryBudget:    2 * time.Minute,
+		minBackoff:     250 * time.Millisecond,
+		maxBackoff:     8 * time.Second,
+		attemptTimeout: 60 * time.Second,
+		flyReadLag:     2 * time.Second,
+		poll:           100 * time.Millisecond,
+		activeWait:     30 * time.Second,
+		storeWait:      30 * time.Second,
+	}
+}
+
+// flyClient is the one place a Fly client is made, for every operation of every resource: the
+// resource's own token over the provider's, the provider's timing, and waits told to the CLI.
+func (t *timing) flyClient(ctx context.Context, resourceToken *string) (*flyapi.Client, error) {
+	c := infer.GetConfig[Config](ctx).resolved
+	token := override(resourceToken, c.flyToken)
 	if token == "" {
 		return nil, fmt.Errorf("no Fly.io API token: set it with `pulumi config set --secret %s <token>`, "+
 			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", keyFlyToken)
 	}
-	return flyapi.New(c.resolved.flyURL, token,
-		flyapi.WithHTTPClient(c.resolved.httpClient),
-		flyapi.WithRetries(c.resolved.flyRetries, c.resolved.flyRetryMin, c.resolved.flyRetryMax),
+	return flyapi.New(c.flyURL, token,
+		flyapi.WithHTTPClient(c.httpClient),
+		flyapi.WithRetries(t.retryBudget, t.minBackoff, t.maxBackoff),
+		flyapi.WithAttemptTimeout(t.attemptTimeout),
+		flyapi.WithReadLag(t.flyReadLag),
+		flyapi.WithWaitNotifier(flyapi.WaitNotifier(tellWait)),
 		flyapi.WithUserAgent(userAgent()),
 	), nil
 }
 
-// cloudflareClient returns a Secrets Store client for the resource's account and token,
-// or the provider's.
-func (c Config) cloudflareClient(resourceToken, resourceAccount *string) (*cfapi.Client, error) {
-	token := override(resourceToken, c.resolved.cloudflareToken)
-	account := override(resourceAccount, c.resolved.cloudflareAccount)
+// cloudflareClient is the one place a Secrets Store client is made: the resource's account and
+// token over the provider's, the provider's timing, and waits told to the CLI.
+func (t *timing) cloudflareClient(ctx context.Context, resourceToken, resourceAccount *string) (*cfapi.Client, error) {
+	c := infer.GetConfig[Config](ctx).resolved
+	token := override(resourceToken, c.cloudflareToken)
+	account := override(resourceAccount, c.cloudflareAccount)
 	if token == "" {
 		return nil, fmt.Errorf("no Cloudflare API token: set it with `pulumi config set --secret %s <token>`, "+
 			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", keyCloudflareToken)
@@ -174,9 +203,23 @@ func (c Config) cloudflareClient(resourceToken, resourceAccount *string) (*cfapi
 		return nil, fmt.Errorf("no Cloudflare account ID: set it with `pulumi config set %s <id>`, "+
 			"or the CLOUDFLARE_ACCOUNT_ID environment variable, or the resource's `accountId` input", keyCloudflareAccount)
 	}
-	return cfapi.New(c.resolved.cloudflareURL, token, account, cfapi.Options{
-		MaxRetries: c.resolved.cloudflareRetries,
-		HTTPClient: c.resolved.httpClient,
-		UserAgent:  userAgent(),
+	return cfapi.New(c.cloudflareURL, token, account, cfapi.Options{
+		RetryBudget:    t.retryBudget,
+		MinBackoff:     t.minBackoff,
+		MaxBackoff:     t.maxBackoff,
+		RequestTimeout: t.attemptTimeout,
+		HTTPClient:     c.httpClient,
+		UserAgent:      userAgent(),
+		Notify:         cfapi.WaitNotifier(tellWait),
 	}), nil
+}
+
+// tellWait shows a wait in the CLI's status column ("waiting 3s: Fly.io rate limit for app
+// \"my-app\""), so that no long operation is silent.
+func tellWait(ctx context.Context, wait time.Duration, why string) {
+	if wait <= 0 {
+		p.GetLogger(ctx).InfoStatus(why)
+		return
+	}
+	p.GetLogger(ctx).InfoStatusf("waiting %s: %s", wait.Round(100*time.Millisecond), why)
 }

@@ -31,7 +31,7 @@ func TestConfigFallsBackToEnvironment(t *testing.T) {
 
 	h.server = h.newServer(props(map[string]any{}))
 	h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
-	h.newStore()
+	h.accountStore()
 	h.resource(secretToken, "key").create(secretInputs("", "v"))
 }
 

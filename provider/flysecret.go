@@ -12,15 +12,16 @@ import (
 )
 
 // FlySecret manages one secret of a Fly.io app.
-type FlySecret struct{}
+type FlySecret struct{ timing *timing }
 
-// FlySecretArgs are FlySecret's inputs.
+// FlySecretArgs are FlySecret's inputs. app and name identify the secret; the token is only
+// how we reach it.
 type FlySecretArgs struct {
 	App      string         `pulumi:"app" provider:"replaceOnChanges"`
 	Name     string         `pulumi:"name" provider:"replaceOnChanges"`
 	Value    string         `pulumi:"value" provider:"secret"`
 	Encoding *ValueEncoding `pulumi:"encoding,optional"`
-	APIToken *string        `pulumi:"apiToken,optional" provider:"secret"`
+	APIToken *string        `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 }
 
 // FlySecretState is what FlySecret records.
@@ -53,11 +54,7 @@ var (
 	_ infer.Annotated                                           = (*FlySecretState)(nil)
 )
 
-// flySecretRules: app and name identify the secret; the token is only how we reach it.
-var flySecretRules = diffRules{
-	replaceOnChanges: []string{"app", "name"},
-	credentials:      []string{"apiToken"},
-}
+var flySecretRules = rulesOf[FlySecretArgs](diffRules{})
 
 func (r *FlySecret) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "FlySecret")
@@ -145,10 +142,10 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 }
 
 // Create sets the secret: one API call.
-func (FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
+func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
 	in := req.Inputs
 	id := flySecretID(in.App, in.Name)
-	client, err := infer.GetConfig[Config](ctx).flyClient(in.APIToken)
+	client, err := r.timing.flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
@@ -161,9 +158,9 @@ func (FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretAr
 
 // Update writes the value when it or its encoding changed, or when a refresh found it
 // changed outside Pulumi (Read then records an empty value). One API call, or none.
-func (FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
+func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := infer.GetConfig[Config](ctx).flyClient(in.APIToken)
+	client, err := r.timing.flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.UpdateResponse[FlySecretState]{}, err
 	}
@@ -180,18 +177,26 @@ func (FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretAr
 }
 
 // Read serves refresh and import with one API call. Import passes the ID alone.
-func (FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs, FlySecretState]) (infer.ReadResponse[FlySecretArgs, FlySecretState], error) {
+//
+// Fly's reads are eventually consistent: the read asks for the secrets version recorded at
+// the last write (or a newer one this process wrote), so that a refresh right after an up
+// neither sees an old digest nor misses the secret.
+func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs, FlySecretState]) (infer.ReadResponse[FlySecretArgs, FlySecretState], error) {
 	app, name, err := parseFlySecretID(req.ID)
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
 	state := req.State
-	client, err := infer.GetConfig[Config](ctx).flyClient(state.APIToken)
+	imported := state.Digest == ""
+	client, err := r.timing.flyClient(ctx, state.APIToken)
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
-	remote, err := client.GetSecret(ctx, app, name)
-	if flyapi.IsNotFound(err) {
+	remote, err := client.GetSecret(ctx, app, name, state.Version)
+	switch {
+	case flyapi.IsNotFound(err) && imported:
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, notFoundForImport("Fly.io secret", req.ID, err)
+	case flyapi.IsNotFound(err):
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, nil // deleted outside Pulumi
 	}
 	if err != nil {
@@ -217,8 +222,8 @@ func (FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs, 
 }
 
 // Delete unsets the secret; one already gone is success.
-func (FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
-	client, err := infer.GetConfig[Config](ctx).flyClient(req.State.APIToken)
+func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
+	client, err := r.timing.flyClient(ctx, req.State.APIToken)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}

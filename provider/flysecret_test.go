@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 )
 
 const (
@@ -86,11 +85,12 @@ func TestFlySecretLifecycle(t *testing.T) {
 	t.Run("a value changed outside Pulumi is a diff and is written back", func(t *testing.T) {
 		_, err := h.fly().SetSecret(t.Context(), testFlyApp, "DATABASE_URL", "changed-by-hand")
 		require.NoError(t, err)
+		h.outOfBandLag()
 		require.True(t, r.refresh())
 		_, diff := r.diff(flyInputs("DATABASE_URL", "postgres://two"))
 		assert.Equal(t, p.Update, diff.DetailedDiff["value"].Kind)
 		r.update(flyInputs("DATABASE_URL", "postgres://two"))
-		remote, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URL")
+		remote, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URL", secretsVersion(r.state))
 		require.NoError(t, err)
 		assert.Equal(t, remote.Digest, str(r.state, "digest"))
 		require.True(t, r.refresh())
@@ -100,18 +100,18 @@ func TestFlySecretLifecycle(t *testing.T) {
 
 	t.Run("a rename replaces: the new name is set, then the old one unset", func(t *testing.T) {
 		r.replace(flyInputs("DATABASE_URI", "postgres://two"))
-		_, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URL")
-		assert.True(t, flyapi.IsNotFound(err), "old name still set: %v", err)
-		_, err = h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URI")
-		assert.NoError(t, err)
+		_, found := h.flySecret(testFlyApp, "DATABASE_URL")
+		assert.False(t, found, "old name still set")
+		_, found = h.flySecret(testFlyApp, "DATABASE_URI")
+		assert.True(t, found, "new name not set")
 		assert.Equal(t, "demo-app/DATABASE_URI", r.id)
 	})
 
 	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
 		st := h.calls(func() { require.NoError(t, r.delete()) })
 		onlyRoute(t, st, flyDeleteRoute)
-		_, err := h.fly().GetSecret(t.Context(), testFlyApp, "DATABASE_URI")
-		assert.True(t, flyapi.IsNotFound(err), "secret still there: %v", err)
+		_, found := h.flySecret(testFlyApp, "DATABASE_URI")
+		assert.False(t, found, "secret still there")
 		require.NoError(t, r.delete(), "delete of a secret already gone")
 	})
 }
@@ -121,6 +121,7 @@ func TestFlySecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 	r := h.resource(flySecretToken, "key").create(flyInputs("API_KEY", "k1"))
 	_, err := h.fly().DeleteSecret(t.Context(), testFlyApp, "API_KEY")
 	require.NoError(t, err)
+	h.outOfBandLag()
 	assert.False(t, r.refresh(), "refresh must drop a secret deleted outside Pulumi")
 }
 
@@ -128,6 +129,7 @@ func TestFlySecretImport(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	_, err := h.fly().SetSecret(t.Context(), testFlyApp, "API_KEY", "set-by-flyctl")
 	require.NoError(t, err)
+	h.outOfBandLag()
 
 	var r *res
 	st := h.calls(func() {
@@ -150,16 +152,18 @@ func TestFlySecretImport(t *testing.T) {
 	t.Run("an imported secret can be destroyed", func(t *testing.T) {
 		_, err := h.fly().SetSecret(t.Context(), testFlyApp, "BARE", "x")
 		require.NoError(t, err)
+		// No outOfBandLag: an import right after the write still finds it (a 404 with no
+		// version to ask for is retried for the read lag).
 		r, err := h.importID(flySecretToken, "bare", "demo-app/BARE")
 		require.NoError(t, err)
 		require.NoError(t, r.delete())
-		_, err = h.fly().GetSecret(t.Context(), testFlyApp, "BARE")
-		assert.True(t, flyapi.IsNotFound(err), "%v", err)
+		_, found := h.flySecret(testFlyApp, "BARE")
+		assert.False(t, found)
 	})
 
-	t.Run("a missing secret imports nothing", func(t *testing.T) {
+	t.Run("a missing secret fails the import, leaving nothing", func(t *testing.T) {
 		r, err := h.importID(flySecretToken, "gone", "demo-app/NOPE")
-		require.NoError(t, err)
+		require.ErrorContains(t, err, `Fly.io secret "demo-app/NOPE" not found, so there is nothing to import`)
 		assert.Nil(t, r)
 	})
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
@@ -28,6 +31,7 @@ type harness struct {
 	emu    *emulator.Server
 	url    string
 	opts   emulator.Options
+	timing *timing
 }
 
 const testFlyApp = "demo-app"
@@ -39,7 +43,7 @@ func newHarness(t testing.TB, opts emulator.Options) *harness {
 		opts.FlyApps = []string{testFlyApp}
 	}
 	emu, ts := emulatortest.Start(t, opts)
-	h := &harness{t: t, emu: emu, url: ts.URL, opts: emu.Options()}
+	h := &harness{t: t, emu: emu, url: ts.URL, opts: emu.Options(), timing: testTiming()}
 	h.server = h.newServer(property.NewMap(map[string]property.Value{
 		"flyApiUrl":           property.New(ts.URL),
 		"flyApiToken":         property.New(h.opts.FlyToken).WithSecret(true),
@@ -50,17 +54,65 @@ func newHarness(t testing.TB, opts emulator.Options) *harness {
 	return h
 }
 
+// testTiming is the provider's timing with the long waits shortened, so that tests drive the
+// slow paths (a store that never appears, a secret that stays pending) quickly.
+func testTiming() *timing {
+	t := defaultTiming()
+	t.retryBudget, t.minBackoff, t.maxBackoff = 30*time.Second, 20*time.Millisecond, time.Second
+	t.attemptTimeout = 10 * time.Second
+	t.poll, t.activeWait, t.storeWait = 20*time.Millisecond, 10*time.Second, time.Second
+	return t
+}
+
 // newServer starts a provider configured with config.
 func (h *harness) newServer(config property.Map) integration.Server {
 	h.t.Helper()
-	s, err := integration.NewServer(h.t.Context(), Name, semver.MustParse(version.Version), integration.WithProvider(New()))
+	s, err := integration.NewServer(h.t.Context(), Name, semver.MustParse(version.Version),
+		integration.WithProvider(newProvider(h.timing)))
 	require.NoError(h.t, err)
 	require.NoError(h.t, s.Configure(p.ConfigureRequest{Args: config}))
 	return s
 }
 
-// fly is an out-of-band Fly client: changes made behind the provider's back.
-func (h *harness) fly() *flyapi.Client { return flyapi.New(h.url, h.opts.FlyToken) }
+// fly is an out-of-band Fly client: changes made behind the provider's back, as from another
+// process (flyctl): its pacing and the versions it has seen are its own.
+func (h *harness) fly() *flyapi.Client {
+	return flyapi.New(h.url, h.opts.FlyToken, flyapi.WithShared(flyapi.NewShared(flyapi.FlyRequestsPerSecond, flyapi.FlyRequestBurst)))
+}
+
+// flySecret is what the emulator holds for the app's secret now (not a lagging read).
+func (h *harness) flySecret(app, name string) (fly.SecretState, bool) {
+	state, _ := h.emu.State()
+	for _, a := range state.Apps {
+		for _, s := range a.Secrets {
+			if a.Name == app && s.Name == name {
+				return s, true
+			}
+		}
+	}
+	return fly.SecretState{}, false
+}
+
+// flySecretNames lists the app's secrets the emulator holds now.
+func (h *harness) flySecretNames(app string) []string {
+	state, _ := h.emu.State()
+	var names []string
+	for _, a := range state.Apps {
+		for _, s := range a.Secrets {
+			if a.Name == app {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	return names
+}
+
+// outOfBandLag waits until a write made outside the provider reaches every read, as time
+// passing between someone's `fly secrets set` and a `pulumi refresh` would.
+func (h *harness) outOfBandLag() { time.Sleep(h.emu.Options().FlyReadLag) }
+
+// secretsVersion reads a resource's recorded secrets version.
+func secretsVersion(state property.Map) int64 { return int64(state.Get("version").AsNumber()) }
 
 // cloudflare is an out-of-band Cloudflare client.
 func (h *harness) cloudflare() *cfapi.Client {
@@ -82,6 +134,9 @@ type res struct {
 	id     string
 	inputs property.Map // last checked inputs
 	state  property.Map
+	// initErrors are the reasons the last create or update left the resource partly
+	// initialised; the engine then runs Update on the next up even without a diff.
+	initErrors []string
 }
 
 func (h *harness) resource(typ, name string) *res {
@@ -145,7 +200,68 @@ func (r *res) create(inputs property.Map) *res {
 	require.NoError(r.h.t, err, "create")
 	require.NotEmpty(r.h.t, resp.ID)
 	r.id, r.inputs, r.state = resp.ID, checked, resp.Properties
+	r.initErrors = partial(resp.PartialState)
 	return r
+}
+
+func partial(state *p.InitializationFailed) []string {
+	if state == nil {
+		return nil
+	}
+	return state.Reasons
+}
+
+// up is one `pulumi up` of this resource, as the engine carries it out: Check against the
+// stored inputs; then create; or, by the Diff, same, update or replace (in the order the Diff
+// asks for). "same" stores the new inputs beside the old outputs, and becomes an Update with
+// no diff when the last operation left init errors. It returns what it did.
+func (r *res) up(inputs property.Map) (op string, err error) {
+	r.h.t.Helper()
+	checked, failures := r.check(inputs)
+	if len(failures) > 0 {
+		return "", fmt.Errorf("check failed: %v", failures)
+	}
+	if r.id == "" {
+		resp, err := r.h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
+		if err != nil && resp.PartialState == nil {
+			return "create", err
+		}
+		// A resource that failed to initialise is recorded, and the up reports the error.
+		r.id, r.inputs, r.state, r.initErrors = resp.ID, checked, resp.Properties, partial(resp.PartialState)
+		return "create", err
+	}
+	diff, err := r.h.server.Diff(p.DiffRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+	if err != nil {
+		return "diff", err
+	}
+	for _, d := range diff.DetailedDiff {
+		if strings.Contains(string(d.Kind), "replace") {
+			old := &res{h: r.h, urn: r.urn, id: r.id, inputs: r.inputs, state: r.state}
+			if diff.DeleteBeforeReplace {
+				if err := old.delete(); err != nil {
+					return "replace", err
+				}
+			}
+			*r = res{h: r.h, urn: r.urn}
+			if _, err := r.up(inputs); err != nil {
+				return "replace", err
+			}
+			if !diff.DeleteBeforeReplace {
+				return "replace", old.delete()
+			}
+			return "replace", nil
+		}
+	}
+	if !diff.HasChanges && len(r.initErrors) == 0 {
+		r.inputs = checked
+		return "same", nil
+	}
+	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+	if err != nil && resp.PartialState == nil {
+		return "update", err
+	}
+	r.inputs, r.state, r.initErrors = checked, resp.Properties, partial(resp.PartialState)
+	return "update", err
 }
 
 // diff checks the new inputs and diffs them against the recorded state.
@@ -171,7 +287,7 @@ func (r *res) update(inputs property.Map) {
 	req.DryRun = false
 	resp, err := r.h.server.Update(req)
 	require.NoError(r.h.t, err, "update")
-	r.inputs, r.state = checked, resp.Properties
+	r.inputs, r.state, r.initErrors = checked, resp.Properties, partial(resp.PartialState)
 }
 
 // previewUpdate returns the outputs an update would preview, without applying it.

@@ -3,6 +3,7 @@
 package provider
 
 import (
+	"fmt"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -22,7 +23,10 @@ const (
 
 // New returns the provider, ready to serve or to test with pulumi-go-provider's
 // integration package.
-func New() p.Provider {
+func New() p.Provider { return newProvider(defaultTiming()) }
+
+// newProvider builds the provider with the given timing (tests shorten the waits).
+func newProvider(t *timing) p.Provider {
 	built, err := infer.NewProviderBuilder().
 		WithDisplayName("edgesecrets").
 		WithDescription("Manage the secrets edge apps run on: Fly.io app secrets and Cloudflare Secrets Store "+
@@ -35,9 +39,9 @@ func New() p.Provider {
 		WithLanguageMap(languageMap()).
 		WithConfig(infer.Config(&Config{})).
 		WithResources(
-			infer.Resource(FlySecret{}),
-			infer.Resource(SecretsStore{}),
-			infer.Resource(Secret{}),
+			infer.Resource(FlySecret{t}),
+			infer.Resource(SecretsStore{t}),
+			infer.Resource(Secret{t}),
 		).
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
 		Build()
@@ -73,6 +77,12 @@ func languageMap() map[string]any {
 			"respectSchemaVersion": true,
 		},
 	}
+}
+
+// notFoundForImport is Read's answer when the ID to import names nothing: an error, so that
+// `pulumi import` fails and leaves nothing in state (an empty answer would record a phantom).
+func notFoundForImport(what, id string, err error) error {
+	return fmt.Errorf("%s %q not found, so there is nothing to import: check the ID (%w)", what, id, err)
 }
 
 // orDefault dereferences p, or returns def when p is nil.

@@ -12,17 +12,18 @@ import (
 )
 
 // Secret manages one secret of a Cloudflare Secrets Store.
-type Secret struct{}
+type Secret struct{ timing *timing }
 
-// SecretArgs are Secret's inputs.
+// SecretArgs are Secret's inputs. The store, name and account identify the secret; value,
+// scopes and comment change in place (PATCH).
 type SecretArgs struct {
-	StoreID   *string  `pulumi:"storeId,optional" provider:"replaceOnChanges"`
+	StoreID   *string  `pulumi:"storeId,optional" provider:"replaceOnChanges" diff:"resolved"`
 	Name      *string  `pulumi:"name,optional" provider:"replaceOnChanges"`
 	Value     string   `pulumi:"value" provider:"secret"`
-	Scopes    []string `pulumi:"scopes,optional"`
+	Scopes    []string `pulumi:"scopes,optional" diff:"set"`
 	Comment   *string  `pulumi:"comment,optional"`
-	AccountID *string  `pulumi:"accountId,optional" provider:"replaceOnChanges"`
-	APIToken  *string  `pulumi:"apiToken,optional" provider:"secret"`
+	AccountID *string  `pulumi:"accountId,optional" provider:"replaceOnChanges" diff:"resolved"`
+	APIToken  *string  `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 	Delete    *bool    `pulumi:"delete,optional"`
 	Adopt     *bool    `pulumi:"adopt,optional"`
 }
@@ -65,14 +66,7 @@ var (
 	_ infer.Annotated                                     = (*SecretBinding)(nil)
 )
 
-// secretRules: the store, name and account identify the secret; value, scopes and comment
-// change in place (PATCH).
-var secretRules = diffRules{
-	replaceOnChanges: []string{"storeId", "name", "accountId"},
-	resolved:         []string{"storeId", "accountId"},
-	unordered:        []string{"scopes"},
-	credentials:      []string{"apiToken"},
-}
+var secretRules = rulesOf[SecretArgs](diffRules{})
 
 const secretsStoreBindingType = "secrets_store_secret"
 
@@ -193,10 +187,9 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 }
 
 // Create makes the secret with one write, then waits until it is active.
-func (Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
+func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
 	in := req.Inputs
-	cfg := infer.GetConfig[Config](ctx)
-	client, err := cfg.cloudflareClient(in.APIToken, in.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretState]{}, err
 	}
@@ -205,7 +198,7 @@ func (Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (
 		return infer.CreateResponse[SecretState]{Output: state}, nil
 	}
 	if state.StoreID == "" {
-		store, err := defaultStore(ctx, client)
+		store, err := r.timing.accountStore(ctx, client)
 		if err != nil {
 			return infer.CreateResponse[SecretState]{}, err
 		}
@@ -215,14 +208,20 @@ func (Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (
 	if err != nil {
 		return infer.CreateResponse[SecretState]{}, err
 	}
-	active, waitErr := waitActive(ctx, client, state.StoreID, created, cfg.resolved.activePollInterval, cfg.resolved.activeWaitLimit)
+	err = r.settle(ctx, client, &state, created)
+	return infer.CreateResponse[SecretState]{ID: state.id(), Output: state}, err
+}
+
+// settle records the secret and waits until it is active. A secret still pending is recorded
+// with an init error: the engine then runs Update with no change on the next up, which waits
+// again.
+func (r Secret) settle(ctx context.Context, client *cfapi.Client, state *SecretState, secret cfapi.Secret) error {
+	active, err := r.timing.waitActive(ctx, client, state.StoreID, secret)
 	state.record(active)
-	resp := infer.CreateResponse[SecretState]{ID: state.id(), Output: state}
-	if waitErr != nil {
-		// The secret exists: record it, and let the next up look again.
-		return resp, infer.ResourceInitFailedError{Reasons: []string{waitErr.Error()}}
+	if err != nil {
+		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
-	return resp, nil
+	return nil
 }
 
 // createSecret creates the secret, or takes over an existing one of the same name when
@@ -252,10 +251,10 @@ func createSecret(ctx context.Context, client *cfapi.Client, s SecretState) (cfa
 }
 
 // Update sends one PATCH with what changed among value, scopes and comment; changes to
-// delete, adopt or the token need no call.
-func (Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
+// delete, adopt or the token need no call. A secret recorded pending is waited on again.
+func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := infer.GetConfig[Config](ctx).cloudflareClient(in.APIToken, &old.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretState]{}, err
 	}
@@ -272,19 +271,24 @@ func (Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, Se
 	if next.Comment != old.Comment {
 		edit.Comment = &next.Comment
 	}
-	if req.DryRun || (edit.Value == nil && edit.Scopes == nil && edit.Comment == nil) {
+	if req.DryRun {
 		return infer.UpdateResponse[SecretState]{Output: next}, nil
 	}
-	edited, err := client.EditSecret(ctx, old.StoreID, old.SecretID, edit)
-	if err != nil {
-		return infer.UpdateResponse[SecretState]{}, err
+	current := cfapi.Secret{ID: old.SecretID, Name: old.Name, Status: old.Status, Scopes: old.Scopes, Comment: old.Comment}
+	if edit.Value != nil || edit.Scopes != nil || edit.Comment != nil {
+		if current, err = client.EditSecret(ctx, old.StoreID, old.SecretID, edit); err != nil {
+			return infer.UpdateResponse[SecretState]{}, err
+		}
+		next.record(current)
 	}
-	next.record(edited)
-	return infer.UpdateResponse[SecretState]{Output: next}, nil
+	if current.Status != cfapi.StatusPending {
+		return infer.UpdateResponse[SecretState]{Output: next}, nil
+	}
+	return infer.UpdateResponse[SecretState]{Output: next}, r.settle(ctx, client, &next, current)
 }
 
 // Read serves refresh and import with one API call. Import passes the ID alone.
-func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState]) (infer.ReadResponse[SecretArgs, SecretState], error) {
+func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState]) (infer.ReadResponse[SecretArgs, SecretState], error) {
 	parts, err := parseCloudflareID("Secret", req.ID, "<accountId>/<storeId>/<secretId>", 3)
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
@@ -292,12 +296,16 @@ func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secret
 	accountID, storeID, secretID := parts[0], parts[1], parts[2]
 	state := req.State
 	imported := state.SecretID == ""
-	client, err := infer.GetConfig[Config](ctx).cloudflareClient(state.APIToken, &accountID)
+	client, err := r.timing.cloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
 	remote, err := client.GetSecret(ctx, storeID, secretID)
-	if cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted) {
+	gone := cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted)
+	switch {
+	case gone && imported:
+		return infer.ReadResponse[SecretArgs, SecretState]{}, notFoundForImport("Cloudflare secret", req.ID, err)
+	case gone:
 		return infer.ReadResponse[SecretArgs, SecretState]{}, nil // deleted outside Pulumi
 	}
 	if err != nil {
@@ -328,12 +336,12 @@ func (Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secret
 }
 
 // Delete deletes the secret unless delete is false; one already gone is success.
-func (Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]) (infer.DeleteResponse, error) {
+func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]) (infer.DeleteResponse, error) {
 	s := req.State
 	if !s.Delete {
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := infer.GetConfig[Config](ctx).cloudflareClient(s.APIToken, &s.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}

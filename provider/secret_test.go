@@ -30,9 +30,15 @@ const (
 	otherAccountID = "fedcba9876543210fedcba9876543210"
 )
 
-// newStore creates the account's store out of band.
-func (h *harness) newStore() cfapi.Store {
+// accountStore is the store the account holds: its default store, there from the start as on
+// every account that has used Secrets Store, or, on an empty account, one made out of band.
+func (h *harness) accountStore() cfapi.Store {
 	h.t.Helper()
+	stores, err := h.cloudflare().ListStores(h.t.Context())
+	require.NoError(h.t, err)
+	if len(stores) > 0 {
+		return stores[0]
+	}
 	store, err := h.cloudflare().CreateStore(h.t.Context(), defaultStoreName)
 	require.NoError(h.t, err)
 	return store
@@ -62,7 +68,7 @@ func writesOnly(st emulator.Stats) map[string]int {
 
 func TestSecretLifecycle(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	r := h.resource(secretToken, "api_key")
 
 	st := h.calls(func() { r.create(secretInputs(store.ID, "v1", "comment", "Stripe key")) })
@@ -168,17 +174,21 @@ func TestSecretLifecycle(t *testing.T) {
 }
 
 func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
-	h := newHarness(t, emulator.Options{ActivationDelay: 300 * time.Millisecond})
+	// An account that never used Secrets Store: the case where a Secret finds no store.
+	h := newHarness(t, emulator.Options{ActivationDelay: 300 * time.Millisecond, CloudflareEmptyAccount: true})
 
-	t.Run("no store yet: a clear error", func(t *testing.T) {
+	t.Run("no store after the wait: a clear error", func(t *testing.T) {
 		r := h.resource(secretToken, "token")
 		checked := r.mustCheck(secretInputs("", "v"))
+		start := time.Now()
 		_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "has no Secrets Store yet")
+		assert.Contains(t, err.Error(), "has no Secrets Store (waited 1s)")
+		assert.Contains(t, err.Error(), "pass its storeId")
+		assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "it waits for a store made in the same up")
 	})
 
-	store := h.newStore()
+	store := h.accountStore()
 	r := h.resource(secretToken, "token")
 	start := time.Now()
 	st := h.calls(func() { r.create(secretInputs("", "v")) })
@@ -194,7 +204,7 @@ func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
 
 func TestSecretAdopt(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}})
 	require.NoError(t, err)
 	id := existing[0].ID
@@ -216,7 +226,7 @@ func TestSecretAdopt(t *testing.T) {
 
 func TestSecretImport(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}})
 	require.NoError(t, err)
 	id := h.opts.CloudflareAccount + "/" + store.ID + "/" + existing[0].ID
@@ -237,7 +247,8 @@ func TestSecretImport(t *testing.T) {
 
 	program := secretInputs(store.ID, "from-pulumi", "name", "legacy", "scopes", []any{"dex", "workers"}, "comment", "from wrangler")
 	st = h.calls(func() { r.update(program) })
-	onlyRoute(t, st, cfEditRoute)
+	// One write; the secret made just before is still pending, and the update waits for it.
+	assert.Equal(t, map[string]int{cfEditRoute: 1}, writesOnly(st))
 	_, diff := r.diff(program)
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 
@@ -270,7 +281,7 @@ func TestSecretImport(t *testing.T) {
 
 func TestSecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	r := h.resource(secretToken, "key").create(secretInputs(store.ID, "v"))
 	require.NoError(t, h.cloudflare().DeleteSecret(t.Context(), store.ID, str(r.state, "secretId")))
 	assert.False(t, r.refresh())
@@ -278,7 +289,7 @@ func TestSecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 
 func TestSecretKeepOnDestroy(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 	r := h.resource(secretToken, "kept").create(secretInputs(store.ID, "v", "delete", false))
 	st := h.calls(func() { require.NoError(t, r.delete()) })
 	assert.Zero(t, st.Total)

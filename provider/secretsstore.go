@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -15,13 +16,13 @@ import (
 )
 
 // SecretsStore manages a Cloudflare Secrets Store and, optionally, secrets inline.
-type SecretsStore struct{}
+type SecretsStore struct{ timing *timing }
 
 // SecretsStoreArgs are SecretsStore's inputs.
 type SecretsStoreArgs struct {
 	Name      *string           `pulumi:"name,optional" provider:"replaceOnChanges"`
-	AccountID *string           `pulumi:"accountId,optional" provider:"replaceOnChanges"`
-	APIToken  *string           `pulumi:"apiToken,optional" provider:"secret"`
+	AccountID *string           `pulumi:"accountId,optional" provider:"replaceOnChanges" diff:"resolved"`
+	APIToken  *string           `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 	Adopt     *bool             `pulumi:"adopt,optional"`
 	Delete    *bool             `pulumi:"delete,optional"`
 	Secrets   map[string]string `pulumi:"secrets,optional" provider:"secret"`
@@ -29,11 +30,17 @@ type SecretsStoreArgs struct {
 
 // SecretsStoreState is what SecretsStore records.
 type SecretsStoreState struct {
-	Name       string            `pulumi:"name"`
-	AccountID  string            `pulumi:"accountId"`
-	APIToken   *string           `pulumi:"apiToken,optional" provider:"secret"`
-	Adopt      bool              `pulumi:"adopt"`
-	Delete     bool              `pulumi:"delete"`
+	Name      string  `pulumi:"name"`
+	AccountID string  `pulumi:"accountId"`
+	APIToken  *string `pulumi:"apiToken,optional" provider:"secret"`
+	Adopt     bool    `pulumi:"adopt"`
+	// Delete is what destroying the resource does: the `delete` input, or by default whether
+	// this resource created the store (see Adopted).
+	Delete bool `pulumi:"delete"`
+	// Adopted records that the store existed before this resource: taken over with adopt, as
+	// the account's default store, or by import. State written before it existed reads false,
+	// which is what 0.1.0's stores were unless adopt was set, and those kept delete: true.
+	Adopted    bool              `pulumi:"adopted"`
 	Secrets    map[string]string `pulumi:"secrets,optional" provider:"secret"`
 	StoreID    string            `pulumi:"storeId"`
 	CreatedAt  string            `pulumi:"createdAt"`
@@ -53,13 +60,27 @@ var (
 	_ infer.Annotated                                                 = (*SecretsStoreState)(nil)
 )
 
-// secretsStoreRules: an account holds one store, so a replacement deletes the old one first.
-var secretsStoreRules = diffRules{
-	replaceOnChanges:    []string{"name", "accountId"},
-	resolved:            []string{"accountId"},
-	credentials:         []string{"apiToken"},
+// secretsStoreRules: an account holds one store, so a replacement deletes the old one first,
+// and cannot happen when the old one is kept. An absent `delete` means "delete what this
+// resource created".
+var secretsStoreRules = rulesOf[SecretsStoreArgs](diffRules{
 	deleteBeforeReplace: true,
-}
+	stateDefaults: map[string]func(property.Map) property.Value{
+		"delete": func(state property.Map) property.Value {
+			adopted, _ := nonNull(state, "adopted")
+			return property.New(!(adopted.IsBool() && adopted.AsBool()))
+		},
+	},
+	canReplace: func(state property.Map) error {
+		if del, ok := nonNull(state, "delete"); !ok || !del.IsBool() || del.AsBool() {
+			return nil
+		}
+		return fmt.Errorf("the Secrets Store %s (%q) is kept when this resource goes (`delete: false`, or a store this "+
+			"resource did not create), and an account holds one store, so it cannot be replaced: a new name or account "+
+			"would need the old store deleted first. Keep its name and account, or set `delete: true` in a separate "+
+			"`pulumi up` first to let the replacement delete it (its secrets go with it)", stringProp(state, "storeId"), stringProp(state, "name"))
+	},
+})
 
 // maxInlineSecrets is the account's secrets quota.
 const maxInlineSecrets = 100
@@ -67,8 +88,12 @@ const maxInlineSecrets = 100
 func (r *SecretsStore) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "SecretsStore")
 	a.Describe(r, "A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An "+
-		"account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a "+
-		"store that already exists, and `delete: false` to keep it when the resource is destroyed.\n\n"+
+		"account holds one store; the first is called `default_secrets_store`, and every account that has used "+
+		"Secrets Store already has it.\n\n"+
+		"The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named "+
+		"`default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it "+
+		"when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only "+
+		"with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.\n\n"+
 		"Secrets can be managed inline with `secrets` (scopes `[\"workers\"]`) or one by one with "+
 		"`cloudflare:Secret` resources, which give control of scopes and comments.\n\n"+
 		"## Import\n\nThe ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:\n\n"+
@@ -85,12 +110,14 @@ func (a *SecretsStoreArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.APIToken, "Cloudflare API token for this store only, overriding the provider's "+
 		"`cloudflareApiToken`. Changing it is not a diff.")
 	an.Describe(&a.Adopt, "Take over the account's existing store of this name instead of failing (an account "+
-		"holds one store). Default `false`.")
+		"holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.")
 	an.SetDefault(&a.Adopt, false)
-	an.Describe(&a.Delete, "Whether destroying the resource deletes the store in Cloudflare (default `true`). "+
-		"With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that "+
-		"still holds secrets this resource does not manage is never deleted.")
-	an.SetDefault(&a.Delete, true)
+	an.Describe(&a.Delete, "Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a "+
+		"store this resource created, `false` for one that existed before (adopted, the account's default store, or "+
+		"imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps "+
+		"its inline secrets too, while one that existed before loses the inline secrets this resource made. A store "+
+		"that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting "+
+		"anything.")
 	an.Describe(&a.Secrets, "Secrets managed inline: a map of secret name to value, created with the "+
 		"`workers` scope. Removing an entry deletes that secret.")
 }
@@ -101,6 +128,8 @@ func (s *SecretsStoreState) Annotate(a infer.Annotator) {
 	a.Describe(&s.APIToken, "The resource's own API token, if given (secret).")
 	a.Describe(&s.Adopt, "Whether an existing store could be taken over.")
 	a.Describe(&s.Delete, "Whether destroying the resource deletes the store in Cloudflare.")
+	a.Describe(&s.Adopted, "Whether the store existed before this resource (adopted, the account's default store, or "+
+		"imported): such a store is kept on destroy unless `delete: true` is set.")
 	a.Describe(&s.Secrets, "The inline secrets (secret).")
 	a.Describe(&s.StoreID, "Cloudflare's ID of the store (32 hexadecimal characters): pass it to "+
 		"`cloudflare:Secret` and to Worker bindings.")
@@ -124,6 +153,7 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
+	f.OutputField(&state.Adopted).DependsOn(name)
 	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs} {
 		f.OutputField(written).DependsOn(name, secrets)
 	}
@@ -157,25 +187,25 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 }
 
 // Create makes the store (or adopts it) and its inline secrets.
-func (SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
+func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
 	in := req.Inputs
-	cfg := infer.GetConfig[Config](ctx)
-	client, err := cfg.cloudflareClient(in.APIToken, in.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretsStoreState]{}, err
 	}
-	state := in.state(client.AccountID())
+	state := in.state(client.AccountID(), false)
 	if req.DryRun {
 		state.Secrets = in.Secrets
 		return infer.CreateResponse[SecretsStoreState]{Output: state}, nil
 	}
-	store, err := createStore(ctx, client, state.Name, state.Adopt)
+	store, adopted, err := createStore(ctx, client, state.Name, state.Adopt)
 	if err != nil {
 		return infer.CreateResponse[SecretsStoreState]{}, err
 	}
+	state = in.state(client.AccountID(), adopted)
 	state.record(store)
 	resp := infer.CreateResponse[SecretsStoreState]{ID: state.id()}
-	err = syncInlineSecrets(ctx, cfg, client, &state, in.Secrets)
+	err = r.syncInlineSecrets(ctx, client, &state, in.Secrets)
 	resp.Output = state
 	if err != nil {
 		// The store exists: record it with the secrets that were written.
@@ -184,47 +214,60 @@ func (SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsS
 	return resp, nil
 }
 
-// createStore creates the store; when the account already holds one, it adopts it if
-// allowed and if the name matches, or says how to proceed.
-func createStore(ctx context.Context, client *cfapi.Client, name string, adopt bool) (cfapi.Store, error) {
-	store, err := client.CreateStore(ctx, name)
+// createStore creates the store; when the account already holds one, it adopts it if allowed
+// (adopt, or the account's default store, a fixture every used account has) and if the name
+// matches, or says how to proceed. adopted reports that the store existed before.
+func createStore(ctx context.Context, client *cfapi.Client, name string, adopt bool) (store cfapi.Store, adopted bool, err error) {
+	if name == defaultStoreName {
+		// The usual case on a used account: look before creating, which would only fail.
+		stores, err := client.ListStores(ctx)
+		if err != nil {
+			return cfapi.Store{}, false, err
+		}
+		for _, st := range stores {
+			if st.Name == defaultStoreName {
+				return st, true, nil
+			}
+		}
+	}
+	store, err = client.CreateStore(ctx, name)
 	if err == nil || !cfapi.HasMessage(err, cfapi.MsgMaxStoresExceeded) {
-		return store, err
+		return store, false, err
 	}
 	stores, listErr := client.ListStores(ctx)
 	if listErr != nil || len(stores) == 0 {
-		return cfapi.Store{}, errors.Join(err, listErr)
+		return cfapi.Store{}, false, errors.Join(err, listErr)
 	}
 	existing := stores[0]
 	switch {
-	case existing.Name == name && adopt:
-		return existing, nil
+	case existing.Name == name && (adopt || name == defaultStoreName):
+		return existing, true, nil
 	case existing.Name == name:
-		return cfapi.Store{}, fmt.Errorf("account %s already has a Secrets Store named %q (id %s): set `adopt: true` "+
+		return cfapi.Store{}, false, fmt.Errorf("account %s already has a Secrets Store named %q (id %s): set `adopt: true` "+
 			"to manage it, or import it with `pulumi import %s <resource name> %s/%s`",
 			client.AccountID(), name, existing.ID, secretsStoreToken, client.AccountID(), existing.ID)
 	default:
-		return cfapi.Store{}, fmt.Errorf("account %s already holds its one Secrets Store, %q (id %s), and an account "+
-			"holds one store: set `name: %q` and `adopt: true` to manage it", client.AccountID(), existing.Name, existing.ID, existing.Name)
+		return cfapi.Store{}, false, fmt.Errorf("account %s already holds its one Secrets Store, %q (id %s), and an account "+
+			"holds one store: set `name: %q` (and `adopt: true` unless it is %q) to manage it",
+			client.AccountID(), existing.Name, existing.ID, existing.Name, defaultStoreName)
 	}
 }
 
 // Update writes inline secret changes; adopt, delete and the token need no call.
-func (SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
+func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
 	in, old := req.Inputs, req.State
-	cfg := infer.GetConfig[Config](ctx)
-	client, err := cfg.cloudflareClient(in.APIToken, &old.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretsStoreState]{}, err
 	}
-	next := in.state(old.AccountID)
+	next := in.state(old.AccountID, old.Adopted)
 	next.StoreID, next.CreatedAt, next.ModifiedAt = old.StoreID, old.CreatedAt, old.ModifiedAt
 	next.Secrets, next.SecretIDs = old.Secrets, old.SecretIDs
 	if req.DryRun {
 		next.Secrets = in.Secrets
 		return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
 	}
-	if err := syncInlineSecrets(ctx, cfg, client, &next, in.Secrets); err != nil {
+	if err := r.syncInlineSecrets(ctx, client, &next, in.Secrets); err != nil {
 		return infer.UpdateResponse[SecretsStoreState]{Output: next}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
@@ -233,7 +276,7 @@ func (SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsS
 // syncInlineSecrets makes the store's inline secrets match want: one bulk create for new
 // names, one PATCH per changed value, one DELETE per removed name. The state records only
 // what succeeded, so a failure halfway loses nothing and the next up finishes the job.
-func syncInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
+func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
 	have, ids := maps.Clone(s.Secrets), maps.Clone(s.SecretIDs)
 	if have == nil {
 		have = map[string]string{}
@@ -273,7 +316,7 @@ func syncInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s 
 		delete(have, name)
 	}
 	if len(create) > 0 {
-		if err := createInlineSecrets(ctx, cfg, client, s, create, have, ids); err != nil {
+		if err := r.createInlineSecrets(ctx, client, s, create, have, ids); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -282,7 +325,7 @@ func syncInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s 
 
 // createInlineSecrets creates new inline secrets in one call, adopting existing ones of
 // the same name when the store was adopted, and waits until they are active.
-func createInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, s *SecretsStoreState,
+func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
 	create []cfapi.NewSecret, have, ids map[string]string,
 ) error {
 	created, err := client.CreateSecrets(ctx, s.StoreID, create)
@@ -302,7 +345,7 @@ func createInlineSecrets(ctx context.Context, cfg Config, client *cfapi.Client, 
 	}
 	var errs []error
 	for _, secret := range created {
-		if _, err := waitActive(ctx, client, s.StoreID, secret, cfg.resolved.activePollInterval, cfg.resolved.activeWaitLimit); err != nil {
+		if _, err := r.timing.waitActive(ctx, client, s.StoreID, secret); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -343,30 +386,33 @@ func adoptInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsSto
 }
 
 // Read serves refresh and import. Import passes the ID alone.
-func (SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
+func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
 	state := req.State
 	imported := state.StoreID == ""
 	accountID, storeID, err := parseStoreID(req.ID, infer.GetConfig[Config](ctx).resolved.cloudflareAccount)
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
-	client, err := infer.GetConfig[Config](ctx).cloudflareClient(state.APIToken, &accountID)
+	client, err := r.timing.cloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
 	store, err := client.GetStore(ctx, storeID)
-	if cfapi.IsNotFound(err) {
+	switch {
+	case cfapi.IsNotFound(err) && imported:
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, notFoundForImport("Secrets Store", req.ID, err)
+	case cfapi.IsNotFound(err):
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, nil // deleted outside Pulumi
-	}
-	if err != nil {
+	case err != nil:
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
 	state.AccountID = accountID
 	state.record(store)
 	inputs := req.Inputs
 	if imported {
-		state.Delete = true
-		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt, Delete: &state.Delete}
+		// Not created by this resource: kept on destroy unless the program says delete: true.
+		state.Adopted, state.Delete = true, false
+		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt}
 	}
 	if len(state.SecretIDs) > 0 {
 		// Inline secrets deleted outside Pulumi leave the state, so the next up re-creates them.
@@ -390,21 +436,32 @@ func (SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStore
 }
 
 // Delete deletes the inline secrets, then the store, unless delete is false. It never
-// forces: secrets this resource does not manage are not deleted with the store.
-func (SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[SecretsStoreState]) (infer.DeleteResponse, error) {
+// forces, and it checks before deleting anything: a store that holds secrets this resource
+// does not manage (after a bounded wait for those the same operation deletes: a Secret that
+// names no storeId is deleted alongside) is refused whole, its inline secrets left in place.
+func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[SecretsStoreState]) (infer.DeleteResponse, error) {
 	s := req.State
-	if !s.Delete {
-		p.GetLogger(ctx).Infof("keeping Secrets Store %s (delete: false)", s.StoreID)
+	if !s.Delete && !s.Adopted {
+		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q) and its secrets: delete: false", s.StoreID, s.Name)
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := infer.GetConfig[Config](ctx).cloudflareClient(s.APIToken, &s.AccountID)
+	client, err := r.timing.cloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	for _, name := range slices.Sorted(maps.Keys(s.SecretIDs)) {
-		if err := client.DeleteSecret(ctx, s.StoreID, s.SecretIDs[name]); err != nil && !cfapi.IsNotFound(err) {
-			return infer.DeleteResponse{}, err
-		}
+	if !s.Delete {
+		// It existed before this resource: it stays, without the secrets this resource made.
+		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q): it existed before this resource; set `delete: true` "+
+			"to delete it", s.StoreID, s.Name)
+		return infer.DeleteResponse{}, deleteInlineSecrets(ctx, client, s)
+	}
+	if err := r.onlyManagedSecretsLeft(ctx, client, s); cfapi.IsNotFound(err) {
+		return infer.DeleteResponse{}, nil // already gone
+	} else if err != nil {
+		return infer.DeleteResponse{}, err
+	}
+	if err := deleteInlineSecrets(ctx, client, s); err != nil {
+		return infer.DeleteResponse{}, err
 	}
 	err = client.DeleteStore(ctx, s.StoreID)
 	switch {
@@ -417,14 +474,56 @@ func (SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[SecretsS
 	return infer.DeleteResponse{}, err
 }
 
-// state is the state the inputs describe, before the API fills in the rest.
-func (a SecretsStoreArgs) state(accountID string) SecretsStoreState {
+// deleteInlineSecrets deletes the secrets this resource manages inline; those already gone are
+// no error.
+func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState) error {
+	for _, name := range slices.Sorted(maps.Keys(s.SecretIDs)) {
+		if err := client.DeleteSecret(ctx, s.StoreID, s.SecretIDs[name]); err != nil && !cfapi.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// onlyManagedSecretsLeft waits, for a bounded time, until the store holds no secret but this
+// resource's inline ones, and refuses the delete if others remain: nothing has been deleted yet.
+func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.Client, s SecretsStoreState) error {
+	managed := map[string]bool{}
+	for _, id := range s.SecretIDs {
+		managed[id] = true
+	}
+	var others []string
+	done, err := r.timing.waitFor(ctx, r.timing.storeWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
+		func() (bool, error) {
+			secrets, err := client.ListSecrets(ctx, s.StoreID, "")
+			others = others[:0]
+			for _, secret := range secrets {
+				if !managed[secret.ID] && secret.Status != cfapi.StatusDeleted {
+					others = append(others, secret.Name)
+				}
+			}
+			return len(others) == 0, err
+		})
+	if err != nil || done {
+		return err
+	}
+	slices.Sort(others)
+	return fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
+		"nothing was deleted. Delete them first (or remove them from the program), or set `delete: false` to keep "+
+		"the store; give every Secret in it `storeId: <store>.storeId` so that Pulumi deletes them before the store",
+		s.StoreID, s.Name, len(others), strings.Join(others, ", "), r.timing.storeWait)
+}
+
+// state is the state the inputs describe, before the API fills in the rest; adopted says
+// whether the store existed before the resource, which decides what an absent delete means.
+func (a SecretsStoreArgs) state(accountID string, adopted bool) SecretsStoreState {
 	return SecretsStoreState{
 		Name:      orDefault(a.Name, defaultStoreName),
 		AccountID: accountID,
 		APIToken:  a.APIToken,
 		Adopt:     orDefault(a.Adopt, false),
-		Delete:    orDefault(a.Delete, true),
+		Delete:    orDefault(a.Delete, !adopted),
+		Adopted:   adopted,
 	}
 }
 

@@ -1,8 +1,10 @@
 package provider
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -35,11 +37,15 @@ func (h *harness) secretNamesIn(storeID string) map[string]string {
 }
 
 func TestSecretsStoreLifecycle(t *testing.T) {
-	h := newHarness(t, emulator.Options{})
+	// An account that never used Secrets Store: this resource creates the store.
+	h := newHarness(t, emulator.Options{CloudflareEmptyAccount: true})
 	r := h.resource(secretsStoreToken, "store")
 
 	st := h.calls(func() { r.create(props(map[string]any{})) })
-	onlyRoute(t, st, "POST "+cfStores)
+	assert.Equal(t, map[string]int{cfListStores: 1, "POST " + cfStores: 1}, st.Routes,
+		"one look for the account's default store, one create")
+	assert.False(t, r.state.Get("adopted").AsBool())
+	assert.True(t, r.state.Get("delete").AsBool(), "a store this resource created is deleted on destroy")
 	assert.Equal(t, defaultStoreName, str(r.state, "name"))
 	assert.Equal(t, h.opts.CloudflareAccount, str(r.state, "accountId"))
 	assert.Regexp(t, `^[0-9a-f]{32}$`, str(r.state, "storeId"))
@@ -79,8 +85,19 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 	t.Run("delete flag changes in place without a call", func(t *testing.T) {
 		st := h.calls(func() { r.update(props(map[string]any{"delete": false})) })
 		assert.Zero(t, st.Total)
+
+		// A kept store cannot be renamed (an account holds one store): said at preview.
+		checked := r.mustCheck(props(map[string]any{"name": "prod", "delete": false}))
+		_, err := h.server.Diff(p.DiffRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "cannot be replaced")
+		assert.Contains(t, err.Error(), "`delete: true`")
+
 		st = h.calls(func() { r.update(props(map[string]any{"delete": true})) })
 		assert.Zero(t, st.Total)
+		// Removing delete: true again is no change: it is the default for a created store.
+		_, diff := r.diff(props(map[string]any{}))
+		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 	})
 
 	t.Run("refresh is one read", func(t *testing.T) {
@@ -90,11 +107,45 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 	})
 
-	t.Run("delete is one call, and deleting what is gone succeeds", func(t *testing.T) {
+	t.Run("delete is a look at what the store holds, then one call; deleting what is gone succeeds", func(t *testing.T) {
 		st := h.calls(func() { require.NoError(t, r.delete()) })
-		onlyRoute(t, st, cfDeleteStore)
+		assert.Equal(t, map[string]int{cfListSecrets: 1, cfDeleteStore: 1}, st.Routes)
 		require.NoError(t, r.delete())
 		assert.False(t, r.refresh())
+	})
+}
+
+// The account's default_secrets_store is a fixture, like pulumi-aws's default VPC: a
+// SecretsStore of the default name takes it over without adopt, and keeps it on destroy
+// unless delete: true is explicit. The examples then run unchanged on a used account.
+func TestSecretsStoreTakesOverTheDefaultStore(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	existing := h.accountStore()
+
+	r := h.resource(secretsStoreToken, "store")
+	st := h.calls(func() { r.create(props(map[string]any{})) })
+	assert.Equal(t, map[string]int{cfListStores: 1}, st.Routes, "found by one listing, no create")
+	assert.Equal(t, existing.ID, str(r.state, "storeId"))
+	assert.True(t, r.state.Get("adopted").AsBool())
+	assert.False(t, r.state.Get("delete").AsBool(), "a store this resource did not create is kept by default")
+
+	_, diff := r.diff(props(map[string]any{}))
+	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+	checked := r.mustCheck(props(map[string]any{"name": "prod"}))
+	_, err := h.server.Diff(p.DiffRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+	assert.ErrorContains(t, err, "cannot be replaced", "renaming the kept default store fails at preview")
+
+	st = h.calls(func() { require.NoError(t, r.delete()) })
+	assert.Zero(t, st.Total, "destroy keeps the default store")
+	_, err = h.cloudflare().GetStore(t.Context(), existing.ID)
+	require.NoError(t, err)
+
+	t.Run("delete: true deletes it", func(t *testing.T) {
+		r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"delete": true}))
+		assert.True(t, r.state.Get("delete").AsBool())
+		require.NoError(t, r.delete())
+		_, err := h.cloudflare().GetStore(t.Context(), existing.ID)
+		assert.True(t, cfapi.IsNotFound(err), "%v", err)
 	})
 }
 
@@ -106,15 +157,18 @@ func TestSecretsStoreDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 }
 
 func TestSecretsStoreOnePerAccount(t *testing.T) {
-	h := newHarness(t, emulator.Options{})
-	existing := h.newStore()
+	// The account's one store is not the default one: it is taken over only with adopt.
+	h := newHarness(t, emulator.Options{CloudflareEmptyAccount: true})
+	existing, err := h.cloudflare().CreateStore(t.Context(), "prod")
+	require.NoError(t, err)
 
 	for _, tc := range []struct {
 		inputs property.Map
 		want   []string
 	}{
-		{props(map[string]any{}), []string{"adopt: true", h.opts.CloudflareAccount + "/" + existing.ID}},
-		{props(map[string]any{"name": "prod", "adopt": true}), []string{"holds its one Secrets Store", `name: "default_secrets_store"`}},
+		{props(map[string]any{"name": "prod"}), []string{"adopt: true", h.opts.CloudflareAccount + "/" + existing.ID}},
+		{props(map[string]any{"name": "staging", "adopt": true}), []string{"holds its one Secrets Store", `name: "prod"`}},
+		{props(map[string]any{}), []string{"holds its one Secrets Store", `name: "prod"`}},
 	} {
 		r := h.resource(secretsStoreToken, "store")
 		checked := r.mustCheck(tc.inputs)
@@ -125,12 +179,12 @@ func TestSecretsStoreOnePerAccount(t *testing.T) {
 		}
 	}
 
-	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"adopt": true, "delete": false}))
+	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"name": "prod", "adopt": true}))
 	assert.Equal(t, existing.ID, str(r.state, "storeId"), "adopt takes over the existing store")
 
 	st := h.calls(func() { require.NoError(t, r.delete()) })
-	assert.Zero(t, st.Total, "delete: false keeps the store")
-	_, err := h.cloudflare().GetStore(t.Context(), existing.ID)
+	assert.Zero(t, st.Total, "an adopted store is kept by default")
+	_, err = h.cloudflare().GetStore(t.Context(), existing.ID)
 	assert.NoError(t, err)
 }
 
@@ -139,7 +193,7 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 	r := h.resource(secretsStoreToken, "store")
 
 	st := h.calls(func() { r.create(props(map[string]any{"secrets": inline("STRIPE", "s1", "SENDGRID", "g1")})) })
-	assert.Equal(t, map[string]int{"POST " + cfStores: 1, cfCreateRoute: 1}, writesOnly(st), "one bulk create")
+	assert.Equal(t, map[string]int{cfListStores: 1, cfCreateRoute: 1}, writesOnly(st), "the default store, one bulk create")
 	storeID := str(r.state, "storeId")
 	assertSecret(t, r.state, "secrets", "create")
 	ids := r.state.Get("secretIds").AsMap()
@@ -165,21 +219,36 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 		assert.Contains(t, h.secretNamesIn(storeID), "WEBHOOK")
 	})
 
-	t.Run("a store holding secrets it does not manage is not deleted", func(t *testing.T) {
+	t.Run("a store holding secrets it does not manage is refused before anything is deleted", func(t *testing.T) {
+		r.update(props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1"), "delete": true}))
 		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID, []cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}})
 		require.NoError(t, err)
+		start := time.Now()
 		err = r.delete()
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "delete: false")
-		assert.Equal(t, []string{"HAND_MADE"}, keys(h.secretNamesIn(storeID)), "only the managed secrets went")
+		assert.Contains(t, err.Error(), "HAND_MADE")
+		assert.Contains(t, err.Error(), "nothing was deleted")
+		assert.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "it waits for deletes running alongside first")
+		assert.ElementsMatch(t, []string{"HAND_MADE", "STRIPE", "WEBHOOK"}, keys(h.secretNamesIn(storeID)),
+			"the inline secrets stay with the store")
 		_, err = h.cloudflare().GetStore(t.Context(), storeID)
 		assert.NoError(t, err, "the store stays")
+	})
+
+	t.Run("secrets that another resource deletes meanwhile are waited for", func(t *testing.T) {
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			_ = h.cloudflare().DeleteSecret(context.Background(), storeID, h.secretNamesIn(storeID)["HAND_MADE"])
+		}()
+		require.NoError(t, r.delete())
+		_, err := h.cloudflare().GetStore(t.Context(), storeID)
+		assert.True(t, cfapi.IsNotFound(err), "%v", err)
 	})
 }
 
 func TestSecretsStoreImport(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	store := h.newStore()
+	store := h.accountStore()
 
 	for _, id := range []string{h.opts.CloudflareAccount + "/" + store.ID, store.ID} {
 		var r *res
@@ -197,12 +266,26 @@ func TestSecretsStoreImport(t *testing.T) {
 		require.True(t, r.refresh(), "an imported store refreshes")
 	}
 
-	t.Run("an imported store can be destroyed", func(t *testing.T) {
+	t.Run("an imported store is kept on destroy, or deleted with delete: true", func(t *testing.T) {
 		r, err := h.importID(secretsStoreToken, "store", store.ID)
 		require.NoError(t, err)
+		assert.True(t, r.state.Get("adopted").AsBool(), "this resource did not create it")
+		require.NoError(t, r.delete())
+		_, err = h.cloudflare().GetStore(t.Context(), store.ID)
+		require.NoError(t, err, "kept")
+
+		r, err = h.importID(secretsStoreToken, "store", store.ID)
+		require.NoError(t, err)
+		r.update(props(map[string]any{"delete": true}))
 		require.NoError(t, r.delete())
 		_, err = h.cloudflare().GetStore(t.Context(), store.ID)
 		assert.True(t, cfapi.IsNotFound(err), "%v", err)
+	})
+
+	t.Run("a store that does not exist fails the import", func(t *testing.T) {
+		r, err := h.importID(secretsStoreToken, "gone", strings.Repeat("ab", 16))
+		assert.ErrorContains(t, err, "not found, so there is nothing to import")
+		assert.Nil(t, r)
 	})
 
 	for _, bad := range []string{"", "nope", store.ID + "/" + store.ID + "/x", "/" + store.ID} {

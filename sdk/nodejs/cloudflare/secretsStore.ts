@@ -5,7 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "../utilities";
 
 /**
- * A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a store that already exists, and `delete: false` to keep it when the resource is destroyed.
+ * A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`, and every account that has used Secrets Store already has it.
+ *
+ * The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named `default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.
  *
  * Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
  *
@@ -53,6 +55,10 @@ export class SecretsStore extends pulumi.CustomResource {
      */
     declare public readonly adopt: pulumi.Output<boolean>;
     /**
+     * Whether the store existed before this resource (adopted, the account's default store, or imported): such a store is kept on destroy unless `delete: true` is set.
+     */
+    declare public /*out*/ readonly adopted: pulumi.Output<boolean>;
+    /**
      * The resource's own API token, if given (secret).
      */
     declare public readonly apiToken: pulumi.Output<string | undefined>;
@@ -99,9 +105,10 @@ export class SecretsStore extends pulumi.CustomResource {
             resourceInputs["accountId"] = args?.accountId;
             resourceInputs["adopt"] = (args?.adopt) ?? false;
             resourceInputs["apiToken"] = args?.apiToken ? pulumi.secret(args.apiToken) : undefined;
-            resourceInputs["delete"] = (args?.delete) ?? true;
+            resourceInputs["delete"] = args?.delete;
             resourceInputs["name"] = (args?.name) ?? "default_secrets_store";
             resourceInputs["secrets"] = args?.secrets ? pulumi.secret(args.secrets) : undefined;
+            resourceInputs["adopted"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
             resourceInputs["modifiedAt"] = undefined /*out*/;
             resourceInputs["secretIds"] = undefined /*out*/;
@@ -109,6 +116,7 @@ export class SecretsStore extends pulumi.CustomResource {
         } else {
             resourceInputs["accountId"] = undefined /*out*/;
             resourceInputs["adopt"] = undefined /*out*/;
+            resourceInputs["adopted"] = undefined /*out*/;
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
             resourceInputs["delete"] = undefined /*out*/;
@@ -134,7 +142,7 @@ export interface SecretsStoreArgs {
      */
     accountId?: pulumi.Input<string | undefined>;
     /**
-     * Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+     * Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
      */
     adopt?: pulumi.Input<boolean | undefined>;
     /**
@@ -142,7 +150,7 @@ export interface SecretsStoreArgs {
      */
     apiToken?: pulumi.Input<string | undefined>;
     /**
-     * Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+     * Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
      */
     delete?: pulumi.Input<boolean | undefined>;
     /**

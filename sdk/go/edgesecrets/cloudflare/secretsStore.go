@@ -11,7 +11,9 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a store that already exists, and `delete: false` to keep it when the resource is destroyed.
+// A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`, and every account that has used Secrets Store already has it.
+//
+// The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named `default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.
 //
 // Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
 //
@@ -29,6 +31,8 @@ type SecretsStore struct {
 	AccountId pulumi.StringOutput `pulumi:"accountId"`
 	// Whether an existing store could be taken over.
 	Adopt pulumi.BoolOutput `pulumi:"adopt"`
+	// Whether the store existed before this resource (adopted, the account's default store, or imported): such a store is kept on destroy unless `delete: true` is set.
+	Adopted pulumi.BoolOutput `pulumi:"adopted"`
 	// The resource's own API token, if given (secret).
 	ApiToken pulumi.StringPtrOutput `pulumi:"apiToken"`
 	// When the store was created (RFC 3339).
@@ -56,9 +60,6 @@ func NewSecretsStore(ctx *pulumi.Context,
 
 	if args.Adopt == nil {
 		args.Adopt = pulumi.BoolPtr(false)
-	}
-	if args.Delete == nil {
-		args.Delete = pulumi.BoolPtr(true)
 	}
 	if args.Name == nil {
 		args.Name = pulumi.StringPtr("default_secrets_store")
@@ -109,11 +110,11 @@ func (SecretsStoreState) ElementType() reflect.Type {
 type secretsStoreArgs struct {
 	// Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it replaces the store.
 	AccountId *string `pulumi:"accountId"`
-	// Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+	// Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
 	Adopt *bool `pulumi:"adopt"`
 	// Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
 	ApiToken *string `pulumi:"apiToken"`
-	// Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+	// Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
 	Delete *bool `pulumi:"delete"`
 	// Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
 	Name *string `pulumi:"name"`
@@ -125,11 +126,11 @@ type secretsStoreArgs struct {
 type SecretsStoreArgs struct {
 	// Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it replaces the store.
 	AccountId pulumi.StringPtrInput
-	// Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+	// Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
 	Adopt pulumi.BoolPtrInput
 	// Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
 	ApiToken pulumi.StringPtrInput
-	// Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+	// Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
 	Delete pulumi.BoolPtrInput
 	// Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
 	Name pulumi.StringPtrInput
@@ -232,6 +233,11 @@ func (o SecretsStoreOutput) AccountId() pulumi.StringOutput {
 // Whether an existing store could be taken over.
 func (o SecretsStoreOutput) Adopt() pulumi.BoolOutput {
 	return o.ApplyT(func(v *SecretsStore) pulumi.BoolOutput { return v.Adopt }).(pulumi.BoolOutput)
+}
+
+// Whether the store existed before this resource (adopted, the account's default store, or imported): such a store is kept on destroy unless `delete: true` is set.
+func (o SecretsStoreOutput) Adopted() pulumi.BoolOutput {
+	return o.ApplyT(func(v *SecretsStore) pulumi.BoolOutput { return v.Adopted }).(pulumi.BoolOutput)
 }
 
 // The resource's own API token, if given (secret).

@@ -29,9 +29,9 @@ class SecretsStoreArgs:
         The set of arguments for constructing a SecretsStore resource.
 
         :param pulumi.Input[_builtins.str] account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it replaces the store.
-        :param pulumi.Input[_builtins.bool] adopt: Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+        :param pulumi.Input[_builtins.bool] adopt: Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
-        :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+        :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
         :param pulumi.Input[_builtins.str] name: Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
         """
@@ -43,8 +43,6 @@ class SecretsStoreArgs:
             pulumi.set(__self__, "adopt", adopt)
         if api_token is not None:
             pulumi.set(__self__, "api_token", api_token)
-        if delete is None:
-            delete = True
         if delete is not None:
             pulumi.set(__self__, "delete", delete)
         if name is None:
@@ -70,7 +68,7 @@ class SecretsStoreArgs:
     @pulumi.getter
     def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+        Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
         """
         return pulumi.get(self, "adopt")
 
@@ -94,7 +92,7 @@ class SecretsStoreArgs:
     @pulumi.getter
     def delete(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+        Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
         """
         return pulumi.get(self, "delete")
 
@@ -141,7 +139,9 @@ class SecretsStore(pulumi.CustomResource):
                  secrets: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
         """
-        A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a store that already exists, and `delete: false` to keep it when the resource is destroyed.
+        A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`, and every account that has used Secrets Store already has it.
+
+        The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named `default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.
 
         Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
 
@@ -156,9 +156,9 @@ class SecretsStore(pulumi.CustomResource):
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it replaces the store.
-        :param pulumi.Input[_builtins.bool] adopt: Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`.
+        :param pulumi.Input[_builtins.bool] adopt: Take over the account's existing store of this name instead of failing (an account holds one store). Default `false`; not needed for `default_secrets_store`, the account's fixture.
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
-        :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare (default `true`). With `false` Pulumi forgets the store, and its inline secrets, and Cloudflare keeps them. A store that still holds secrets this resource does not manage is never deleted.
+        :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
         :param pulumi.Input[_builtins.str] name: Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
         """
@@ -169,7 +169,9 @@ class SecretsStore(pulumi.CustomResource):
                  args: Optional[SecretsStoreArgs] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """
-        A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`. Set `adopt: true` to manage a store that already exists, and `delete: false` to keep it when the resource is destroyed.
+        A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An account holds one store; the first is called `default_secrets_store`, and every account that has used Secrets Store already has it.
+
+        The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named `default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.
 
         Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
 
@@ -216,13 +218,12 @@ class SecretsStore(pulumi.CustomResource):
                 adopt = False
             __props__.__dict__["adopt"] = adopt
             __props__.__dict__["api_token"] = None if api_token is None else pulumi.Output.secret(api_token)
-            if delete is None:
-                delete = True
             __props__.__dict__["delete"] = delete
             if name is None:
                 name = 'default_secrets_store'
             __props__.__dict__["name"] = name
             __props__.__dict__["secrets"] = None if secrets is None else pulumi.Output.secret(secrets)
+            __props__.__dict__["adopted"] = None
             __props__.__dict__["created_at"] = None
             __props__.__dict__["modified_at"] = None
             __props__.__dict__["secret_ids"] = None
@@ -253,6 +254,7 @@ class SecretsStore(pulumi.CustomResource):
 
         __props__.__dict__["account_id"] = None
         __props__.__dict__["adopt"] = None
+        __props__.__dict__["adopted"] = None
         __props__.__dict__["api_token"] = None
         __props__.__dict__["created_at"] = None
         __props__.__dict__["delete"] = None
@@ -278,6 +280,14 @@ class SecretsStore(pulumi.CustomResource):
         Whether an existing store could be taken over.
         """
         return pulumi.get(self, "adopt")
+
+    @_builtins.property
+    @pulumi.getter
+    def adopted(self) -> pulumi.Output[_builtins.bool]:
+        """
+        Whether the store existed before this resource (adopted, the account's default store, or imported): such a store is kept on destroy unless `delete: true` is set.
+        """
+        return pulumi.get(self, "adopted")
 
     @_builtins.property
     @pulumi.getter(name="apiToken")
