@@ -82,12 +82,12 @@ func (c *Config) Annotate(a infer.Annotator) {
 // credentials are not an error here: a program may use only one of the two platforms.
 func (c *Config) Configure(context.Context) error {
 	r := resolvedConfig{
-		flyToken:           firstSet(c.FlyAPIToken, envFlyToken),
-		flyURL:             firstSet(c.FlyAPIURL, envFlyURL),
-		cloudflareToken:    firstSet(c.CloudflareAPIToken, envCloudflareToken),
-		cloudflareAccount:  firstSet(c.CloudflareAccountID, envCloudflareAccount),
-		cloudflareURL:      firstSet(c.CloudflareAPIURL, envCloudflareURL),
-		httpClient:         &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		flyToken:          firstSet(c.FlyAPIToken, envFlyToken),
+		flyURL:            firstSet(c.FlyAPIURL, envFlyURL),
+		cloudflareToken:   firstSet(c.CloudflareAPIToken, envCloudflareToken),
+		cloudflareAccount: firstSet(c.CloudflareAccountID, envCloudflareAccount),
+		cloudflareURL:     firstSet(c.CloudflareAPIURL, envCloudflareURL),
+		httpClient:        &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	if r.flyURL == "" {
 		r.flyURL = defaultFlyURL
