@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
@@ -117,21 +118,29 @@ type harness struct {
 	envVars map[string]string
 	// backendDir holds the file backend's state, history and backups.
 	backendDir string
+	// fixtures are the stores the account held at the start (its default store): a destroy
+	// keeps them.
+	fixtures []cloudflare.StoreState
 }
 
-// newHarness starts an emulator and installs the provider into a fresh Pulumi home.
+// newHarness starts an emulator as users run it (as unkind as the real services: rate limits,
+// lagging reads, pending secrets, an account that holds its default store) and installs the
+// provider into a fresh Pulumi home.
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}})
+}
+
+// newHarnessWith is newHarness with emulator options of the test's own: its apps, faults.
+func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	t.Helper()
 	provider := filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets")
 	requireFile(t, provider, "run `make build`")
 	requireCommand(t, "pulumi", "run `make tools`")
 
 	statePath := filepath.Join(t.TempDir(), "emulator-state.json")
-	srv, ts := emulatortest.Start(t, emulator.Options{
-		FlyApps:         []string{flyApp},
-		StatePath:       statePath,
-		ActivationDelay: emulator.DefaultActivationDelay, // as the binary users run
-	})
+	opts.StatePath = statePath
+	srv, ts := emulatortest.Start(t, opts)
 
 	h := &harness{
 		t:             t,
@@ -141,6 +150,7 @@ func newHarness(t *testing.T) *harness {
 		backendDir:    t.TempDir(),
 		envVars:       srv.Env(ts.URL),
 	}
+	h.fixtures = h.contents().stores()
 	for k, v := range map[string]string{
 		"PULUMI_HOME":                   t.TempDir(),
 		"PULUMI_BACKEND_URL":            "file://" + h.backendDir,
@@ -298,7 +308,8 @@ func (c emulatorContents) cloudflareSecret(name string) (storeID string, secret 
 	return "", cloudflare.SecretState{}, false
 }
 
-// assertEmulatorEmpty fails if any Fly.io secret, Cloudflare store or secret is left.
+// assertEmulatorEmpty fails if any Fly.io secret or Cloudflare secret is left, or any store but
+// the account's own from the start (its default store, a fixture that a destroy keeps).
 func (h *harness) assertEmulatorEmpty(step string) {
 	h.t.Helper()
 	c := h.contents()
@@ -308,8 +319,15 @@ func (h *harness) assertEmulatorEmpty(step string) {
 		}
 	}
 	for _, st := range c.stores() {
-		h.t.Errorf("%s: Cloudflare store %s (%s) is left in the emulator with %d secrets",
-			step, st.Name, st.ID, len(st.Secrets))
+		for _, s := range st.Secrets {
+			h.t.Errorf("%s: Cloudflare secret %s is left in store %s", step, s.Name, st.Name)
+		}
+		if !slices.ContainsFunc(h.fixtures, func(f cloudflare.StoreState) bool { return f.ID == st.ID }) {
+			h.t.Errorf("%s: Cloudflare store %s (%s) is left in the emulator", step, st.Name, st.ID)
+		}
+	}
+	if got := len(c.stores()); got != len(h.fixtures) {
+		h.t.Errorf("%s: %d stores left, want the %d the account started with", step, got, len(h.fixtures))
 	}
 }
 
@@ -365,13 +383,20 @@ func (h *harness) apiJSON(method, path string, body any, out any) {
 	}
 }
 
-// flyDigest is the digest the Fly.io API reports for a secret.
+// flyDigest is the digest the Fly.io API reports for a secret, read at the app's current
+// secrets version (a plain read may lag the last write).
 func (h *harness) flyDigest(app, name string) string {
 	h.t.Helper()
+	var version uint64
+	for _, a := range h.contents().Fly.Apps {
+		if a.Name == app {
+			version = a.Version
+		}
+	}
 	var secret struct {
 		Digest string `json:"digest"`
 	}
-	h.apiJSON("GET", "/v1/apps/"+app+"/secrets/"+name, nil, &secret)
+	h.apiJSON("GET", fmt.Sprintf("/v1/apps/%s/secrets/%s?version=%d", app, name, version), nil, &secret)
 	return secret.Digest
 }
 

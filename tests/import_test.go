@@ -24,24 +24,29 @@ func TestImport(t *testing.T) {
 	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/DATABASE_URL", map[string]string{"value": oldDatabaseURL}, nil)
 	account := h.envVars["CLOUDFLARE_ACCOUNT_ID"]
 	storesPath := "/client/v4/accounts/" + account + "/secrets_store/stores"
-	var store struct {
-		Result struct {
+	// The account's default store, which every account that has used Secrets Store holds.
+	var stores struct {
+		Result []struct {
 			ID string `json:"id"`
 		} `json:"result"`
 	}
-	h.apiJSON("POST", storesPath, map[string]string{"name": "default_secrets_store"}, &store)
+	h.apiJSON("GET", storesPath, nil, &stores)
+	if len(stores.Result) != 1 {
+		t.Fatalf("the account holds %d stores, want its default store", len(stores.Result))
+	}
+	storeID := stores.Result[0].ID
 	var secrets struct {
 		Result []struct {
 			ID string `json:"id"`
 		} `json:"result"`
 	}
-	h.apiJSON("POST", storesPath+"/"+store.Result.ID+"/secrets", []map[string]any{{
+	h.apiJSON("POST", storesPath+"/"+storeID+"/secrets", []map[string]any{{
 		"name": "API_KEY", "value": oldAPIKey, "scopes": []string{"workers"}, "comment": "API key for the edge Worker",
 	}}, &secrets)
 	if len(secrets.Result) != 1 {
 		t.Fatalf("creating API_KEY: the API answered %d secrets, want 1", len(secrets.Result))
 	}
-	storeID, apiKeyID := store.Result.ID, secrets.Result[0].ID
+	apiKeyID := secrets.Result[0].ID
 	before := h.contents()
 	flyBefore, _ := before.flySecret(flyApp, "DATABASE_URL")
 
