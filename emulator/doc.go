@@ -13,7 +13,8 @@
 //     Requests that match no API route count under their family's catch-all,
 //     "GET /v1/" or "GET /client/v4/" (and
 //     "GET /client/v4/accounts/{account_id}/secrets_store/" inside Secrets
-//     Store). Requests that fault (5xx, 429, drop) are counted too. GET
+//     Store). Requests that fault (5xx, 429, drop) are counted too, and
+//     Stats.Faults counts them by kind, rate-limited answers included. GET
 //     /_emulator/stats answers Stats as JSON, DELETE /_emulator/stats zeroes
 //     the counters, POST /_emulator/reset empties everything (answers 204).
 //     /_emulator/* requests are never counted, faulted or authenticated.

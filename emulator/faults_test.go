@@ -122,7 +122,7 @@ func TestLatency(t *testing.T) {
 func TestLostResponsesApplyTheWrite(t *testing.T) {
 	// Consistent reads and no rate limit: this test is about lost answers; 20
 	// writes in a row would otherwise meet the limit and the final read the lag.
-	_, base := start(t, emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true})
+	srv, base := start(t, emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true})
 	dropped, proxied := 0, 0
 	for i := range 20 {
 		r := call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", base, i), flyAuth, map[string]string{"value": "v"})
@@ -137,6 +137,9 @@ func TestLostResponsesApplyTheWrite(t *testing.T) {
 	}
 	if dropped == 0 || proxied == 0 {
 		t.Errorf("lost answers: %d dropped, %d 502; want both kinds", dropped, proxied)
+	}
+	if n := srv.Stats().Faults["lost_response"]; n != 20 {
+		t.Errorf("stats count %d lost responses, want 20", n)
 	}
 	// Every write was applied; reads are never lost.
 	var list struct {
@@ -189,7 +192,7 @@ func TestCloudflareRateLimit(t *testing.T) {
 }
 
 func TestRateLimitIsOnByDefault(t *testing.T) {
-	_, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}})
+	srv, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}})
 	set := func(app string, i int) reply {
 		return call(t, "POST", fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i), flyAuth, map[string]string{"value": "v"})
 	}
@@ -197,6 +200,9 @@ func TestRateLimitIsOnByDefault(t *testing.T) {
 		set("demo", i).want(t, 201)
 	}
 	r := set("demo", 3).want(t, 429)
+	if n := srv.Stats().Faults["rate_limited"]; n != 1 {
+		t.Errorf("stats count %d rate-limited answers, want 1", n)
+	}
 	if r.header.Get("Retry-After") != "1" || strings.TrimSpace(r.body) != `{"error":"rate limit exceeded"}` {
 		t.Errorf("429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
 	}

@@ -72,20 +72,27 @@ func (s *Server) instrument(fam family, next http.Handler) http.Handler {
 		route := routeKey(r)
 		s.stats.add(route)
 		rec := &statusRecorder{ResponseWriter: w}
-		kind := s.serve(rec, r, fam, next)
+		kind, limited := s.serve(rec, r, fam, next)
+		switch {
+		case limited:
+			s.stats.addFault("rate_limited")
+		case kind != noFault:
+			s.stats.addFault(kind.String())
+		}
 		s.logRequest(r, route, rec.code(), time.Since(start), kind)
 	})
 }
 
-// serve runs the fault and rate-limit gauntlet, then the API handler.
-func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) fault {
+// serve runs the fault and rate-limit gauntlet, then the API handler. limited reports a 429
+// of the API's own rate limit.
+func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) (kind fault, limited bool) {
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return noFault
+			return noFault, false
 		}
 	}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
@@ -93,20 +100,20 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 	switch kind {
 	case faultDrop:
 		dropConnection(w)
-		return kind
+		return kind, false
 	case faultThrottle:
 		w.Header().Set("Retry-After", "1")
 		fam.writeFault(w, kind, status)
-		return kind
+		return kind, false
 	case faultServerError, faultConflict:
 		fam.writeFault(w, kind, status)
-		return kind
+		return kind, false
 	}
 	if limiter := fam.limiter(s); limiter != nil {
 		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
-			return faultThrottle
+			return faultThrottle, true
 		}
 	}
 	if kind == faultLostResponse {
@@ -117,10 +124,10 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 		} else {
 			fam.writeFault(w, faultServerError, status)
 		}
-		return kind
+		return kind, false
 	}
 	next.ServeHTTP(w, r)
-	return noFault
+	return noFault, false
 }
 
 // discardResponse is where a lost response is written.
