@@ -95,10 +95,12 @@ e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in
 	PYTHON=$(PYTHON) E2E_VENV=$(E2E_VENV) tests/e2e-deps.sh
 
 # EDGESECRETS_E2E_REQUIRE=1: a missing prerequisite fails the run instead of skipping a test.
+# -parallel 8: the tests mostly wait (on Fly's rate limit, each with its own emulator and app),
+# so more of them run at once than there are cores.
 test-e2e: build tools sdk-build e2e-deps ## End-to-end tests: every example's lifecycle and pulumi import, against the emulator
 	cd tests && EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
 		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
-		$(GO) test -count=1 -timeout 30m -v ./...
+		$(GO) test -count=1 -timeout 30m -parallel 8 -v ./...
 
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
