@@ -64,4 +64,4 @@ step "pulumi destroy"
 pulumi destroy --yes --non-interactive --skip-preview
 pulumi stack rm --yes --non-interactive demo >/dev/null
 
-step "Done: the emulator is empty again and the temporary state is removed"
+step "Done: the secrets are gone (the account's default store stays, as on a real account) and the temporary state is removed"
