@@ -131,7 +131,8 @@ func newHarness(t *testing.T) *harness {
 	return newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}})
 }
 
-// newHarnessWith is newHarness with emulator options of the test's own: its apps, faults.
+// newHarnessWith is newHarness with emulator options of the test's own: its apps, faults, and a
+// state file (opts.StatePath) to start from, which is copied, never changed.
 func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	t.Helper()
 	provider := filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets")
@@ -139,6 +140,15 @@ func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	requireCommand(t, "pulumi", "run `make tools`")
 
 	statePath := filepath.Join(t.TempDir(), "emulator-state.json")
+	if opts.StatePath != "" {
+		data, err := os.ReadFile(opts.StatePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(statePath, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts.StatePath = statePath
 	srv, ts := emulatortest.Start(t, opts)
 
@@ -180,6 +190,12 @@ func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	version = strings.TrimPrefix(version, "v")
 	h.pulumi(repoRoot, "", "plugin", "install", "resource", "edgesecrets", version, "--file", provider)
 	return h
+}
+
+// setEnv sets a variable of every later Pulumi process.
+func (h *harness) setEnv(name, value string) {
+	h.envVars[name] = value
+	h.env = append(h.env, name+"="+value) // the last one wins
 }
 
 // run runs a command in dir with the harness's environment and returns its stdout; on failure
