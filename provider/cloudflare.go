@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 )
 
@@ -106,10 +107,8 @@ func (t *timing) waitFor(ctx context.Context, limit time.Duration, what string, 
 		}
 		wait := min(interval, left) // the last look is at the deadline
 		tellWait(ctx, wait, what)
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(wait):
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return false, err
 		}
 		interval = min(interval*2, time.Second)
 	}

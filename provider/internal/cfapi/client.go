@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
@@ -26,6 +25,8 @@ import (
 
 	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/secrets_store"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 )
 
 // DefaultBaseURL is Cloudflare's v4 API.
@@ -106,7 +107,7 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 		svc:       secrets_store.NewSecretsStoreService(reqOpts...),
 		retry:     opts,
 		now:       time.Now,
-		sleep:     sleepContext,
+		sleep:     backoff.Sleep,
 	}
 }
 
@@ -159,7 +160,7 @@ func (c *Client) call(ctx context.Context, op string, kind requestKind,
 			}
 			return got, err
 		}
-		wait := c.backoff(n)
+		wait := backoff.Jittered(n, c.retry.MinBackoff, c.retry.MaxBackoff)
 		if got.retryAfter >= 0 {
 			wait = got.retryAfter
 		}
@@ -217,32 +218,6 @@ func (c *Client) read(res *http.Response) answer {
 		}
 	}
 	return got
-}
-
-// backoff is the wait before retry number n (1-based): MinBackoff doubled per attempt, at most
-// MaxBackoff, with equal jitter.
-func (c *Client) backoff(n int) time.Duration {
-	step := c.retry.MinBackoff
-	for i := 1; i < n && step < c.retry.MaxBackoff; i++ {
-		step *= 2
-	}
-	step = min(step, c.retry.MaxBackoff)
-	half := step / 2
-	return half + rand.N(step-half+1)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // OutcomeUnknownError is a create that got no definite answer (a dropped connection, a 5xx

@@ -148,27 +148,20 @@ func (c *Client) createSecretsOnce(ctx context.Context, op, storeID string, secr
 		}
 	}
 	set(&params.Body, new(bool), body)
-	var raw []string
+	var raw string
 	_, err := c.call(ctx, op, nonIdempotent, func(ctx context.Context, capture option.RequestOption) error {
 		res, err := c.svc.Stores.Secrets.New(ctx, storeID, params, capture)
 		if err == nil {
-			raw = raw[:0]
-			for _, s := range res.Result {
-				raw = append(raw, s.JSON.RawJSON())
-			}
+			raw = res.JSON.Result.Raw()
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Secret, 0, len(raw))
-	for _, r := range raw {
-		secret, err := fromRaw[Secret](r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, secret)
+	out, err := fromRaw[[]Secret](raw)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) != len(secrets) {
 		return out, fmt.Errorf("cloudflare: %s: the API returned %d secrets for %d created", op, len(out), len(secrets))
@@ -255,29 +248,24 @@ func (c *Client) listSecrets(ctx context.Context, storeID, search string) ([]Sec
 	var secrets []Secret
 	for page := int64(1); ; page++ {
 		set(&params.Page.Value, &params.Page.Present, page)
-		var raw []string
+		var raw string
 		got, err := c.call(ctx, fmt.Sprintf("list secrets in store %s", storeID), idempotent,
 			func(ctx context.Context, capture option.RequestOption) error {
 				res, err := c.svc.Stores.Secrets.List(ctx, storeID, params, capture)
 				if err == nil {
-					raw = raw[:0]
-					for _, s := range res.Result {
-						raw = append(raw, s.JSON.RawJSON())
-					}
+					raw = res.JSON.Result.Raw()
 				}
 				return err
 			})
 		if err != nil {
 			return nil, got, err
 		}
-		for _, r := range raw {
-			secret, err := fromRaw[Secret](r)
-			if err != nil {
-				return nil, got, err
-			}
-			secrets = append(secrets, secret)
+		page, err := fromRaw[[]Secret](raw)
+		if err != nil {
+			return nil, got, err
 		}
-		if len(raw) < pageSize { // a short page is the last one
+		secrets = append(secrets, page...)
+		if len(page) < pageSize { // a short page is the last one
 			return secrets, got, nil
 		}
 	}

@@ -33,28 +33,23 @@ func (c *Client) listStores(ctx context.Context) ([]Store, answer, error) {
 	var stores []Store
 	for page := int64(1); ; page++ {
 		set(&params.Page.Value, &params.Page.Present, page)
-		var raw []string
+		var raw string
 		got, err := c.call(ctx, "list stores", idempotent, func(ctx context.Context, capture option.RequestOption) error {
 			res, err := c.svc.Stores.List(ctx, params, capture)
 			if err == nil {
-				raw = raw[:0]
-				for _, s := range res.Result {
-					raw = append(raw, s.JSON.RawJSON())
-				}
+				raw = res.JSON.Result.Raw()
 			}
 			return err
 		})
 		if err != nil {
 			return nil, got, err
 		}
-		for _, r := range raw {
-			store, err := fromRaw[Store](r)
-			if err != nil {
-				return nil, got, err
-			}
-			stores = append(stores, store)
+		page, err := fromRaw[[]Store](raw)
+		if err != nil {
+			return nil, got, err
 		}
-		if len(raw) < pageSize { // a short page is the last one
+		stores = append(stores, page...)
+		if len(page) < pageSize { // a short page is the last one
 			return stores, got, nil
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sort"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 )
 
 // DefaultBaseURL is the public Fly Machines API. FLY_FLAPS_BASE_URL overrides it in flyctl;
@@ -95,7 +96,7 @@ func New(baseURL, token string, opts ...Option) *Client {
 		shared:  defaultShared,
 		notify:  func(context.Context, time.Duration, string) {},
 		now:     time.Now,
-		sleep:   sleepContext,
+		sleep:   backoff.Sleep,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -179,20 +180,6 @@ func WithUserAgent(ua string) Option {
 // what they record.
 func withClock(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *Client) { c.now, c.sleep = now, sleep }
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }
 
 // APIError is a response from the API with a non-2xx status.
@@ -464,17 +451,9 @@ func isRetryableTransportError(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// backoff is the wait before retry number attempt (1-based): minBackoff doubled per attempt, at
-// most maxBackoff, with "equal jitter" (half fixed, half random) so that clients rate-limited
-// together spread out while still waiting at least half the step.
+// backoff is the wait before retry number attempt (1-based).
 func (c *Client) backoff(attempt int) time.Duration {
-	step := c.retry.minBackoff
-	for i := 1; i < attempt && step < c.retry.maxBackoff; i++ {
-		step *= 2
-	}
-	step = min(step, c.retry.maxBackoff)
-	half := step / 2
-	return half + rand.N(step-half+1)
+	return backoff.Jittered(attempt, c.retry.minBackoff, c.retry.maxBackoff)
 }
 
 // retryAfter reads a Retry-After header, in delay-seconds or as an HTTP date; ok is false when

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 )
 
 const testToken = "fm2_test-token-0123456789"
@@ -453,7 +455,7 @@ func TestCancellationStopsRetrying(t *testing.T) {
 	// up just as the client starts waiting.
 	cancelThenSleep := func(ctx context.Context, d time.Duration) error {
 		cancel()
-		return sleepContext(ctx, d)
+		return backoff.Sleep(ctx, d)
 	}
 	c := New(srv.URL, testToken, WithRetries(10*time.Hour, time.Hour, time.Hour), withClock(time.Now, cancelThenSleep))
 	start := time.Now()
@@ -472,21 +474,6 @@ func TestCancellationStopsRetrying(t *testing.T) {
 	}
 }
 
-func TestSleepContextReturnsOnCancel(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	if err := sleepContext(ctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v", err)
-	}
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
-		t.Errorf("took %v", elapsed)
-	}
-	if err := sleepContext(context.Background(), time.Millisecond); err != nil {
-		t.Errorf("err = %v", err)
-	}
-}
-
 func TestCanceledContextMakesNoRetries(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -501,24 +488,6 @@ func TestCanceledContextMakesNoRetries(t *testing.T) {
 	}
 }
 
-func TestBackoffGrowsAndIsCapped(t *testing.T) {
-	c := New("", "", WithRetries(time.Hour, 100*time.Millisecond, time.Second))
-	steps := []time.Duration{100, 200, 400, 800, 1000, 1000, 1000}
-	for i, step := range steps {
-		step *= time.Millisecond
-		for range 50 {
-			if got := c.backoff(i + 1); got < step/2 || got > step {
-				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", i+1, got, step/2, step)
-			}
-		}
-	}
-	if got := c.backoff(1000); got > time.Second { // no overflow for absurd attempt numbers
-		t.Errorf("backoff(1000) = %v", got)
-	}
-}
-
-// TestErrorsNeverContainValueOrToken drives every failure path with a server that echoes what it
-// got, and checks that no error text holds a secret value or any form of the token.
 func TestErrorsNeverContainValueOrToken(t *testing.T) {
 	const (
 		token = "FlyV1 fm1r_macaroon-part-one,fm2_macaroon-part-two"
@@ -599,7 +568,7 @@ func TestErrorsNeverContainValueOrToken(t *testing.T) {
 		defer srv.Close()
 		cancelThenSleep := func(ctx context.Context, d time.Duration) error {
 			cancel()
-			return sleepContext(ctx, d)
+			return backoff.Sleep(ctx, d)
 		}
 		c := New(srv.URL, token, WithRetries(10*time.Hour, time.Hour, time.Hour), withClock(time.Now, cancelThenSleep))
 		_, err := c.SetSecret(ctx, "my-app", "A", value)
