@@ -6,10 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
@@ -222,4 +225,58 @@ func tellWait(ctx context.Context, wait time.Duration, why string) {
 		return
 	}
 	p.GetLogger(ctx).InfoStatusf("waiting %s: %s", wait.Round(100*time.Millisecond), why)
+}
+
+// engineConfigKeys are provider inputs the engine adds itself, not the user's configuration.
+var engineConfigKeys = []string{"version", "pluginDownloadURL"}
+
+// unknownConfigKeys fails configuration keys the provider does not have, so that a misspelt
+// key (edgesecrets:flyToken) is not silently ignored, with the nearest real key as the fix.
+func unknownConfigKeys(inputs property.Map) []p.CheckFailure {
+	known := rulesOf[Config](diffRules{}).inputs
+	var failures []p.CheckFailure
+	for key := range inputs.AllStable {
+		if slices.Contains(known, key) || slices.Contains(engineConfigKeys, key) || strings.HasPrefix(key, "__") {
+			continue
+		}
+		reason := fmt.Sprintf("%s:%s is not a configuration key of this provider", Name, key)
+		if near := nearest(key, known); near != "" {
+			reason += fmt.Sprintf("; did you mean %s:%s?", Name, near)
+		}
+		failures = append(failures, p.CheckFailure{Reason: reason + " (keys: " + strings.Join(known, ", ") + ")"})
+	}
+	return failures
+}
+
+// nearest is the candidate closest to key by edit distance, case aside, if it is close enough
+// to be a misspelling (within a third of its length).
+func nearest(key string, candidates []string) string {
+	best, bestDistance := "", len(key)/3+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(c)); d < bestDistance {
+			best, bestDistance = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

@@ -1,11 +1,13 @@
 package provider
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/blang/semver"
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/integration"
+	presource "github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -96,5 +98,26 @@ func TestConfigRejectsMalformedSettings(t *testing.T) {
 		err = server.Configure(p.ConfigureRequest{Args: props(map[string]any{key: value})})
 		require.Error(t, err, key)
 		assert.Contains(t, err.Error(), "edgesecrets:"+key)
+	}
+}
+
+// A misspelt configuration key fails at preview with the key meant; the engine's own keys pass.
+func TestUnknownConfigKeysFail(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	urn := presource.URN("urn:pulumi:test::test::pulumi:providers:edgesecrets::default")
+	resp, err := h.server.CheckConfig(p.CheckRequest{Urn: urn, Inputs: props(map[string]any{
+		"flyToken": "x", "flyApiUrl": h.url, "version": "0.1.0", "cloudflareAcountId": "y", "colour": "blue",
+	})})
+	require.NoError(t, err)
+	var reasons []string
+	for _, f := range resp.Failures {
+		reasons = append(reasons, f.Reason)
+	}
+	require.Len(t, reasons, 3, "%v", reasons)
+	assert.Contains(t, strings.Join(reasons, "\n"), "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?")
+	assert.Contains(t, strings.Join(reasons, "\n"), "did you mean edgesecrets:cloudflareAccountId?")
+	assert.Contains(t, strings.Join(reasons, "\n"), "edgesecrets:colour is not a configuration key of this provider (keys: ")
+	for _, r := range reasons {
+		assert.NotContains(t, r, "\"x\"", "never the value")
 	}
 }

@@ -260,6 +260,12 @@ func withInputRules(inner p.Provider, rules map[string]diffRules) p.Provider {
 	inner.DiffConfig = func(_ context.Context, req p.DiffRequest) (p.DiffResponse, error) {
 		return configDiff(req)
 	}
+	innerCheckConfig := inner.CheckConfig
+	inner.CheckConfig = func(ctx context.Context, req p.CheckRequest) (p.CheckResponse, error) {
+		resp, err := innerCheckConfig(ctx, req)
+		resp.Failures = append(resp.Failures, unknownConfigKeys(req.Inputs)...)
+		return resp, err
+	}
 	return inner
 }
 

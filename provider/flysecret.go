@@ -129,14 +129,14 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlySecretArgs], error) {
 	return check[FlySecretArgs](ctx, req.NewInputs, func(c *checker) {
 		c.pattern("app", flyAppPattern, "Fly.io app names use lowercase letters, digits and dashes")
-		if app, ok := c.str("app"); ok && len(app) > maxFlyAppNameLength {
-			c.fail("app", "app is %d characters long; Fly.io app names have at most %d", len(app), maxFlyAppNameLength)
-		}
+		c.length("app", limitFlyAppName)
 		c.pattern("name", flySecretNamePattern, "secret names become environment variables: use letters, digits "+
 			"and underscores, not starting with a digit (e.g. DATABASE_URL)")
+		c.length("name", limitFlySecretName)
 		c.nonEmptyValue(req.OldInputs, "value")
+		c.length("value", limitFlyValue)
 		if enc, ok := c.str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
-			c.fail("encoding", "encoding is %q: use \"plain\" or \"base64\"", enc)
+			c.fail("encoding", "encoding is %s: use \"plain\" or \"base64\"", quoted(c.inputs.Get("encoding"), enc))
 		}
 	})
 }

@@ -209,7 +209,7 @@ func TestFlySecretCheckFailures(t *testing.T) {
 				r := h.resource(flySecretToken, "bad")
 				_, failures := r.check(tc.inputs)
 				require.NotEmpty(t, failures, "expected a check failure")
-				assert.Equal(t, tc.property, failures[0].Property, "%v", failures)
+				assertFailureOn(t, failures[0], tc.property, secretInputNames[FlySecretArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 			})
 		}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,4 +389,17 @@ func assertNoLeak(t *testing.T, err error, secrets ...string) {
 func onlyRoute(t *testing.T, st emulator.Stats, route string) {
 	t.Helper()
 	assert.Equal(t, map[string]int{route: 1}, st.Routes, "expected exactly one call to %s", route)
+}
+
+// assertFailureOn checks that a Check failure is about prop. A failure about a secret input
+// names no property (the engine would print the value beside it): its reason names the input.
+func assertFailureOn(t *testing.T, f p.CheckFailure, prop string, secretInputs []string) {
+	t.Helper()
+	top, _, _ := strings.Cut(prop, "[")
+	if !slices.Contains(secretInputs, top) {
+		assert.Equal(t, prop, f.Property, "%v", f)
+		return
+	}
+	assert.Empty(t, f.Property, "a failure on secret input %s must not name the property: %v", prop, f)
+	assert.True(t, strings.HasPrefix(f.Reason, top), "the reason must name %s: %q", top, f.Reason)
 }

@@ -175,13 +175,11 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 			nameRule += fmt.Sprintf("; the name defaults to the resource name %q, so set `name` explicitly", req.Name)
 		}
 		c.pattern("name", cloudflareSecretNamePattern, nameRule)
-		if name, ok := c.str("name"); ok && len(name) > maxCloudflareSecretNameBytes {
-			c.fail("name", "name is %d bytes long; at most %d are allowed", len(name), maxCloudflareSecretNameBytes)
-		}
+		c.length("name", limitCloudflareName)
 		c.pattern("storeId", cloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
 		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
 		c.nonEmptyValue(req.OldInputs, "value")
-		c.valueSize("value", maxCloudflareValueBytes)
+		c.length("value", limitCloudflareValue)
 		c.scopes("scopes")
 	})
 }

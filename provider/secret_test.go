@@ -328,7 +328,7 @@ func TestSecretCheckFailures(t *testing.T) {
 				r := h.resource(secretToken, tc.resourceName)
 				_, failures := r.check(tc.inputs)
 				require.NotEmpty(t, failures, "expected a check failure")
-				assert.Equal(t, tc.property, failures[0].Property, "%v", failures)
+				assertFailureOn(t, failures[0], tc.property, secretInputNames[SecretArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 				for _, f := range failures {
 					assert.NotContains(t, f.Reason, "vvvvvvvv", "a failure must not echo the value")

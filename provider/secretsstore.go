@@ -82,9 +82,6 @@ var secretsStoreRules = rulesOf[SecretsStoreArgs](diffRules{
 	},
 })
 
-// maxInlineSecrets is the account's secrets quota.
-const maxInlineSecrets = 100
-
 func (r *SecretsStore) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "SecretsStore")
 	a.Describe(r, "A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An "+
@@ -163,22 +160,26 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsStoreArgs], error) {
 	return check[SecretsStoreArgs](ctx, req.NewInputs, func(c *checker) {
 		c.pattern("name", cloudflareSecretNamePattern, "store names use letters, digits, `_` and `-`")
+		c.length("name", limitCloudflareName)
 		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
 		secrets, ok := c.inputs.GetOk("secrets")
 		if !ok || !secrets.IsMap() {
 			return
 		}
 		entries := secrets.AsMap()
-		if entries.Len() > maxInlineSecrets {
-			c.fail("secrets", "secrets has %d entries; an account holds at most %d secrets", entries.Len(), maxInlineSecrets)
+		if reason := limitInlineSecrets.exceeds("secrets", entries.Len()); reason != "" {
+			c.fail("secrets", "%s", reason)
 		}
 		inline := checker{inputs: entries}
 		for name := range entries.AllStable {
 			if !cloudflareSecretNamePattern.MatchString(name) {
 				c.fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
 			}
+			if reason := limitCloudflareName.exceeds(fmt.Sprintf("the name of secrets[%q]", name), len(name)); reason != "" {
+				c.fail("secrets", "%s", reason)
+			}
 			inline.nonEmptyValue(oldInlineSecrets(req.OldInputs), name)
-			inline.valueSize(name, maxCloudflareValueBytes)
+			inline.length(name, limitCloudflareValue)
 		}
 		for _, f := range inline.failures {
 			c.fail("secrets", "secrets[%q]: %s", f.Property, f.Reason)

@@ -322,7 +322,7 @@ func TestSecretsStoreCheckFailures(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				_, failures := h.resource(secretsStoreToken, "bad").check(tc.inputs)
 				require.NotEmpty(t, failures)
-				assert.Equal(t, tc.property, failures[0].Property, "%v", failures)
+				assertFailureOn(t, failures[0], tc.property, secretInputNames[SecretsStoreArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 			})
 		}

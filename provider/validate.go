@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,32 +18,206 @@ var (
 	flySecretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// Fly app names: lowercase letters, digits and dashes.
 	flyAppPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	// Cloudflare secret names, as wrangler validates them.
+	// Cloudflare secret and store names, as wrangler validates them.
 	cloudflareSecretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	// Cloudflare store and account IDs.
 	cloudflareIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	accountIDPattern    = cloudflareIDPattern
 )
 
-const (
-	maxFlyAppNameLength          = 63
-	maxCloudflareValueBytes      = 65536
-	maxCloudflareSecretNameBytes = 255
+// limit is one size rule. Every path that takes the thing it limits (a resource's input, an
+// inline secret, an import) checks it from here, and the README's limits table and the error
+// messages say the same.
+type limit struct {
+	max  int
+	unit string // "characters", "bytes", "entries"
+	what string // what is limited, for messages: "Fly.io app names"
+	// source says where the figure comes from; "UNCONFIRMED" marks the safe readings of rules
+	// the services do not document.
+	source string
+}
+
+var (
+	limitFlyAppName = limit{63, "characters", "Fly.io app names",
+		"a DNS label (apps are <app>.fly.dev); UNCONFIRMED"}
+	limitFlySecretName = limit{255, "bytes", "Fly.io secret names",
+		"UNCONFIRMED: Fly does not document one; 255 is the Cloudflare limit"}
+	limitFlyValue = limit{65536, "bytes", "Fly.io secret values",
+		"UNCONFIRMED: Fly does not document one; 64 KiB as on Cloudflare"}
+	limitCloudflareName = limit{255, "bytes", "Secrets Store secret and store names",
+		"UNCONFIRMED: wrangler checks the characters only"}
+	limitCloudflareValue = limit{65536, "bytes", "Secrets Store values",
+		"the API contract: 64 KiB (secret_value_too_long)"}
+	limitInlineSecrets = limit{100, "entries", "a store's inline secrets",
+		"the account's secrets quota (GET /quota)"}
 )
+
+// limits lists every limit, in the order the README's table shows them.
+var limits = []limit{limitFlyAppName, limitFlySecretName, limitFlyValue, limitCloudflareName,
+	limitCloudflareValue, limitInlineSecrets}
+
+// exceeds reports the failure reason when n is over the limit, "" otherwise.
+func (l limit) exceeds(prop string, n int) string {
+	if n <= l.max {
+		return ""
+	}
+	return fmt.Sprintf("%s is %d %s long; %s have at most %d %s", prop, n, l.unit, l.what, l.max, l.unit)
+}
 
 // cloudflareScopes are the services a Secrets Store secret can be bound to.
 var cloudflareScopes = []string{"access", "ai_gateway", "containers", "dex", "websearch", "workers"}
 
-// check decodes inputs with infer's DefaultCheck (types, required fields, defaults), then,
-// if they decode, runs validate on the raw inputs, where unknown values are still visible.
+// check validates a resource's inputs in three steps, each only when the last passed: the raw
+// inputs' types against the input struct I, in the user's words (infer's own messages name Go
+// types, and some malformed inputs crash its decoder); infer's DefaultCheck (defaults); then
+// validate, on the raw inputs, where unknown values are still visible. Failures that concern a
+// secret input leave the property out, since the engine prints a property's value beside its
+// failure, and say which input they are about in the reason.
 func check[I any](ctx context.Context, inputs property.Map, validate func(*checker)) (infer.CheckResponse[I], error) {
+	if failures := typeFailures[I](inputs); len(failures) > 0 {
+		// DefaultCheck still runs, on the inputs that are well formed: without it infer decodes
+		// the raw inputs itself to encode the answer, and crashes on some (a null in a list).
+		sane := inputs
+		for _, f := range failures {
+			top, _, _ := strings.Cut(f.Property, "[")
+			sane = sane.Delete(top)
+		}
+		args, _, err := infer.DefaultCheck[I](ctx, sane)
+		return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, failures)}, err
+	}
 	args, failures, err := infer.DefaultCheck[I](ctx, inputs)
 	if err != nil || len(failures) > 0 {
-		return infer.CheckResponse[I]{Inputs: args, Failures: failures}, err
+		return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, failures)}, err
 	}
 	c := checker{inputs: inputs}
 	validate(&c)
-	return infer.CheckResponse[I]{Inputs: args, Failures: c.failures}, nil
+	return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, c.failures)}, nil
+}
+
+// typeFailures checks each known input against the kind its field in I takes, and that required
+// inputs are given.
+func typeFailures[I any](inputs property.Map) []p.CheckFailure {
+	var failures []p.CheckFailure
+	fail := func(prop, format string, args ...any) {
+		failures = append(failures, p.CheckFailure{Property: prop, Reason: fmt.Sprintf(format, args...)})
+	}
+	t := reflect.TypeFor[I]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("pulumi"), ",")
+		name := tag[0]
+		if name == "" {
+			continue
+		}
+		v, given := inputs.GetOk(name)
+		if !given || v.IsNull() {
+			if !slices.Contains(tag[1:], "optional") {
+				fail(name, "%s is required", name)
+			}
+			continue
+		}
+		typ := f.Type
+		if typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		if reason := kindMismatch(name, typ, v); reason != "" {
+			fail(name, "%s", reason)
+		}
+	}
+	return failures
+}
+
+// kindMismatch says how v is not of Go type typ ("" when it is, or is unknown).
+func kindMismatch(path string, typ reflect.Type, v property.Value) string {
+	if v.IsComputed() {
+		return ""
+	}
+	switch typ.Kind() {
+	case reflect.String:
+		if !v.IsString() {
+			return fmt.Sprintf("%s must be a string, got %s", path, kindOf(v))
+		}
+	case reflect.Bool:
+		if !v.IsBool() {
+			return fmt.Sprintf("%s must be true or false, got %s", path, kindOf(v))
+		}
+	case reflect.Slice:
+		if !v.IsArray() {
+			return fmt.Sprintf("%s must be a list, got %s", path, kindOf(v))
+		}
+		for i, item := range v.AsArray().All {
+			if reason := kindMismatch(fmt.Sprintf("%s[%d]", path, i), typ.Elem(), item); reason != "" {
+				return reason
+			}
+		}
+	case reflect.Map:
+		if !v.IsMap() {
+			return fmt.Sprintf("%s must be a map, got %s", path, kindOf(v))
+		}
+		for key, item := range v.AsMap().AllStable {
+			if reason := kindMismatch(fmt.Sprintf("%s[%q]", path, key), typ.Elem(), item); reason != "" {
+				return reason
+			}
+		}
+	}
+	return ""
+}
+
+// kindOf names a value's kind as a program's author would.
+func kindOf(v property.Value) string {
+	switch {
+	case v.IsNull():
+		return "null"
+	case v.IsString():
+		return "a string"
+	case v.IsNumber():
+		return "a number"
+	case v.IsBool():
+		return "a boolean"
+	case v.IsArray():
+		return "a list"
+	case v.IsMap():
+		return "a map"
+	case v.IsAsset(), v.IsArchive():
+		return "an asset or archive"
+	case v.IsResourceReference():
+		return "a resource"
+	}
+	return "a value of another kind"
+}
+
+// secretSafe rewrites the failures that concern a secret input (an input I marks secret, or one
+// the program passed as a secret): their property is left out, so that the engine does not print
+// the value beside them, and the reason names the input instead.
+func secretSafe[I any](inputs property.Map, failures []p.CheckFailure) []p.CheckFailure {
+	secret := secretInputNames[I]()
+	for i, f := range failures {
+		top, _, _ := strings.Cut(f.Property, "[")
+		v, given := inputs.GetOk(top)
+		if f.Property == "" || !(slices.Contains(secret, top) || (given && (v.Secret() || v.HasSecrets()))) {
+			continue
+		}
+		reason := f.Reason
+		if !strings.HasPrefix(reason, top) {
+			reason = f.Property + ": " + reason
+		}
+		failures[i] = p.CheckFailure{Reason: reason}
+	}
+	return failures
+}
+
+// secretInputNames are the inputs of I marked provider:"secret".
+func secretInputNames[I any]() []string {
+	var names []string
+	t := reflect.TypeFor[I]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("pulumi"), ",")
+		if name != "" && slices.Contains(strings.Split(f.Tag.Get("provider"), ","), "secret") {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // checker collects Check failures for one resource's inputs. It only judges values that
@@ -66,6 +241,14 @@ func (c *checker) str(prop string) (value string, ok bool) {
 	return v.AsString(), true
 }
 
+// quoted is how a failure may show a value: quoted, unless the program passed it as a secret.
+func quoted(v property.Value, s string) string {
+	if v.Secret() {
+		return "(a secret value)"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
 // oldValueWas reports whether the old inputs held exactly this string for prop.
 func oldValueWas(olds property.Map, prop, want string) bool {
 	v, ok := olds.GetOk(prop)
@@ -75,26 +258,38 @@ func oldValueWas(olds property.Map, prop, want string) bool {
 // pattern fails prop when its known value does not match re; what describes the rule.
 func (c *checker) pattern(prop string, re *regexp.Regexp, what string) {
 	if v, ok := c.str(prop); ok && !re.MatchString(v) {
-		c.fail(prop, "%s is %q: %s", prop, v, what)
+		c.fail(prop, "%s is %s: %s", prop, quoted(c.inputs.Get(prop), v), what)
 	}
 }
 
-// nonEmptyValue fails a secret value that is known to be empty, without echoing it.
-// An empty value is accepted when it is the old input unchanged: it is the placeholder
-// that Read records for a value it cannot see (after an import), and the engine checks
-// imported inputs as they were read.
+// length fails prop when its known value is longer than the limit.
+func (c *checker) length(prop string, l limit) {
+	if v, ok := c.str(prop); ok {
+		n := len(v)
+		if l.unit == "characters" {
+			n = len([]rune(v))
+		}
+		if reason := l.exceeds(prop, n); reason != "" {
+			c.fail(prop, "%s", reason)
+		}
+	}
+}
+
+// nonEmptyValue fails a secret value that is known to be empty or only whitespace, without
+// echoing it. An empty value is accepted when it is the old input unchanged: it is the
+// placeholder that Read records for a value it cannot see (after an import), and the engine
+// checks imported inputs as they were read.
 func (c *checker) nonEmptyValue(olds property.Map, prop string) {
-	if v, ok := c.str(prop); ok && v == "" && !oldValueWas(olds, prop, "") {
-		c.fail(prop, "%s must not be empty: an empty secret is almost always a missing environment variable "+
-			"or config value in the program", prop)
+	v, ok := c.str(prop)
+	if !ok || strings.TrimSpace(v) != "" || (v == "" && oldValueWas(olds, prop, "")) {
+		return
 	}
-}
-
-// valueSize fails a known secret value longer than limit bytes, without echoing it.
-func (c *checker) valueSize(prop string, limit int) {
-	if v, ok := c.str(prop); ok && len(v) > limit {
-		c.fail(prop, "%s is %d bytes long; Cloudflare accepts at most %d bytes (64 KiB)", prop, len(v), limit)
+	what := "empty"
+	if v != "" {
+		what = "only whitespace"
 	}
+	c.fail(prop, "%s must not be %s: an empty secret is almost always a missing environment variable "+
+		"or config value in the program", prop, what)
 }
 
 // scopes validates a list of Cloudflare scopes.
@@ -112,8 +307,8 @@ func (c *checker) scopes(prop string) {
 			continue
 		}
 		if s := item.AsString(); !slices.Contains(cloudflareScopes, s) {
-			c.fail(fmt.Sprintf("%s[%d]", prop, i), "%q is not a Secrets Store scope; allowed: %s",
-				s, strings.Join(cloudflareScopes, ", "))
+			c.fail(fmt.Sprintf("%s[%d]", prop, i), "%s is not a Secrets Store scope; allowed: %s",
+				quoted(item.WithSecret(item.Secret() || v.Secret()), s), strings.Join(cloudflareScopes, ", "))
 		}
 	}
 }
