@@ -97,4 +97,3 @@ func TestCheckLimits(t *testing.T) {
 	_, failures := h.resource(flySecretToken, "x").check(flyInputs(strings.Repeat("N", 255), strings.Repeat("v", 65536)))
 	assert.Empty(t, failures, "at the limits")
 }
-
