@@ -215,6 +215,21 @@ func (h *harness) run(dir, stdin, name string, args ...string) string {
 	return stdout.String()
 }
 
+// pulumiFails runs the Pulumi CLI non-interactively, expects it to fail, and returns all it
+// printed, stdout and stderr together.
+func (h *harness) pulumiFails(dir, stdin string, args ...string) string {
+	h.t.Helper()
+	cmd := exec.Command("pulumi", append(args, "--non-interactive")...)
+	cmd.Dir = dir
+	cmd.Env = h.env
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		h.t.Fatalf("pulumi %s succeeded, want a failure:\n%s", strings.Join(args, " "), out)
+	}
+	return string(out)
+}
+
 // pulumi runs the Pulumi CLI non-interactively.
 func (h *harness) pulumi(dir, stdin string, args ...string) string {
 	h.t.Helper()
