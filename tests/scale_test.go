@@ -160,4 +160,3 @@ func assertNoErrorOutput(t *testing.T, out string) {
 		t.Errorf("the output reports errors:\n%s", out)
 	}
 }
-
