@@ -48,6 +48,10 @@ type diffRules struct {
 	deleteBeforeReplace bool
 	// canReplace, if set, says at preview why the recorded resource cannot be replaced.
 	canReplace func(state property.Map) error
+	// drift, if set, reads in the state whether the remote thing was changed outside Pulumi
+	// since the resource last wrote it: the input prop then differs from what is there (a diff
+	// that writes it back), and why says so to the user.
+	drift func(state property.Map) (prop, why string)
 }
 
 // rulesOf reads the diff rules of the input struct I from its field tags; extra adds the rules
@@ -159,6 +163,13 @@ func (r diffRules) diff(req p.DiffRequest) (p.DiffResponse, error) {
 	for key := range olds.All {
 		consider(key)
 	}
+	if r.drift != nil {
+		if prop, _ := r.drift(req.State); prop != "" && !skip(prop) {
+			if _, found := detailed[prop]; !found {
+				detailed[prop] = p.PropertyDiff{Kind: p.Update}
+			}
+		}
+	}
 	if replace && r.canReplace != nil {
 		if err := r.canReplace(req.State); err != nil {
 			return p.DiffResponse{}, err
@@ -232,10 +243,16 @@ func withInputRules(inner p.Provider, rules map[string]diffRules) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
 	inner.Diff = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
-		if r, ok := rules[string(req.Urn.Type())]; ok {
-			return r.diff(req)
+		r, ok := rules[string(req.Urn.Type())]
+		if !ok {
+			return innerDiff(ctx, req)
 		}
-		return innerDiff(ctx, req)
+		if r.drift != nil {
+			if _, why := r.drift(req.State); why != "" {
+				p.GetLogger(ctx).Warning(why)
+			}
+		}
+		return r.diff(req)
 	}
 	inner.Read = func(ctx context.Context, req p.ReadRequest) (p.ReadResponse, error) {
 		req.Properties = rules[string(req.Urn.Type())].freshCredentials(req.Properties, req.Inputs)

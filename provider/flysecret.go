@@ -3,10 +3,13 @@ package provider
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 )
@@ -22,15 +25,21 @@ type FlySecretArgs struct {
 	Value    string         `pulumi:"value" provider:"secret"`
 	Encoding *ValueEncoding `pulumi:"encoding,optional"`
 	APIToken *string        `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
+	Adopt    *bool          `pulumi:"adopt,optional"`
 }
 
-// FlySecretState is what FlySecret records.
+// FlySecretState is what FlySecret records: the secret as Fly last reported it (digest,
+// updatedAt), and what this resource last wrote (writtenDigest, writtenAt), which the diff
+// compares to tell a change made outside Pulumi, and Delete to leave a secret someone else
+// has written since.
 type FlySecretState struct {
 	FlySecretArgs
-	Digest    string `pulumi:"digest"`
-	CreatedAt string `pulumi:"createdAt"`
-	UpdatedAt string `pulumi:"updatedAt"`
-	Version   int64  `pulumi:"version"`
+	Digest        string `pulumi:"digest"`
+	CreatedAt     string `pulumi:"createdAt"`
+	UpdatedAt     string `pulumi:"updatedAt"`
+	Version       int64  `pulumi:"version"`
+	WrittenDigest string `pulumi:"writtenDigest"`
+	WrittenAt     string `pulumi:"writtenAt"`
 }
 
 // ValueEncoding says how a FlySecret's value is written.
@@ -54,7 +63,17 @@ var (
 	_ infer.Annotated                                           = (*FlySecretState)(nil)
 )
 
-var flySecretRules = rulesOf[FlySecretArgs](diffRules{})
+var flySecretRules = rulesOf[FlySecretArgs](diffRules{
+	drift: func(state property.Map) (string, string) {
+		written, current := stringProp(state, "writtenDigest"), stringProp(state, "digest")
+		if written == "" || written == current {
+			return "", ""
+		}
+		return "value", fmt.Sprintf("the value of Fly.io secret %s/%s was changed outside Pulumi (digest %s, "+
+			"written %s): the up writes the program's value back", stringProp(state, "app"), stringProp(state, "name"),
+			current, written)
+	},
+})
 
 func (r *FlySecret) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "FlySecret")
@@ -64,8 +83,11 @@ func (r *FlySecret) Annotate(a infer.Annotator) {
 		"`fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.\n\n"+
 		"Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one "+
 		"recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next "+
-		"`pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on "+
-		"the app overwrites it; to adopt it without a write, import it.\n\n"+
+		"`pulumi up` writes the program's value back.\n\n"+
+		"A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the "+
+		"create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). "+
+		"Destroying it leaves in place a secret that was written since this resource last wrote it (by another "+
+		"stack, resource or person), with a warning.\n\n"+
 		"## Import\n\nThe ID is `<app>/<name>`:\n\n"+
 		"```sh\npulumi import edgesecrets:fly:FlySecret db my-app/DATABASE_URL\n```\n\n"+
 		"After an import the value is unknown to Pulumi; the next `pulumi up` writes the program's value once.")
@@ -82,6 +104,8 @@ func (a *FlySecretArgs) Annotate(an infer.Annotator) {
 	an.SetDefault(&a.Encoding, EncodingPlain)
 	an.Describe(&a.APIToken, "Fly.io API token for this secret only, overriding the provider's `flyApiToken`. "+
 		"Changing it is not a diff.")
+	an.Describe(&a.Adopt, "If a secret of this name already exists on the app, take it over and write the program's "+
+		"value, instead of failing (default `false`).")
 }
 
 func (s *FlySecretState) Annotate(a infer.Annotator) {
@@ -91,6 +115,9 @@ func (s *FlySecretState) Annotate(a infer.Annotator) {
 	a.Describe(&s.UpdatedAt, "When the secret was last set (RFC 3339).")
 	a.Describe(&s.Version, "The app's secrets version after this secret's last write by Pulumi. Deploy with "+
 		"machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.")
+	a.Describe(&s.WrittenDigest, "The digest of the value this resource last wrote: a `digest` that differs means the "+
+		"value was changed outside Pulumi. Empty after an import.")
+	a.Describe(&s.WrittenAt, "When this resource last wrote the secret (RFC 3339). Empty after an import.")
 }
 
 // Values lists the encodings.
@@ -119,8 +146,9 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 	f.OutputField(&state.Value).DependsOn(value)
 	f.OutputField(&state.Encoding).DependsOn(encoding)
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
+	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.CreatedAt).DependsOn(app, name)
-	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version} {
+	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version, &state.WrittenDigest, &state.WrittenAt} {
 		f.OutputField(written).DependsOn(app, name, value, encoding)
 	}
 }
@@ -141,7 +169,7 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 	})
 }
 
-// Create sets the secret: one API call.
+// Create sets the secret, after a look that it does not exist yet (unless adopt): two calls.
 func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
 	in := req.Inputs
 	id := flySecretID(in.App, in.Name)
@@ -152,27 +180,44 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 	if req.DryRun {
 		return infer.CreateResponse[FlySecretState]{ID: id, Output: FlySecretState{FlySecretArgs: in}}, nil
 	}
-	state, err := setFlySecret(ctx, client, in)
-	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
+	write := client.CreateSecret
+	if orDefault(in.Adopt, false) {
+		write = client.SetSecret
+	}
+	res, err := write(ctx, in.App, in.Name, in.encodedValue())
+	var exists *flyapi.ExistsError
+	if errors.As(err, &exists) {
+		return infer.CreateResponse[FlySecretState]{}, fmt.Errorf("Fly.io app %q already has a secret %q (set %s), and "+
+			"this resource did not create it. If you renamed this resource, add the old name to its `aliases`, so that "+
+			"Pulumi moves it instead of creating a new one and deleting the old. Otherwise bring it under management "+
+			"with `pulumi import %s %s %s`, or set `adopt: true` to overwrite it",
+			in.App, in.Name, timestamp(exists.Secret.UpdatedAt), flySecretToken, req.Name, id)
+	}
+	if err != nil {
+		return infer.CreateResponse[FlySecretState]{}, err
+	}
+	return infer.CreateResponse[FlySecretState]{ID: id, Output: written(in, res)}, nil
 }
 
 // Update writes the value when it or its encoding changed, or when a refresh found it
-// changed outside Pulumi (Read then records an empty value). One API call, or none.
+// changed outside Pulumi. One API call, or none.
 func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
 	client, err := r.timing.flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.UpdateResponse[FlySecretState]{}, err
 	}
-	unchanged := in.Value == old.Value && in.encoding() == old.encoding()
+	drifted := old.WrittenDigest != "" && old.WrittenDigest != old.Digest
+	unchanged := in.Value == old.Value && in.encoding() == old.encoding() && !drifted
 	if req.DryRun || unchanged {
 		old.FlySecretArgs = in
 		return infer.UpdateResponse[FlySecretState]{Output: old}, nil
 	}
-	state, err := setFlySecret(ctx, client, in)
+	res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
 	if err != nil {
 		return infer.UpdateResponse[FlySecretState]{}, err
 	}
+	state := written(in, res)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, nil
 }
 
@@ -202,11 +247,9 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
-	if remote.Digest != state.Digest {
-		// Written outside Pulumi since our last write, or never written by us (import):
-		// the value is unknown, so the next up writes the program's value.
-		state.Value = ""
-	}
+	// A value written outside Pulumi shows as a digest other than writtenDigest, which the
+	// diff turns into a write-back. After an import nothing was written: the value is unknown
+	// (""), so the next up writes the program's.
 	state.App, state.Name = app, name
 	if state.Encoding == nil {
 		plainEncoding := EncodingPlain
@@ -221,32 +264,50 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	}, nil
 }
 
-// Delete unsets the secret; one already gone is success.
+// Delete unsets the secret, unless it was written since this resource last wrote it (by
+// another stack, a resource that adopted it, or by hand): then it stays, with a warning. One
+// already gone is success.
 func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
-	client, err := r.timing.flyClient(ctx, req.State.APIToken)
+	s := req.State
+	client, err := r.timing.flyClient(ctx, s.APIToken)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	_, err = client.DeleteSecret(ctx, req.State.App, req.State.Name)
+	remote, err := client.GetSecret(ctx, s.App, s.Name, s.Version)
+	switch {
+	case flyapi.IsNotFound(err):
+		return infer.DeleteResponse{}, nil
+	case err != nil:
+		return infer.DeleteResponse{}, err
+	}
+	ours := s.WrittenAt
+	if ours == "" {
+		ours = s.UpdatedAt // state of 0.1.0, or an import: the last time this resource saw it
+	}
+	if got := timestamp(remote.UpdatedAt); got != ours {
+		p.GetLogger(ctx).Warningf("left Fly.io secret %s/%s in place: it was written at %s, after this resource last "+
+			"wrote it (%s), so another stack, resource or person owns it now. To remove it anyway: "+
+			"`fly secrets unset %s --app %s --stage`", s.App, s.Name, got, ours, s.Name, s.App)
+		return infer.DeleteResponse{}, nil
+	}
+	_, err = client.DeleteSecret(ctx, s.App, s.Name)
 	if flyapi.IsNotFound(err) {
 		err = nil
 	}
 	return infer.DeleteResponse{}, err
 }
 
-// setFlySecret writes the value and returns the state recording it.
-func setFlySecret(ctx context.Context, client *flyapi.Client, in FlySecretArgs) (FlySecretState, error) {
-	res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
-	if err != nil {
-		return FlySecretState{}, err
-	}
+// written is the state after a write of the inputs' value.
+func written(in FlySecretArgs, res flyapi.SetSecretResponse) FlySecretState {
 	return FlySecretState{
 		FlySecretArgs: in,
 		Digest:        res.Digest,
 		CreatedAt:     timestamp(res.CreatedAt),
 		UpdatedAt:     timestamp(res.UpdatedAt),
 		Version:       res.Version,
-	}, nil
+		WrittenDigest: res.Digest,
+		WrittenAt:     timestamp(res.UpdatedAt),
+	}
 }
 
 func (a FlySecretArgs) encoding() ValueEncoding {

@@ -33,6 +33,8 @@ type harness struct {
 	url    string
 	opts   emulator.Options
 	timing *timing
+	// config is the provider configuration of h.server: another "stack" serves with it too.
+	config property.Map
 }
 
 const testFlyApp = "demo-app"
@@ -45,13 +47,14 @@ func newHarness(t testing.TB, opts emulator.Options) *harness {
 	}
 	emu, ts := emulatortest.Start(t, opts)
 	h := &harness{t: t, emu: emu, url: ts.URL, opts: emu.Options(), timing: testTiming()}
-	h.server = h.newServer(property.NewMap(map[string]property.Value{
+	h.config = property.NewMap(map[string]property.Value{
 		"flyApiUrl":           property.New(ts.URL),
 		"flyApiToken":         property.New(h.opts.FlyToken).WithSecret(true),
 		"cloudflareApiUrl":    property.New(ts.URL + "/client/v4"),
 		"cloudflareApiToken":  property.New(h.opts.CloudflareToken).WithSecret(true),
 		"cloudflareAccountId": property.New(h.opts.CloudflareAccount),
-	}))
+	})
+	h.server = h.newServer(h.config)
 	return h
 }
 

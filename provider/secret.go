@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
@@ -43,6 +44,10 @@ type SecretState struct {
 	Status     string        `pulumi:"status"`
 	CreatedAt  string        `pulumi:"createdAt"`
 	ModifiedAt string        `pulumi:"modifiedAt"`
+	// WrittenAt is the modification time of this resource's last write: a modifiedAt that
+	// differs means the secret was changed outside Pulumi (the diff writes the value back),
+	// and Delete leaves a secret someone else has written since.
+	WrittenAt string `pulumi:"writtenAt"`
 	Binding    SecretBinding `pulumi:"binding"`
 }
 
@@ -66,7 +71,16 @@ var (
 	_ infer.Annotated                                     = (*SecretBinding)(nil)
 )
 
-var secretRules = rulesOf[SecretArgs](diffRules{})
+var secretRules = rulesOf[SecretArgs](diffRules{
+	drift: func(state property.Map) (string, string) {
+		written, current := stringProp(state, "writtenAt"), stringProp(state, "modifiedAt")
+		if written == "" || written == current {
+			return "", ""
+		}
+		return "value", fmt.Sprintf("Cloudflare secret %q was modified outside Pulumi (at %s; this resource wrote it "+
+			"at %s): the up writes the program's value back", stringProp(state, "name"), current, written)
+	},
+})
 
 const secretsStoreBindingType = "secrets_store_secret"
 
@@ -122,6 +136,8 @@ func (s *SecretState) Annotate(a infer.Annotator) {
 	a.Describe(&s.Status, "`active` once Cloudflare can serve the secret; `pending` just after creation.")
 	a.Describe(&s.CreatedAt, "When the secret was created (RFC 3339).")
 	a.Describe(&s.ModifiedAt, "When the secret was last modified (RFC 3339).")
+	a.Describe(&s.WrittenAt, "When this resource last wrote the secret (RFC 3339): a `modifiedAt` that differs means "+
+		"it was changed outside Pulumi. Empty after an import.")
 	a.Describe(&s.Binding, "The Worker binding for this secret: `{type: \"secrets_store_secret\", storeId, "+
 		"secretName}`. Add a binding `name` and pass it in a Worker's bindings.")
 }
@@ -154,7 +170,7 @@ func (Secret) WireDependencies(f infer.FieldSelector, args *SecretArgs, state *S
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
-	for _, written := range []any{&state.Status, &state.ModifiedAt} {
+	for _, written := range []any{&state.Status, &state.ModifiedAt, &state.WrittenAt} {
 		f.OutputField(written).DependsOn(name, value, scopes, comment)
 	}
 }
@@ -207,6 +223,7 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 		return infer.CreateResponse[SecretState]{}, err
 	}
 	err = r.settle(ctx, client, &state, created)
+	state.WrittenAt = state.ModifiedAt
 	return infer.CreateResponse[SecretState]{ID: state.id(), Output: state}, err
 }
 
@@ -239,9 +256,11 @@ func createSecret(ctx context.Context, client *cfapi.Client, s SecretState) (cfa
 		return cfapi.Secret{}, errors.Join(err, findErr)
 	}
 	if !s.Adopt {
-		return cfapi.Secret{}, fmt.Errorf("a secret named %q already exists in store %s: set `adopt: true` to take "+
-			"it over, or import it with `pulumi import %s <resource name> %s/%s/%s`",
-			s.Name, s.StoreID, secretToken, client.AccountID(), s.StoreID, existing.ID)
+		return cfapi.Secret{}, fmt.Errorf("store %s already has a secret named %q (modified %s), and this resource did "+
+			"not create it. If you renamed this resource, add the old name to its `aliases`, so that Pulumi moves it "+
+			"instead of creating a new one and deleting the old. Otherwise bring it under management with "+
+			"`pulumi import %s <resource name> %s/%s/%s`, or set `adopt: true` to overwrite it",
+			s.StoreID, s.Name, timestamp(existing.Modified), secretToken, client.AccountID(), s.StoreID, existing.ID)
 	}
 	return client.EditSecret(ctx, s.StoreID, existing.ID, cfapi.SecretEdit{
 		Value: &s.Value, Scopes: s.Scopes, Comment: &s.Comment,
@@ -258,9 +277,10 @@ func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, 
 	}
 	next := in.state(old.AccountID)
 	next.StoreID, next.SecretID, next.Status = old.StoreID, old.SecretID, old.Status
-	next.CreatedAt, next.ModifiedAt, next.Binding = old.CreatedAt, old.ModifiedAt, old.Binding
+	next.CreatedAt, next.ModifiedAt, next.WrittenAt, next.Binding = old.CreatedAt, old.ModifiedAt, old.WrittenAt, old.Binding
+	drifted := old.WrittenAt != "" && old.WrittenAt != old.ModifiedAt
 	var edit cfapi.SecretEdit
-	if next.Value != old.Value {
+	if next.Value != old.Value || drifted {
 		edit.Value = &next.Value
 	}
 	if !sameScopes(next.Scopes, old.Scopes) {
@@ -278,6 +298,7 @@ func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, 
 			return infer.UpdateResponse[SecretState]{}, err
 		}
 		next.record(current)
+		next.WrittenAt = next.ModifiedAt
 	}
 	if current.Status != cfapi.StatusPending {
 		return infer.UpdateResponse[SecretState]{Output: next}, nil
@@ -309,11 +330,9 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
-	if imported || timestamp(remote.Modified) != state.ModifiedAt {
-		// Never written by us, or modified outside Pulumi since our last write: the value
-		// is unknown, so the next up writes the program's value.
-		state.Value = ""
-	}
+	// A secret modified outside Pulumi shows as a modifiedAt other than writtenAt, which the
+	// diff turns into a write-back. After an import nothing was written: the value is unknown
+	// (""), so the next up writes the program's.
 	if imported {
 		state.Delete = true
 	}
@@ -342,6 +361,24 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 	client, err := r.timing.cloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
+	}
+	remote, err := client.GetSecret(ctx, s.StoreID, s.SecretID)
+	switch {
+	case cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted):
+		return infer.DeleteResponse{}, nil
+	case err != nil:
+		return infer.DeleteResponse{}, err
+	}
+	ours := s.WrittenAt
+	if ours == "" {
+		ours = s.ModifiedAt // state of 0.1.0, or an import: the last time this resource saw it
+	}
+	if got := timestamp(remote.Modified); got != ours {
+		p.GetLogger(ctx).Warningf("left Cloudflare secret %q in store %s in place: it was modified at %s, after this "+
+			"resource last wrote it (%s), so another stack, resource or person owns it now. To remove it anyway, delete "+
+			"it in the dashboard or with the API (DELETE .../secrets_store/stores/%s/secrets/%s)",
+			s.Name, s.StoreID, got, ours, s.StoreID, s.SecretID)
+		return infer.DeleteResponse{}, nil
 	}
 	err = client.DeleteSecret(ctx, s.StoreID, s.SecretID)
 	if cfapi.IsNotFound(err) {

@@ -107,6 +107,10 @@ export class Secret extends pulumi.CustomResource {
      * Secret value (secret).
      */
     declare public readonly value: pulumi.Output<string>;
+    /**
+     * When this resource last wrote the secret (RFC 3339): a `modifiedAt` that differs means it was changed outside Pulumi. Empty after an import.
+     */
+    declare public /*out*/ readonly writtenAt: pulumi.Output<string>;
 
     /**
      * Create a Secret resource with the given unique name, arguments, and options.
@@ -136,6 +140,7 @@ export class Secret extends pulumi.CustomResource {
             resourceInputs["modifiedAt"] = undefined /*out*/;
             resourceInputs["secretId"] = undefined /*out*/;
             resourceInputs["status"] = undefined /*out*/;
+            resourceInputs["writtenAt"] = undefined /*out*/;
         } else {
             resourceInputs["accountId"] = undefined /*out*/;
             resourceInputs["adopt"] = undefined /*out*/;
@@ -151,6 +156,7 @@ export class Secret extends pulumi.CustomResource {
             resourceInputs["status"] = undefined /*out*/;
             resourceInputs["storeId"] = undefined /*out*/;
             resourceInputs["value"] = undefined /*out*/;
+            resourceInputs["writtenAt"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["apiToken", "value"] };

@@ -12,7 +12,9 @@ import * as utilities from "../utilities";
  *
  * The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
  *
- * Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on the app overwrites it; to adopt it without a write, import it.
+ * Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
+ *
+ * A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
  *
  * ## Import
  *
@@ -52,6 +54,10 @@ export class FlySecret extends pulumi.CustomResource {
     }
 
     /**
+     * If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+     */
+    declare public readonly adopt: pulumi.Output<boolean | undefined>;
+    /**
      * Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
      */
     declare public readonly apiToken: pulumi.Output<string | undefined>;
@@ -87,6 +93,14 @@ export class FlySecret extends pulumi.CustomResource {
      * The app's secrets version after this secret's last write by Pulumi. Deploy with machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.
      */
     declare public /*out*/ readonly version: pulumi.Output<number>;
+    /**
+     * When this resource last wrote the secret (RFC 3339). Empty after an import.
+     */
+    declare public /*out*/ readonly writtenAt: pulumi.Output<string>;
+    /**
+     * The digest of the value this resource last wrote: a `digest` that differs means the value was changed outside Pulumi. Empty after an import.
+     */
+    declare public /*out*/ readonly writtenDigest: pulumi.Output<string>;
 
     /**
      * Create a FlySecret resource with the given unique name, arguments, and options.
@@ -108,6 +122,7 @@ export class FlySecret extends pulumi.CustomResource {
             if (args?.value === undefined && !opts.urn) {
                 throw new Error("Missing required property 'value'");
             }
+            resourceInputs["adopt"] = args?.adopt;
             resourceInputs["apiToken"] = args?.apiToken ? pulumi.secret(args.apiToken) : undefined;
             resourceInputs["app"] = args?.app;
             resourceInputs["encoding"] = (args?.encoding) ?? "plain";
@@ -117,7 +132,10 @@ export class FlySecret extends pulumi.CustomResource {
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["updatedAt"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
+            resourceInputs["writtenAt"] = undefined /*out*/;
+            resourceInputs["writtenDigest"] = undefined /*out*/;
         } else {
+            resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["app"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
@@ -127,6 +145,8 @@ export class FlySecret extends pulumi.CustomResource {
             resourceInputs["updatedAt"] = undefined /*out*/;
             resourceInputs["value"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
+            resourceInputs["writtenAt"] = undefined /*out*/;
+            resourceInputs["writtenDigest"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
         const secretOpts = { additionalSecretOutputs: ["apiToken", "value"] };
@@ -141,6 +161,10 @@ export class FlySecret extends pulumi.CustomResource {
  * The set of arguments for constructing a FlySecret resource.
  */
 export interface FlySecretArgs {
+    /**
+     * If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+     */
+    adopt?: pulumi.Input<boolean | undefined>;
     /**
      * Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
      */

@@ -58,6 +58,8 @@ type Secret struct {
 	StoreId pulumi.StringOutput `pulumi:"storeId"`
 	// Secret value (secret).
 	Value pulumi.StringOutput `pulumi:"value"`
+	// When this resource last wrote the secret (RFC 3339): a `modifiedAt` that differs means it was changed outside Pulumi. Empty after an import.
+	WrittenAt pulumi.StringOutput `pulumi:"writtenAt"`
 }
 
 // NewSecret registers a new resource with the given unique name, arguments, and options.
@@ -317,6 +319,11 @@ func (o SecretOutput) StoreId() pulumi.StringOutput {
 // Secret value (secret).
 func (o SecretOutput) Value() pulumi.StringOutput {
 	return o.ApplyT(func(v *Secret) pulumi.StringOutput { return v.Value }).(pulumi.StringOutput)
+}
+
+// When this resource last wrote the secret (RFC 3339): a `modifiedAt` that differs means it was changed outside Pulumi. Empty after an import.
+func (o SecretOutput) WrittenAt() pulumi.StringOutput {
+	return o.ApplyT(func(v *Secret) pulumi.StringOutput { return v.WrittenAt }).(pulumi.StringOutput)
 }
 
 type SecretArrayOutput struct{ *pulumi.OutputState }

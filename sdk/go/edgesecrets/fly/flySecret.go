@@ -16,7 +16,9 @@ import (
 //
 // The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
 //
-// Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on the app overwrites it; to adopt it without a write, import it.
+// Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
+//
+// A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
 //
 // ## Import
 //
@@ -30,6 +32,8 @@ import (
 type FlySecret struct {
 	pulumi.CustomResourceState
 
+	// If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+	Adopt pulumi.BoolPtrOutput `pulumi:"adopt"`
 	// Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
 	ApiToken pulumi.StringPtrOutput `pulumi:"apiToken"`
 	// Name of the Fly.io app that holds the secret. Changing it replaces the secret.
@@ -48,6 +52,10 @@ type FlySecret struct {
 	Value pulumi.StringOutput `pulumi:"value"`
 	// The app's secrets version after this secret's last write by Pulumi. Deploy with machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.
 	Version pulumi.IntOutput `pulumi:"version"`
+	// When this resource last wrote the secret (RFC 3339). Empty after an import.
+	WrittenAt pulumi.StringOutput `pulumi:"writtenAt"`
+	// The digest of the value this resource last wrote: a `digest` that differs means the value was changed outside Pulumi. Empty after an import.
+	WrittenDigest pulumi.StringOutput `pulumi:"writtenDigest"`
 }
 
 // NewFlySecret registers a new resource with the given unique name, arguments, and options.
@@ -118,6 +126,8 @@ func (FlySecretState) ElementType() reflect.Type {
 }
 
 type flySecretArgs struct {
+	// If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+	Adopt *bool `pulumi:"adopt"`
 	// Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
 	ApiToken *string `pulumi:"apiToken"`
 	// Name of the Fly.io app that holds the secret. Changing it replaces the secret.
@@ -132,6 +142,8 @@ type flySecretArgs struct {
 
 // The set of arguments for constructing a FlySecret resource.
 type FlySecretArgs struct {
+	// If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+	Adopt pulumi.BoolPtrInput
 	// Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
 	ApiToken pulumi.StringPtrInput
 	// Name of the Fly.io app that holds the secret. Changing it replaces the secret.
@@ -231,6 +243,11 @@ func (o FlySecretOutput) ToFlySecretOutputWithContext(ctx context.Context) FlySe
 	return o
 }
 
+// If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+func (o FlySecretOutput) Adopt() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *FlySecret) pulumi.BoolPtrOutput { return v.Adopt }).(pulumi.BoolPtrOutput)
+}
+
 // Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
 func (o FlySecretOutput) ApiToken() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *FlySecret) pulumi.StringPtrOutput { return v.ApiToken }).(pulumi.StringPtrOutput)
@@ -274,6 +291,16 @@ func (o FlySecretOutput) Value() pulumi.StringOutput {
 // The app's secrets version after this secret's last write by Pulumi. Deploy with machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.
 func (o FlySecretOutput) Version() pulumi.IntOutput {
 	return o.ApplyT(func(v *FlySecret) pulumi.IntOutput { return v.Version }).(pulumi.IntOutput)
+}
+
+// When this resource last wrote the secret (RFC 3339). Empty after an import.
+func (o FlySecretOutput) WrittenAt() pulumi.StringOutput {
+	return o.ApplyT(func(v *FlySecret) pulumi.StringOutput { return v.WrittenAt }).(pulumi.StringOutput)
+}
+
+// The digest of the value this resource last wrote: a `digest` that differs means the value was changed outside Pulumi. Empty after an import.
+func (o FlySecretOutput) WrittenDigest() pulumi.StringOutput {
+	return o.ApplyT(func(v *FlySecret) pulumi.StringOutput { return v.WrittenDigest }).(pulumi.StringOutput)
 }
 
 type FlySecretArrayOutput struct{ *pulumi.OutputState }

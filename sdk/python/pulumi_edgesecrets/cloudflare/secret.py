@@ -294,6 +294,7 @@ class Secret(pulumi.CustomResource):
             __props__.__dict__["modified_at"] = None
             __props__.__dict__["secret_id"] = None
             __props__.__dict__["status"] = None
+            __props__.__dict__["written_at"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["apiToken", "value"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         super(Secret, __self__).__init__(
@@ -332,6 +333,7 @@ class Secret(pulumi.CustomResource):
         __props__.__dict__["status"] = None
         __props__.__dict__["store_id"] = None
         __props__.__dict__["value"] = None
+        __props__.__dict__["written_at"] = None
         return Secret(resource_name, opts=opts, __props__=__props__)
 
     @_builtins.property
@@ -445,4 +447,12 @@ class Secret(pulumi.CustomResource):
         Secret value (secret).
         """
         return pulumi.get(self, "value")
+
+    @_builtins.property
+    @pulumi.getter(name="writtenAt")
+    def written_at(self) -> pulumi.Output[_builtins.str]:
+        """
+        When this resource last wrote the secret (RFC 3339): a `modifiedAt` that differs means it was changed outside Pulumi. Empty after an import.
+        """
+        return pulumi.get(self, "written_at")
 

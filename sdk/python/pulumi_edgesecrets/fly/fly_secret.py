@@ -23,6 +23,7 @@ class FlySecretArgs:
                  app: pulumi.Input[_builtins.str],
                  name: pulumi.Input[_builtins.str],
                  value: pulumi.Input[_builtins.str],
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None):
         """
@@ -31,12 +32,15 @@ class FlySecretArgs:
         :param pulumi.Input[_builtins.str] app: Name of the Fly.io app that holds the secret. Changing it replaces the secret.
         :param pulumi.Input[_builtins.str] name: Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
         :param pulumi.Input[_builtins.str] value: Secret value. Always stored as a Pulumi secret; never returned by Fly.io.
+        :param pulumi.Input[_builtins.bool] adopt: If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
         :param pulumi.Input['ValueEncoding'] encoding: How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
         """
         pulumi.set(__self__, "app", app)
         pulumi.set(__self__, "name", name)
         pulumi.set(__self__, "value", value)
+        if adopt is not None:
+            pulumi.set(__self__, "adopt", adopt)
         if api_token is not None:
             pulumi.set(__self__, "api_token", api_token)
         if encoding is None:
@@ -81,6 +85,18 @@ class FlySecretArgs:
         pulumi.set(self, "value", value)
 
     @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+        """
+        return pulumi.get(self, "adopt")
+
+    @adopt.setter
+    def adopt(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "adopt", value)
+
+    @_builtins.property
     @pulumi.getter(name="apiToken")
     def api_token(self) -> pulumi.Input[Optional[_builtins.str]]:
         """
@@ -111,6 +127,7 @@ class FlySecret(pulumi.CustomResource):
     def __init__(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
@@ -122,7 +139,9 @@ class FlySecret(pulumi.CustomResource):
 
         The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
 
-        Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on the app overwrites it; to adopt it without a write, import it.
+        Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
+
+        A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
 
         ## Import
 
@@ -136,6 +155,7 @@ class FlySecret(pulumi.CustomResource):
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
+        :param pulumi.Input[_builtins.bool] adopt: If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.str] app: Name of the Fly.io app that holds the secret. Changing it replaces the secret.
         :param pulumi.Input['ValueEncoding'] encoding: How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
@@ -153,7 +173,9 @@ class FlySecret(pulumi.CustomResource):
 
         The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
 
-        Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back. Creating a FlySecret whose name already exists on the app overwrites it; to adopt it without a write, import it.
+        Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
+
+        A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
 
         ## Import
 
@@ -180,6 +202,7 @@ class FlySecret(pulumi.CustomResource):
     def _internal_init(__self__,
                  resource_name: str,
                  opts: Optional[pulumi.ResourceOptions] = None,
+                 adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
@@ -194,6 +217,7 @@ class FlySecret(pulumi.CustomResource):
                 raise TypeError('__props__ is only valid when passed in combination with a valid opts.id to get an existing resource')
             __props__ = FlySecretArgs.__new__(FlySecretArgs)
 
+            __props__.__dict__["adopt"] = adopt
             __props__.__dict__["api_token"] = None if api_token is None else pulumi.Output.secret(api_token)
             if app is None and not opts.urn:
                 raise TypeError("Missing required property 'app'")
@@ -211,6 +235,8 @@ class FlySecret(pulumi.CustomResource):
             __props__.__dict__["digest"] = None
             __props__.__dict__["updated_at"] = None
             __props__.__dict__["version"] = None
+            __props__.__dict__["written_at"] = None
+            __props__.__dict__["written_digest"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["apiToken", "value"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
         replace_on_changes = pulumi.ResourceOptions(replace_on_changes=["app", "name"])
@@ -237,6 +263,7 @@ class FlySecret(pulumi.CustomResource):
 
         __props__ = FlySecretArgs.__new__(FlySecretArgs)
 
+        __props__.__dict__["adopt"] = None
         __props__.__dict__["api_token"] = None
         __props__.__dict__["app"] = None
         __props__.__dict__["created_at"] = None
@@ -246,7 +273,17 @@ class FlySecret(pulumi.CustomResource):
         __props__.__dict__["updated_at"] = None
         __props__.__dict__["value"] = None
         __props__.__dict__["version"] = None
+        __props__.__dict__["written_at"] = None
+        __props__.__dict__["written_digest"] = None
         return FlySecret(resource_name, opts=opts, __props__=__props__)
+
+    @_builtins.property
+    @pulumi.getter
+    def adopt(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
+        """
+        return pulumi.get(self, "adopt")
 
     @_builtins.property
     @pulumi.getter(name="apiToken")
@@ -319,4 +356,20 @@ class FlySecret(pulumi.CustomResource):
         The app's secrets version after this secret's last write by Pulumi. Deploy with machines at `min_secrets_version` >= this value to be sure they see it. 0 after an import.
         """
         return pulumi.get(self, "version")
+
+    @_builtins.property
+    @pulumi.getter(name="writtenAt")
+    def written_at(self) -> pulumi.Output[_builtins.str]:
+        """
+        When this resource last wrote the secret (RFC 3339). Empty after an import.
+        """
+        return pulumi.get(self, "written_at")
+
+    @_builtins.property
+    @pulumi.getter(name="writtenDigest")
+    def written_digest(self) -> pulumi.Output[_builtins.str]:
+        """
+        The digest of the value this resource last wrote: a `digest` that differs means the value was changed outside Pulumi. Empty after an import.
+        """
+        return pulumi.get(self, "written_digest")
 

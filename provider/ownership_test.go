@@ -1,0 +1,142 @@
+package provider
+
+import (
+	"sync"
+	"testing"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+)
+
+// The ownership rule: a create never takes over a secret that exists unless adopt says so, and
+// a delete never removes what was written since this resource last wrote it.
+
+// Renaming a FlySecret's logical name without an alias: the engine creates the "new" resource,
+// then deletes the old one. The create now fails, naming the fix, and the secret survives;
+// following the advice to adopt, the old resource's delete leaves the secret to the new one.
+func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	old := h.resource(flySecretToken, "db")
+	_, err := old.up(flyInputs("DATABASE_URL", "v1"))
+	require.NoError(t, err)
+
+	renamed := h.resource(flySecretToken, "database")
+	_, err = renamed.up(flyInputs("DATABASE_URL", "v1"))
+	require.Error(t, err, "the create of the renamed resource must not take over the secret")
+	assert.Contains(t, err.Error(), "`aliases`")
+	assert.Contains(t, err.Error(), "pulumi import edgesecrets:fly:FlySecret database demo-app/DATABASE_URL")
+	assert.Contains(t, err.Error(), "adopt: true")
+	assertNoLeak(t, err, "v1")
+	_, found := h.flySecret(testFlyApp, "DATABASE_URL")
+	require.True(t, found)
+
+	// The user sets adopt: the new resource writes, the old one's delete leaves the secret.
+	_, err = renamed.up(flyInputs("DATABASE_URL", "v1", "adopt", true))
+	require.NoError(t, err)
+	require.NoError(t, old.delete())
+	_, found = h.flySecret(testFlyApp, "DATABASE_URL")
+	assert.True(t, found, "the old resource's delete removed a secret the new one owns")
+
+	// The new one deletes it: nobody wrote it since.
+	require.NoError(t, renamed.delete())
+	_, found = h.flySecret(testFlyApp, "DATABASE_URL")
+	assert.False(t, found)
+}
+
+// Two stacks declaring one Fly secret: the second's create fails instead of overwriting, and
+// destroying either never deletes what the other wrote.
+func TestFlySecretTwoStacksOneName(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	first := h.resource(flySecretToken, "shared")
+	_, err := first.up(flyInputs("SHARED", "one"))
+	require.NoError(t, err)
+
+	other := h.newServer(h.config)
+	second := h.resource(flySecretToken, "shared")
+	checked := second.mustCheck(flyInputs("SHARED", "two"))
+	_, err = other.Create(p.CreateRequest{Urn: second.urn, Properties: checked})
+	require.ErrorContains(t, err, "already has a secret \"SHARED\"")
+
+	checked = second.mustCheck(flyInputs("SHARED", "two", "adopt", true))
+	created, err := other.Create(p.CreateRequest{Urn: second.urn, Properties: checked})
+	require.NoError(t, err)
+	require.NoError(t, first.delete(), "the first stack's destroy")
+	_, found := h.flySecret(testFlyApp, "SHARED")
+	assert.True(t, found, "the first stack deleted the second's secret")
+	require.NoError(t, other.Delete(p.DeleteRequest{ID: created.ID, Urn: second.urn, Properties: created.Properties, OldInputs: checked}))
+	_, found = h.flySecret(testFlyApp, "SHARED")
+	assert.False(t, found)
+}
+
+// Two FlySecrets of one app and name in one program: the engine creates them at once, and
+// only one of them succeeds.
+func TestFlySecretTwiceInOneProgram(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"a", "b"} {
+		wg.Go(func() { _, errs[i] = h.resource(flySecretToken, name).up(flyInputs("TWICE", name)) })
+	}
+	wg.Wait()
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	assert.Equal(t, 1, failed, "exactly one of two resources declaring one secret fails: %v", errs)
+}
+
+// A value changed outside Pulumi: refresh records what is there, the diff says so (no empty
+// value standing in for "unknown"), and the up writes the program's value back.
+func TestFlySecretDriftIsRecordedAndWrittenBack(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	r := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "mine"))
+	_, err := h.fly().SetSecret(t.Context(), testFlyApp, "DATABASE_URL", "by-hand")
+	require.NoError(t, err)
+	h.outOfBandLag()
+	require.True(t, r.refresh())
+	assert.Equal(t, "mine", r.state.Get("value").AsString(), "the recorded value is the program's, not a placeholder")
+	assert.NotEqual(t, str(r.state, "digest"), str(r.state, "writtenDigest"), "the drift is on record")
+	_, diff := r.diff(flyInputs("DATABASE_URL", "mine"))
+	assert.Equal(t, p.Update, diff.DetailedDiff["value"].Kind)
+	op, err := r.up(flyInputs("DATABASE_URL", "mine"))
+	require.NoError(t, err)
+	assert.Equal(t, "update", op)
+	assert.Equal(t, str(r.state, "digest"), str(r.state, "writtenDigest"))
+	remote, _ := h.flySecret(testFlyApp, "DATABASE_URL")
+	assert.Equal(t, "mine", remote.Value)
+
+	// Changed by hand again, then destroyed: the hand-written value stays, with a warning.
+	_, err = h.fly().SetSecret(t.Context(), testFlyApp, "DATABASE_URL", "by-hand-again")
+	require.NoError(t, err)
+	h.outOfBandLag()
+	require.NoError(t, r.delete())
+	remote, found := h.flySecret(testFlyApp, "DATABASE_URL")
+	assert.True(t, found)
+	assert.Equal(t, "by-hand-again", remote.Value)
+}
+
+// The same rules for Cloudflare secrets: a renamed Secret that adopts leaves the old one's
+// delete with nothing to delete; a secret modified since is left in place.
+func TestSecretRenameWithAdoptLosesNothing(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.accountStore()
+	old := h.resource(secretToken, "api")
+	_, err := old.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
+	require.NoError(t, err)
+
+	renamed := h.resource(secretToken, "apiKey")
+	_, err = renamed.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "`aliases`")
+	_, err = renamed.up(secretInputs(store.ID, "v1", "name", "API_KEY", "adopt", true))
+	require.NoError(t, err)
+	require.NoError(t, old.delete())
+	assert.Contains(t, h.secretNamesIn(store.ID), "API_KEY", "the old resource's delete removed the adopted secret")
+	require.NoError(t, renamed.delete())
+	assert.NotContains(t, h.secretNamesIn(store.ID), "API_KEY")
+}
