@@ -31,24 +31,24 @@ type SecretArgs struct {
 
 // SecretState is what Secret records; resolved defaults are filled in.
 type SecretState struct {
-	StoreID    string        `pulumi:"storeId"`
-	Name       string        `pulumi:"name"`
-	Value      string        `pulumi:"value" provider:"secret"`
-	Scopes     []string      `pulumi:"scopes"`
-	Comment    string        `pulumi:"comment"`
-	AccountID  string        `pulumi:"accountId"`
-	APIToken   *string       `pulumi:"apiToken,optional" provider:"secret"`
-	Delete     bool          `pulumi:"delete"`
-	Adopt      bool          `pulumi:"adopt"`
-	SecretID   string        `pulumi:"secretId"`
-	Status     string        `pulumi:"status"`
-	CreatedAt  string        `pulumi:"createdAt"`
-	ModifiedAt string        `pulumi:"modifiedAt"`
+	StoreID    string   `pulumi:"storeId"`
+	Name       string   `pulumi:"name"`
+	Value      string   `pulumi:"value" provider:"secret"`
+	Scopes     []string `pulumi:"scopes"`
+	Comment    string   `pulumi:"comment"`
+	AccountID  string   `pulumi:"accountId"`
+	APIToken   *string  `pulumi:"apiToken,optional" provider:"secret"`
+	Delete     bool     `pulumi:"delete"`
+	Adopt      bool     `pulumi:"adopt"`
+	SecretID   string   `pulumi:"secretId"`
+	Status     string   `pulumi:"status"`
+	CreatedAt  string   `pulumi:"createdAt"`
+	ModifiedAt string   `pulumi:"modifiedAt"`
 	// WrittenAt is the modification time of this resource's last write: a modifiedAt that
 	// differs means the secret was changed outside Pulumi (the diff writes the value back),
 	// and Delete leaves a secret someone else has written since.
-	WrittenAt string `pulumi:"writtenAt"`
-	Binding    SecretBinding `pulumi:"binding"`
+	WrittenAt string        `pulumi:"writtenAt"`
+	Binding   SecretBinding `pulumi:"binding"`
 }
 
 // SecretBinding is the Worker binding that reads a Secret.
