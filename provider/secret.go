@@ -218,7 +218,7 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 		}
 		state.StoreID = store.ID
 	}
-	created, err := createSecret(ctx, client, state)
+	created, err := createSecret(ctx, client, req.Name, state)
 	if err != nil {
 		return infer.CreateResponse[SecretState]{}, err
 	}
@@ -241,7 +241,7 @@ func (r Secret) settle(ctx context.Context, client *cfapi.Client, state *SecretS
 
 // createSecret creates the secret, or takes over an existing one of the same name when
 // adopt is set.
-func createSecret(ctx context.Context, client *cfapi.Client, s SecretState) (cfapi.Secret, error) {
+func createSecret(ctx context.Context, client *cfapi.Client, resourceName string, s SecretState) (cfapi.Secret, error) {
 	created, err := client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{{
 		Name: s.Name, Value: s.Value, Scopes: s.Scopes, Comment: s.Comment,
 	}})
@@ -259,8 +259,8 @@ func createSecret(ctx context.Context, client *cfapi.Client, s SecretState) (cfa
 		return cfapi.Secret{}, fmt.Errorf("store %s already has a secret named %q (modified %s), and this resource did "+
 			"not create it. If you renamed this resource, add the old name to its `aliases`, so that Pulumi moves it "+
 			"instead of creating a new one and deleting the old. Otherwise bring it under management with "+
-			"`pulumi import %s <resource name> %s/%s/%s`, or set `adopt: true` to overwrite it",
-			s.StoreID, s.Name, timestamp(existing.Modified), secretToken, client.AccountID(), s.StoreID, existing.ID)
+			"`pulumi import %s %s %s/%s/%s`, or set `adopt: true` to overwrite it",
+			s.StoreID, s.Name, timestamp(existing.Modified), secretToken, resourceName, client.AccountID(), s.StoreID, existing.ID)
 	}
 	return client.EditSecret(ctx, s.StoreID, existing.ID, cfapi.SecretEdit{
 		Value: &s.Value, Scopes: s.Scopes, Comment: &s.Comment,

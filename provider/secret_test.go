@@ -214,7 +214,8 @@ func TestSecretAdopt(t *testing.T) {
 	_, err = h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "adopt: true")
-	assert.Contains(t, err.Error(), h.opts.CloudflareAccount+"/"+store.ID+"/"+id, "the error gives the import ID")
+	assert.Contains(t, err.Error(), "pulumi import edgesecrets:cloudflare:Secret shared "+h.opts.CloudflareAccount+"/"+store.ID+"/"+id,
+		"the error gives the exact import command")
 	assertNoLeak(t, err, "new-value")
 
 	r.create(secretInputs(store.ID, "new-value", "adopt", true, "comment", "adopted"))

@@ -199,7 +199,7 @@ func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[Secret
 		state.Secrets = in.Secrets
 		return infer.CreateResponse[SecretsStoreState]{Output: state}, nil
 	}
-	store, adopted, err := createStore(ctx, client, state.Name, state.Adopt)
+	store, adopted, err := createStore(ctx, client, req.Name, state.Name, state.Adopt)
 	if err != nil {
 		return infer.CreateResponse[SecretsStoreState]{}, err
 	}
@@ -218,7 +218,7 @@ func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[Secret
 // createStore creates the store; when the account already holds one, it adopts it if allowed
 // (adopt, or the account's default store, a fixture every used account has) and if the name
 // matches, or says how to proceed. adopted reports that the store existed before.
-func createStore(ctx context.Context, client *cfapi.Client, name string, adopt bool) (store cfapi.Store, adopted bool, err error) {
+func createStore(ctx context.Context, client *cfapi.Client, resourceName, name string, adopt bool) (store cfapi.Store, adopted bool, err error) {
 	if name == defaultStoreName {
 		// The usual case on a used account: look before creating, which would only fail.
 		stores, err := client.ListStores(ctx)
@@ -245,8 +245,8 @@ func createStore(ctx context.Context, client *cfapi.Client, name string, adopt b
 		return existing, true, nil
 	case existing.Name == name:
 		return cfapi.Store{}, false, fmt.Errorf("account %s already has a Secrets Store named %q (id %s): set `adopt: true` "+
-			"to manage it, or import it with `pulumi import %s <resource name> %s/%s`",
-			client.AccountID(), name, existing.ID, secretsStoreToken, client.AccountID(), existing.ID)
+			"to manage it, or import it with `pulumi import %s %s %s/%s`",
+			client.AccountID(), name, existing.ID, secretsStoreToken, resourceName, client.AccountID(), existing.ID)
 	default:
 		return cfapi.Store{}, false, fmt.Errorf("account %s already holds its one Secrets Store, %q (id %s), and an account "+
 			"holds one store: set `name: %q` (and `adopt: true` unless it is %q) to manage it",
