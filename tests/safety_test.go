@@ -13,14 +13,24 @@ func yamlProgram(t *testing.T, h *harness, resources string) string {
 	t.Helper()
 	requireCommand(t, "pulumi-language-yaml", "run `make tools`")
 	dir := t.TempDir()
-	// A project of its own: the tests of one harness share its backend.
-	project := "safety-" + strings.ToLower(strings.NewReplacer("/", "-", " ", "-", "_", "-").Replace(t.Name()))
-	program := "name: " + project + "\nruntime: yaml\nresources:\n" + resources
+	// A project of its own: the programs of one harness share its backend.
+	program := "name: " + uniqueValue("program-") + "\nruntime: yaml\nresources:\n" + resources
 	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	h.pulumi(dir, "", "stack", "init", "safety")
 	return dir
+}
+
+// urnIn is the URN of a resource of the program in dir (stack "safety").
+func urnIn(t *testing.T, dir, typ, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "Pulumi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project, _, _ := strings.Cut(strings.TrimPrefix(string(data), "name: "), "\n")
+	return "urn:pulumi:safety::" + project + "::" + typ + "::" + name
 }
 
 // Mistakes in a program fail `pulumi preview` with the provider's message, never with a secret

@@ -1,0 +1,123 @@
+package tests
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// flySecretProgram is a YAML program of one FlySecret called resource, on app demo.
+func flySecretProgram(resource, name, value, options string) string {
+	return "  " + resource + ":\n    type: edgesecrets:fly:FlySecret\n    properties:\n      app: demo\n" +
+		"      name: " + name + "\n      value:\n        fn::secret: " + value + "\n" + options
+}
+
+// rewrite replaces a program's resources, as a user edits Pulumi.yaml.
+func rewrite(t *testing.T, dir, resources string) {
+	t.Helper()
+	path := filepath.Join(dir, "Pulumi.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(data), "resources:\n")
+	if err := os.WriteFile(path, []byte(head+"resources:\n"+resources), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Renaming a FlySecret's logical name without an alias used to delete the secret (the engine
+// creates the "new" one, then deletes the old). Now the up fails at the create and says what to
+// do; the secret is still there; the alias it names makes the rename a no-op.
+func TestRenameWithoutAliasKeepsTheSecret(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	value := uniqueValue("rename-")
+	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", value, ""))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+
+	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, ""))
+	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+	for _, want := range []string{"already has a secret \"DATABASE_URL\"", "`aliases`",
+		"pulumi import edgesecrets:fly:FlySecret database demo/DATABASE_URL"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the failed up does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, value) {
+		t.Errorf("the output prints the value:\n%s", out)
+	}
+	if s, ok := h.contents().flySecret(flyApp, "DATABASE_URL"); !ok || s.Value != value {
+		t.Fatalf("the secret is gone or changed after the failed rename")
+	}
+
+	alias := "    options:\n      aliases:\n        - " + urnIn(t, dir, "edgesecrets:fly:FlySecret", "db") + "\n"
+	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, alias))
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	h.assertWrites("the aliased rename", map[string]int{})
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+	if _, ok := h.contents().flySecret(flyApp, "DATABASE_URL"); !ok {
+		t.Fatal("the secret is gone after the aliased rename")
+	}
+}
+
+// Following the advice instead (adopt: true on the renamed resource): the new resource takes the
+// secret over, and the old one's delete leaves it, with a warning. Nothing is lost, and the
+// next preview is clean.
+func TestRenameWithAdoptKeepsTheSecret(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	value := uniqueValue("adopt-")
+	apiKey := func(resource, options string) string {
+		return "  " + resource + ":\n    type: edgesecrets:cloudflare:Secret\n    properties:\n      name: API_KEY\n" +
+			"      value:\n        fn::secret: " + value + "\n" + options
+	}
+	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", value, "")+apiKey("api", ""))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+
+	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, "      adopt: true\n")+
+		apiKey("apiKey", "      adopt: true\n"))
+	out := h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, "left Fly.io secret demo/DATABASE_URL in place") ||
+		!strings.Contains(out, "left Cloudflare secret \"API_KEY\"") {
+		t.Errorf("the up does not warn that it left the adopted secrets:\n%s", out)
+	}
+	c := h.contents()
+	if _, ok := c.flySecret(flyApp, "DATABASE_URL"); !ok {
+		t.Error("the Fly secret is gone")
+	}
+	if _, _, ok := c.cloudflareSecret("API_KEY"); !ok {
+		t.Error("the Cloudflare secret is gone")
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+	h.pulumi(dir, "", "destroy", "--yes", "--skip-preview")
+	h.assertEmulatorEmpty("after destroy")
+}
+
+// Two stacks declaring one Fly secret: the second's up fails instead of overwriting; with adopt
+// it takes the secret over, and destroying the first stack then leaves it to the second.
+func TestTwoStacksOneSecret(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	first := yamlProgram(t, h, flySecretProgram("shared", "SHARED", "from-first", ""))
+	h.pulumi(first, "", "up", "--yes", "--skip-preview")
+
+	second := yamlProgram(t, h, flySecretProgram("shared", "SHARED", "from-second", ""))
+	out := h.pulumiFails(second, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, "already has a secret \"SHARED\"") {
+		t.Errorf("the second stack's up does not say the secret exists:\n%s", out)
+	}
+	if s, _ := h.contents().flySecret(flyApp, "SHARED"); s.Value != "from-first" {
+		t.Fatal("the second stack overwrote the first's secret")
+	}
+
+	rewrite(t, second, flySecretProgram("shared", "SHARED", "from-second", "      adopt: true\n"))
+	h.pulumi(second, "", "up", "--yes", "--skip-preview")
+	h.pulumi(first, "", "destroy", "--yes", "--skip-preview")
+	if s, ok := h.contents().flySecret(flyApp, "SHARED"); !ok || s.Value != "from-second" {
+		t.Fatal("destroying the first stack deleted the second's secret")
+	}
+	h.pulumi(second, "", "preview", "--expect-no-changes")
+}
