@@ -72,62 +72,61 @@ func (s *Server) instrument(fam family, next http.Handler) http.Handler {
 		route := routeKey(r)
 		s.stats.add(route)
 		rec := &statusRecorder{ResponseWriter: w}
-		kind, limited := s.serve(rec, r, fam, next)
-		switch {
-		case limited:
-			s.stats.addFault("rate_limited")
-		case kind != noFault:
-			s.stats.addFault(kind.String())
-		}
+		kind := s.serve(rec, r, fam, next)
 		s.logRequest(r, route, rec.code(), time.Since(start), kind)
 	})
 }
 
-// serve runs the fault and rate-limit gauntlet, then the API handler. limited reports a 429
-// of the API's own rate limit.
-func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) (kind fault, limited bool) {
+// serve runs the fault and rate-limit gauntlet, then the API handler. Faults are counted
+// before they are answered, so that a client that has its answer sees them in the stats.
+func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) fault {
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return noFault, false
+			return noFault
 		}
 	}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
 	kind, status := s.faults.next(write, fam.conflicts)
+	if kind != noFault && kind != faultLostResponse {
+		s.stats.addFault(kind.String())
+	}
 	switch kind {
 	case faultDrop:
 		dropConnection(w)
-		return kind, false
+		return kind
 	case faultThrottle:
 		w.Header().Set("Retry-After", "1")
 		fam.writeFault(w, kind, status)
-		return kind, false
+		return kind
 	case faultServerError, faultConflict:
 		fam.writeFault(w, kind, status)
-		return kind, false
+		return kind
 	}
 	if limiter := fam.limiter(s); limiter != nil {
 		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
+			s.stats.addFault("rate_limited")
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
-			return faultThrottle, true
+			return faultThrottle
 		}
 	}
 	if kind == faultLostResponse {
 		// The write happens; its answer goes nowhere.
 		next.ServeHTTP(discardResponse{header: http.Header{}}, r)
+		s.stats.addFault(kind.String())
 		if status == 0 {
 			dropConnection(w)
 		} else {
 			fam.writeFault(w, faultServerError, status)
 		}
-		return kind, false
+		return kind
 	}
 	next.ServeHTTP(w, r)
-	return noFault, false
+	return noFault
 }
 
 // discardResponse is where a lost response is written.

@@ -121,6 +121,8 @@ type harness struct {
 	// fixtures are the stores the account held at the start (its default store): a destroy
 	// keeps them.
 	fixtures []cloudflare.StoreState
+	// lastProgram is the directory of the last program yamlProgram wrote.
+	lastProgram string
 }
 
 // newHarness starts an emulator as users run it (as unkind as the real services: rate limits,
@@ -228,6 +230,51 @@ func (h *harness) pulumiFails(dir, stdin string, args ...string) string {
 		h.t.Fatalf("pulumi %s succeeded, want a failure:\n%s", strings.Join(args, " "), out)
 	}
 	return string(out)
+}
+
+// pulumiCmd is a Pulumi CLI command, ready for runBoth.
+type pulumiCmd struct {
+	dir  string
+	args []string
+}
+
+// pulumiArgs describes a command to run in the last yamlProgram's directory... see runBoth.
+func (h *harness) pulumiArgs(args ...string) pulumiCmd {
+	return pulumiCmd{dir: h.lastProgram, args: append(args, "--non-interactive")}
+}
+
+// runBoth runs a Pulumi command that must succeed and returns stdout and stderr together.
+func (h *harness) runBoth(c pulumiCmd) string {
+	h.t.Helper()
+	out, err := h.combined(c)
+	if err != nil {
+		h.t.Fatalf("pulumi %s: %v\n%s", strings.Join(c.args, " "), err, tail(out, 60))
+	}
+	return out
+}
+
+// runBothFails runs a Pulumi command that must fail and returns stdout and stderr together.
+func (h *harness) runBothFails(c pulumiCmd) string {
+	h.t.Helper()
+	out, err := h.combined(c)
+	if err == nil {
+		h.t.Fatalf("pulumi %s succeeded, want a failure", strings.Join(c.args, " "))
+	}
+	return out
+}
+
+func (h *harness) combined(c pulumiCmd) (string, error) {
+	cmd := exec.Command("pulumi", c.args...)
+	cmd.Dir = c.dir
+	cmd.Env = h.env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// tail is the last n lines of text.
+func tail(text string, n int) string {
+	lines := strings.Split(text, "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // pulumi runs the Pulumi CLI non-interactively.

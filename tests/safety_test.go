@@ -19,6 +19,7 @@ func yamlProgram(t *testing.T, h *harness, resources string) string {
 		t.Fatal(err)
 	}
 	h.pulumi(dir, "", "stack", "init", "safety")
+	h.lastProgram = dir
 	return dir
 }
 
