@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -37,6 +38,11 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// newTextLogger logs everything, debug lines included, to w.
+func newTextLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // leakWatch collects canaries (every value and token the test passes) and the text that must
@@ -108,7 +114,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	var emulatorLog syncBuffer
 	h := newHarnessWith(t, emulator.Options{
 		FlyApps: []string{flyApp}, FlyToken: flyToken, CloudflareToken: cloudflareToken,
-		Logger: slog.New(slog.NewTextHandler(&emulatorLog, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: newTextLogger(&emulatorLog),
 	})
 
 	program := func(extra string) string {
