@@ -9,7 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 )
+
+func cfapiEdit(value *string) cfapi.SecretEdit { return cfapi.SecretEdit{Value: value} }
 
 // The ownership rule: a create never takes over a secret that exists unless adopt says so, and
 // a delete never removes what was written since this resource last wrote it.
@@ -139,4 +142,31 @@ func TestSecretRenameWithAdoptLosesNothing(t *testing.T) {
 	assert.Contains(t, h.secretNamesIn(store.ID), "API_KEY", "the old resource's delete removed the adopted secret")
 	require.NoError(t, renamed.delete())
 	assert.NotContains(t, h.secretNamesIn(store.ID), "API_KEY")
+}
+
+// Inline secrets' drift is detected as a Secret's is: recorded on refresh, a diff, written back.
+func TestInlineSecretDriftIsDetected(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	program := props(map[string]any{"secrets": inline("STRIPE", "mine", "OTHER", "o")})
+	r := h.resource(secretsStoreToken, "store").create(program)
+	_, diff := r.diff(program)
+	require.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
+
+	storeID := str(r.state, "storeId")
+	changed := "by-hand"
+	_, err := h.cloudflare().EditSecret(t.Context(), storeID, h.secretNamesIn(storeID)["STRIPE"], cfapiEdit(&changed))
+	require.NoError(t, err)
+	require.True(t, r.refresh())
+	_, diff = r.diff(program)
+	assert.Equal(t, p.Update, diff.DetailedDiff["secrets"].Kind, "a value changed outside Pulumi is a diff")
+
+	st := h.calls(func() {
+		op, err := r.up(program)
+		require.NoError(t, err)
+		assert.Equal(t, "update", op)
+	})
+	assert.Equal(t, 1, st.Routes[cfEditRoute], "only the drifted secret is written back")
+	require.True(t, r.refresh())
+	_, diff = r.diff(program)
+	assert.False(t, diff.HasChanges, "written back: %v", diff.DetailedDiff)
 }

@@ -46,6 +46,11 @@ type SecretsStoreState struct {
 	CreatedAt  string            `pulumi:"createdAt"`
 	ModifiedAt string            `pulumi:"modifiedAt"`
 	SecretIDs  map[string]string `pulumi:"secretIds"`
+	// InlineModifiedAt is each inline secret's modification time as Cloudflare last reported
+	// it, InlineWrittenAt the one of this resource's last write: where they differ, the secret
+	// was changed outside Pulumi and the next up writes the program's value back.
+	InlineModifiedAt map[string]string `pulumi:"inlineModifiedAt,optional"`
+	InlineWrittenAt  map[string]string `pulumi:"inlineWrittenAt,optional"`
 }
 
 var (
@@ -65,6 +70,13 @@ var (
 // resource created".
 var secretsStoreRules = rulesOf[SecretsStoreArgs](diffRules{
 	deleteBeforeReplace: true,
+	drift: func(state property.Map) (string, string) {
+		if names := driftedInline(mapProp(state, "inlineModifiedAt"), mapProp(state, "inlineWrittenAt")); len(names) > 0 {
+			return "secrets", fmt.Sprintf("inline secrets %s of store %s were modified outside Pulumi: the up writes "+
+				"the program's values back", strings.Join(names, ", "), stringProp(state, "storeId"))
+		}
+		return "", ""
+	},
 	stateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
 			adopted, _ := nonNull(state, "adopted")
@@ -133,6 +145,9 @@ func (s *SecretsStoreState) Annotate(a infer.Annotator) {
 	a.Describe(&s.CreatedAt, "When the store was created (RFC 3339).")
 	a.Describe(&s.ModifiedAt, "When the store was last modified (RFC 3339).")
 	a.Describe(&s.SecretIDs, "Cloudflare's IDs of the inline secrets, by name.")
+	a.Describe(&s.InlineModifiedAt, "When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).")
+	a.Describe(&s.InlineWrittenAt, "When this resource last wrote each inline secret (RFC 3339): a different "+
+		"`inlineModifiedAt` means it was changed outside Pulumi.")
 }
 
 // WireDependencies keeps the inline values and the token secret in every output, and says
@@ -151,7 +166,7 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
 	f.OutputField(&state.Adopted).DependsOn(name)
-	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs} {
+	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs, &state.InlineModifiedAt, &state.InlineWrittenAt} {
 		f.OutputField(written).DependsOn(name, secrets)
 	}
 }
@@ -264,6 +279,7 @@ func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[Secret
 	next := in.state(old.AccountID, old.Adopted)
 	next.StoreID, next.CreatedAt, next.ModifiedAt = old.StoreID, old.CreatedAt, old.ModifiedAt
 	next.Secrets, next.SecretIDs = old.Secrets, old.SecretIDs
+	next.InlineModifiedAt, next.InlineWrittenAt = old.InlineModifiedAt, old.InlineWrittenAt
 	if req.DryRun {
 		next.Secrets = in.Secrets
 		return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
@@ -274,50 +290,93 @@ func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[Secret
 	return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
 }
 
+// inlineRecord is what SecretsStore records of its inline secrets, by name, while a sync
+// changes it: the values written, the IDs, and the modification times seen and written.
+type inlineRecord struct {
+	values, ids, modified, written map[string]string
+}
+
+func (s SecretsStoreState) inline() inlineRecord {
+	orEmpty := func(m map[string]string) map[string]string {
+		if m = maps.Clone(m); m == nil {
+			m = map[string]string{}
+		}
+		return m
+	}
+	return inlineRecord{orEmpty(s.Secrets), orEmpty(s.SecretIDs), orEmpty(s.InlineModifiedAt), orEmpty(s.InlineWrittenAt)}
+}
+
+// store puts the record back into the state.
+func (r inlineRecord) store(s *SecretsStoreState) {
+	s.Secrets, s.SecretIDs = emptyAsNil(r.values), r.ids
+	s.InlineModifiedAt, s.InlineWrittenAt = emptyAsNil(r.modified), emptyAsNil(r.written)
+}
+
+// wrote records a write of value to the secret.
+func (r inlineRecord) wrote(name, value string, secret cfapi.Secret) {
+	r.values[name], r.ids[name] = value, secret.ID
+	r.modified[name] = timestamp(secret.Modified)
+	r.written[name] = r.modified[name]
+}
+
+func (r inlineRecord) forget(name string) {
+	for _, m := range []map[string]string{r.values, r.ids, r.modified, r.written} {
+		delete(m, name)
+	}
+}
+
+// driftedInline lists, sorted, the inline secrets modified since this resource wrote them.
+func driftedInline(modified, written map[string]string) []string {
+	var names []string
+	for name, at := range written {
+		if at != "" && modified[name] != at {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // syncInlineSecrets makes the store's inline secrets match want: one bulk create for new
-// names, one PATCH per changed value, one DELETE per removed name. The state records only
-// what succeeded, so a failure halfway loses nothing and the next up finishes the job.
+// names, one PATCH per changed value (or one changed outside Pulumi), one DELETE per removed
+// name. The state records only what succeeded, so a failure halfway loses nothing and the next
+// up finishes the job.
 func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
-	have, ids := maps.Clone(s.Secrets), maps.Clone(s.SecretIDs)
-	if have == nil {
-		have = map[string]string{}
-	}
-	if ids == nil {
-		ids = map[string]string{}
-	}
-	defer func() { s.Secrets, s.SecretIDs = emptyAsNil(have), ids }()
+	rec := s.inline()
+	defer rec.store(s)
+	drifted := driftedInline(rec.modified, rec.written)
 
 	var errs []error
 	var create []cfapi.NewSecret
 	for _, name := range slices.Sorted(maps.Keys(want)) {
-		id, known := ids[name]
+		id, known := rec.ids[name]
 		if !known {
 			create = append(create, cfapi.NewSecret{Name: name, Value: want[name], Scopes: defaultScopes})
 			continue
 		}
-		if current, ok := have[name]; ok && current == want[name] {
+		if current, ok := rec.values[name]; ok && current == want[name] && !slices.Contains(drifted, name) {
 			continue
 		}
 		value := want[name]
-		if _, err := client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &value}); err != nil {
+		edited, err := client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &value})
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		have[name] = value
+		rec.wrote(name, value, edited)
 	}
-	for _, name := range slices.Sorted(maps.Keys(ids)) {
+	for _, name := range slices.Sorted(maps.Keys(rec.ids)) {
 		if _, keep := want[name]; keep {
 			continue
 		}
-		if err := client.DeleteSecret(ctx, s.StoreID, ids[name]); err != nil && !cfapi.IsNotFound(err) {
+		if err := client.DeleteSecret(ctx, s.StoreID, rec.ids[name]); err != nil && !cfapi.IsNotFound(err) {
 			errs = append(errs, err)
 			continue
 		}
-		delete(ids, name)
-		delete(have, name)
+		rec.forget(name)
 	}
 	if len(create) > 0 {
-		if err := r.createInlineSecrets(ctx, client, s, create, have, ids); err != nil {
+		if err := r.createInlineSecrets(ctx, client, s, create, rec); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -327,7 +386,7 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 // createInlineSecrets creates new inline secrets in one call, adopting existing ones of
 // the same name when the store was adopted, and waits until they are active.
 func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
-	create []cfapi.NewSecret, have, ids map[string]string,
+	create []cfapi.NewSecret, rec inlineRecord,
 ) error {
 	created, err := client.CreateSecrets(ctx, s.StoreID, create)
 	if cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
@@ -335,20 +394,18 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 			return fmt.Errorf("%w: a secret named in `secrets` already exists in store %s; set `adopt: true` to "+
 				"take it over, or remove it from `secrets`", err, s.StoreID)
 		}
-		return adoptInlineSecrets(ctx, client, s, create, have, ids)
+		return adoptInlineSecrets(ctx, client, s, create, rec)
 	}
 	if err != nil {
 		return err
 	}
-	for i, secret := range created {
-		ids[secret.Name] = secret.ID
-		have[secret.Name] = create[i].Value
-	}
 	var errs []error
-	for _, secret := range created {
-		if _, err := r.timing.waitActive(ctx, client, s.StoreID, secret); err != nil {
+	for i, secret := range created {
+		active, err := r.timing.waitActive(ctx, client, s.StoreID, secret)
+		if err != nil {
 			errs = append(errs, err)
 		}
+		rec.wrote(secret.Name, create[i].Value, active)
 	}
 	return errors.Join(errs...)
 }
@@ -356,7 +413,7 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 // adoptInlineSecrets writes each new inline secret over an existing one of the same name,
 // or creates it when there is none.
 func adoptInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
-	create []cfapi.NewSecret, have, ids map[string]string,
+	create []cfapi.NewSecret, rec inlineRecord,
 ) error {
 	existing, err := client.ListSecrets(ctx, s.StoreID, "")
 	if err != nil {
@@ -368,20 +425,20 @@ func adoptInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsSto
 	}
 	var errs []error
 	for _, secret := range create {
-		id, found := byName[secret.Name]
-		if found {
-			_, err = client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &secret.Value, Scopes: secret.Scopes})
+		var written cfapi.Secret
+		if id, found := byName[secret.Name]; found {
+			written, err = client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &secret.Value, Scopes: secret.Scopes})
 		} else {
 			var created []cfapi.Secret
 			if created, err = client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{secret}); err == nil {
-				id = created[0].ID
+				written = created[0]
 			}
 		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		ids[secret.Name], have[secret.Name] = id, secret.Value
+		rec.wrote(secret.Name, secret.Value, written)
 	}
 	return errors.Join(errs...)
 }
@@ -416,22 +473,27 @@ func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsSto
 		inputs = SecretsStoreArgs{Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt}
 	}
 	if len(state.SecretIDs) > 0 {
-		// Inline secrets deleted outside Pulumi leave the state, so the next up re-creates them.
+		// Inline secrets deleted outside Pulumi leave the state, so the next up re-creates them;
+		// those modified outside Pulumi are recorded so, and the next up writes them back.
 		remote, err := client.ListSecrets(ctx, storeID, "")
 		if err != nil {
 			return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 		}
-		present := map[string]bool{}
+		byID := map[string]cfapi.Secret{}
 		for _, secret := range remote {
-			present[secret.ID] = true
+			byID[secret.ID] = secret
 		}
-		for name, id := range state.SecretIDs {
-			if !present[id] {
-				delete(state.SecretIDs, name)
-				delete(state.Secrets, name)
+		rec := state.inline()
+		for name, id := range rec.ids {
+			secret, present := byID[id]
+			if !present {
+				rec.forget(name)
 				delete(inputs.Secrets, name)
+				continue
 			}
+			rec.modified[name] = timestamp(secret.Modified)
 		}
+		rec.store(&state)
 	}
 	return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{ID: state.id(), Inputs: inputs, State: state}, nil
 }
@@ -556,6 +618,19 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, keyCloudflareAccount)
 	}
 	return configuredAccount, parts[0], nil
+}
+
+// mapProp reads a map of strings from m[key] ("" for values that are not strings).
+func mapProp(m property.Map, key string) map[string]string {
+	out := map[string]string{}
+	if v, ok := nonNull(m, key); ok && v.IsMap() {
+		for k, item := range v.AsMap().All {
+			if item.IsString() {
+				out[k] = item.AsString()
+			}
+		}
+	}
+	return out
 }
 
 // oldInlineSecrets returns the old `secrets` map, for Check's empty-value rule.

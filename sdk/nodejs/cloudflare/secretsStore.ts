@@ -71,6 +71,14 @@ export class SecretsStore extends pulumi.CustomResource {
      */
     declare public readonly delete: pulumi.Output<boolean>;
     /**
+     * When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).
+     */
+    declare public /*out*/ readonly inlineModifiedAt: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
+     * When this resource last wrote each inline secret (RFC 3339): a different `inlineModifiedAt` means it was changed outside Pulumi.
+     */
+    declare public /*out*/ readonly inlineWrittenAt: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * When the store was last modified (RFC 3339).
      */
     declare public /*out*/ readonly modifiedAt: pulumi.Output<string>;
@@ -110,6 +118,8 @@ export class SecretsStore extends pulumi.CustomResource {
             resourceInputs["secrets"] = args?.secrets ? pulumi.secret(args.secrets) : undefined;
             resourceInputs["adopted"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
+            resourceInputs["inlineModifiedAt"] = undefined /*out*/;
+            resourceInputs["inlineWrittenAt"] = undefined /*out*/;
             resourceInputs["modifiedAt"] = undefined /*out*/;
             resourceInputs["secretIds"] = undefined /*out*/;
             resourceInputs["storeId"] = undefined /*out*/;
@@ -120,6 +130,8 @@ export class SecretsStore extends pulumi.CustomResource {
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
             resourceInputs["delete"] = undefined /*out*/;
+            resourceInputs["inlineModifiedAt"] = undefined /*out*/;
+            resourceInputs["inlineWrittenAt"] = undefined /*out*/;
             resourceInputs["modifiedAt"] = undefined /*out*/;
             resourceInputs["name"] = undefined /*out*/;
             resourceInputs["secretIds"] = undefined /*out*/;

@@ -39,6 +39,10 @@ type SecretsStore struct {
 	CreatedAt pulumi.StringOutput `pulumi:"createdAt"`
 	// Whether destroying the resource deletes the store in Cloudflare.
 	Delete pulumi.BoolOutput `pulumi:"delete"`
+	// When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).
+	InlineModifiedAt pulumi.StringMapOutput `pulumi:"inlineModifiedAt"`
+	// When this resource last wrote each inline secret (RFC 3339): a different `inlineModifiedAt` means it was changed outside Pulumi.
+	InlineWrittenAt pulumi.StringMapOutput `pulumi:"inlineWrittenAt"`
 	// When the store was last modified (RFC 3339).
 	ModifiedAt pulumi.StringOutput `pulumi:"modifiedAt"`
 	// Store name.
@@ -253,6 +257,16 @@ func (o SecretsStoreOutput) CreatedAt() pulumi.StringOutput {
 // Whether destroying the resource deletes the store in Cloudflare.
 func (o SecretsStoreOutput) Delete() pulumi.BoolOutput {
 	return o.ApplyT(func(v *SecretsStore) pulumi.BoolOutput { return v.Delete }).(pulumi.BoolOutput)
+}
+
+// When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).
+func (o SecretsStoreOutput) InlineModifiedAt() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *SecretsStore) pulumi.StringMapOutput { return v.InlineModifiedAt }).(pulumi.StringMapOutput)
+}
+
+// When this resource last wrote each inline secret (RFC 3339): a different `inlineModifiedAt` means it was changed outside Pulumi.
+func (o SecretsStoreOutput) InlineWrittenAt() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *SecretsStore) pulumi.StringMapOutput { return v.InlineWrittenAt }).(pulumi.StringMapOutput)
 }
 
 // When the store was last modified (RFC 3339).

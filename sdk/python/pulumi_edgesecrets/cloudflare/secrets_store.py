@@ -225,6 +225,8 @@ class SecretsStore(pulumi.CustomResource):
             __props__.__dict__["secrets"] = None if secrets is None else pulumi.Output.secret(secrets)
             __props__.__dict__["adopted"] = None
             __props__.__dict__["created_at"] = None
+            __props__.__dict__["inline_modified_at"] = None
+            __props__.__dict__["inline_written_at"] = None
             __props__.__dict__["modified_at"] = None
             __props__.__dict__["secret_ids"] = None
             __props__.__dict__["store_id"] = None
@@ -258,6 +260,8 @@ class SecretsStore(pulumi.CustomResource):
         __props__.__dict__["api_token"] = None
         __props__.__dict__["created_at"] = None
         __props__.__dict__["delete"] = None
+        __props__.__dict__["inline_modified_at"] = None
+        __props__.__dict__["inline_written_at"] = None
         __props__.__dict__["modified_at"] = None
         __props__.__dict__["name"] = None
         __props__.__dict__["secret_ids"] = None
@@ -312,6 +316,22 @@ class SecretsStore(pulumi.CustomResource):
         Whether destroying the resource deletes the store in Cloudflare.
         """
         return pulumi.get(self, "delete")
+
+    @_builtins.property
+    @pulumi.getter(name="inlineModifiedAt")
+    def inline_modified_at(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).
+        """
+        return pulumi.get(self, "inline_modified_at")
+
+    @_builtins.property
+    @pulumi.getter(name="inlineWrittenAt")
+    def inline_written_at(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        When this resource last wrote each inline secret (RFC 3339): a different `inlineModifiedAt` means it was changed outside Pulumi.
+        """
+        return pulumi.get(self, "inline_written_at")
 
     @_builtins.property
     @pulumi.getter(name="modifiedAt")
