@@ -2,8 +2,11 @@ package provider
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -87,5 +90,16 @@ func TestSchemaReplaceOnChanges(t *testing.T) {
 			}
 		}
 		assert.ElementsMatch(t, rules.replaceOnChanges, marked, "%s: the schema and the diff must agree", token)
+	}
+}
+
+// The README's limits table says what the code checks.
+func TestReadmeListsEveryLimit(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	for _, l := range limits {
+		row := fmt.Sprintf("| %s | %d %s | %s |", l.what, l.max, l.unit, l.source)
+		assert.Contains(t, strings.ReplaceAll(string(readme), "`", ""), strings.ReplaceAll(row, "`", ""),
+			"README.md's limits table must have this row")
 	}
 }
