@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
 
 // flySecretProgram is a YAML program of one FlySecret called resource, on app demo.
@@ -120,4 +122,75 @@ func TestTwoStacksOneSecret(t *testing.T) {
 		t.Fatal("destroying the first stack deleted the second's secret")
 	}
 	h.pulumi(second, "", "preview", "--expect-no-changes")
+}
+
+// Two FlySecrets of one app and name in one program: the engine creates them at once, and the
+// up fails for one of them instead of both "succeeding" with the last writer winning.
+func TestOneSecretTwiceInAProgram(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := yamlProgram(t, h, flySecretProgram("first", "TWICE", "one", "")+flySecretProgram("second", "TWICE", "two", ""))
+	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, "already has a secret \"TWICE\"") && !strings.Contains(out, "two resources declare one secret") {
+		t.Errorf("the up does not say the secret is declared twice:\n%s", out)
+	}
+}
+
+// Renaming a store that also holds a secret nobody manages fails before anything is deleted:
+// at preview for the account's default store (kept: an account holds one store), and in the
+// store's delete, before its inline secrets go, for a store the stack created.
+func TestStoreRenameLosesNothing(t *testing.T) {
+	t.Parallel()
+	store := func(name string) string {
+		return "  store:\n    type: edgesecrets:cloudflare:SecretsStore\n    properties:\n      name: " + name +
+			"\n      secrets:\n        INLINE: inline-value\n"
+	}
+	handMade := func(h *harness) {
+		c := h.contents()
+		stores := c.stores()
+		if len(stores) != 1 {
+			t.Fatalf("%d stores", len(stores))
+		}
+		path := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + stores[0].ID + "/secrets"
+		h.apiJSON("POST", path, []map[string]any{{"name": "HAND_MADE", "value": "x", "scopes": []string{"workers"}}}, nil)
+	}
+	assertKept := func(h *harness, step string) {
+		c := h.contents()
+		for _, name := range []string{"INLINE", "HAND_MADE"} {
+			if _, _, ok := c.cloudflareSecret(name); !ok {
+				t.Errorf("%s: %s is gone", step, name)
+			}
+		}
+	}
+
+	t.Run("the account's default store", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t)
+		dir := yamlProgram(t, h, store("default_secrets_store"))
+		h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+		handMade(h)
+		rewrite(t, dir, store("renamed"))
+		out := h.pulumiFails(dir, "", "preview")
+		if !strings.Contains(out, "cannot be replaced") {
+			t.Errorf("the preview does not say the store cannot be replaced:\n%s", out)
+		}
+		h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+		assertKept(h, "after the failed up")
+	})
+
+	t.Run("a store the stack created", func(t *testing.T) {
+		t.Parallel()
+		h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, CloudflareEmptyAccount: true})
+		dir := yamlProgram(t, h, store("edge"))
+		h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+		handMade(h)
+		rewrite(t, dir, store("renamed"))
+		out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+		if !strings.Contains(out, "HAND_MADE") || !strings.Contains(out, "nothing was deleted") {
+			t.Errorf("the up does not name the unmanaged secret:\n%s", out)
+		}
+		assertKept(h, "after the failed up")
+		rewrite(t, dir, store("edge"))
+		h.pulumi(dir, "", "preview", "--expect-no-changes")
+	})
 }
