@@ -13,7 +13,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
 )
@@ -22,13 +21,8 @@ import (
 // every value and token as a plain string: the provider must make them secret all the same.
 func TestNoSecretLeaksGo(t *testing.T) {
 	t.Parallel()
-	w := &leakWatch{t: t}
-	flyToken, cloudflareToken := w.canary("fly-token"), w.canary("cloudflare-token")
-	var emulatorLog syncBuffer
-	h := newHarnessWith(t, emulator.Options{
-		FlyApps: []string{flyApp}, FlyToken: flyToken, CloudflareToken: cloudflareToken,
-		Logger: newTextLogger(&emulatorLog),
-	})
+	h, w, emulatorLog := newLeakHarness(t)
+	flyToken, cloudflareToken := h.envVars["FLY_API_TOKEN"], h.envVars["CLOUDFLARE_API_TOKEN"]
 	values := map[string]string{}
 	fresh := func() {
 		for _, k := range []string{"fly", "inline", "cloudflare"} {

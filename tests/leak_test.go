@@ -45,6 +45,19 @@ func newTextLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
+// newLeakHarness starts a harness whose emulator takes canary tokens (the provider reads them
+// from the environment) and logs everything, with the watch that holds the canaries.
+func newLeakHarness(t *testing.T) (*harness, *leakWatch, *syncBuffer) {
+	t.Helper()
+	w := &leakWatch{t: t}
+	var emulatorLog syncBuffer
+	h := newHarnessWith(t, emulator.Options{
+		FlyApps: []string{flyApp}, FlyToken: w.canary("fly-token"), CloudflareToken: w.canary("cloudflare-token"),
+		Logger: newTextLogger(&emulatorLog),
+	})
+	return h, w, &emulatorLog
+}
+
 // leakWatch collects canaries (every value and token the test passes) and the text that must
 // never hold one.
 type leakWatch struct {
@@ -109,13 +122,8 @@ func (w *leakWatch) checkFiles(dirs ...string) {
 // in any CLI output, the state and its backups, the stack config or the emulator's log.
 func TestNoSecretLeaks(t *testing.T) {
 	t.Parallel()
-	w := &leakWatch{t: t}
-	flyToken, cloudflareToken := w.canary("fly-token"), w.canary("cloudflare-token")
-	var emulatorLog syncBuffer
-	h := newHarnessWith(t, emulator.Options{
-		FlyApps: []string{flyApp}, FlyToken: flyToken, CloudflareToken: cloudflareToken,
-		Logger: newTextLogger(&emulatorLog),
-	})
+	h, w, emulatorLog := newLeakHarness(t)
+	flyToken, cloudflareToken := h.envVars["FLY_API_TOKEN"], h.envVars["CLOUDFLARE_API_TOKEN"]
 
 	program := func(extra string) string {
 		return fmt.Sprintf(`
