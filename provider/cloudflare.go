@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,4 +113,76 @@ func (t *timing) waitFor(ctx context.Context, limit time.Duration, what string, 
 		}
 		interval = min(interval*2, time.Second)
 	}
+}
+
+// takenError is createOrAdopt's answer when names are taken and adopt is off: the secrets that
+// hold them, for the caller to say how to take them over.
+type takenError struct{ existing []cfapi.Secret }
+
+func (e *takenError) Error() string {
+	names := make([]string, len(e.existing))
+	for i, s := range e.existing {
+		names[i] = fmt.Sprintf("%q", s.Name)
+	}
+	return "secrets " + strings.Join(names, ", ") + " already exist"
+}
+
+// createOrAdopt creates secrets in one call, for a Secret (one) and a store's inline secrets
+// (many) alike. When names are taken it takes those secrets over with a PATCH if adopt is set
+// (and creates the rest), else answers *takenError. It returns the secrets in the order asked.
+func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, want []cfapi.NewSecret, adopt bool) ([]cfapi.Secret, error) {
+	created, err := client.CreateSecrets(ctx, storeID, want)
+	if !cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
+		return created, err
+	}
+	// The API validates the whole call before creating any: none of these was made.
+	listed, listErr := client.ListSecrets(ctx, storeID, "")
+	if listErr != nil {
+		return nil, errors.Join(err, listErr)
+	}
+	byName := map[string]cfapi.Secret{}
+	for _, s := range listed {
+		byName[s.Name] = s
+	}
+	var taken []cfapi.Secret
+	var fresh []cfapi.NewSecret
+	for _, w := range want {
+		if existing, ok := byName[w.Name]; ok {
+			taken = append(taken, existing)
+		} else {
+			fresh = append(fresh, w)
+		}
+	}
+	if len(taken) == 0 {
+		return nil, err // a name taken between the two calls: let the next up look again
+	}
+	if !adopt {
+		return nil, &takenError{existing: taken}
+	}
+	out := map[string]cfapi.Secret{}
+	for _, w := range want {
+		existing, ok := byName[w.Name]
+		if !ok {
+			continue
+		}
+		edited, err := client.EditSecret(ctx, storeID, existing.ID, cfapi.SecretEdit{Value: &w.Value, Scopes: w.Scopes, Comment: &w.Comment})
+		if err != nil {
+			return nil, err
+		}
+		out[w.Name] = edited
+	}
+	if len(fresh) > 0 {
+		made, err := client.CreateSecrets(ctx, storeID, fresh)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range made {
+			out[s.Name] = s
+		}
+	}
+	result := make([]cfapi.Secret, len(want))
+	for i, w := range want {
+		result[i] = out[w.Name]
+	}
+	return result, nil
 }

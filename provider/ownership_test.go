@@ -170,3 +170,42 @@ func TestInlineSecretDriftIsDetected(t *testing.T) {
 	_, diff = r.diff(program)
 	assert.False(t, diff.HasChanges, "written back: %v", diff.DetailedDiff)
 }
+
+// Inline secrets follow the same rule as a Secret, through the same code: an existing name is
+// taken over only with adopt.
+func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.accountStore()
+	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}})
+	require.NoError(t, err)
+
+	r := h.resource(secretsStoreToken, "store")
+	_, err = r.up(props(map[string]any{"secrets": inline("EXISTING", "ours", "NEW", "n")}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "resource failed to initialize")
+	require.NotEmpty(t, r.initErrors)
+	assert.Contains(t, r.initErrors[0], `secrets "EXISTING" already exist`)
+	assert.Contains(t, r.initErrors[0], "adopt: true")
+	assert.NotContains(t, h.secretNamesIn(store.ID), "NEW", "nothing created while a name is taken")
+
+	_, err = r.up(props(map[string]any{"secrets": inline("EXISTING", "ours", "NEW", "n"), "adopt": true}))
+	require.NoError(t, err)
+	names := h.secretNamesIn(store.ID)
+	assert.Contains(t, names, "NEW")
+	assert.Equal(t, names["EXISTING"], r.state.Get("secretIds").AsMap().Get("EXISTING").AsString(), "taken over, not duplicated")
+}
+
+// An inline secret written since this resource wrote it is left in place when it is removed
+// from the map, as a Secret's delete leaves it.
+func TestInlineSecretWrittenSinceIsLeft(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
+	storeID := str(r.state, "storeId")
+	theirs := "theirs"
+	_, err := h.cloudflare().EditSecret(t.Context(), storeID, h.secretNamesIn(storeID)["A"], cfapiEdit(&theirs))
+	require.NoError(t, err)
+	r.update(props(map[string]any{"secrets": inline()}))
+	names := h.secretNamesIn(storeID)
+	assert.Contains(t, names, "A", "the secret someone wrote since was deleted")
+	assert.NotContains(t, names, "B")
+}

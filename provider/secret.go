@@ -242,29 +242,22 @@ func (r Secret) settle(ctx context.Context, client *cfapi.Client, state *SecretS
 // createSecret creates the secret, or takes over an existing one of the same name when
 // adopt is set.
 func createSecret(ctx context.Context, client *cfapi.Client, resourceName string, s SecretState) (cfapi.Secret, error) {
-	created, err := client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{{
+	created, err := createOrAdopt(ctx, client, s.StoreID, []cfapi.NewSecret{{
 		Name: s.Name, Value: s.Value, Scopes: s.Scopes, Comment: s.Comment,
-	}})
-	if err == nil {
-		return created[0], nil
-	}
-	if !cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
-		return cfapi.Secret{}, err
-	}
-	existing, found, findErr := client.FindSecretByName(ctx, s.StoreID, s.Name)
-	if findErr != nil || !found {
-		return cfapi.Secret{}, errors.Join(err, findErr)
-	}
-	if !s.Adopt {
+	}}, s.Adopt)
+	var taken *takenError
+	if errors.As(err, &taken) {
+		existing := taken.existing[0]
 		return cfapi.Secret{}, fmt.Errorf("store %s already has a secret named %q (modified %s), and this resource did "+
 			"not create it. If you renamed this resource, add the old name to its `aliases`, so that Pulumi moves it "+
 			"instead of creating a new one and deleting the old. Otherwise bring it under management with "+
 			"`pulumi import %s %s %s/%s/%s`, or set `adopt: true` to overwrite it",
 			s.StoreID, s.Name, timestamp(existing.Modified), secretToken, resourceName, client.AccountID(), s.StoreID, existing.ID)
 	}
-	return client.EditSecret(ctx, s.StoreID, existing.ID, cfapi.SecretEdit{
-		Value: &s.Value, Scopes: s.Scopes, Comment: &s.Comment,
-	})
+	if err != nil {
+		return cfapi.Secret{}, err
+	}
+	return created[0], nil
 }
 
 // Update sends one PATCH with what changed among value, scopes and comment; changes to

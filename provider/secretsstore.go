@@ -365,11 +365,19 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 		}
 		rec.wrote(name, value, edited)
 	}
+	var removed []string
 	for _, name := range slices.Sorted(maps.Keys(rec.ids)) {
-		if _, keep := want[name]; keep {
-			continue
+		if _, keep := want[name]; !keep {
+			removed = append(removed, name)
 		}
-		if err := client.DeleteSecret(ctx, s.StoreID, rec.ids[name]); err != nil && !cfapi.IsNotFound(err) {
+	}
+	current, err := currentSecrets(ctx, client, s.StoreID, len(removed))
+	if err != nil {
+		errs = append(errs, err)
+		removed = nil
+	}
+	for _, name := range removed {
+		if err := deleteInline(ctx, client, s.StoreID, rec, name, current); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -383,18 +391,17 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 	return errors.Join(errs...)
 }
 
-// createInlineSecrets creates new inline secrets in one call, adopting existing ones of
-// the same name when the store was adopted, and waits until they are active.
+// createInlineSecrets creates new inline secrets in one call, as a Secret is created
+// (createOrAdopt: existing ones of the same name are taken over only with adopt), and waits
+// until they are active.
 func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
 	create []cfapi.NewSecret, rec inlineRecord,
 ) error {
-	created, err := client.CreateSecrets(ctx, s.StoreID, create)
-	if cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
-		if !s.Adopt {
-			return fmt.Errorf("%w: a secret named in `secrets` already exists in store %s; set `adopt: true` to "+
-				"take it over, or remove it from `secrets`", err, s.StoreID)
-		}
-		return adoptInlineSecrets(ctx, client, s, create, rec)
+	created, err := createOrAdopt(ctx, client, s.StoreID, create, s.Adopt)
+	var taken *takenError
+	if errors.As(err, &taken) {
+		return fmt.Errorf("%w in store %s, and this resource did not create them: set `adopt: true` to take them over, "+
+			"or remove them from `secrets`", taken, s.StoreID)
 	}
 	if err != nil {
 		return err
@@ -406,39 +413,6 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 			errs = append(errs, err)
 		}
 		rec.wrote(secret.Name, create[i].Value, active)
-	}
-	return errors.Join(errs...)
-}
-
-// adoptInlineSecrets writes each new inline secret over an existing one of the same name,
-// or creates it when there is none.
-func adoptInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
-	create []cfapi.NewSecret, rec inlineRecord,
-) error {
-	existing, err := client.ListSecrets(ctx, s.StoreID, "")
-	if err != nil {
-		return err
-	}
-	byName := map[string]string{}
-	for _, secret := range existing {
-		byName[secret.Name] = secret.ID
-	}
-	var errs []error
-	for _, secret := range create {
-		var written cfapi.Secret
-		if id, found := byName[secret.Name]; found {
-			written, err = client.EditSecret(ctx, s.StoreID, id, cfapi.SecretEdit{Value: &secret.Value, Scopes: secret.Scopes})
-		} else {
-			var created []cfapi.Secret
-			if created, err = client.CreateSecrets(ctx, s.StoreID, []cfapi.NewSecret{secret}); err == nil {
-				written = created[0]
-			}
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rec.wrote(secret.Name, secret.Value, written)
 	}
 	return errors.Join(errs...)
 }
@@ -538,12 +512,51 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 }
 
 // deleteInlineSecrets deletes the secrets this resource manages inline; those already gone are
-// no error.
+// no error, and those written since this resource last wrote them (someone else owns them now)
+// are left in place, with a warning.
 func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState) error {
-	for _, name := range slices.Sorted(maps.Keys(s.SecretIDs)) {
-		if err := client.DeleteSecret(ctx, s.StoreID, s.SecretIDs[name]); err != nil && !cfapi.IsNotFound(err) {
+	rec := s.inline()
+	names := slices.Sorted(maps.Keys(rec.ids))
+	current, err := currentSecrets(ctx, client, s.StoreID, len(names))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := deleteInline(ctx, client, s.StoreID, rec, name, current); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// currentSecrets lists the store's secrets by ID when there is anything to delete (one call).
+func currentSecrets(ctx context.Context, client *cfapi.Client, storeID string, deletes int) (map[string]cfapi.Secret, error) {
+	byID := map[string]cfapi.Secret{}
+	if deletes == 0 {
+		return byID, nil
+	}
+	secrets, err := client.ListSecrets(ctx, storeID, "")
+	for _, s := range secrets {
+		byID[s.ID] = s
+	}
+	return byID, err
+}
+
+// deleteInline deletes one inline secret unless it was written since this resource wrote it.
+func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec inlineRecord, name string, current map[string]cfapi.Secret) error {
+	id := rec.ids[name]
+	remote, there := current[id]
+	if !there {
+		return nil // already gone
+	}
+	if written := rec.written[name]; written != "" && timestamp(remote.Modified) != written {
+		p.GetLogger(ctx).Warningf("left inline secret %q of store %s in place: it was modified at %s, after this "+
+			"resource last wrote it (%s), so another stack, resource or person owns it now", name, storeID,
+			timestamp(remote.Modified), written)
+		return nil
+	}
+	if err := client.DeleteSecret(ctx, storeID, id); err != nil && !cfapi.IsNotFound(err) {
+		return err
 	}
 	return nil
 }
