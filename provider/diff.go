@@ -49,9 +49,9 @@ type diffRules struct {
 	// canReplace, if set, says at preview why the recorded resource cannot be replaced.
 	canReplace func(state property.Map) error
 	// drift, if set, reads in the state whether the remote thing was changed outside Pulumi
-	// since the resource last wrote it: the input prop then differs from what is there (a diff
-	// that writes it back), and why says so to the user.
-	drift func(state property.Map) (prop, why string)
+	// since the resource last wrote it: the input it names then differs from what is there (a
+	// diff that writes it back). Read warns of it when it finds it.
+	drift func(state property.Map) (prop string)
 }
 
 // rulesOf reads the diff rules of the input struct I from its field tags; extra adds the rules
@@ -164,7 +164,7 @@ func (r diffRules) diff(req p.DiffRequest) (p.DiffResponse, error) {
 		consider(key)
 	}
 	if r.drift != nil {
-		if prop, _ := r.drift(req.State); prop != "" && !skip(prop) {
+		if prop := r.drift(req.State); prop != "" && !skip(prop) {
 			if _, found := detailed[prop]; !found {
 				detailed[prop] = p.PropertyDiff{Kind: p.Update}
 			}
@@ -243,16 +243,10 @@ func withInputRules(inner p.Provider, rules map[string]diffRules) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
 	inner.Diff = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
-		r, ok := rules[string(req.Urn.Type())]
-		if !ok {
-			return innerDiff(ctx, req)
+		if r, ok := rules[string(req.Urn.Type())]; ok {
+			return r.diff(req)
 		}
-		if r.drift != nil {
-			if _, why := r.drift(req.State); why != "" {
-				p.GetLogger(ctx).Warning(why)
-			}
-		}
-		return r.diff(req)
+		return innerDiff(ctx, req)
 	}
 	inner.Read = func(ctx context.Context, req p.ReadRequest) (p.ReadResponse, error) {
 		req.Properties = rules[string(req.Urn.Type())].freshCredentials(req.Properties, req.Inputs)

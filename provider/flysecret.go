@@ -64,16 +64,23 @@ var (
 )
 
 var flySecretRules = rulesOf[FlySecretArgs](diffRules{
-	drift: func(state property.Map) (string, string) {
-		written, current := stringProp(state, "writtenDigest"), stringProp(state, "digest")
-		if written == "" || written == current {
-			return "", ""
+	drift: func(state property.Map) string {
+		if flyDrift(stringProp(state, "app"), stringProp(state, "name"), stringProp(state, "digest"), stringProp(state, "writtenDigest")) == "" {
+			return ""
 		}
-		return "value", fmt.Sprintf("the value of Fly.io secret %s/%s was changed outside Pulumi (digest %s, "+
-			"written %s): the up writes the program's value back", stringProp(state, "app"), stringProp(state, "name"),
-			current, written)
+		return "value"
 	},
 })
+
+// flyDrift says that the secret's value was changed outside Pulumi, when its digest is not the
+// one this resource wrote ("" when it is, or nothing was written yet).
+func flyDrift(app, name, digest, written string) string {
+	if written == "" || written == digest {
+		return ""
+	}
+	return fmt.Sprintf("the value of Fly.io secret %s/%s was changed outside Pulumi (digest %s, this resource wrote "+
+		"%s): the next up writes the program's value back", app, name, digest, written)
+}
 
 func (r *FlySecret) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "FlySecret")
@@ -257,6 +264,9 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	}
 	state.Digest = remote.Digest
 	state.CreatedAt, state.UpdatedAt = timestamp(remote.CreatedAt), timestamp(remote.UpdatedAt)
+	if why := flyDrift(app, name, state.Digest, state.WrittenDigest); why != "" {
+		p.GetLogger(ctx).Warning(why)
+	}
 	return infer.ReadResponse[FlySecretArgs, FlySecretState]{
 		ID:     flySecretID(app, name),
 		Inputs: state.FlySecretArgs,

@@ -72,15 +72,23 @@ var (
 )
 
 var secretRules = rulesOf[SecretArgs](diffRules{
-	drift: func(state property.Map) (string, string) {
-		written, current := stringProp(state, "writtenAt"), stringProp(state, "modifiedAt")
-		if written == "" || written == current {
-			return "", ""
+	drift: func(state property.Map) string {
+		if secretDrift(stringProp(state, "name"), stringProp(state, "modifiedAt"), stringProp(state, "writtenAt")) == "" {
+			return ""
 		}
-		return "value", fmt.Sprintf("Cloudflare secret %q was modified outside Pulumi (at %s; this resource wrote it "+
-			"at %s): the up writes the program's value back", stringProp(state, "name"), current, written)
+		return "value"
 	},
 })
+
+// secretDrift says that the secret was modified outside Pulumi, when its modification time is
+// not that of this resource's last write ("" when it is, or nothing was written yet).
+func secretDrift(name, modified, written string) string {
+	if written == "" || written == modified {
+		return ""
+	}
+	return fmt.Sprintf("Cloudflare secret %q was modified outside Pulumi (at %s; this resource wrote it at %s): "+
+		"the next up writes the program's value back", name, modified, written)
+}
 
 const secretsStoreBindingType = "secrets_store_secret"
 
@@ -332,6 +340,9 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	state.AccountID, state.StoreID, state.SecretID = accountID, storeID, secretID
 	state.Name = remote.Name
 	state.record(remote)
+	if why := secretDrift(state.Name, state.ModifiedAt, state.WrittenAt); why != "" {
+		p.GetLogger(ctx).Warning(why)
+	}
 
 	inputs := req.Inputs
 	if imported {

@@ -70,12 +70,11 @@ var (
 // resource created".
 var secretsStoreRules = rulesOf[SecretsStoreArgs](diffRules{
 	deleteBeforeReplace: true,
-	drift: func(state property.Map) (string, string) {
-		if names := driftedInline(mapProp(state, "inlineModifiedAt"), mapProp(state, "inlineWrittenAt")); len(names) > 0 {
-			return "secrets", fmt.Sprintf("inline secrets %s of store %s were modified outside Pulumi: the up writes "+
-				"the program's values back", strings.Join(names, ", "), stringProp(state, "storeId"))
+	drift: func(state property.Map) string {
+		if len(driftedInline(mapProp(state, "inlineModifiedAt"), mapProp(state, "inlineWrittenAt"))) == 0 {
+			return ""
 		}
-		return "", ""
+		return "secrets"
 	},
 	stateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
@@ -325,6 +324,16 @@ func (r inlineRecord) forget(name string) {
 	}
 }
 
+// inlineDrift says which inline secrets were modified outside Pulumi ("" for none).
+func inlineDrift(storeID string, modified, written map[string]string) string {
+	names := driftedInline(modified, written)
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("inline secrets %s of store %s were modified outside Pulumi: the next up writes the "+
+		"program's values back", strings.Join(names, ", "), storeID)
+}
+
 // driftedInline lists, sorted, the inline secrets modified since this resource wrote them.
 func driftedInline(modified, written map[string]string) []string {
 	var names []string
@@ -468,6 +477,9 @@ func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsSto
 			rec.modified[name] = timestamp(secret.Modified)
 		}
 		rec.store(&state)
+		if why := inlineDrift(storeID, rec.modified, rec.written); why != "" {
+			p.GetLogger(ctx).Warning(why)
+		}
 	}
 	return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{ID: state.id(), Inputs: inputs, State: state}, nil
 }

@@ -20,7 +20,7 @@ import (
 func TestCrashMidCreateIsRecoverable(t *testing.T) {
 	t.Parallel()
 	// Latency keeps the create's wait until the secret is active long enough to kill it there.
-	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, Latency: 500 * time.Millisecond})
+	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, Latency: 2 * time.Second})
 	value := uniqueValue("crash-")
 	dir := yamlProgram(t, h, `
   key:

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
@@ -193,4 +194,60 @@ func TestStoreRenameLosesNothing(t *testing.T) {
 		rewrite(t, dir, store("edge"))
 		h.pulumi(dir, "", "preview", "--expect-no-changes")
 	})
+}
+
+// Values changed by hand, for a FlySecret, a Secret and an inline secret alike: refresh records
+// it, the preview shows the write-back with a warning that says so, one up writes the program's
+// values back, and a refresh after it finds nothing.
+func TestDriftIsVisibleAndWrittenBack(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", "program-fly", "")+`
+  store:
+    type: edgesecrets:cloudflare:SecretsStore
+    properties:
+      secrets:
+        INLINE: program-inline
+  key:
+    type: edgesecrets:cloudflare:Secret
+    properties:
+      storeId: ${store.storeId}
+      name: API_KEY
+      value:
+        fn::secret: program-cloudflare
+`)
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+
+	// By hand: flyctl secrets set, and edits in the Cloudflare dashboard.
+	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/DATABASE_URL", map[string]string{"value": "by-hand"}, nil)
+	storeID, apiKey, _ := h.contents().cloudflareSecret("API_KEY")
+	_, inline, _ := h.contents().cloudflareSecret("INLINE")
+	secretsPath := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + storeID + "/secrets/"
+	for _, id := range []string{apiKey.ID, inline.ID} {
+		h.apiJSON("PATCH", secretsPath+id, map[string]string{"value": "by-hand"}, nil)
+	}
+	time.Sleep(emulator.DefaultFlyReadLag) // time passes before the refresh, as it would
+
+	refresh := h.pulumi(dir, "", "refresh", "--yes", "--skip-preview")
+	for _, want := range []string{"the value of Fly.io secret demo/DATABASE_URL was changed outside Pulumi",
+		"Cloudflare secret \"API_KEY\" was modified outside Pulumi", "inline secrets INLINE of store"} {
+		if !strings.Contains(refresh, want) {
+			t.Errorf("the refresh does not say %q:\n%s", want, refresh)
+		}
+	}
+	preview := h.pulumi(dir, "", "preview", "--json")
+	if !strings.Contains(preview, `"update": 3`) {
+		t.Errorf("the preview does not write the three values back:\n%s", preview)
+	}
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	c := h.contents()
+	fly, _ := c.flySecret(flyApp, "DATABASE_URL")
+	_, key, _ := c.cloudflareSecret("API_KEY")
+	_, in, _ := c.cloudflareSecret("INLINE")
+	if fly.Value != "program-fly" || key.Value != "program-cloudflare" || in.Value != "program-inline" {
+		t.Errorf("the up did not write the program's values back")
+	}
+	h.pulumi(dir, "", "refresh", "--yes", "--skip-preview", "--expect-no-changes")
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
 }

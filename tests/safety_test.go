@@ -78,6 +78,30 @@ func TestPreviewFailuresPrintNoSecretAndNeverCrash(t *testing.T) {
       value:
         fn::secret: ` + canary + `
 `, []string{"name must be a string, got a number"}},
+		{"a 10,000-character Fly name", `
+  db:
+    type: edgesecrets:fly:FlySecret
+    properties:
+      app: demo
+      name: `+strings.Repeat("N", 10000)+`
+      value:
+        fn::secret: `+canary+`
+`, []string{"Fly.io secret names have at most 255 bytes"}},
+		{"a 300-character inline name", `
+  store:
+    type: edgesecrets:cloudflare:SecretsStore
+    properties:
+      secrets:
+        `+strings.Repeat("n", 300)+`: `+canary+`
+`, []string{"Secrets Store secret and store names have at most 255 bytes"}},
+		{"a whitespace-only value", `
+  db:
+    type: edgesecrets:fly:FlySecret
+    properties:
+      app: demo
+      name: DATABASE_URL
+      value: "   "
+`, []string{"value must not be only whitespace"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -322,6 +322,10 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 			// Honour the server's wait, but never past maxBackoff: a long Retry-After would
 			// stall a deployment with no output.
 			wait = min(wait, c.retry.maxBackoff)
+			if resp.status == http.StatusNotFound {
+				// Lag is waited out to the end of its window, not a full backoff beyond it.
+				wait = min(wait, req.notFoundUntil.Sub(c.now()))
+			}
 		}
 
 		if c.now().Sub(start)+wait > c.retry.budget {
