@@ -80,9 +80,19 @@ func TestRenameWithAdoptKeepsTheSecret(t *testing.T) {
 	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", value, "")+apiKey("api", ""))
 	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
 
+	// Renamed without an alias: both creates fail, naming the fix; nothing is deleted.
+	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, "")+apiKey("apiKey", ""))
+	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, "already has a secret named \"API_KEY\"") || !strings.Contains(out, "pulumi import edgesecrets:cloudflare:Secret apiKey ") {
+		t.Errorf("the up does not say the Cloudflare secret exists and how to import it:\n%s", out)
+	}
+	if _, _, ok := h.contents().cloudflareSecret("API_KEY"); !ok {
+		t.Fatal("the failed rename deleted the Cloudflare secret")
+	}
+
 	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, "      adopt: true\n")+
 		apiKey("apiKey", "      adopt: true\n"))
-	out := h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	out = h.pulumi(dir, "", "up", "--yes", "--skip-preview")
 	if !strings.Contains(out, "left Fly.io secret demo/DATABASE_URL in place") ||
 		!strings.Contains(out, "left Cloudflare secret \"API_KEY\"") {
 		t.Errorf("the up does not warn that it left the adopted secrets:\n%s", out)

@@ -83,16 +83,16 @@ func TestPreviewFailuresPrintNoSecretAndNeverCrash(t *testing.T) {
     type: edgesecrets:fly:FlySecret
     properties:
       app: demo
-      name: `+strings.Repeat("N", 10000)+`
+      name: ` + strings.Repeat("N", 10000) + `
       value:
-        fn::secret: `+canary+`
+        fn::secret: ` + canary + `
 `, []string{"Fly.io secret names have at most 255 bytes"}},
 		{"a 300-character inline name", `
   store:
     type: edgesecrets:cloudflare:SecretsStore
     properties:
       secrets:
-        `+strings.Repeat("n", 300)+`: `+canary+`
+        ` + strings.Repeat("n", 300) + `: ` + canary + `
 `, []string{"Secrets Store secret and store names have at most 255 bytes"}},
 		{"a whitespace-only value", `
   db:
