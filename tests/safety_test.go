@@ -132,15 +132,7 @@ func TestPreviewFailuresPrintNoSecretAndNeverCrash(t *testing.T) {
 func TestMisspeltConfigKeyFails(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	dir := yamlProgram(t, h, `
-  db:
-    type: edgesecrets:fly:FlySecret
-    properties:
-      app: demo
-      name: DATABASE_URL
-      value:
-        fn::secret: postgres://x
-`)
+	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", "postgres://x", ""))
 	h.pulumi(dir, "", "config", "set", "edgesecrets:flyToken", "tok")
 	out := h.pulumiFails(dir, "", "preview")
 	if !strings.Contains(out, "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?") {
