@@ -502,14 +502,19 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 		// It existed before this resource: it stays, without the secrets this resource made.
 		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q): it existed before this resource; set `delete: true` "+
 			"to delete it", s.StoreID, s.Name)
-		return infer.DeleteResponse{}, deleteInlineSecrets(ctx, client, s)
+		current, err := currentSecrets(ctx, client, s.StoreID, len(s.SecretIDs))
+		if err != nil {
+			return infer.DeleteResponse{}, err
+		}
+		return infer.DeleteResponse{}, deleteInlineSecrets(ctx, client, s, current)
 	}
-	if err := r.onlyManagedSecretsLeft(ctx, client, s); cfapi.IsNotFound(err) {
+	current, err := r.onlyManagedSecretsLeft(ctx, client, s)
+	if cfapi.IsNotFound(err) {
 		return infer.DeleteResponse{}, nil // already gone
 	} else if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	if err := deleteInlineSecrets(ctx, client, s); err != nil {
+	if err := deleteInlineSecrets(ctx, client, s, current); err != nil {
 		return infer.DeleteResponse{}, err
 	}
 	err = client.DeleteStore(ctx, s.StoreID)
@@ -523,17 +528,12 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 	return infer.DeleteResponse{}, err
 }
 
-// deleteInlineSecrets deletes the secrets this resource manages inline; those already gone are
-// no error, and those written since this resource last wrote them (someone else owns them now)
-// are left in place, with a warning.
-func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState) error {
+// deleteInlineSecrets deletes the secrets this resource manages inline, given the store's
+// secrets by ID as just listed; those already gone are no error, and those written since this
+// resource last wrote them (someone else owns them now) are left in place, with a warning.
+func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState, current map[string]cfapi.Secret) error {
 	rec := s.inline()
-	names := slices.Sorted(maps.Keys(rec.ids))
-	current, err := currentSecrets(ctx, client, s.StoreID, len(names))
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(rec.ids)) {
 		if err := deleteInline(ctx, client, s.StoreID, rec, name, current); err != nil {
 			return err
 		}
@@ -575,17 +575,20 @@ func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec
 
 // onlyManagedSecretsLeft waits, for a bounded time, until the store holds no secret but this
 // resource's inline ones, and refuses the delete if others remain: nothing has been deleted yet.
-func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.Client, s SecretsStoreState) error {
+// It returns the last listing of the store's secrets, by ID.
+func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.Client, s SecretsStoreState) (map[string]cfapi.Secret, error) {
 	managed := map[string]bool{}
 	for _, id := range s.SecretIDs {
 		managed[id] = true
 	}
 	var others []string
+	current := map[string]cfapi.Secret{}
 	done, err := r.timing.waitFor(ctx, r.timing.storeWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
 		func() (bool, error) {
 			secrets, err := client.ListSecrets(ctx, s.StoreID, "")
-			others = others[:0]
+			others, current = others[:0], map[string]cfapi.Secret{}
 			for _, secret := range secrets {
+				current[secret.ID] = secret
 				if !managed[secret.ID] && secret.Status != cfapi.StatusDeleted {
 					others = append(others, secret.Name)
 				}
@@ -593,10 +596,10 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 			return len(others) == 0, err
 		})
 	if err != nil || done {
-		return err
+		return current, err
 	}
 	slices.Sort(others)
-	return fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
+	return nil, fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
 		"nothing was deleted. Delete them first (or remove them from the program), or set `delete: false` to keep "+
 		"the store; give every Secret in it `storeId: <store>.storeId` so that Pulumi deletes them before the store",
 		s.StoreID, s.Name, len(others), strings.Join(others, ", "), r.timing.storeWait)
