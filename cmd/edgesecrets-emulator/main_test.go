@@ -235,6 +235,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
+	// Every realism opt-out is given here on purpose: this tests that each flag reaches its
+	// option, and the defaults below that realism is on without them. No emulator is started.
 	cfg, err := parseFlags([]string{
 		"--addr", "127.0.0.1:9999", "--fly-app", "a", "--fly-app", "b", "--fly-deploy-token", "a=tok",
 		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit=false",

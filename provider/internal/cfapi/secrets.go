@@ -270,18 +270,3 @@ func (c *Client) listSecrets(ctx context.Context, storeID, search string) ([]Sec
 		}
 	}
 }
-
-// FindSecretByName returns the secret called name, if any. The API's search matches
-// names and comments by substring, so the exact match is filtered here.
-func (c *Client) FindSecretByName(ctx context.Context, storeID, name string) (Secret, bool, error) {
-	secrets, err := c.ListSecrets(ctx, storeID, name)
-	if err != nil {
-		return Secret{}, false, err
-	}
-	for _, s := range secrets {
-		if s.Name == name {
-			return s, true, nil
-		}
-	}
-	return Secret{}, false, nil
-}
