@@ -8,6 +8,8 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 )
 
 // Benchmarks of the provider's own cost per operation, driven like the engine drives it,
@@ -21,13 +23,13 @@ func BenchmarkFlySecretCreate(b *testing.B) {
 	h := newHarness(b, emulator.Options{})
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		h.resource(flySecretToken, "db").create(flyInputs(fmt.Sprintf("SECRET_%d", i), "postgres://bench"))
+		h.resource(fly.FlySecretToken, "db").create(flyInputs(fmt.Sprintf("SECRET_%d", i), "postgres://bench"))
 	}
 }
 
 func BenchmarkFlySecretRefresh(b *testing.B) {
 	h := newHarness(b, emulator.Options{})
-	r := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "postgres://bench"))
+	r := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "postgres://bench"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if !r.refresh() {
@@ -39,7 +41,7 @@ func BenchmarkFlySecretRefresh(b *testing.B) {
 func BenchmarkSecretUpdate(b *testing.B) {
 	h := newHarness(b, emulator.Options{})
 	store := h.accountStore()
-	r := h.resource(secretToken, "key").create(secretInputs(store.ID, "v0"))
+	r := h.resource(cloudflare.SecretToken, "key").create(secretInputs(store.ID, "v0"))
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		r.update(secretInputs(store.ID, fmt.Sprintf("v%d", i+1)))
@@ -55,7 +57,7 @@ func BenchmarkCheckInlineSecrets(b *testing.B) {
 		kv = append(kv, fmt.Sprintf("SECRET_%03d", i), strings.Repeat("x", 1024))
 	}
 	inputs := props(map[string]any{"secrets": inline(kv...)})
-	r := h.resource(secretsStoreToken, "store")
+	r := h.resource(cloudflare.SecretsStoreToken, "store")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, failures := r.check(inputs); len(failures) > 0 {
@@ -72,9 +74,10 @@ func BenchmarkDiffRules(b *testing.B) {
 	next := props(map[string]any{"storeId": strings.Repeat("a", 32), "name": "api_key", "value": secret("v2"),
 		"scopes": []any{"ai_gateway", "workers"}, "comment": "c", "delete": true, "adopt": false})
 	req := p.DiffRequest{State: old, OldInputs: old, Inputs: next}
+	secretRules := allRules()[cloudflare.SecretToken]
 	b.ReportAllocs()
 	for b.Loop() {
-		if d, err := secretRules.diff(req); err != nil || len(d.DetailedDiff) != 1 {
+		if d, err := secretRules.Diff(req); err != nil || len(d.DetailedDiff) != 1 {
 			b.Fatal(d.DetailedDiff)
 		}
 	}

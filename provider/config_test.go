@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
 )
 
@@ -32,9 +34,9 @@ func TestConfigFallsBackToEnvironment(t *testing.T) {
 	}
 
 	h.server = h.newServer(props(map[string]any{}))
-	h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
+	h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
 	h.accountStore()
-	h.resource(secretToken, "key").create(secretInputs("", "v"))
+	h.resource(cloudflare.SecretToken, "key").create(secretInputs("", "v"))
 }
 
 func TestFlyMissingTokenFailsAtPreview(t *testing.T) {
@@ -42,7 +44,7 @@ func TestFlyMissingTokenFailsAtPreview(t *testing.T) {
 	t.Setenv("FLY_API_TOKEN", "")
 	t.Setenv("FLY_ACCESS_TOKEN", "")
 	bare := h.newServer(props(map[string]any{"flyApiUrl": h.url}))
-	r := h.resource(flySecretToken, "db")
+	r := h.resource(fly.FlySecretToken, "db")
 	st := h.calls(func() {
 		check, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: flyInputs("DATABASE_URL", "v")})
 		require.NoError(t, err)

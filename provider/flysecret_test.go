@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 const (
@@ -29,7 +31,7 @@ func flyInputs(name, value string, extra ...any) property.Map {
 
 func TestFlySecretLifecycle(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(flySecretToken, "db")
+	r := h.resource(fly.FlySecretToken, "db")
 
 	st := h.calls(func() { r.create(flyInputs("DATABASE_URL", "postgres://one")) })
 	assert.Equal(t, map[string]int{flyGetRoute: 1, flySetRoute: 1}, st.Routes, "a look that the name is free, one write")
@@ -118,7 +120,7 @@ func TestFlySecretLifecycle(t *testing.T) {
 
 func TestFlySecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(flySecretToken, "key").create(flyInputs("API_KEY", "k1"))
+	r := h.resource(fly.FlySecretToken, "key").create(flyInputs("API_KEY", "k1"))
 	_, err := h.fly().DeleteSecret(t.Context(), testFlyApp, "API_KEY")
 	require.NoError(t, err)
 	h.outOfBandLag()
@@ -133,7 +135,7 @@ func TestFlySecretImport(t *testing.T) {
 
 	var r *res
 	st := h.calls(func() {
-		r, err = h.importID(flySecretToken, "key", "demo-app/API_KEY")
+		r, err = h.importID(fly.FlySecretToken, "key", "demo-app/API_KEY")
 		require.NoError(t, err)
 	})
 	onlyRoute(t, st, flyGetRoute)
@@ -154,7 +156,7 @@ func TestFlySecretImport(t *testing.T) {
 		require.NoError(t, err)
 		// No outOfBandLag: an import right after the write still finds it (a 404 with no
 		// version to ask for is retried for the read lag).
-		r, err := h.importID(flySecretToken, "bare", "demo-app/BARE")
+		r, err := h.importID(fly.FlySecretToken, "bare", "demo-app/BARE")
 		require.NoError(t, err)
 		require.NoError(t, r.delete())
 		_, found := h.flySecret(testFlyApp, "BARE")
@@ -162,14 +164,14 @@ func TestFlySecretImport(t *testing.T) {
 	})
 
 	t.Run("a missing secret fails the import, leaving nothing", func(t *testing.T) {
-		r, err := h.importID(flySecretToken, "gone", "demo-app/NOPE")
+		r, err := h.importID(fly.FlySecretToken, "gone", "demo-app/NOPE")
 		require.ErrorContains(t, err, `Fly.io secret "demo-app/NOPE" not found, so there is nothing to import`)
 		assert.Nil(t, r)
 	})
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
 		for _, id := range []string{"", "demo-app", "demo-app/", "/API_KEY", "Demo_App/API_KEY", "demo-app/1KEY", "demo-app/API-KEY"} {
 			st := h.calls(func() {
-				_, err := h.importID(flySecretToken, "bad", id)
+				_, err := h.importID(fly.FlySecretToken, "bad", id)
 				require.Error(t, err, id)
 				assert.Contains(t, err.Error(), "<app>/<name>", id)
 			})
@@ -206,10 +208,10 @@ func TestFlySecretCheckFailures(t *testing.T) {
 	st := h.calls(func() {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				r := h.resource(flySecretToken, "bad")
+				r := h.resource(fly.FlySecretToken, "bad")
 				_, failures := r.check(tc.inputs)
 				require.NotEmpty(t, failures, "expected a check failure")
-				assertFailureOn(t, failures[0], tc.property, secretInputNames[FlySecretArgs]())
+				assertFailureOn(t, failures[0], tc.property, rules.SecretInputNames[fly.FlySecretArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 			})
 		}
@@ -219,7 +221,7 @@ func TestFlySecretCheckFailures(t *testing.T) {
 
 func TestFlySecretUnknownInputsAtPreview(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
+	r := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
 	st := h.calls(func() {
 		unknown := property.New(property.Computed)
 		_, failures := r.check(flyInputs("DATABASE_URL", "", "value", unknown))
@@ -235,7 +237,7 @@ func TestFlySecretUnknownInputsAtPreview(t *testing.T) {
 func TestFlySecretBase64Encoding(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	content := "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-	r := h.resource(flySecretToken, "cert").create(flyInputs("TLS_CERT", content, "encoding", "base64"))
+	r := h.resource(fly.FlySecretToken, "cert").create(flyInputs("TLS_CERT", content, "encoding", "base64"))
 
 	// The same bytes set by hand, base64-encoded, give the same digest.
 	set, err := h.fly().SetSecret(t.Context(), testFlyApp, "TLS_CERT", base64.StdEncoding.EncodeToString([]byte(content)))
@@ -248,14 +250,14 @@ func TestFlySecretBase64Encoding(t *testing.T) {
 
 func TestFlySecretErrorsNameTheFixAndNeverTheValue(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(flySecretToken, "db")
+	r := h.resource(fly.FlySecretToken, "db")
 	checked := r.mustCheck(props(map[string]any{"app": "no-such-app", "name": "DATABASE_URL", "value": secret("hunter2-secret")}))
 	_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "app not found")
 	assertNoLeak(t, err, "hunter2-secret", h.opts.FlyToken)
 
-	r = h.resource(flySecretToken, "db")
+	r = h.resource(fly.FlySecretToken, "db")
 	checked = r.mustCheck(flyInputs("DATABASE_URL", "hunter2-secret", "apiToken", secret("wrong-token")))
 	_, err = h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -18,9 +19,13 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
-	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+	emufly "github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
 )
 
@@ -32,7 +37,7 @@ type harness struct {
 	emu    *emulator.Server
 	url    string
 	opts   emulator.Options
-	timing *timing
+	timing *config.Timing
 	// config is the provider configuration of h.server: another "stack" serves with it too.
 	config property.Map
 }
@@ -60,12 +65,21 @@ func newHarness(t testing.TB, opts emulator.Options) *harness {
 
 // testTiming is the provider's timing with the long waits shortened, so that tests drive the
 // slow paths (a store that never appears, a secret that stays pending) quickly.
-func testTiming() *timing {
-	t := defaultTiming()
-	t.retryBudget, t.minBackoff, t.maxBackoff = 30*time.Second, 20*time.Millisecond, time.Second
-	t.attemptTimeout = 10 * time.Second
-	t.poll, t.activeWait, t.storeWait = 20*time.Millisecond, 10*time.Second, time.Second
+func testTiming() *config.Timing {
+	t := config.DefaultTiming()
+	t.RetryBudget, t.MinBackoff, t.MaxBackoff = 30*time.Second, 20*time.Millisecond, time.Second
+	t.AttemptTimeout = 10 * time.Second
+	t.Poll, t.ActiveWait, t.StoreWait = 20*time.Millisecond, 10*time.Second, time.Second
 	return t
+}
+
+// allRules are every resource type's diff rules, by type token.
+func allRules() map[string]rules.Rules {
+	all := map[string]rules.Rules{}
+	for _, m := range []rules.Module{fly.Module(testTiming()), cloudflare.Module(testTiming())} {
+		maps.Copy(all, m.Rules)
+	}
+	return all
 }
 
 // newServer starts a provider configured with config.
@@ -85,7 +99,7 @@ func (h *harness) fly() *flyapi.Client {
 }
 
 // flySecret is what the emulator holds for the app's secret now (not a lagging read).
-func (h *harness) flySecret(app, name string) (fly.SecretState, bool) {
+func (h *harness) flySecret(app, name string) (emufly.SecretState, bool) {
 	state, _ := h.emu.State()
 	for _, a := range state.Apps {
 		for _, s := range a.Secrets {
@@ -94,7 +108,7 @@ func (h *harness) flySecret(app, name string) (fly.SecretState, bool) {
 			}
 		}
 	}
-	return fly.SecretState{}, false
+	return emufly.SecretState{}, false
 }
 
 // flySecretNames lists the app's secrets the emulator holds now.

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 )
 
@@ -22,11 +24,11 @@ func cfapiEdit(value *string) cfapi.SecretEdit { return cfapi.SecretEdit{Value: 
 // following the advice to adopt, the old resource's delete leaves the secret to the new one.
 func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	old := h.resource(flySecretToken, "db")
+	old := h.resource(fly.FlySecretToken, "db")
 	_, err := old.up(flyInputs("DATABASE_URL", "v1"))
 	require.NoError(t, err)
 
-	renamed := h.resource(flySecretToken, "database")
+	renamed := h.resource(fly.FlySecretToken, "database")
 	_, err = renamed.up(flyInputs("DATABASE_URL", "v1"))
 	require.Error(t, err, "the create of the renamed resource must not take over the secret")
 	assert.Contains(t, err.Error(), "`aliases`")
@@ -53,12 +55,12 @@ func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
 // destroying either never deletes what the other wrote.
 func TestFlySecretTwoStacksOneName(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	first := h.resource(flySecretToken, "shared")
+	first := h.resource(fly.FlySecretToken, "shared")
 	_, err := first.up(flyInputs("SHARED", "one"))
 	require.NoError(t, err)
 
 	other := h.newServer(h.config)
-	second := h.resource(flySecretToken, "shared")
+	second := h.resource(fly.FlySecretToken, "shared")
 	checked := second.mustCheck(flyInputs("SHARED", "two"))
 	_, err = other.Create(p.CreateRequest{Urn: second.urn, Properties: checked})
 	require.ErrorContains(t, err, "already has a secret \"SHARED\"")
@@ -81,7 +83,7 @@ func TestFlySecretTwiceInOneProgram(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, name := range []string{"a", "b"} {
-		wg.Go(func() { _, errs[i] = h.resource(flySecretToken, name).up(flyInputs("TWICE", name)) })
+		wg.Go(func() { _, errs[i] = h.resource(fly.FlySecretToken, name).up(flyInputs("TWICE", name)) })
 	}
 	wg.Wait()
 	failed := 0
@@ -97,7 +99,7 @@ func TestFlySecretTwiceInOneProgram(t *testing.T) {
 // value standing in for "unknown"), and the up writes the program's value back.
 func TestFlySecretDriftIsRecordedAndWrittenBack(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "mine"))
+	r := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "mine"))
 	_, err := h.fly().SetSecret(t.Context(), testFlyApp, "DATABASE_URL", "by-hand")
 	require.NoError(t, err)
 	h.outOfBandLag()
@@ -128,11 +130,11 @@ func TestFlySecretDriftIsRecordedAndWrittenBack(t *testing.T) {
 func TestSecretRenameWithAdoptLosesNothing(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	old := h.resource(secretToken, "api")
+	old := h.resource(cloudflare.SecretToken, "api")
 	_, err := old.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
 	require.NoError(t, err)
 
-	renamed := h.resource(secretToken, "apiKey")
+	renamed := h.resource(cloudflare.SecretToken, "apiKey")
 	_, err = renamed.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "`aliases`")
@@ -148,7 +150,7 @@ func TestSecretRenameWithAdoptLosesNothing(t *testing.T) {
 func TestInlineSecretDriftIsDetected(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	program := props(map[string]any{"secrets": inline("STRIPE", "mine", "OTHER", "o")})
-	r := h.resource(secretsStoreToken, "store").create(program)
+	r := h.resource(cloudflare.SecretsStoreToken, "store").create(program)
 	_, diff := r.diff(program)
 	require.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 
@@ -179,7 +181,7 @@ func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}})
 	require.NoError(t, err)
 
-	r := h.resource(secretsStoreToken, "store")
+	r := h.resource(cloudflare.SecretsStoreToken, "store")
 	_, err = r.up(props(map[string]any{"secrets": inline("EXISTING", "ours", "NEW", "n")}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "resource failed to initialize")
@@ -199,7 +201,7 @@ func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 // from the map, as a Secret's delete leaves it.
 func TestInlineSecretWrittenSinceIsLeft(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
+	r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
 	storeID := str(r.state, "storeId")
 	theirs := "theirs"
 	_, err := h.cloudflare().EditSecret(t.Context(), storeID, h.secretNamesIn(storeID)["A"], cfapiEdit(&theirs))

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 )
 
 // A preview marks unknown exactly the outputs a change can affect: what depends on the
@@ -29,18 +31,18 @@ func TestPreviewMarksOnlyAffectedOutputsUnknown(t *testing.T) {
 		}
 	}
 
-	fly := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
-	preview := fly.previewUpdate(flyInputs("DATABASE_URL", "v2"))
+	flyRes := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
+	preview := flyRes.previewUpdate(flyInputs("DATABASE_URL", "v2"))
 	unknown(preview, "digest", "updatedAt", "version")
 	known(preview, "app", "name", "createdAt")
 
-	store := h.resource(secretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a1")}))
+	store := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a1")}))
 	preview = store.previewUpdate(props(map[string]any{"secrets": inline("A", "a2")}))
 	unknown(preview, "modifiedAt", "secretIds")
 	known(preview, "storeId", "name", "accountId", "createdAt")
 
 	storeID := str(store.state, "storeId")
-	secret := h.resource(secretToken, "key").create(secretInputs(storeID, "k1"))
+	secret := h.resource(cloudflare.SecretToken, "key").create(secretInputs(storeID, "k1"))
 	preview = secret.previewUpdate(secretInputs(storeID, "k2"))
 	unknown(preview, "modifiedAt", "status")
 	known(preview, "secretId", "storeId", "name", "binding", "createdAt", "scopes")
@@ -56,9 +58,9 @@ func TestPreviewMarksOnlyAffectedOutputsUnknown(t *testing.T) {
 		inputs   property.Map
 		assigned []string
 	}{
-		{secretsStoreToken, props(map[string]any{"name": "other"}), []string{"storeId", "createdAt"}},
-		{secretToken, secretInputs(storeID, "k"), []string{"secretId", "binding", "createdAt"}},
-		{flySecretToken, flyInputs("OTHER", "v"), []string{"digest", "createdAt", "version"}},
+		{cloudflare.SecretsStoreToken, props(map[string]any{"name": "other"}), []string{"storeId", "createdAt"}},
+		{cloudflare.SecretToken, secretInputs(storeID, "k"), []string{"secretId", "binding", "createdAt"}},
+		{fly.FlySecretToken, flyInputs("OTHER", "v"), []string{"digest", "createdAt", "version"}},
 	} {
 		r := h.resource(tc.typ, "new")
 		resp, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: r.mustCheck(tc.inputs), DryRun: true})

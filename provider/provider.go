@@ -1,32 +1,44 @@
-// Package provider is the edgesecrets Pulumi provider: it translates between Pulumi and
-// the Fly.io and Cloudflare API clients in provider/internal. One file per resource.
+// Package provider builds the edgesecrets Pulumi provider from its schema modules: provider/fly
+// and provider/cloudflare hold the resources, provider/internal/config the configuration and the
+// API clients made from it, and provider/internal/rules what every resource shares (diff rules,
+// checks). This package only assembles them and installs the rules around infer.
 package provider
 
 import (
-	"fmt"
-	"time"
+	"maps"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // Name is the Pulumi package name.
-const Name = "edgesecrets"
+const Name = config.Package
 
-// Resource type tokens.
-const (
-	flySecretToken    = Name + ":fly:FlySecret"
-	secretsStoreToken = Name + ":cloudflare:SecretsStore"
-	secretToken       = Name + ":cloudflare:Secret"
-)
+// PluginDownloadURL is where the engine downloads the provider plugin from when a program's SDK
+// asks for it: the project's GitHub releases.
+const PluginDownloadURL = "github://api.github.com/edgesecrets/pulumi-edgesecrets"
 
 // New returns the provider, ready to serve or to test with pulumi-go-provider's
 // integration package.
-func New() p.Provider { return newProvider(defaultTiming()) }
+func New() p.Provider { return newProvider(config.DefaultTiming()) }
 
 // newProvider builds the provider with the given timing (tests shorten the waits).
-func newProvider(t *timing) p.Provider {
+func newProvider(t *config.Timing) p.Provider {
+	modules := []rules.Module{fly.Module(t), cloudflare.Module(t)}
+	var resources []infer.InferredResource
+	var functions []infer.InferredFunction
+	byType := map[string]rules.Rules{}
+	for _, m := range modules {
+		resources = append(resources, m.Resources...)
+		functions = append(functions, m.Functions...)
+		maps.Copy(byType, m.Rules)
+	}
 	built, err := infer.NewProviderBuilder().
 		WithDisplayName("edgesecrets").
 		WithDescription("Manage the secrets edge apps run on: Fly.io app secrets and Cloudflare Secrets Store "+
@@ -34,26 +46,20 @@ func newProvider(t *timing) p.Provider {
 		WithKeywords("secrets", "fly.io", "cloudflare", "secrets-store", "edge", "category/utility", "kind/native").
 		WithHomepage("https://github.com/edgesecrets/pulumi-edgesecrets").
 		WithRepository("https://github.com/edgesecrets/pulumi-edgesecrets").
+		WithPluginDownloadURL(PluginDownloadURL).
 		WithPublisher("edgesecrets").
 		WithLicense("Apache-2.0").
 		WithLanguageMap(languageMap()).
-		WithConfig(infer.Config(&Config{})).
-		WithResources(
-			infer.Resource(FlySecret{t}),
-			infer.Resource(SecretsStore{t}),
-			infer.Resource(Secret{t}),
-		).
+		WithConfig(infer.Config(&config.Config{})).
+		WithResources(resources...).
+		WithFunctions(functions...).
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
 		Build()
 	if err != nil {
 		// Build only fails on a malformed resource definition: a programming error.
 		panic(err)
 	}
-	return withInputRules(built, map[string]diffRules{
-		flySecretToken:    flySecretRules,
-		secretsStoreToken: secretsStoreRules,
-		secretToken:       secretRules,
-	})
+	return withInputRules(built, byType)
 }
 
 // languageMap names the SDK packages (see the design's "Names").
@@ -77,27 +83,4 @@ func languageMap() map[string]any {
 			"respectSchemaVersion": true,
 		},
 	}
-}
-
-// notFoundForImport is Read's answer when the ID to import names nothing: an error, so that
-// `pulumi import` fails and leaves nothing in state (an empty answer would record a phantom).
-func notFoundForImport(what, id string, err error) error {
-	return fmt.Errorf("%s %q not found, so there is nothing to import: check the ID (%w)", what, id, err)
-}
-
-// orDefault dereferences p, or returns def when p is nil.
-func orDefault[T any](p *T, def T) T {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
-// timestamp formats API times as RFC 3339 in UTC, keeping the API's sub-second precision (refresh
-// compares modification times); the zero time (absent) is "".
-func timestamp(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 )
 
 // The failures of "Survive the real APIs", each driven the way the engine drives resources,
@@ -25,7 +27,7 @@ func TestManyFlySecretsOfOneAppAtOnce(t *testing.T) {
 	errs := make([]error, 12)
 	for i := range errs {
 		wg.Go(func() {
-			_, errs[i] = h.resource(flySecretToken, fmt.Sprintf("s%d", i)).up(flyInputs(fmt.Sprintf("SECRET_%02d", i), "v"))
+			_, errs[i] = h.resource(fly.FlySecretToken, fmt.Sprintf("s%d", i)).up(flyInputs(fmt.Sprintf("SECRET_%02d", i), "v"))
 		})
 	}
 	wg.Wait()
@@ -39,7 +41,7 @@ func TestManyFlySecretsOfOneAppAtOnce(t *testing.T) {
 // dropped from state although Fly's reads lag writes.
 func TestFlySecretRefreshRightAfterAWrite(t *testing.T) {
 	h := newHarness(t, emulator.Options{FlyReadLag: 2 * time.Second})
-	r := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "one"))
+	r := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "one"))
 	require.True(t, r.refresh(), "a refresh right after the create must find the secret")
 	r.update(flyInputs("DATABASE_URL", "two"))
 	digest := str(r.state, "digest")
@@ -53,9 +55,9 @@ func TestFlySecretRefreshRightAfterAWrite(t *testing.T) {
 // engine's next up runs an Update with no diff, which waits for it again.
 func TestPendingSecretIsWaitedOnByTheNextUp(t *testing.T) {
 	h := newHarness(t, emulator.Options{ActivationDelay: time.Second})
-	h.timing.activeWait = 100 * time.Millisecond
+	h.timing.ActiveWait = 100 * time.Millisecond
 	store := h.accountStore()
-	r := h.resource(secretToken, "key")
+	r := h.resource(cloudflare.SecretToken, "key")
 	op, err := r.up(secretInputs(store.ID, "v"))
 	require.Error(t, err, "the up reports the secret that is not active yet")
 	assert.Equal(t, "create", op)
@@ -64,7 +66,7 @@ func TestPendingSecretIsWaitedOnByTheNextUp(t *testing.T) {
 	assert.Equal(t, "pending", str(r.state, "status"))
 
 	time.Sleep(time.Second)
-	h.timing.activeWait = 10 * time.Second
+	h.timing.ActiveWait = 10 * time.Second
 	op, err = r.up(secretInputs(store.ID, "v"))
 	require.NoError(t, err)
 	assert.Equal(t, "update", op, "the engine updates a resource with init errors even without a diff")
@@ -80,10 +82,10 @@ func TestPendingSecretIsWaitedOnByTheNextUp(t *testing.T) {
 // provider's, even when the recorded one has been revoked since.
 func TestRemovedResourceTokenIsNotUsed(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	fly := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken)))
+	flyRes := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken)))
 	store := h.accountStore()
-	cf := h.resource(secretToken, "key").create(secretInputs(store.ID, "v", "apiToken", secret(h.opts.CloudflareToken)))
-	for _, r := range []*res{fly, cf} {
+	cf := h.resource(cloudflare.SecretToken, "key").create(secretInputs(store.ID, "v", "apiToken", secret(h.opts.CloudflareToken)))
+	for _, r := range []*res{flyRes, cf} {
 		// The program drops apiToken: no diff (a token is no change), so the engine keeps the
 		// old outputs, token included, beside the new inputs. Then the token is revoked.
 		inputs := r.inputs.Delete("apiToken")
@@ -97,7 +99,7 @@ func TestRemovedResourceTokenIsNotUsed(t *testing.T) {
 	}
 
 	t.Run("a token still in the program is used", func(t *testing.T) {
-		r := h.resource(flySecretToken, "kept").create(flyInputs("KEPT", "v", "apiToken", secret(h.opts.FlyToken)))
+		r := h.resource(fly.FlySecretToken, "kept").create(flyInputs("KEPT", "v", "apiToken", secret(h.opts.FlyToken)))
 		r.state = r.state.Set("apiToken", secret("revoked-token"))
 		r.inputs = r.inputs.Set("apiToken", secret("revoked-token"))
 		_, err := h.server.Read(p.ReadRequest{ID: r.id, Urn: r.urn, Properties: r.state, Inputs: r.inputs})
@@ -109,9 +111,9 @@ func TestRemovedResourceTokenIsNotUsed(t *testing.T) {
 // carries them through).
 func TestCustomTimeoutsBoundTheWaits(t *testing.T) {
 	h := newHarness(t, emulator.Options{ActivationDelay: time.Hour})
-	h.timing.activeWait = time.Hour
+	h.timing.ActiveWait = time.Hour
 	store := h.accountStore()
-	r := h.resource(secretToken, "slow")
+	r := h.resource(cloudflare.SecretToken, "slow")
 	checked := r.mustCheck(secretInputs(store.ID, "v"))
 	start := time.Now()
 	_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked, Timeout: 0.5})
@@ -125,11 +127,11 @@ func TestCustomTimeoutsBoundTheWaits(t *testing.T) {
 // are not inputs removed.
 func TestDiffWithoutOldInputsIgnoresOutputs(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	fly := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
+	flyRes := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v"))
 	store := h.accountStore()
-	cf := h.resource(secretToken, "key").create(secretInputs(store.ID, "v"))
-	st := h.resource(secretsStoreToken, "store").create(props(map[string]any{}))
-	for _, r := range []*res{fly, cf, st} {
+	cf := h.resource(cloudflare.SecretToken, "key").create(secretInputs(store.ID, "v"))
+	st := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{}))
+	for _, r := range []*res{flyRes, cf, st} {
 		diff, err := h.server.Diff(p.DiffRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: r.inputs})
 		require.NoError(t, err)
 		assert.False(t, diff.HasChanges, "%s: %v", r.urn.Name(), diff.DetailedDiff)
@@ -140,8 +142,8 @@ func TestDiffWithoutOldInputsIgnoresOutputs(t *testing.T) {
 // runs both at once. Creating and destroying them together succeeds, with latency.
 func TestSecretWithoutStoreIDBesideItsStore(t *testing.T) {
 	h := newHarness(t, emulator.Options{CloudflareEmptyAccount: true, Latency: 200 * time.Millisecond})
-	store := h.resource(secretsStoreToken, "store")
-	secret := h.resource(secretToken, "key")
+	store := h.resource(cloudflare.SecretsStoreToken, "store")
+	secret := h.resource(cloudflare.SecretToken, "key")
 	both := func(f func(r *res) error) {
 		var wg sync.WaitGroup
 		errs := make([]error, 2)

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 )
 
 // TestLifecyclesSurviveFaults runs every resource's lifecycle against an emulator that
@@ -21,21 +23,21 @@ func TestLifecyclesSurviveFaults(t *testing.T) {
 
 	var total int
 	st := h.calls(func() {
-		fly := h.resource(flySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
-		fly.update(flyInputs("DATABASE_URL", "v2"))
-		require.True(t, fly.refresh())
+		flyRes := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
+		flyRes.update(flyInputs("DATABASE_URL", "v2"))
+		require.True(t, flyRes.refresh())
 
-		store := h.resource(secretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a1", "B", "b1")}))
+		store := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a1", "B", "b1")}))
 		store.update(props(map[string]any{"secrets": inline("A", "a2", "C", "c1")}))
 		require.True(t, store.refresh())
 
-		secret := h.resource(secretToken, "key").create(secretInputs(str(store.state, "storeId"), "k1"))
+		secret := h.resource(cloudflare.SecretToken, "key").create(secretInputs(str(store.state, "storeId"), "k1"))
 		secret.update(secretInputs(str(store.state, "storeId"), "k2", "comment", "rotated"))
 		require.True(t, secret.refresh())
 
 		require.NoError(t, secret.delete())
 		require.NoError(t, store.delete())
-		require.NoError(t, fly.delete())
+		require.NoError(t, flyRes.delete())
 	})
 	total = st.Total
 

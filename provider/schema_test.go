@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
 )
 
@@ -32,7 +34,7 @@ func loadSchema(t *testing.T) schema.PackageSpec {
 func TestSchemaNamesAreTheDesignsNames(t *testing.T) {
 	spec := loadSchema(t)
 	assert.Equal(t, "edgesecrets", spec.Name)
-	assert.ElementsMatch(t, []string{flySecretToken, secretsStoreToken, secretToken}, slices.Collect(maps.Keys(spec.Resources)))
+	assert.ElementsMatch(t, []string{fly.FlySecretToken, cloudflare.SecretsStoreToken, cloudflare.SecretToken}, slices.Collect(maps.Keys(spec.Resources)))
 	assert.ElementsMatch(t, []string{"flyApiToken", "flyApiUrl", "cloudflareApiToken", "cloudflareAccountId", "cloudflareApiUrl"},
 		slices.Collect(maps.Keys(spec.Config.Variables)))
 }
@@ -42,9 +44,9 @@ func TestSchemaNamesAreTheDesignsNames(t *testing.T) {
 func TestSchemaMarksSecretsSecret(t *testing.T) {
 	spec := loadSchema(t)
 	secretProps := map[string][]string{
-		flySecretToken:    {"value", "apiToken"},
-		secretsStoreToken: {"secrets", "apiToken"},
-		secretToken:       {"value", "apiToken"},
+		fly.FlySecretToken:           {"value", "apiToken"},
+		cloudflare.SecretsStoreToken: {"secrets", "apiToken"},
+		cloudflare.SecretToken:       {"value", "apiToken"},
 	}
 	for token, names := range secretProps {
 		r := spec.Resources[token]
@@ -82,14 +84,14 @@ func TestSchemaDocumentsEveryProperty(t *testing.T) {
 
 func TestSchemaReplaceOnChanges(t *testing.T) {
 	spec := loadSchema(t)
-	for token, rules := range map[string]diffRules{flySecretToken: flySecretRules, secretsStoreToken: secretsStoreRules, secretToken: secretRules} {
+	for token, rules := range allRules() {
 		var marked []string
 		for name, prop := range spec.Resources[token].InputProperties {
 			if prop.ReplaceOnChanges {
 				marked = append(marked, name)
 			}
 		}
-		assert.ElementsMatch(t, rules.replaceOnChanges, marked, "%s: the schema and the diff must agree", token)
+		assert.ElementsMatch(t, rules.ReplaceOnChanges, marked, "%s: the schema and the diff must agree", token)
 	}
 }
 
@@ -97,8 +99,8 @@ func TestSchemaReplaceOnChanges(t *testing.T) {
 func TestReadmeListsEveryLimit(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	require.NoError(t, err)
-	for _, l := range limits {
-		row := fmt.Sprintf("| %s | %d %s | %s |", l.what, l.max, l.unit, l.source)
+	for _, l := range slices.Concat(fly.Limits, cloudflare.Limits) {
+		row := fmt.Sprintf("| %s | %d %s | %s |", l.What, l.Max, l.Unit, l.Source)
 		assert.Contains(t, strings.ReplaceAll(string(readme), "`", ""), strings.ReplaceAll(row, "`", ""),
 			"README.md's limits table must have this row")
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 const (
@@ -39,7 +41,7 @@ func (h *harness) accountStore() cfapi.Store {
 	if len(stores) > 0 {
 		return stores[0]
 	}
-	store, err := h.cloudflare().CreateStore(h.t.Context(), defaultStoreName)
+	store, err := h.cloudflare().CreateStore(h.t.Context(), cloudflare.DefaultStoreName)
 	require.NoError(h.t, err)
 	return store
 }
@@ -69,7 +71,7 @@ func writesOnly(st emulator.Stats) map[string]int {
 func TestSecretLifecycle(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	r := h.resource(secretToken, "api_key")
+	r := h.resource(cloudflare.SecretToken, "api_key")
 
 	st := h.calls(func() { r.create(secretInputs(store.ID, "v1", "comment", "Stripe key")) })
 	assert.Equal(t, map[string]int{cfCreateRoute: 1}, writesOnly(st), "one write; only polls besides")
@@ -178,7 +180,7 @@ func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
 	h := newHarness(t, emulator.Options{ActivationDelay: 300 * time.Millisecond, CloudflareEmptyAccount: true})
 
 	t.Run("no store after the wait: a clear error", func(t *testing.T) {
-		r := h.resource(secretToken, "token")
+		r := h.resource(cloudflare.SecretToken, "token")
 		checked := r.mustCheck(secretInputs("", "v"))
 		start := time.Now()
 		_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
@@ -189,7 +191,7 @@ func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
 	})
 
 	store := h.accountStore()
-	r := h.resource(secretToken, "token")
+	r := h.resource(cloudflare.SecretToken, "token")
 	start := time.Now()
 	st := h.calls(func() { r.create(secretInputs("", "v")) })
 	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond, "create waits until the secret is active")
@@ -209,7 +211,7 @@ func TestSecretAdopt(t *testing.T) {
 	require.NoError(t, err)
 	id := existing[0].ID
 
-	r := h.resource(secretToken, "shared")
+	r := h.resource(cloudflare.SecretToken, "shared")
 	checked := r.mustCheck(secretInputs(store.ID, "new-value"))
 	_, err = h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)
@@ -234,7 +236,7 @@ func TestSecretImport(t *testing.T) {
 
 	var r *res
 	st := h.calls(func() {
-		r, err = h.importID(secretToken, "legacy", id)
+		r, err = h.importID(cloudflare.SecretToken, "legacy", id)
 		require.NoError(t, err)
 	})
 	onlyRoute(t, st, cfGetRoute)
@@ -256,14 +258,14 @@ func TestSecretImport(t *testing.T) {
 	t.Run("an imported secret can be destroyed", func(t *testing.T) {
 		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}})
 		require.NoError(t, err)
-		r, err := h.importID(secretToken, "bare", h.opts.CloudflareAccount+"/"+store.ID+"/"+created[0].ID)
+		r, err := h.importID(cloudflare.SecretToken, "bare", h.opts.CloudflareAccount+"/"+store.ID+"/"+created[0].ID)
 		require.NoError(t, err)
 		require.NoError(t, r.delete())
 		assert.NotContains(t, h.secretNamesIn(store.ID), "bare")
 	})
 
 	t.Run("an ID in an unknown account is an error, not a missing secret", func(t *testing.T) {
-		_, err := h.importID(secretToken, "other", otherAccountID+"/"+store.ID+"/"+existing[0].ID)
+		_, err := h.importID(cloudflare.SecretToken, "other", otherAccountID+"/"+store.ID+"/"+existing[0].ID)
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "7003")
 	})
@@ -271,7 +273,7 @@ func TestSecretImport(t *testing.T) {
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
 		for _, bad := range []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"} {
 			st := h.calls(func() {
-				_, err := h.importID(secretToken, "bad", bad)
+				_, err := h.importID(cloudflare.SecretToken, "bad", bad)
 				require.Error(t, err, bad)
 				assert.Contains(t, err.Error(), "<accountId>/<storeId>/<secretId>", bad)
 			})
@@ -283,7 +285,7 @@ func TestSecretImport(t *testing.T) {
 func TestSecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	r := h.resource(secretToken, "key").create(secretInputs(store.ID, "v"))
+	r := h.resource(cloudflare.SecretToken, "key").create(secretInputs(store.ID, "v"))
 	require.NoError(t, h.cloudflare().DeleteSecret(t.Context(), store.ID, str(r.state, "secretId")))
 	assert.False(t, r.refresh())
 }
@@ -291,7 +293,7 @@ func TestSecretDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 func TestSecretKeepOnDestroy(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	r := h.resource(secretToken, "kept").create(secretInputs(store.ID, "v", "delete", false))
+	r := h.resource(cloudflare.SecretToken, "kept").create(secretInputs(store.ID, "v", "delete", false))
 	st := h.calls(func() { require.NoError(t, r.delete()) })
 	assert.Zero(t, st.Total)
 	_, err := h.cloudflare().GetSecret(t.Context(), store.ID, str(r.state, "secretId"))
@@ -326,10 +328,10 @@ func TestSecretCheckFailures(t *testing.T) {
 	st := h.calls(func() {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				r := h.resource(secretToken, tc.resourceName)
+				r := h.resource(cloudflare.SecretToken, tc.resourceName)
 				_, failures := r.check(tc.inputs)
 				require.NotEmpty(t, failures, "expected a check failure")
-				assertFailureOn(t, failures[0], tc.property, secretInputNames[SecretArgs]())
+				assertFailureOn(t, failures[0], tc.property, rules.SecretInputNames[cloudflare.SecretArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 				for _, f := range failures {
 					assert.NotContains(t, f.Reason, "vvvvvvvv", "a failure must not echo the value")
@@ -340,7 +342,7 @@ func TestSecretCheckFailures(t *testing.T) {
 	assert.Zero(t, st.Total, "Check must make no API call")
 
 	t.Run("a 64 KiB value is accepted", func(t *testing.T) {
-		_, failures := h.resource(secretToken, "x").check(secretInputs(storeID, strings.Repeat("v", 65536)))
+		_, failures := h.resource(cloudflare.SecretToken, "x").check(secretInputs(storeID, strings.Repeat("v", 65536)))
 		assert.Empty(t, failures)
 	})
 }
@@ -355,9 +357,9 @@ func TestCloudflareMissingCredentialsFailAtPreview(t *testing.T) {
 		inputs    property.Map
 		want      []string
 	}{
-		{secretToken, "s", secretInputs("", "v"), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
-		{secretsStoreToken, "st", props(map[string]any{}), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
-		{secretToken, "s", secretInputs("", "v", "apiToken", secret("t")), []string{"edgesecrets:cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"}},
+		{cloudflare.SecretToken, "s", secretInputs("", "v"), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{cloudflare.SecretsStoreToken, "st", props(map[string]any{}), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{cloudflare.SecretToken, "s", secretInputs("", "v", "apiToken", secret("t")), []string{"edgesecrets:cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"}},
 	} {
 		r := h.resource(tc.typ, tc.name)
 		st := h.calls(func() {

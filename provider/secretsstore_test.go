@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // inline builds a secret `secrets` map input.
@@ -39,14 +41,14 @@ func (h *harness) secretNamesIn(storeID string) map[string]string {
 func TestSecretsStoreLifecycle(t *testing.T) {
 	// An account that never used Secrets Store: this resource creates the store.
 	h := newHarness(t, emulator.Options{CloudflareEmptyAccount: true})
-	r := h.resource(secretsStoreToken, "store")
+	r := h.resource(cloudflare.SecretsStoreToken, "store")
 
 	st := h.calls(func() { r.create(props(map[string]any{})) })
 	assert.Equal(t, map[string]int{cfListStores: 1, "POST " + cfStores: 1}, st.Routes,
 		"one look for the account's default store, one create")
 	assert.False(t, r.state.Get("adopted").AsBool())
 	assert.True(t, r.state.Get("delete").AsBool(), "a store this resource created is deleted on destroy")
-	assert.Equal(t, defaultStoreName, str(r.state, "name"))
+	assert.Equal(t, cloudflare.DefaultStoreName, str(r.state, "name"))
 	assert.Equal(t, h.opts.CloudflareAccount, str(r.state, "accountId"))
 	assert.Regexp(t, `^[0-9a-f]{32}$`, str(r.state, "storeId"))
 	assert.Equal(t, h.opts.CloudflareAccount+"/"+str(r.state, "storeId"), r.id)
@@ -56,7 +58,7 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 		st := h.calls(func() {
 			for _, in := range []property.Map{
 				props(map[string]any{}),
-				props(map[string]any{"name": defaultStoreName}),
+				props(map[string]any{"name": cloudflare.DefaultStoreName}),
 				props(map[string]any{"apiToken": secret("rotated")}),
 				props(map[string]any{"accountId": h.opts.CloudflareAccount}),
 			} {
@@ -79,7 +81,7 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 		assert.True(t, cfapi.IsNotFound(err), "old store still there: %v", err)
 		assert.Equal(t, "prod", str(r.state, "name"))
 		r.replace(props(map[string]any{}))
-		assert.Equal(t, defaultStoreName, str(r.state, "name"))
+		assert.Equal(t, cloudflare.DefaultStoreName, str(r.state, "name"))
 	})
 
 	t.Run("delete flag changes in place without a call", func(t *testing.T) {
@@ -122,7 +124,7 @@ func TestSecretsStoreTakesOverTheDefaultStore(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	existing := h.accountStore()
 
-	r := h.resource(secretsStoreToken, "store")
+	r := h.resource(cloudflare.SecretsStoreToken, "store")
 	st := h.calls(func() { r.create(props(map[string]any{})) })
 	assert.Equal(t, map[string]int{cfListStores: 1}, st.Routes, "found by one listing, no create")
 	assert.Equal(t, existing.ID, str(r.state, "storeId"))
@@ -141,7 +143,7 @@ func TestSecretsStoreTakesOverTheDefaultStore(t *testing.T) {
 	require.NoError(t, err)
 
 	t.Run("delete: true deletes it", func(t *testing.T) {
-		r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"delete": true}))
+		r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"delete": true}))
 		assert.True(t, r.state.Get("delete").AsBool())
 		require.NoError(t, r.delete())
 		_, err := h.cloudflare().GetStore(t.Context(), existing.ID)
@@ -151,7 +153,7 @@ func TestSecretsStoreTakesOverTheDefaultStore(t *testing.T) {
 
 func TestSecretsStoreDeletedOutsidePulumiLeavesOnRefresh(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{}))
+	r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{}))
 	require.NoError(t, h.cloudflare().DeleteStore(t.Context(), str(r.state, "storeId")))
 	assert.False(t, r.refresh())
 }
@@ -170,7 +172,7 @@ func TestSecretsStoreOnePerAccount(t *testing.T) {
 		{props(map[string]any{"name": "staging", "adopt": true}), []string{"holds its one Secrets Store", `name: "prod"`}},
 		{props(map[string]any{}), []string{"holds its one Secrets Store", `name: "prod"`}},
 	} {
-		r := h.resource(secretsStoreToken, "store")
+		r := h.resource(cloudflare.SecretsStoreToken, "store")
 		checked := r.mustCheck(tc.inputs)
 		_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 		require.Error(t, err)
@@ -179,7 +181,7 @@ func TestSecretsStoreOnePerAccount(t *testing.T) {
 		}
 	}
 
-	r := h.resource(secretsStoreToken, "store").create(props(map[string]any{"name": "prod", "adopt": true}))
+	r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"name": "prod", "adopt": true}))
 	assert.Equal(t, existing.ID, str(r.state, "storeId"), "adopt takes over the existing store")
 
 	st := h.calls(func() { require.NoError(t, r.delete()) })
@@ -190,7 +192,7 @@ func TestSecretsStoreOnePerAccount(t *testing.T) {
 
 func TestSecretsStoreInlineSecrets(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(secretsStoreToken, "store")
+	r := h.resource(cloudflare.SecretsStoreToken, "store")
 
 	st := h.calls(func() { r.create(props(map[string]any{"secrets": inline("STRIPE", "s1", "SENDGRID", "g1")})) })
 	assert.Equal(t, map[string]int{cfListStores: 1, cfCreateRoute: 1}, writesOnly(st), "the default store, one bulk create")
@@ -255,27 +257,27 @@ func TestSecretsStoreImport(t *testing.T) {
 		var r *res
 		var err error
 		st := h.calls(func() {
-			r, err = h.importID(secretsStoreToken, "store", id)
+			r, err = h.importID(cloudflare.SecretsStoreToken, "store", id)
 			require.NoError(t, err)
 		})
 		onlyRoute(t, st, cfGetStore)
 		require.NotNil(t, r)
 		assert.Equal(t, h.opts.CloudflareAccount+"/"+store.ID, r.id)
-		assert.Equal(t, defaultStoreName, str(r.inputs, "name"))
+		assert.Equal(t, cloudflare.DefaultStoreName, str(r.inputs, "name"))
 		_, diff := r.diff(props(map[string]any{}))
 		assert.False(t, diff.HasChanges, "the imported store matches a program with defaults: %v", diff.DetailedDiff)
 		require.True(t, r.refresh(), "an imported store refreshes")
 	}
 
 	t.Run("an imported store is kept on destroy, or deleted with delete: true", func(t *testing.T) {
-		r, err := h.importID(secretsStoreToken, "store", store.ID)
+		r, err := h.importID(cloudflare.SecretsStoreToken, "store", store.ID)
 		require.NoError(t, err)
 		assert.True(t, r.state.Get("adopted").AsBool(), "this resource did not create it")
 		require.NoError(t, r.delete())
 		_, err = h.cloudflare().GetStore(t.Context(), store.ID)
 		require.NoError(t, err, "kept")
 
-		r, err = h.importID(secretsStoreToken, "store", store.ID)
+		r, err = h.importID(cloudflare.SecretsStoreToken, "store", store.ID)
 		require.NoError(t, err)
 		r.update(props(map[string]any{"delete": true}))
 		require.NoError(t, r.delete())
@@ -284,14 +286,14 @@ func TestSecretsStoreImport(t *testing.T) {
 	})
 
 	t.Run("a store that does not exist fails the import", func(t *testing.T) {
-		r, err := h.importID(secretsStoreToken, "gone", strings.Repeat("ab", 16))
+		r, err := h.importID(cloudflare.SecretsStoreToken, "gone", strings.Repeat("ab", 16))
 		assert.ErrorContains(t, err, "not found, so there is nothing to import")
 		assert.Nil(t, r)
 	})
 
 	for _, bad := range []string{"", "nope", store.ID + "/" + store.ID + "/x", "/" + store.ID} {
 		st := h.calls(func() {
-			_, err := h.importID(secretsStoreToken, "bad", bad)
+			_, err := h.importID(cloudflare.SecretsStoreToken, "bad", bad)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "<accountId>/<storeId>")
 		})
@@ -321,9 +323,9 @@ func TestSecretsStoreCheckFailures(t *testing.T) {
 	st := h.calls(func() {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				_, failures := h.resource(secretsStoreToken, "bad").check(tc.inputs)
+				_, failures := h.resource(cloudflare.SecretsStoreToken, "bad").check(tc.inputs)
 				require.NotEmpty(t, failures)
-				assertFailureOn(t, failures[0], tc.property, secretInputNames[SecretsStoreArgs]())
+				assertFailureOn(t, failures[0], tc.property, rules.SecretInputNames[cloudflare.SecretsStoreArgs]())
 				assert.Contains(t, failures[0].Reason, tc.reason)
 			})
 		}

@@ -4,4 +4,4 @@ package version
 
 // Version is the provider's semantic version, without a leading "v". The default is the
 // version of the checked-in schema and SDKs.
-var Version = "0.1.0"
+var Version = "0.2.0"

@@ -1,4 +1,4 @@
-package provider
+package fly
 
 import (
 	"context"
@@ -11,11 +11,13 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // FlySecret manages one secret of a Fly.io app.
-type FlySecret struct{ timing *timing }
+type FlySecret struct{ timing *config.Timing }
 
 // FlySecretArgs are FlySecret's inputs. app and name identify the secret; the token is only
 // how we reach it.
@@ -63,9 +65,9 @@ var (
 	_ infer.Annotated                                           = (*FlySecretState)(nil)
 )
 
-var flySecretRules = rulesOf[FlySecretArgs](diffRules{
-	drift: func(state property.Map) string {
-		if flyDrift(stringProp(state, "app"), stringProp(state, "name"), stringProp(state, "digest"), stringProp(state, "writtenDigest")) == "" {
+var flySecretRules = rules.Of[FlySecretArgs](rules.Rules{
+	Drift: func(state property.Map) string {
+		if flyDrift(rules.StringProp(state, "app"), rules.StringProp(state, "name"), rules.StringProp(state, "digest"), rules.StringProp(state, "writtenDigest")) == "" {
 			return ""
 		}
 		return "value"
@@ -162,16 +164,16 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 
 // Check validates at preview, before any API call.
 func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlySecretArgs], error) {
-	return check[FlySecretArgs](ctx, req.NewInputs, func(c *checker) {
-		c.pattern("app", flyAppPattern, "Fly.io app names use lowercase letters, digits and dashes")
-		c.length("app", limitFlyAppName)
-		c.pattern("name", flySecretNamePattern, "secret names become environment variables: use letters, digits "+
+	return rules.Check[FlySecretArgs](ctx, req.NewInputs, func(c *rules.Checker) {
+		c.Pattern("app", appPattern, "Fly.io app names use lowercase letters, digits and dashes")
+		c.Length("app", limitAppName)
+		c.Pattern("name", secretNamePattern, "secret names become environment variables: use letters, digits "+
 			"and underscores, not starting with a digit (e.g. DATABASE_URL)")
-		c.length("name", limitFlySecretName)
-		c.nonEmptyValue(req.OldInputs, "value")
-		c.length("value", limitFlyValue)
-		if enc, ok := c.str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
-			c.fail("encoding", "encoding is %s: use \"plain\" or \"base64\"", quoted(c.inputs.Get("encoding"), enc))
+		c.Length("name", limitSecretName)
+		c.NonEmptyValue(req.OldInputs, "value")
+		c.Length("value", limitValue)
+		if enc, ok := c.Str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
+			c.Fail("encoding", "encoding is %s: use \"plain\" or \"base64\"", rules.Quoted(c.Inputs.Get("encoding"), enc))
 		}
 	})
 }
@@ -180,7 +182,7 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
 	in := req.Inputs
 	id := flySecretID(in.App, in.Name)
-	client, err := r.timing.flyClient(ctx, in.APIToken)
+	client, err := r.timing.FlyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
@@ -188,7 +190,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		return infer.CreateResponse[FlySecretState]{ID: id, Output: FlySecretState{FlySecretArgs: in}}, nil
 	}
 	write := client.CreateSecret
-	if orDefault(in.Adopt, false) {
+	if rules.OrDefault(in.Adopt, false) {
 		write = client.SetSecret
 	}
 	res, err := write(ctx, in.App, in.Name, in.encodedValue())
@@ -198,7 +200,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 			"this resource did not create it. If you renamed this resource, add the old name to its `aliases`, so that "+
 			"Pulumi moves it instead of creating a new one and deleting the old. Otherwise bring it under management "+
 			"with `pulumi import %s %s %s`, or set `adopt: true` to overwrite it",
-			in.App, in.Name, timestamp(exists.Secret.UpdatedAt), flySecretToken, req.Name, id)
+			in.App, in.Name, rules.Timestamp(exists.Secret.UpdatedAt), FlySecretToken, req.Name, id)
 	}
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
@@ -210,7 +212,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 // changed outside Pulumi. One API call, or none.
 func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.flyClient(ctx, in.APIToken)
+	client, err := r.timing.FlyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.UpdateResponse[FlySecretState]{}, err
 	}
@@ -240,14 +242,14 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	}
 	state := req.State
 	imported := state.Digest == ""
-	client, err := r.timing.flyClient(ctx, state.APIToken)
+	client, err := r.timing.FlyClient(ctx, state.APIToken)
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
 	remote, err := client.GetSecret(ctx, app, name, state.Version)
 	switch {
 	case flyapi.IsNotFound(err) && imported:
-		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, notFoundForImport("Fly.io secret", req.ID, err)
+		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, rules.NotFoundForImport("Fly.io secret", req.ID, err)
 	case flyapi.IsNotFound(err):
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, nil // deleted outside Pulumi
 	}
@@ -263,7 +265,7 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 		state.Encoding = &plainEncoding
 	}
 	state.Digest = remote.Digest
-	state.CreatedAt, state.UpdatedAt = timestamp(remote.CreatedAt), timestamp(remote.UpdatedAt)
+	state.CreatedAt, state.UpdatedAt = rules.Timestamp(remote.CreatedAt), rules.Timestamp(remote.UpdatedAt)
 	if why := flyDrift(app, name, state.Digest, state.WrittenDigest); why != "" {
 		p.GetLogger(ctx).Warning(why)
 	}
@@ -279,7 +281,7 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 // already gone is success.
 func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
 	s := req.State
-	client, err := r.timing.flyClient(ctx, s.APIToken)
+	client, err := r.timing.FlyClient(ctx, s.APIToken)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
@@ -294,7 +296,7 @@ func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecret
 	if ours == "" {
 		ours = s.UpdatedAt // state of 0.1.0, or an import: the last time this resource saw it
 	}
-	if got := timestamp(remote.UpdatedAt); got != ours {
+	if got := rules.Timestamp(remote.UpdatedAt); got != ours {
 		p.GetLogger(ctx).Warningf("left Fly.io secret %s/%s in place: it was written at %s, after this resource last "+
 			"wrote it (%s), so another stack, resource or person owns it now. To remove it anyway: "+
 			"`fly secrets unset %s --app %s --stage`", s.App, s.Name, got, ours, s.Name, s.App)
@@ -312,11 +314,11 @@ func written(in FlySecretArgs, res flyapi.SetSecretResponse) FlySecretState {
 	return FlySecretState{
 		FlySecretArgs: in,
 		Digest:        res.Digest,
-		CreatedAt:     timestamp(res.CreatedAt),
-		UpdatedAt:     timestamp(res.UpdatedAt),
+		CreatedAt:     rules.Timestamp(res.CreatedAt),
+		UpdatedAt:     rules.Timestamp(res.UpdatedAt),
 		Version:       res.Version,
 		WrittenDigest: res.Digest,
-		WrittenAt:     timestamp(res.UpdatedAt),
+		WrittenAt:     rules.Timestamp(res.UpdatedAt),
 	}
 }
 
@@ -340,7 +342,7 @@ func flySecretID(app, name string) string { return app + "/" + name }
 // parseFlySecretID reads `<app>/<name>`, checking both parts before any API call.
 func parseFlySecretID(id string) (app, name string, err error) {
 	app, name, found := strings.Cut(id, "/")
-	if !found || !flyAppPattern.MatchString(app) || !flySecretNamePattern.MatchString(name) {
+	if !found || !appPattern.MatchString(app) || !secretNamePattern.MatchString(name) {
 		return "", "", fmt.Errorf("FlySecret ID %q is malformed: expected <app>/<name>, e.g. my-app/DATABASE_URL", id)
 	}
 	return app, name, nil

@@ -1,4 +1,4 @@
-package provider
+package cloudflare
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
-// defaultStoreName is the store Cloudflare creates when Secrets Store is first used.
-const defaultStoreName = "default_secrets_store"
+// DefaultStoreName is the store Cloudflare creates when Secrets Store is first used.
+const DefaultStoreName = "default_secrets_store"
 
 // defaultScopes are the scopes a secret gets when none are given.
 var defaultScopes = []string{"workers"}
@@ -26,7 +26,7 @@ func parseCloudflareID(kind, id, format string, parts int) ([]string, error) {
 		return nil, fmt.Errorf("%s ID %q is malformed: expected %s, each 32 hexadecimal characters", kind, id, format)
 	}
 	for _, f := range fields {
-		if !cloudflareIDPattern.MatchString(f) {
+		if !config.CloudflareIDPattern.MatchString(f) {
 			return nil, fmt.Errorf("%s ID %q is malformed: %q is not 32 hexadecimal characters (expected %s)",
 				kind, id, f, format)
 		}
@@ -46,9 +46,9 @@ func sameScopes(a, b []string) bool { return slices.Equal(sortedScopes(a), sorte
 // accountStore finds the account's one store, for secrets given no storeId. An account that
 // has none yet may be getting one in this same operation (a SecretsStore beside the Secret,
 // which the engine creates in parallel): the wait for it is bounded.
-func (t *timing) accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error) {
+func accountStore(ctx context.Context, t *config.Timing, client *cfapi.Client) (cfapi.Store, error) {
 	var store cfapi.Store
-	found, err := t.waitFor(ctx, t.storeWait, fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID()),
+	found, err := t.WaitFor(ctx, t.StoreWait, fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID()),
 		func() (bool, error) {
 			stores, err := client.ListStores(ctx)
 			if len(stores) > 0 {
@@ -61,7 +61,7 @@ func (t *timing) accountStore(ctx context.Context, client *cfapi.Client) (cfapi.
 	}
 	if !found {
 		return cfapi.Store{}, fmt.Errorf("account %s has no Secrets Store (waited %s): create one with "+
-			"edgesecrets:cloudflare:SecretsStore and pass its storeId, which also orders the two", client.AccountID(), t.storeWait)
+			"edgesecrets:cloudflare:SecretsStore and pass its storeId, which also orders the two", client.AccountID(), t.StoreWait)
 	}
 	return store, nil
 }
@@ -69,12 +69,12 @@ func (t *timing) accountStore(ctx context.Context, client *cfapi.Client) (cfapi.
 // waitActive polls a new secret until it leaves "pending": a Worker deploy that binds a
 // pending secret fails. It returns the last secret seen; a secret still pending after the
 // limit is returned with an error, so the caller can record it.
-func (t *timing) waitActive(ctx context.Context, client *cfapi.Client, storeID string, secret cfapi.Secret) (cfapi.Secret, error) {
+func waitActive(ctx context.Context, t *config.Timing, client *cfapi.Client, storeID string, secret cfapi.Secret) (cfapi.Secret, error) {
 	if secret.Status != cfapi.StatusPending {
 		return secret, nil
 	}
 	asked := false // the create's answer said pending just now: wait before asking
-	active, err := t.waitFor(ctx, t.activeWait, fmt.Sprintf("waiting for secret %q to become active", secret.Name),
+	active, err := t.WaitFor(ctx, t.ActiveWait, fmt.Sprintf("waiting for secret %q to become active", secret.Name),
 		func() (bool, error) {
 			if !asked {
 				asked = true
@@ -87,32 +87,9 @@ func (t *timing) waitActive(ctx context.Context, client *cfapi.Client, storeID s
 			return secret.Status != cfapi.StatusPending, err
 		})
 	if err == nil && !active {
-		err = fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again", secret.Name, t.activeWait)
+		err = fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again", secret.Name, t.ActiveWait)
 	}
 	return secret, err
-}
-
-// waitFor runs check, then again after growing intervals (poll, doubling up to a second), until
-// it reports done, limit has passed, or ctx ends. The CLI's status column says what it waits
-// for. done is false when the limit passed first.
-func (t *timing) waitFor(ctx context.Context, limit time.Duration, what string, check func() (bool, error)) (done bool, err error) {
-	deadline := time.Now().Add(limit)
-	interval := t.poll
-	for {
-		if done, err := check(); done || err != nil {
-			return done, err
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false, nil
-		}
-		wait := min(interval, left) // the last look is at the deadline
-		tellWait(ctx, wait, what)
-		if err := backoff.Sleep(ctx, wait); err != nil {
-			return false, err
-		}
-		interval = min(interval*2, time.Second)
-	}
 }
 
 // takenError is createOrAdopt's answer when names are taken and adopt is off: the secrets that
@@ -185,4 +162,25 @@ func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, wa
 		result[i] = out[w.Name]
 	}
 	return result, nil
+}
+
+// checkScopes validates a list of Secrets Store scopes.
+func checkScopes(c *rules.Checker, prop string) {
+	v, ok := c.Inputs.GetOk(prop)
+	if !ok || v.IsNull() || v.IsComputed() || !v.IsArray() {
+		return
+	}
+	if v.AsArray().Len() == 0 {
+		c.Fail(prop, "%s must list at least one scope (allowed: %s)", prop, strings.Join(knownScopes, ", "))
+		return
+	}
+	for i, item := range v.AsArray().All {
+		if !item.IsString() {
+			continue
+		}
+		if s := item.AsString(); !slices.Contains(knownScopes, s) {
+			c.Fail(fmt.Sprintf("%s[%d]", prop, i), "%s is not a Secrets Store scope; allowed: %s",
+				rules.Quoted(item.WithSecret(item.Secret() || v.Secret()), s), strings.Join(knownScopes, ", "))
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package provider
+package rules
 
 import (
 	"context"
@@ -13,67 +13,33 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 )
 
-var (
-	// Fly secret names become environment variables.
-	flySecretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	// Fly app names: lowercase letters, digits and dashes.
-	flyAppPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	// Cloudflare secret and store names, as wrangler validates them.
-	cloudflareSecretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-	// Cloudflare store and account IDs.
-	cloudflareIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
-	accountIDPattern    = cloudflareIDPattern
-)
-
-// limit is one size rule. Every path that takes the thing it limits (a resource's input, an
-// inline secret, an import) checks it from here, and the README's limits table and the error
-// messages say the same.
-type limit struct {
-	max  int
-	unit string // "characters", "bytes", "entries"
-	what string // what is limited, for messages: "Fly.io app names"
-	// source says where the figure comes from; "UNCONFIRMED" marks the safe readings of rules
+// Limit is one size rule. Every path that takes the thing it limits (a resource's input, an
+// inline secret, an import) checks it from the module's one table, and the README's limits table
+// and the error messages say the same.
+type Limit struct {
+	Max  int
+	Unit string // "characters", "bytes", "entries"
+	What string // what is limited, for messages: "Fly.io app names"
+	// Source says where the figure comes from; "UNCONFIRMED" marks the safe readings of rules
 	// the services do not document.
-	source string
+	Source string
 }
 
-var (
-	limitFlyAppName = limit{63, "characters", "Fly.io app names",
-		"a DNS label (apps are <app>.fly.dev); UNCONFIRMED"}
-	limitFlySecretName = limit{255, "bytes", "Fly.io secret names",
-		"UNCONFIRMED: Fly does not document one; 255 is the Cloudflare limit"}
-	limitFlyValue = limit{65536, "bytes", "Fly.io secret values",
-		"UNCONFIRMED: Fly does not document one; 64 KiB as on Cloudflare"}
-	limitCloudflareName = limit{255, "bytes", "Secrets Store secret and store names",
-		"UNCONFIRMED: wrangler checks the characters only"}
-	limitCloudflareValue = limit{65536, "bytes", "Secrets Store values",
-		"the API contract: 64 KiB (secret_value_too_long)"}
-	limitInlineSecrets = limit{100, "entries", "a store's inline secrets",
-		"the account's secrets quota (GET /quota)"}
-)
-
-// limits lists every limit, in the order the README's table shows them.
-var limits = []limit{limitFlyAppName, limitFlySecretName, limitFlyValue, limitCloudflareName,
-	limitCloudflareValue, limitInlineSecrets}
-
-// exceeds reports the failure reason when n is over the limit, "" otherwise.
-func (l limit) exceeds(prop string, n int) string {
-	if n <= l.max {
+// Exceeds reports the failure reason when n is over the limit, "" otherwise.
+func (l Limit) Exceeds(prop string, n int) string {
+	if n <= l.Max {
 		return ""
 	}
-	return fmt.Sprintf("%s is %d %s long; %s have at most %d %s", prop, n, l.unit, l.what, l.max, l.unit)
+	return fmt.Sprintf("%s is %d %s long; %s have at most %d %s", prop, n, l.Unit, l.What, l.Max, l.Unit)
 }
 
-// cloudflareScopes are the services a Secrets Store secret can be bound to.
-var cloudflareScopes = []string{"access", "ai_gateway", "containers", "dex", "websearch", "workers"}
-
-// check validates a resource's inputs in three steps, each only when the last passed: the raw
+// Check validates a resource's inputs in three steps, each only when the last passed: the raw
 // inputs' types against the input struct I, in the user's words (infer's own messages name Go
 // types, and some malformed inputs crash its decoder); infer's DefaultCheck (defaults); then
 // validate, on the raw inputs, where unknown values are still visible. Failures that concern a
 // secret input leave the property out, since the engine prints a property's value beside its
 // failure, and say which input they are about in the reason.
-func check[I any](ctx context.Context, inputs property.Map, validate func(*checker)) (infer.CheckResponse[I], error) {
+func Check[I any](ctx context.Context, inputs property.Map, validate func(*Checker)) (infer.CheckResponse[I], error) {
 	if failures := typeFailures[I](inputs); len(failures) > 0 {
 		// DefaultCheck still runs, on the inputs that are well formed: without it infer decodes
 		// the raw inputs itself to encode the answer, and crashes on some (a null in a list).
@@ -89,9 +55,9 @@ func check[I any](ctx context.Context, inputs property.Map, validate func(*check
 	if err != nil || len(failures) > 0 {
 		return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, failures)}, err
 	}
-	c := checker{inputs: inputs}
+	c := Checker{Inputs: inputs}
 	validate(&c)
-	return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, c.failures)}, nil
+	return infer.CheckResponse[I]{Inputs: args, Failures: secretSafe[I](inputs, c.Failures)}, nil
 }
 
 // typeFailures checks each known input against the kind its field in I takes, and that required
@@ -190,7 +156,7 @@ func kindOf(v property.Value) string {
 // the program passed as a secret): their property is left out, so that the engine does not print
 // the value beside them, and the reason names the input instead.
 func secretSafe[I any](inputs property.Map, failures []p.CheckFailure) []p.CheckFailure {
-	secret := secretInputNames[I]()
+	secret := SecretInputNames[I]()
 	for i, f := range failures {
 		top, _, _ := strings.Cut(f.Property, "[")
 		v, given := inputs.GetOk(top)
@@ -206,8 +172,8 @@ func secretSafe[I any](inputs property.Map, failures []p.CheckFailure) []p.Check
 	return failures
 }
 
-// secretInputNames are the inputs of I marked provider:"secret".
-func secretInputNames[I any]() []string {
+// SecretInputNames are the inputs of I marked provider:"secret".
+func SecretInputNames[I any]() []string {
 	var names []string
 	t := reflect.TypeFor[I]()
 	for i := range t.NumField() {
@@ -220,21 +186,21 @@ func secretInputNames[I any]() []string {
 	return names
 }
 
-// checker collects Check failures for one resource's inputs. It only judges values that
+// Checker collects Check failures for one resource's inputs. It only judges values that
 // are known: at preview an input computed from another resource is unknown, and it is
 // validated when it is known, before any API call.
-type checker struct {
-	inputs   property.Map
-	failures []p.CheckFailure
+type Checker struct {
+	Inputs   property.Map
+	Failures []p.CheckFailure
 }
 
-func (c *checker) fail(prop, format string, args ...any) {
-	c.failures = append(c.failures, p.CheckFailure{Property: prop, Reason: fmt.Sprintf(format, args...)})
+func (c *Checker) Fail(prop, format string, args ...any) {
+	c.Failures = append(c.Failures, p.CheckFailure{Property: prop, Reason: fmt.Sprintf(format, args...)})
 }
 
 // str returns a known string input; ok is false when it is absent, null or unknown.
-func (c *checker) str(prop string) (value string, ok bool) {
-	v, present := c.inputs.GetOk(prop)
+func (c *Checker) Str(prop string) (value string, ok bool) {
+	v, present := c.Inputs.GetOk(prop)
 	if !present || v.IsNull() || v.IsComputed() || !v.IsString() {
 		return "", false
 	}
@@ -242,7 +208,7 @@ func (c *checker) str(prop string) (value string, ok bool) {
 }
 
 // quoted is how a failure may show a value: quoted, unless the program passed it as a secret.
-func quoted(v property.Value, s string) string {
+func Quoted(v property.Value, s string) string {
 	if v.Secret() {
 		return "(a secret value)"
 	}
@@ -256,21 +222,21 @@ func oldValueWas(olds property.Map, prop, want string) bool {
 }
 
 // pattern fails prop when its known value does not match re; what describes the rule.
-func (c *checker) pattern(prop string, re *regexp.Regexp, what string) {
-	if v, ok := c.str(prop); ok && !re.MatchString(v) {
-		c.fail(prop, "%s is %s: %s", prop, quoted(c.inputs.Get(prop), v), what)
+func (c *Checker) Pattern(prop string, re *regexp.Regexp, what string) {
+	if v, ok := c.Str(prop); ok && !re.MatchString(v) {
+		c.Fail(prop, "%s is %s: %s", prop, Quoted(c.Inputs.Get(prop), v), what)
 	}
 }
 
-// length fails prop when its known value is longer than the limit.
-func (c *checker) length(prop string, l limit) {
-	if v, ok := c.str(prop); ok {
+// length fails prop when its known value is longer than the Limit.
+func (c *Checker) Length(prop string, l Limit) {
+	if v, ok := c.Str(prop); ok {
 		n := len(v)
-		if l.unit == "characters" {
+		if l.Unit == "characters" {
 			n = len([]rune(v))
 		}
-		if reason := l.exceeds(prop, n); reason != "" {
-			c.fail(prop, "%s", reason)
+		if reason := l.Exceeds(prop, n); reason != "" {
+			c.Fail(prop, "%s", reason)
 		}
 	}
 }
@@ -279,8 +245,8 @@ func (c *checker) length(prop string, l limit) {
 // echoing it. An empty value is accepted when it is the old input unchanged: it is the
 // placeholder that Read records for a value it cannot see (after an import), and the engine
 // checks imported inputs as they were read.
-func (c *checker) nonEmptyValue(olds property.Map, prop string) {
-	v, ok := c.str(prop)
+func (c *Checker) NonEmptyValue(olds property.Map, prop string) {
+	v, ok := c.Str(prop)
 	if !ok || strings.TrimSpace(v) != "" || (v == "" && oldValueWas(olds, prop, "")) {
 		return
 	}
@@ -288,27 +254,6 @@ func (c *checker) nonEmptyValue(olds property.Map, prop string) {
 	if v != "" {
 		what = "only whitespace"
 	}
-	c.fail(prop, "%s must not be %s: an empty secret is almost always a missing environment variable "+
+	c.Fail(prop, "%s must not be %s: an empty secret is almost always a missing environment variable "+
 		"or config value in the program", prop, what)
-}
-
-// scopes validates a list of Cloudflare scopes.
-func (c *checker) scopes(prop string) {
-	v, ok := c.inputs.GetOk(prop)
-	if !ok || v.IsNull() || v.IsComputed() || !v.IsArray() {
-		return
-	}
-	if v.AsArray().Len() == 0 {
-		c.fail(prop, "%s must list at least one scope (allowed: %s)", prop, strings.Join(cloudflareScopes, ", "))
-		return
-	}
-	for i, item := range v.AsArray().All {
-		if !item.IsString() {
-			continue
-		}
-		if s := item.AsString(); !slices.Contains(cloudflareScopes, s) {
-			c.fail(fmt.Sprintf("%s[%d]", prop, i), "%s is not a Secrets Store scope; allowed: %s",
-				quoted(item.WithSecret(item.Secret() || v.Secret()), s), strings.Join(cloudflareScopes, ", "))
-		}
-	}
 }

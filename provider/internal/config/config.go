@@ -1,4 +1,4 @@
-package provider
+package config
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -14,10 +15,18 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
 )
+
+// Package is the Pulumi package name.
+const Package = "edgesecrets"
+
+// CloudflareIDPattern is the form of Cloudflare account and store IDs.
+var CloudflareIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 // Config is the provider configuration (`pulumi config set edgesecrets:<key>`).
 //
@@ -48,9 +57,9 @@ var (
 
 // Config keys and the environment variables that back them.
 const (
-	keyFlyToken          = "edgesecrets:flyApiToken"
-	keyCloudflareToken   = "edgesecrets:cloudflareApiToken"
-	keyCloudflareAccount = "edgesecrets:cloudflareAccountId"
+	KeyFlyToken          = "edgesecrets:flyApiToken"
+	KeyCloudflareToken   = "edgesecrets:cloudflareApiToken"
+	KeyCloudflareAccount = "edgesecrets:cloudflareAccountId"
 	defaultFlyURL        = "https://api.machines.dev"
 )
 
@@ -103,9 +112,9 @@ func (c *Config) Configure(context.Context) error {
 			return fmt.Errorf("%s: %w", key, err)
 		}
 	}
-	if r.cloudflareAccount != "" && !accountIDPattern.MatchString(r.cloudflareAccount) {
+	if r.cloudflareAccount != "" && !CloudflareIDPattern.MatchString(r.cloudflareAccount) {
 		return fmt.Errorf("%s (or CLOUDFLARE_ACCOUNT_ID) is %q: a Cloudflare account ID is 32 hexadecimal characters",
-			keyCloudflareAccount, r.cloudflareAccount)
+			KeyCloudflareAccount, r.cloudflareAccount)
 	}
 	c.resolved = r
 	return nil
@@ -142,84 +151,89 @@ func checkBaseURL(raw string) error {
 
 func userAgent() string { return "pulumi-edgesecrets/" + version.Version }
 
-// timing is how long the provider waits for what, and how often it looks again. Resources carry
-// it (New uses defaultTiming), so that tests can drive the slow paths quickly.
-type timing struct {
-	// retryBudget is how long a failing API request is retried; minBackoff and maxBackoff
-	// bound the waits between attempts, and maxBackoff caps a server's Retry-After.
-	retryBudget, minBackoff, maxBackoff time.Duration
-	// attemptTimeout bounds each attempt of an API request.
-	attemptTimeout time.Duration
-	// flyReadLag is how long after a write a Fly read may miss it.
-	flyReadLag time.Duration
-	// poll is the first interval of every wait that looks again (it doubles up to a second);
-	// activeWait bounds the wait for a new Cloudflare secret to become active, storeWait the
+// Timing is how long the provider waits for what, and how often it looks again. Resources carry
+// it (the provider is built with DefaultTiming), so that tests can drive the slow paths quickly.
+type Timing struct {
+	// RetryBudget is how long a failing API request is retried; MinBackoff and MaxBackoff
+	// bound the waits between attempts, and MaxBackoff caps a server's Retry-After.
+	RetryBudget, MinBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds each attempt of an API request.
+	AttemptTimeout time.Duration
+	// FlyReadLag is how long after a write a Fly read may miss it.
+	FlyReadLag time.Duration
+	// Poll is the first interval of every wait that looks again (it doubles up to a second);
+	// ActiveWait bounds the wait for a new Cloudflare secret to become active, StoreWait the
 	// waits on the account's store (to appear for a Secret that names none; to hold only
 	// what a deleted SecretsStore manages, while the same operation deletes the rest).
-	poll, activeWait, storeWait time.Duration
+	Poll, ActiveWait, StoreWait time.Duration
 }
 
-// defaultTiming is what users get; the README's reliability section quotes it.
-func defaultTiming() *timing {
-	return &timing{
-		retryBudget:    2 * time.Minute,
-		minBackoff:     250 * time.Millisecond,
-		maxBackoff:     8 * time.Second,
-		attemptTimeout: 60 * time.Second,
-		flyReadLag:     2 * time.Second,
-		poll:           100 * time.Millisecond,
-		activeWait:     30 * time.Second,
-		storeWait:      30 * time.Second,
+// DefaultTiming is what users get; the README's reliability section quotes it.
+func DefaultTiming() *Timing {
+	return &Timing{
+		RetryBudget:    2 * time.Minute,
+		MinBackoff:     250 * time.Millisecond,
+		MaxBackoff:     8 * time.Second,
+		AttemptTimeout: 60 * time.Second,
+		FlyReadLag:     2 * time.Second,
+		Poll:           100 * time.Millisecond,
+		ActiveWait:     30 * time.Second,
+		StoreWait:      30 * time.Second,
 	}
 }
 
-// flyClient is the one place a Fly client is made, for every operation of every resource: the
-// resource's own token over the provider's, the provider's timing, and waits told to the CLI.
-func (t *timing) flyClient(ctx context.Context, resourceToken *string) (*flyapi.Client, error) {
+// FlyClient is the one place a Fly client is made, for every operation of every resource: the
+// resource's own token over the provider's, the provider's Timing, and waits told to the CLI.
+func (t *Timing) FlyClient(ctx context.Context, resourceToken *string) (*flyapi.Client, error) {
 	c := infer.GetConfig[Config](ctx).resolved
 	token := override(resourceToken, c.flyToken)
 	if token == "" {
 		return nil, fmt.Errorf("no Fly.io API token: set it with `pulumi config set --secret %s <token>`, "+
-			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", keyFlyToken)
+			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", KeyFlyToken)
 	}
 	return flyapi.New(c.flyURL, token,
 		flyapi.WithHTTPClient(c.httpClient),
-		flyapi.WithRetries(t.retryBudget, t.minBackoff, t.maxBackoff),
-		flyapi.WithAttemptTimeout(t.attemptTimeout),
-		flyapi.WithReadLag(t.flyReadLag),
-		flyapi.WithWaitNotifier(flyapi.WaitNotifier(tellWait)),
+		flyapi.WithRetries(t.RetryBudget, t.MinBackoff, t.MaxBackoff),
+		flyapi.WithAttemptTimeout(t.AttemptTimeout),
+		flyapi.WithReadLag(t.FlyReadLag),
+		flyapi.WithWaitNotifier(flyapi.WaitNotifier(TellWait)),
 		flyapi.WithUserAgent(userAgent()),
 	), nil
 }
 
-// cloudflareClient is the one place a Secrets Store client is made: the resource's account and
-// token over the provider's, the provider's timing, and waits told to the CLI.
-func (t *timing) cloudflareClient(ctx context.Context, resourceToken, resourceAccount *string) (*cfapi.Client, error) {
+// CloudflareClient is the one place a Secrets Store client is made: the resource's account and
+// token over the provider's, the provider's Timing, and waits told to the CLI.
+func (t *Timing) CloudflareClient(ctx context.Context, resourceToken, resourceAccount *string) (*cfapi.Client, error) {
 	c := infer.GetConfig[Config](ctx).resolved
 	token := override(resourceToken, c.cloudflareToken)
 	account := override(resourceAccount, c.cloudflareAccount)
 	if token == "" {
 		return nil, fmt.Errorf("no Cloudflare API token: set it with `pulumi config set --secret %s <token>`, "+
-			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", keyCloudflareToken)
+			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", KeyCloudflareToken)
 	}
 	if account == "" {
 		return nil, fmt.Errorf("no Cloudflare account ID: set it with `pulumi config set %s <id>`, "+
-			"or the CLOUDFLARE_ACCOUNT_ID environment variable, or the resource's `accountId` input", keyCloudflareAccount)
+			"or the CLOUDFLARE_ACCOUNT_ID environment variable, or the resource's `accountId` input", KeyCloudflareAccount)
 	}
 	return cfapi.New(c.cloudflareURL, token, account, cfapi.Options{
-		RetryBudget:    t.retryBudget,
-		MinBackoff:     t.minBackoff,
-		MaxBackoff:     t.maxBackoff,
-		RequestTimeout: t.attemptTimeout,
+		RetryBudget:    t.RetryBudget,
+		MinBackoff:     t.MinBackoff,
+		MaxBackoff:     t.MaxBackoff,
+		RequestTimeout: t.AttemptTimeout,
 		HTTPClient:     c.httpClient,
 		UserAgent:      userAgent(),
-		Notify:         cfapi.WaitNotifier(tellWait),
+		Notify:         cfapi.WaitNotifier(TellWait),
 	}), nil
 }
 
-// tellWait shows a wait in the CLI's status column ("waiting 3s: Fly.io rate limit for app
+// CloudflareAccount is the provider's Cloudflare account (config, then environment), "" when none.
+func CloudflareAccount(ctx context.Context) string {
+	return infer.GetConfig[Config](ctx).resolved.cloudflareAccount
+}
+
+// TellWait shows a wait in the CLI's status column ("waiting 3s: Fly.io rate limit for app
 // \"my-app\""), so that no long operation is silent.
-func tellWait(ctx context.Context, wait time.Duration, why string) {
+func TellWait(ctx context.Context, wait time.Duration, why string) {
 	if wait <= 0 {
 		p.GetLogger(ctx).InfoStatus(why)
 		return
@@ -227,21 +241,44 @@ func tellWait(ctx context.Context, wait time.Duration, why string) {
 	p.GetLogger(ctx).InfoStatusf("waiting %s: %s", wait.Round(100*time.Millisecond), why)
 }
 
+// WaitFor runs check, then again after growing intervals (poll, doubling up to a second), until
+// it reports done, limit has passed, or ctx ends. The CLI's status column says what it waits
+// for. done is false when the limit passed first.
+func (t *Timing) WaitFor(ctx context.Context, limit time.Duration, what string, check func() (bool, error)) (done bool, err error) {
+	deadline := time.Now().Add(limit)
+	interval := t.Poll
+	for {
+		if done, err := check(); done || err != nil {
+			return done, err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
+		}
+		wait := min(interval, left) // the last look is at the deadline
+		TellWait(ctx, wait, what)
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return false, err
+		}
+		interval = min(interval*2, time.Second)
+	}
+}
+
 // engineConfigKeys are provider inputs the engine adds itself, not the user's configuration.
 var engineConfigKeys = []string{"version", "pluginDownloadURL"}
 
-// unknownConfigKeys fails configuration keys the provider does not have, so that a misspelt
+// UnknownKeys fails configuration keys the provider does not have, so that a misspelt
 // key (edgesecrets:flyToken) is not silently ignored, with the nearest real key as the fix.
-func unknownConfigKeys(inputs property.Map) []p.CheckFailure {
-	known := rulesOf[Config](diffRules{}).inputs
+func UnknownKeys(inputs property.Map) []p.CheckFailure {
+	known := rules.Of[Config](rules.Rules{}).Inputs
 	var failures []p.CheckFailure
 	for key := range inputs.AllStable {
 		if slices.Contains(known, key) || slices.Contains(engineConfigKeys, key) || strings.HasPrefix(key, "__") {
 			continue
 		}
-		reason := fmt.Sprintf("%s:%s is not a configuration key of this provider", Name, key)
+		reason := fmt.Sprintf("%s:%s is not a configuration key of this provider", Package, key)
 		if near := nearest(key, known); near != "" {
-			reason += fmt.Sprintf("; did you mean %s:%s?", Name, near)
+			reason += fmt.Sprintf("; did you mean %s:%s?", Package, near)
 		}
 		failures = append(failures, p.CheckFailure{Reason: reason + " (keys: " + strings.Join(known, ", ") + ")"})
 	}

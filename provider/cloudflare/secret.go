@@ -1,4 +1,4 @@
-package provider
+package cloudflare
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // Secret manages one secret of a Cloudflare Secrets Store.
-type Secret struct{ timing *timing }
+type Secret struct{ timing *config.Timing }
 
 // SecretArgs are Secret's inputs. The store, name and account identify the secret; value,
 // scopes and comment change in place (PATCH).
@@ -71,9 +73,9 @@ var (
 	_ infer.Annotated                                     = (*SecretBinding)(nil)
 )
 
-var secretRules = rulesOf[SecretArgs](diffRules{
-	drift: func(state property.Map) string {
-		if secretDrift(stringProp(state, "name"), stringProp(state, "modifiedAt"), stringProp(state, "writtenAt")) == "" {
+var secretRules = rules.Of[SecretArgs](rules.Rules{
+	Drift: func(state property.Map) string {
+		if secretDrift(rules.StringProp(state, "name"), rules.StringProp(state, "modifiedAt"), rules.StringProp(state, "writtenAt")) == "" {
 			return ""
 		}
 		return "value"
@@ -187,31 +189,31 @@ func (Secret) WireDependencies(f infer.FieldSelector, args *SecretArgs, state *S
 // validates at preview, before any API call.
 func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretArgs], error) {
 	news := req.NewInputs
-	if _, ok := nonNull(news, "name"); !ok {
+	if _, ok := rules.NonNull(news, "name"); !ok {
 		news = news.Set("name", property.New(req.Name))
 	}
-	if _, ok := nonNull(news, "scopes"); !ok {
+	if _, ok := rules.NonNull(news, "scopes"); !ok {
 		news = news.Set("scopes", property.New([]property.Value{property.New(defaultScopes[0])}))
 	}
-	return check[SecretArgs](ctx, news, func(c *checker) {
+	return rules.Check[SecretArgs](ctx, news, func(c *rules.Checker) {
 		nameRule := "Secrets Store names use letters, digits, `_` and `-`"
-		if _, given := nonNull(req.NewInputs, "name"); !given {
+		if _, given := rules.NonNull(req.NewInputs, "name"); !given {
 			nameRule += fmt.Sprintf("; the name defaults to the resource name %q, so set `name` explicitly", req.Name)
 		}
-		c.pattern("name", cloudflareSecretNamePattern, nameRule)
-		c.length("name", limitCloudflareName)
-		c.pattern("storeId", cloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
-		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
-		c.nonEmptyValue(req.OldInputs, "value")
-		c.length("value", limitCloudflareValue)
-		c.scopes("scopes")
+		c.Pattern("name", namePattern, nameRule)
+		c.Length("name", limitName)
+		c.Pattern("storeId", config.CloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
+		c.Pattern("accountId", config.CloudflareIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+		c.NonEmptyValue(req.OldInputs, "value")
+		c.Length("value", limitValue)
+		checkScopes(c, "scopes")
 	})
 }
 
 // Create makes the secret with one write, then waits until it is active.
 func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
 	in := req.Inputs
-	client, err := r.timing.cloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretState]{}, err
 	}
@@ -220,7 +222,7 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 		return infer.CreateResponse[SecretState]{Output: state}, nil
 	}
 	if state.StoreID == "" {
-		store, err := r.timing.accountStore(ctx, client)
+		store, err := accountStore(ctx, r.timing, client)
 		if err != nil {
 			return infer.CreateResponse[SecretState]{}, err
 		}
@@ -239,7 +241,7 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 // with an init error: the engine then runs Update with no change on the next up, which waits
 // again.
 func (r Secret) settle(ctx context.Context, client *cfapi.Client, state *SecretState, secret cfapi.Secret) error {
-	active, err := r.timing.waitActive(ctx, client, state.StoreID, secret)
+	active, err := waitActive(ctx, r.timing, client, state.StoreID, secret)
 	state.record(active)
 	if err != nil {
 		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
@@ -260,7 +262,7 @@ func createSecret(ctx context.Context, client *cfapi.Client, resourceName string
 			"not create it. If you renamed this resource, add the old name to its `aliases`, so that Pulumi moves it "+
 			"instead of creating a new one and deleting the old. Otherwise bring it under management with "+
 			"`pulumi import %s %s %s/%s/%s`, or set `adopt: true` to overwrite it",
-			s.StoreID, s.Name, timestamp(existing.Modified), secretToken, resourceName, client.AccountID(), s.StoreID, existing.ID)
+			s.StoreID, s.Name, rules.Timestamp(existing.Modified), SecretToken, resourceName, client.AccountID(), s.StoreID, existing.ID)
 	}
 	if err != nil {
 		return cfapi.Secret{}, err
@@ -272,7 +274,7 @@ func createSecret(ctx context.Context, client *cfapi.Client, resourceName string
 // delete, adopt or the token need no call. A secret recorded pending is waited on again.
 func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.cloudflareClient(ctx, in.APIToken, &old.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretState]{}, err
 	}
@@ -316,7 +318,7 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	accountID, storeID, secretID := parts[0], parts[1], parts[2]
 	state := req.State
 	imported := state.SecretID == ""
-	client, err := r.timing.cloudflareClient(ctx, state.APIToken, &accountID)
+	client, err := r.timing.CloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
@@ -324,7 +326,7 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	gone := cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted)
 	switch {
 	case gone && imported:
-		return infer.ReadResponse[SecretArgs, SecretState]{}, notFoundForImport("Cloudflare secret", req.ID, err)
+		return infer.ReadResponse[SecretArgs, SecretState]{}, rules.NotFoundForImport("Cloudflare secret", req.ID, err)
 	case gone:
 		return infer.ReadResponse[SecretArgs, SecretState]{}, nil // deleted outside Pulumi
 	}
@@ -362,7 +364,7 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 	if !s.Delete {
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := r.timing.cloudflareClient(ctx, s.APIToken, &s.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
@@ -377,7 +379,7 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 	if ours == "" {
 		ours = s.ModifiedAt // state of 0.1.0, or an import: the last time this resource saw it
 	}
-	if got := timestamp(remote.Modified); got != ours {
+	if got := rules.Timestamp(remote.Modified); got != ours {
 		p.GetLogger(ctx).Warningf("left Cloudflare secret %q in store %s in place: it was modified at %s, after this "+
 			"resource last wrote it (%s), so another stack, resource or person owns it now. To remove it anyway, delete "+
 			"it in the dashboard or with the API (DELETE .../secrets_store/stores/%s/secrets/%s)",
@@ -394,15 +396,15 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 // state is the state the inputs describe, before the API fills in the rest.
 func (a SecretArgs) state(accountID string) SecretState {
 	s := SecretState{
-		StoreID:   orDefault(a.StoreID, ""),
-		Name:      orDefault(a.Name, ""),
+		StoreID:   rules.OrDefault(a.StoreID, ""),
+		Name:      rules.OrDefault(a.Name, ""),
 		Value:     a.Value,
 		Scopes:    sortedScopes(a.Scopes),
-		Comment:   orDefault(a.Comment, ""),
+		Comment:   rules.OrDefault(a.Comment, ""),
 		AccountID: accountID,
 		APIToken:  a.APIToken,
-		Delete:    orDefault(a.Delete, true),
-		Adopt:     orDefault(a.Adopt, false),
+		Delete:    rules.OrDefault(a.Delete, true),
+		Adopt:     rules.OrDefault(a.Adopt, false),
 	}
 	if len(s.Scopes) == 0 {
 		s.Scopes = defaultScopes
@@ -417,7 +419,7 @@ func (s *SecretState) record(remote cfapi.Secret) {
 	s.Status = remote.Status
 	s.Scopes = sortedScopes(remote.Scopes)
 	s.Comment = remote.Comment
-	s.CreatedAt, s.ModifiedAt = timestamp(remote.Created), timestamp(remote.Modified)
+	s.CreatedAt, s.ModifiedAt = rules.Timestamp(remote.Created), rules.Timestamp(remote.Modified)
 	s.Binding = SecretBinding{Type: secretsStoreBindingType, StoreID: s.StoreID, SecretName: s.Name}
 }
 

@@ -1,4 +1,4 @@
-package provider
+package cloudflare
 
 import (
 	"context"
@@ -13,10 +13,12 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // SecretsStore manages a Cloudflare Secrets Store and, optionally, secrets inline.
-type SecretsStore struct{ timing *timing }
+type SecretsStore struct{ timing *config.Timing }
 
 // SecretsStoreArgs are SecretsStore's inputs.
 type SecretsStoreArgs struct {
@@ -68,28 +70,28 @@ var (
 // secretsStoreRules: an account holds one store, so a replacement deletes the old one first,
 // and cannot happen when the old one is kept. An absent `delete` means "delete what this
 // resource created".
-var secretsStoreRules = rulesOf[SecretsStoreArgs](diffRules{
-	deleteBeforeReplace: true,
-	drift: func(state property.Map) string {
+var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
+	DeleteBeforeReplace: true,
+	Drift: func(state property.Map) string {
 		if len(driftedInline(mapProp(state, "inlineModifiedAt"), mapProp(state, "inlineWrittenAt"))) == 0 {
 			return ""
 		}
 		return "secrets"
 	},
-	stateDefaults: map[string]func(property.Map) property.Value{
+	StateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
-			adopted, _ := nonNull(state, "adopted")
+			adopted, _ := rules.NonNull(state, "adopted")
 			return property.New(!(adopted.IsBool() && adopted.AsBool()))
 		},
 	},
-	canReplace: func(state property.Map) error {
-		if del, ok := nonNull(state, "delete"); !ok || !del.IsBool() || del.AsBool() {
+	CanReplace: func(state property.Map) error {
+		if del, ok := rules.NonNull(state, "delete"); !ok || !del.IsBool() || del.AsBool() {
 			return nil
 		}
 		return fmt.Errorf("the Secrets Store %s (%q) is kept when this resource goes (`delete: false`, or a store this "+
 			"resource did not create), and an account holds one store, so it cannot be replaced: a new name or account "+
 			"would need the old store deleted first. Keep its name and account, or set `delete: true` in a separate "+
-			"`pulumi up` first to let the replacement delete it (its secrets go with it)", stringProp(state, "storeId"), stringProp(state, "name"))
+			"`pulumi up` first to let the replacement delete it (its secrets go with it)", rules.StringProp(state, "storeId"), rules.StringProp(state, "name"))
 	},
 })
 
@@ -112,7 +114,7 @@ func (r *SecretsStore) Annotate(a infer.Annotator) {
 func (a *SecretsStoreArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Name, "Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. "+
 		"Changing it replaces the store.")
-	an.SetDefault(&a.Name, defaultStoreName)
+	an.SetDefault(&a.Name, DefaultStoreName)
 	an.Describe(&a.AccountID, "Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it "+
 		"replaces the store.")
 	an.Describe(&a.APIToken, "Cloudflare API token for this store only, overriding the provider's "+
@@ -172,31 +174,31 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 
 // Check validates at preview, before any API call.
 func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsStoreArgs], error) {
-	return check[SecretsStoreArgs](ctx, req.NewInputs, func(c *checker) {
-		c.pattern("name", cloudflareSecretNamePattern, "store names use letters, digits, `_` and `-`")
-		c.length("name", limitCloudflareName)
-		c.pattern("accountId", accountIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
-		secrets, ok := c.inputs.GetOk("secrets")
+	return rules.Check[SecretsStoreArgs](ctx, req.NewInputs, func(c *rules.Checker) {
+		c.Pattern("name", namePattern, "store names use letters, digits, `_` and `-`")
+		c.Length("name", limitName)
+		c.Pattern("accountId", config.CloudflareIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+		secrets, ok := c.Inputs.GetOk("secrets")
 		if !ok || !secrets.IsMap() {
 			return
 		}
 		entries := secrets.AsMap()
-		if reason := limitInlineSecrets.exceeds("secrets", entries.Len()); reason != "" {
-			c.fail("secrets", "%s", reason)
+		if reason := limitInlineSecrets.Exceeds("secrets", entries.Len()); reason != "" {
+			c.Fail("secrets", "%s", reason)
 		}
-		inline := checker{inputs: entries}
+		inline := rules.Checker{Inputs: entries}
 		for name := range entries.AllStable {
-			if !cloudflareSecretNamePattern.MatchString(name) {
-				c.fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
+			if !namePattern.MatchString(name) {
+				c.Fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
 			}
-			if reason := limitCloudflareName.exceeds(fmt.Sprintf("the name of secrets[%q]", name), len(name)); reason != "" {
-				c.fail("secrets", "%s", reason)
+			if reason := limitName.Exceeds(fmt.Sprintf("the name of secrets[%q]", name), len(name)); reason != "" {
+				c.Fail("secrets", "%s", reason)
 			}
-			inline.nonEmptyValue(oldInlineSecrets(req.OldInputs), name)
-			inline.length(name, limitCloudflareValue)
+			inline.NonEmptyValue(oldInlineSecrets(req.OldInputs), name)
+			inline.Length(name, limitValue)
 		}
-		for _, f := range inline.failures {
-			c.fail("secrets", "secrets[%q]: %s", f.Property, f.Reason)
+		for _, f := range inline.Failures {
+			c.Fail("secrets", "secrets[%q]: %s", f.Property, f.Reason)
 		}
 	})
 }
@@ -204,7 +206,7 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 // Create makes the store (or adopts it) and its inline secrets.
 func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
 	in := req.Inputs
-	client, err := r.timing.cloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretsStoreState]{}, err
 	}
@@ -233,14 +235,14 @@ func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[Secret
 // (adopt, or the account's default store, a fixture every used account has) and if the name
 // matches, or says how to proceed. adopted reports that the store existed before.
 func createStore(ctx context.Context, client *cfapi.Client, resourceName, name string, adopt bool) (store cfapi.Store, adopted bool, err error) {
-	if name == defaultStoreName {
+	if name == DefaultStoreName {
 		// The usual case on a used account: look before creating, which would only fail.
 		stores, err := client.ListStores(ctx)
 		if err != nil {
 			return cfapi.Store{}, false, err
 		}
 		for _, st := range stores {
-			if st.Name == defaultStoreName {
+			if st.Name == DefaultStoreName {
 				return st, true, nil
 			}
 		}
@@ -255,23 +257,23 @@ func createStore(ctx context.Context, client *cfapi.Client, resourceName, name s
 	}
 	existing := stores[0]
 	switch {
-	case existing.Name == name && (adopt || name == defaultStoreName):
+	case existing.Name == name && (adopt || name == DefaultStoreName):
 		return existing, true, nil
 	case existing.Name == name:
 		return cfapi.Store{}, false, fmt.Errorf("account %s already has a Secrets Store named %q (id %s): set `adopt: true` "+
 			"to manage it, or import it with `pulumi import %s %s %s/%s`",
-			client.AccountID(), name, existing.ID, secretsStoreToken, resourceName, client.AccountID(), existing.ID)
+			client.AccountID(), name, existing.ID, SecretsStoreToken, resourceName, client.AccountID(), existing.ID)
 	default:
 		return cfapi.Store{}, false, fmt.Errorf("account %s already holds its one Secrets Store, %q (id %s), and an account "+
 			"holds one store: set `name: %q` (and `adopt: true` unless it is %q) to manage it",
-			client.AccountID(), existing.Name, existing.ID, existing.Name, defaultStoreName)
+			client.AccountID(), existing.Name, existing.ID, existing.Name, DefaultStoreName)
 	}
 }
 
 // Update writes inline secret changes; adopt, delete and the token need no call.
 func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.cloudflareClient(ctx, in.APIToken, &old.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretsStoreState]{}, err
 	}
@@ -314,7 +316,7 @@ func (r inlineRecord) store(s *SecretsStoreState) {
 // wrote records a write of value to the secret.
 func (r inlineRecord) wrote(name, value string, secret cfapi.Secret) {
 	r.values[name], r.ids[name] = value, secret.ID
-	r.modified[name] = timestamp(secret.Modified)
+	r.modified[name] = rules.Timestamp(secret.Modified)
 	r.written[name] = r.modified[name]
 }
 
@@ -417,7 +419,7 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 	}
 	var errs []error
 	for i, secret := range created {
-		active, err := r.timing.waitActive(ctx, client, s.StoreID, secret)
+		active, err := waitActive(ctx, r.timing, client, s.StoreID, secret)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -430,18 +432,18 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
 	state := req.State
 	imported := state.StoreID == ""
-	accountID, storeID, err := parseStoreID(req.ID, infer.GetConfig[Config](ctx).resolved.cloudflareAccount)
+	accountID, storeID, err := parseStoreID(req.ID, config.CloudflareAccount(ctx))
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
-	client, err := r.timing.cloudflareClient(ctx, state.APIToken, &accountID)
+	client, err := r.timing.CloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
 	store, err := client.GetStore(ctx, storeID)
 	switch {
 	case cfapi.IsNotFound(err) && imported:
-		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, notFoundForImport("Secrets Store", req.ID, err)
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, rules.NotFoundForImport("Secrets Store", req.ID, err)
 	case cfapi.IsNotFound(err):
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, nil // deleted outside Pulumi
 	case err != nil:
@@ -474,7 +476,7 @@ func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsSto
 				delete(inputs.Secrets, name)
 				continue
 			}
-			rec.modified[name] = timestamp(secret.Modified)
+			rec.modified[name] = rules.Timestamp(secret.Modified)
 		}
 		rec.store(&state)
 		if why := inlineDrift(storeID, rec.modified, rec.written); why != "" {
@@ -494,7 +496,7 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q) and its secrets: delete: false", s.StoreID, s.Name)
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := r.timing.cloudflareClient(ctx, s.APIToken, &s.AccountID)
+	client, err := r.timing.CloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
@@ -561,10 +563,10 @@ func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec
 	if !there {
 		return nil // already gone
 	}
-	if written := rec.written[name]; written != "" && timestamp(remote.Modified) != written {
+	if written := rec.written[name]; written != "" && rules.Timestamp(remote.Modified) != written {
 		p.GetLogger(ctx).Warningf("left inline secret %q of store %s in place: it was modified at %s, after this "+
 			"resource last wrote it (%s), so another stack, resource or person owns it now", name, storeID,
-			timestamp(remote.Modified), written)
+			rules.Timestamp(remote.Modified), written)
 		return nil
 	}
 	if err := client.DeleteSecret(ctx, storeID, id); err != nil && !cfapi.IsNotFound(err) {
@@ -583,7 +585,7 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 	}
 	var others []string
 	current := map[string]cfapi.Secret{}
-	done, err := r.timing.waitFor(ctx, r.timing.storeWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
+	done, err := r.timing.WaitFor(ctx, r.timing.StoreWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
 		func() (bool, error) {
 			secrets, err := client.ListSecrets(ctx, s.StoreID, "")
 			others, current = others[:0], map[string]cfapi.Secret{}
@@ -602,18 +604,18 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 	return nil, fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
 		"nothing was deleted. Delete them first (or remove them from the program), or set `delete: false` to keep "+
 		"the store; give every Secret in it `storeId: <store>.storeId` so that Pulumi deletes them before the store",
-		s.StoreID, s.Name, len(others), strings.Join(others, ", "), r.timing.storeWait)
+		s.StoreID, s.Name, len(others), strings.Join(others, ", "), r.timing.StoreWait)
 }
 
 // state is the state the inputs describe, before the API fills in the rest; adopted says
 // whether the store existed before the resource, which decides what an absent delete means.
 func (a SecretsStoreArgs) state(accountID string, adopted bool) SecretsStoreState {
 	return SecretsStoreState{
-		Name:      orDefault(a.Name, defaultStoreName),
+		Name:      rules.OrDefault(a.Name, DefaultStoreName),
 		AccountID: accountID,
 		APIToken:  a.APIToken,
-		Adopt:     orDefault(a.Adopt, false),
-		Delete:    orDefault(a.Delete, !adopted),
+		Adopt:     rules.OrDefault(a.Adopt, false),
+		Delete:    rules.OrDefault(a.Delete, !adopted),
 		Adopted:   adopted,
 	}
 }
@@ -621,7 +623,7 @@ func (a SecretsStoreArgs) state(accountID string, adopted bool) SecretsStoreStat
 // record copies what the API reported into the state.
 func (s *SecretsStoreState) record(store cfapi.Store) {
 	s.StoreID, s.Name = store.ID, store.Name
-	s.CreatedAt, s.ModifiedAt = timestamp(store.Created), timestamp(store.Modified)
+	s.CreatedAt, s.ModifiedAt = rules.Timestamp(store.Created), rules.Timestamp(store.Modified)
 	if s.SecretIDs == nil {
 		// A required output: a nil map would be left out of the state, which then fails to
 		// decode on the next operation (an imported store could not be destroyed).
@@ -643,7 +645,7 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 	}
 	if configuredAccount == "" {
 		return "", "", fmt.Errorf("SecretsStore ID %q names no account and no account is configured: use "+
-			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, keyCloudflareAccount)
+			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, config.KeyCloudflareAccount)
 	}
 	return configuredAccount, parts[0], nil
 }
@@ -651,7 +653,7 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 // mapProp reads a map of strings from m[key] ("" for values that are not strings).
 func mapProp(m property.Map, key string) map[string]string {
 	out := map[string]string{}
-	if v, ok := nonNull(m, key); ok && v.IsMap() {
+	if v, ok := rules.NonNull(m, key); ok && v.IsMap() {
 		for k, item := range v.AsMap().All {
 			if item.IsString() {
 				out[k] = item.AsString()
