@@ -186,20 +186,12 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 		if reason := limitInlineSecrets.Exceeds("secrets", entries.Len()); reason != "" {
 			c.Fail("secrets", "%s", reason)
 		}
-		inline := rules.Checker{Inputs: entries}
-		for name := range entries.AllStable {
+		c.SecretMap("secrets", req.OldInputs, func(name string) string {
 			if !namePattern.MatchString(name) {
-				c.Fail("secrets", "secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
+				return fmt.Sprintf("secrets has an entry named %q: Secrets Store names use letters, digits, `_` and `-`", name)
 			}
-			if reason := limitName.Exceeds(fmt.Sprintf("the name of secrets[%q]", name), len(name)); reason != "" {
-				c.Fail("secrets", "%s", reason)
-			}
-			inline.NonEmptyValue(oldInlineSecrets(req.OldInputs), name)
-			inline.Length(name, limitValue)
-		}
-		for _, f := range inline.Failures {
-			c.Fail("secrets", "secrets[%q]: %s", f.Property, f.Reason)
-		}
+			return limitName.Exceeds(fmt.Sprintf("the name of secrets[%q]", name), len(name))
+		}, limitValue)
 	})
 }
 

@@ -2,7 +2,6 @@ package fly
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -165,15 +164,16 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 // Check validates at preview, before any API call.
 func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlySecretArgs], error) {
 	return rules.Check[FlySecretArgs](ctx, req.NewInputs, func(c *rules.Checker) {
-		c.Pattern("app", appPattern, "Fly.io app names use lowercase letters, digits and dashes")
-		c.Length("app", limitAppName)
+		checkApp(c)
 		c.Pattern("name", secretNamePattern, "secret names become environment variables: use letters, digits "+
 			"and underscores, not starting with a digit (e.g. DATABASE_URL)")
 		c.Length("name", limitSecretName)
 		c.NonEmptyValue(req.OldInputs, "value")
 		c.Length("value", limitValue)
-		if enc, ok := c.Str("encoding"); ok && enc != string(EncodingPlain) && enc != string(EncodingBase64) {
-			c.Fail("encoding", "encoding is %s: use \"plain\" or \"base64\"", rules.Quoted(c.Inputs.Get("encoding"), enc))
+		checkEncoding(c)
+		app, appKnown := c.Str("app")
+		if name, nameKnown := c.Str("name"); appKnown && nameKnown {
+			declared.declare(app, "FlySecret "+req.Name, name)
 		}
 	})
 }
@@ -322,20 +322,10 @@ func written(in FlySecretArgs, res flyapi.SetSecretResponse) FlySecretState {
 	}
 }
 
-func (a FlySecretArgs) encoding() ValueEncoding {
-	if a.Encoding == nil {
-		return EncodingPlain
-	}
-	return *a.Encoding
-}
+func (a FlySecretArgs) encoding() ValueEncoding { return encodingOf(a.Encoding) }
 
 // encodedValue is what is sent to Fly.io.
-func (a FlySecretArgs) encodedValue() string {
-	if a.encoding() == EncodingBase64 {
-		return base64.StdEncoding.EncodeToString([]byte(a.Value))
-	}
-	return a.Value
-}
+func (a FlySecretArgs) encodedValue() string { return encode(a.Encoding, a.Value) }
 
 func flySecretID(app, name string) string { return app + "/" + name }
 

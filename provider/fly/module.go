@@ -14,7 +14,8 @@ import (
 
 // Type tokens of the module's resources.
 const (
-	FlySecretToken = config.Package + ":fly:FlySecret"
+	FlySecretToken     = config.Package + ":fly:FlySecret"
+	FlyAppSecretsToken = config.Package + ":fly:FlyAppSecrets"
 )
 
 // Module is what the provider's builder serves of this module, with the given timing.
@@ -22,9 +23,11 @@ func Module(t *config.Timing) rules.Module {
 	return rules.Module{
 		Resources: []infer.InferredResource{
 			infer.Resource(FlySecret{timing: t}),
+			infer.Resource(FlyAppSecrets{timing: t}),
 		},
 		Rules: map[string]rules.Rules{
-			FlySecretToken: flySecretRules,
+			FlySecretToken:     flySecretRules,
+			FlyAppSecretsToken: flyAppSecretsRules,
 		},
 	}
 }

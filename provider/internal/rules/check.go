@@ -257,3 +257,30 @@ func (c *Checker) NonEmptyValue(olds property.Map, prop string) {
 	c.Fail(prop, "%s must not be %s: an empty secret is almost always a missing environment variable "+
 		"or config value in the program", prop, what)
 }
+
+// SecretMap checks a map of secret values (a store's inline secrets, an app's secrets) without
+// ever echoing a value: each key by invalidName (the reason it is not a valid name, "" when it
+// is), each value non-empty (see NonEmptyValue; olds are the old inputs) and within valueLimit.
+// Failures are on prop, naming the key.
+func (c *Checker) SecretMap(prop string, olds property.Map, invalidName func(key string) string, valueLimit Limit) {
+	v, ok := c.Inputs.GetOk(prop)
+	if !ok || v.IsNull() || v.IsComputed() || !v.IsMap() {
+		return
+	}
+	entries := v.AsMap()
+	var oldEntries property.Map
+	if old, ok := olds.GetOk(prop); ok && old.IsMap() {
+		oldEntries = old.AsMap()
+	}
+	entry := Checker{Inputs: entries}
+	for key := range entries.AllStable {
+		if reason := invalidName(key); reason != "" {
+			c.Fail(prop, "%s", reason)
+		}
+		entry.NonEmptyValue(oldEntries, key)
+		entry.Length(key, valueLimit)
+	}
+	for _, f := range entry.Failures {
+		c.Fail(prop, "%s[%q]: %s", prop, f.Property, f.Reason)
+	}
+}

@@ -5,6 +5,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "../utilities";
 
 // Export members:
+export { FlyAppSecretsArgs } from "./flyAppSecrets";
+export type FlyAppSecrets = import("./flyAppSecrets").FlyAppSecrets;
+export const FlyAppSecrets: typeof import("./flyAppSecrets").FlyAppSecrets = null as any;
+utilities.lazyLoad(exports, ["FlyAppSecrets"], () => require("./flyAppSecrets"));
+
 export { FlySecretArgs } from "./flySecret";
 export type FlySecret = import("./flySecret").FlySecret;
 export const FlySecret: typeof import("./flySecret").FlySecret = null as any;
@@ -18,6 +23,8 @@ const _module = {
     version: utilities.getVersion(),
     construct: (name: string, type: string, urn: string): pulumi.Resource => {
         switch (type) {
+            case "edgesecrets:fly:FlyAppSecrets":
+                return new FlyAppSecrets(name, <any>undefined, { urn })
             case "edgesecrets:fly:FlySecret":
                 return new FlySecret(name, <any>undefined, { urn })
             default:

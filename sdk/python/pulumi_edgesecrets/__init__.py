@@ -38,6 +38,7 @@ _utilities.register(
   "mod": "fly",
   "fqn": "pulumi_edgesecrets.fly",
   "classes": {
+   "edgesecrets:fly:FlyAppSecrets": "FlyAppSecrets",
    "edgesecrets:fly:FlySecret": "FlySecret"
   }
  }

@@ -7,4 +7,5 @@ from .. import _utilities
 import typing
 # Export this package's modules as members:
 from ._enums import *
+from .fly_app_secrets import *
 from .fly_secret import *
