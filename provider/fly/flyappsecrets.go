@@ -621,7 +621,9 @@ func orDefaultTemplate(template string) string {
 }
 
 // appSecretsOwner is how the program's declarations name a FlyAppSecrets: by what it manages.
-func appSecretsOwner(app, template string) string { return "FlyAppSecrets " + appSecretsID(app, template) }
+func appSecretsOwner(app, template string) string {
+	return "FlyAppSecrets " + appSecretsID(app, template)
+}
 
 // appSecretsID is the import ID of an app's secrets under a template.
 func appSecretsID(app, template string) string {
