@@ -26,6 +26,10 @@ func Module(t *config.Timing) rules.Module {
 			infer.Resource(SecretsStore{timing: t}),
 			infer.Resource(Secret{timing: t}),
 		},
+		Functions: []infer.InferredFunction{
+			infer.Function(GetSecretsStore{timing: t}),
+			infer.Function(GetSecret{timing: t}),
+		},
 		Rules: map[string]rules.Rules{
 			SecretsStoreToken: secretsStoreRules,
 			SecretToken:       secretRules,

@@ -25,6 +25,9 @@ func Module(t *config.Timing) rules.Module {
 			infer.Resource(FlySecret{timing: t}),
 			infer.Resource(FlyAppSecrets{timing: t}),
 		},
+		Functions: []infer.InferredFunction{
+			infer.Function(GetFlySecrets{timing: t}),
+		},
 		Rules: map[string]rules.Rules{
 			FlySecretToken:     flySecretRules,
 			FlyAppSecretsToken: flyAppSecretsRules,

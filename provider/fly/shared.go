@@ -2,6 +2,8 @@ package fly
 
 import (
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
@@ -64,4 +66,15 @@ func (d *declarations) others(app, resource string) map[string]bool {
 		}
 	}
 	return out
+}
+
+// checkAppName checks an app name outside Check (a function's input), with Check's words.
+func checkAppName(app string) error {
+	if !appPattern.MatchString(app) {
+		return fmt.Errorf("app is %q: Fly.io app names use lowercase letters, digits and dashes", app)
+	}
+	if reason := limitAppName.Exceeds("app", len(app)); reason != "" {
+		return errors.New(reason)
+	}
+	return nil
 }

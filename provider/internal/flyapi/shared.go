@@ -91,3 +91,11 @@ func (s *Shared) lastWrite(baseURL, app string) (version int64, at time.Time) {
 	a := s.app(baseURL, app)
 	return a.version, a.wroteAt
 }
+
+// KnownVersion is the newest secrets version of the app that this process has seen a write
+// answer with (0 when none). The list endpoint reports no version, so this is the best lower
+// bound of the app's version a reader has.
+func (c *Client) KnownVersion(app string) int64 {
+	version, _ := c.shared.lastWrite(c.baseURL, app)
+	return version
+}

@@ -5,6 +5,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as utilities from "../utilities";
 
 // Export members:
+export { GetSecretArgs, GetSecretResult, GetSecretOutputArgs } from "./getSecret";
+export const getSecret: typeof import("./getSecret").getSecret = null as any;
+export const getSecretOutput: typeof import("./getSecret").getSecretOutput = null as any;
+utilities.lazyLoad(exports, ["getSecret","getSecretOutput"], () => require("./getSecret"));
+
+export { GetSecretsStoreArgs, GetSecretsStoreResult, GetSecretsStoreOutputArgs } from "./getSecretsStore";
+export const getSecretsStore: typeof import("./getSecretsStore").getSecretsStore = null as any;
+export const getSecretsStoreOutput: typeof import("./getSecretsStore").getSecretsStoreOutput = null as any;
+utilities.lazyLoad(exports, ["getSecretsStore","getSecretsStoreOutput"], () => require("./getSecretsStore"));
+
 export { SecretArgs } from "./secret";
 export type Secret = import("./secret").Secret;
 export const Secret: typeof import("./secret").Secret = null as any;

@@ -15,6 +15,11 @@ export type FlySecret = import("./flySecret").FlySecret;
 export const FlySecret: typeof import("./flySecret").FlySecret = null as any;
 utilities.lazyLoad(exports, ["FlySecret"], () => require("./flySecret"));
 
+export { GetFlySecretsArgs, GetFlySecretsResult, GetFlySecretsOutputArgs } from "./getFlySecrets";
+export const getFlySecrets: typeof import("./getFlySecrets").getFlySecrets = null as any;
+export const getFlySecretsOutput: typeof import("./getFlySecrets").getFlySecretsOutput = null as any;
+utilities.lazyLoad(exports, ["getFlySecrets","getFlySecretsOutput"], () => require("./getFlySecrets"));
+
 
 // Export enums:
 export * from "../types/enums/fly";

@@ -8,3 +8,6 @@ import * as enums from "../types/enums";
 
 export namespace cloudflare {
 }
+
+export namespace fly {
+}

@@ -26,3 +26,28 @@ export namespace cloudflare {
     }
 
 }
+
+export namespace fly {
+    /**
+     * A secret of a Fly.io app, as listed: no value.
+     */
+    export interface FlySecretInfo {
+        /**
+         * When the secret was first set (RFC 3339).
+         */
+        createdAt: string;
+        /**
+         * Digest of the stored value; it changes when the value does.
+         */
+        digest: string;
+        /**
+         * Secret name.
+         */
+        name: string;
+        /**
+         * When the secret was last set (RFC 3339).
+         */
+        updatedAt: string;
+    }
+
+}

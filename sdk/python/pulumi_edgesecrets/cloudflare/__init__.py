@@ -6,6 +6,8 @@ import builtins as _builtins
 from .. import _utilities
 import typing
 # Export this package's modules as members:
+from .get_secret import *
+from .get_secrets_store import *
 from .secret import *
 from .secrets_store import *
 from . import outputs

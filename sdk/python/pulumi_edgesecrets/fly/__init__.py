@@ -9,3 +9,5 @@ import typing
 from ._enums import *
 from .fly_app_secrets import *
 from .fly_secret import *
+from .get_fly_secrets import *
+from . import outputs
