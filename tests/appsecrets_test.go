@@ -1,0 +1,191 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const routeFlyBulk = "POST /v1/apps/{app}/secrets"
+
+// appSecretsProgram is a YAML FlyAppSecrets called resource on app demo, with the given secrets
+// and extra properties (indented YAML lines).
+func appSecretsProgram(resource string, secrets map[string]string, properties string) string {
+	var b strings.Builder
+	b.WriteString("  " + resource + ":\n    type: edgesecrets:fly:FlyAppSecrets\n    properties:\n      app: demo\n")
+	b.WriteString(properties)
+	b.WriteString("      secrets:\n        fn::secret:\n")
+	for _, k := range slices.Sorted(maps.Keys(secrets)) {
+		b.WriteString("          " + k + ": " + secrets[k] + "\n")
+	}
+	return b.String()
+}
+
+// flyNames are the names of the app's secrets the emulator holds now, sorted.
+func (h *harness) flyNames(app string) []string {
+	var names []string
+	for _, a := range h.contents().Fly.Apps {
+		if a.Name == app {
+			for _, s := range a.Secrets {
+				names = append(names, s.Name)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// A FlyAppSecrets of 200 keys is one write to create, one to change 5 values and remove 3 keys,
+// and one to destroy, through the CLI against the emulator with Fly's rate limit on.
+func TestFlyAppSecretsIsOneWritePerUp(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	secrets := map[string]string{}
+	for i := range 200 {
+		secrets[fmt.Sprintf("KEY_%03d", i)] = uniqueValue(fmt.Sprintf("v%03d-", i))
+	}
+	dir := yamlProgram(t, h, appSecretsProgram("app", secrets, ""))
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	h.assertWrites("create of 200 keys", map[string]int{routeFlyBulk: 1})
+	if got := len(h.flyNames(flyApp)); got != 200 {
+		t.Fatalf("the app holds %d secrets, want 200", got)
+	}
+
+	for i := range 5 {
+		secrets[fmt.Sprintf("KEY_%03d", i)] = uniqueValue("changed-")
+	}
+	removed := []string{"KEY_100", "KEY_101", "KEY_102"}
+	for _, k := range removed {
+		delete(secrets, k)
+	}
+	rewrite(t, dir, appSecretsProgram("app", secrets, ""))
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	h.assertWrites("5 changed, 3 removed", map[string]int{routeFlyBulk: 1})
+	names := h.flyNames(flyApp)
+	for _, k := range removed {
+		if slices.Contains(names, k) {
+			t.Errorf("%s is still on the app after its removal from the program", k)
+		}
+	}
+	if s, _ := h.contents().flySecret(flyApp, "KEY_000"); s.Value != secrets["KEY_000"] {
+		t.Error("KEY_000 does not hold the program's new value")
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+	h.pulumi(dir, "", "refresh", "--yes", "--expect-no-changes")
+	assertNoPlaintext(t, slices.Collect(maps.Values(secrets)), h.backendDir)
+
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "destroy", "--yes", "--skip-preview")
+	h.assertWrites("destroy", map[string]int{routeFlyBulk: 1})
+	h.assertEmulatorEmpty("after destroy")
+}
+
+// keyTemplate names the keys; prune unsets an unmanaged key that matches the template, and
+// leaves one that does not, and one another resource of the program declares.
+func TestFlyAppSecretsTemplateAndPrune(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for name, value := range map[string]string{"PROD_STALE": "s", "STAGING_KEEP": "k", "PROD_MANUAL": "m"} {
+		h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/"+name, map[string]string{"value": value}, nil)
+	}
+	manual := flySecretProgram("manual", "PROD_MANUAL", "m", "      adopt: true\n")
+	dir := yamlProgram(t, h, manual+appSecretsProgram("prod", map[string]string{"API_KEY": "a", "DB_URL": "d"},
+		"      keyTemplate: PROD_{{key}}\n      prune: true\n"))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	want := []string{"PROD_API_KEY", "PROD_DB_URL", "PROD_MANUAL", "STAGING_KEEP"}
+	if got := h.flyNames(flyApp); !slices.Equal(got, want) {
+		t.Fatalf("the app holds %v, want %v", got, want)
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+}
+
+// Import of an app's secrets into FlyAppSecrets, then one up: one write, of the program's values.
+func TestFlyAppSecretsImportThenOneWrite(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for name, value := range map[string]string{"A": "old-a", "B": "old-b", "C": "old-c"} {
+		h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/"+name, map[string]string{"value": value}, nil)
+	}
+	secrets := map[string]string{"A": uniqueValue("a-"), "B": uniqueValue("b-"), "C": uniqueValue("c-")}
+	dir := yamlProgram(t, h, appSecretsProgram("app", secrets, ""))
+	generated := filepath.Join(t.TempDir(), "generated.yaml")
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "import", "edgesecrets:fly:FlyAppSecrets", "app", flyApp, "--yes", "--protect=false", "--out", generated)
+	h.assertWrites("pulumi import", map[string]int{})
+	if code, err := os.ReadFile(generated); err != nil || !strings.Contains(string(code), "edgesecrets:fly:FlyAppSecrets") {
+		t.Errorf("the generated code does not declare the resource (%v):\n%s", err, code)
+	}
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	h.assertWrites("the up after import", map[string]int{routeFlyBulk: 1})
+	for name, value := range secrets {
+		if s, _ := h.contents().flySecret(flyApp, name); s.Value != value {
+			t.Errorf("%s does not hold the program's value", name)
+		}
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+}
+
+// The functions return what the emulator holds.
+func TestFunctionsReturnWhatTheAPIsHold(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/DATABASE_URL", map[string]string{"value": "never-shown"}, nil)
+	secret := "  apiKey:\n    type: edgesecrets:cloudflare:Secret\n    properties:\n      name: API_KEY\n" +
+		"      value:\n        fn::secret: also-never-shown\n"
+	lookups := `variables:
+  flySecrets:
+    fn::invoke:
+      function: edgesecrets:fly:getFlySecrets
+      arguments:
+        app: demo
+  store:
+    fn::invoke:
+      function: edgesecrets:cloudflare:getSecretsStore
+      arguments: {}
+`
+	outputs := `outputs:
+  flyNames: ${flySecrets.names}
+  flyDigest: ${flySecrets.secrets[0].digest}
+  storeId: ${store.storeId}
+  storeName: ${store.name}
+  apiKeyBinding: ${apiKey.binding}
+`
+	dir := yamlProgram(t, h, secret+lookups+outputs)
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	// getSecret reads the secret once it exists: the program gains the lookup.
+	rewrite(t, dir, secret+lookups+`  found:
+    fn::invoke:
+      function: edgesecrets:cloudflare:getSecret
+      arguments:
+        name: API_KEY
+`+outputs+`  foundId: ${found.secretId}
+  foundStatus: ${found.status}
+`)
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	var out map[string]any
+	if err := json.Unmarshal([]byte(h.pulumi(dir, "", "stack", "output", "--json")), &out); err != nil {
+		t.Fatal(err)
+	}
+	storeID, apiKey, _ := h.contents().cloudflareSecret("API_KEY")
+	want := map[string]any{
+		"flyNames":      []any{"DATABASE_URL"},
+		"flyDigest":     h.flyDigest(flyApp, "DATABASE_URL"),
+		"storeId":       storeID,
+		"storeName":     "default_secrets_store",
+		"apiKeyBinding": map[string]any{"type": "secrets_store_secret", "storeId": storeID, "secretName": "API_KEY"},
+		"foundId":       apiKey.ID,
+		"foundStatus":   "active",
+	}
+	if !reflect.DeepEqual(out, want) {
+		t.Errorf("stack outputs are\n  %v\nwant\n  %v", out, want)
+	}
+}
