@@ -112,11 +112,16 @@ func (l lister) flySecrets(ctx context.Context, app string, forFlySecrets bool) 
 	if err != nil {
 		return nil, fmt.Errorf("--fly-app %s: %w", app, err)
 	}
+	return importableNames(app, secrets, forFlySecrets, l.stderr), nil
+}
+
+// importableNames are the names of an app's secrets that the document adopts; see flySecrets.
+func importableNames(app string, secrets []flyapi.Secret, forFlySecrets bool, stderr io.Writer) []string {
 	names := make([]string, 0, len(secrets))
 	for _, s := range secrets {
 		if forFlySecrets {
 			if err := flyapi.ValidateSecretName(s.Name); err != nil {
-				fmt.Fprintf(l.stderr, "edgesecrets-import: warning: left out secret %q of app %q: "+
+				fmt.Fprintf(stderr, "edgesecrets-import: warning: left out secret %q of app %q: "+
 					"edgesecrets:fly:FlySecret takes names of letters, digits and underscores\n", s.Name, app)
 				continue
 			}
@@ -124,13 +129,13 @@ func (l lister) flySecrets(ctx context.Context, app string, forFlySecrets bool) 
 		names = append(names, s.Name)
 	}
 	if len(names) == 0 {
-		fmt.Fprintf(l.stderr, "edgesecrets-import: app %q has no secrets to adopt\n", app)
+		fmt.Fprintf(stderr, "edgesecrets-import: app %q has no secrets to adopt\n", app)
 	}
-	return names, nil
+	return names
 }
 
 // cloudflareStore finds the store the flag names ("default": the account's store) and
-// lists its secrets. Secrets being deleted are left out: their import would fail.
+// lists its secrets.
 func (l lister) cloudflareStore(ctx context.Context, which string) (cloudflareStore, error) {
 	client := cfapi.New(l.env.cloudflareURL, l.env.cloudflareToken, l.env.cloudflareAccount, cfapi.Options{
 		UserAgent: userAgent(),
@@ -148,17 +153,22 @@ func (l lister) cloudflareStore(ctx context.Context, which string) (cloudflareSt
 	if err != nil {
 		return cloudflareStore{}, fmt.Errorf("--cloudflare-store %s: %w", which, err)
 	}
-	out := cloudflareStore{accountID: l.env.cloudflareAccount, id: store.ID, name: store.Name}
-	for _, s := range secrets {
-		if s.Status == cfapi.StatusDeleted {
-			continue
-		}
-		out.secrets = append(out.secrets, cloudflareSecret{id: s.ID, name: s.Name})
-	}
+	out := cloudflareStore{accountID: l.env.cloudflareAccount, id: store.ID, name: store.Name, secrets: liveSecrets(secrets)}
 	if len(out.secrets) == 0 {
 		fmt.Fprintf(l.stderr, "edgesecrets-import: store %q holds no secrets; adopting the store alone\n", store.Name)
 	}
 	return out, nil
+}
+
+// liveSecrets leaves out the secrets Cloudflare is deleting: their import would fail.
+func liveSecrets(secrets []cfapi.Secret) []cloudflareSecret {
+	var live []cloudflareSecret
+	for _, s := range secrets {
+		if s.Status != cfapi.StatusDeleted {
+			live = append(live, cloudflareSecret{id: s.ID, name: s.Name})
+		}
+	}
+	return live
 }
 
 // pickStore is the store of the given ID, or for "default" the account's store: the one

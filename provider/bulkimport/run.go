@@ -121,10 +121,10 @@ func parseFlags(args []string, stdout io.Writer) (flags, error) {
 	switch {
 	case fs.NArg() > 0:
 		return flags{}, UsageError{fmt.Errorf("unexpected argument %q: apps and stores are given with --fly-app and --cloudflare-store", fs.Arg(0))}
-	case len(f.flyApps) == 0 && f.cloudflareStore == "":
-		return flags{}, UsageError{errors.New("nothing to list: give --fly-app APP, --cloudflare-store ID|default, or both")}
 	case f.flyAppSecrets && len(f.flyApps) == 0:
 		return flags{}, UsageError{errors.New("--fly-app-secrets needs at least one --fly-app")}
+	case len(f.flyApps) == 0 && f.cloudflareStore == "":
+		return flags{}, UsageError{errors.New("nothing to list: give --fly-app APP, --cloudflare-store ID|default, or both")}
 	}
 	return f, nil
 }
