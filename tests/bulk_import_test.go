@@ -1,0 +1,299 @@
+package tests
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// importDocResource is one entry of the document edgesecrets-import writes.
+type importDocResource struct {
+	Type        string `json:"type"`
+	Name        string `json:"name"`
+	LogicalName string `json:"logicalName"`
+	ID          string `json:"id"`
+}
+
+// TestBulkImport adopts what a team already has, made straight through the APIs: 10 Fly.io
+// secrets (one bulk write, as `fly secrets import` makes them) and 5 Cloudflare secrets in
+// the account's store. edgesecrets-import writes the document, ONE `pulumi import --file`
+// adopts all 16 resources with no write, and the program Pulumi generates previews clean.
+//
+// Pulumi cannot know the imported values (neither API returns them), so the generated code
+// says `value: ""` for each secret, which previews clean because it is what was imported.
+// Given real values, the program updates each secret once, in place, and is clean after.
+func TestBulkImport(t *testing.T) {
+	t.Parallel()
+	importer := filepath.Join(repoRoot, "bin", "edgesecrets-import")
+	requireFile(t, importer, "run `make build`")
+	h := newHarness(t)
+	dir := yamlProgram(t, h, "  {}\n")
+
+	// What existed before Pulumi.
+	flyNames := make([]string, 0, 10)
+	flyOld := map[string]string{}
+	for i := range 10 {
+		name := fmt.Sprintf("LEGACY_SECRET_%02d", i)
+		flyNames = append(flyNames, name)
+		flyOld[name] = uniqueValue("fly-legacy-")
+	}
+	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets", map[string]any{"values": flyOld}, nil)
+	account := h.envVars["CLOUDFLARE_ACCOUNT_ID"]
+	storesPath := "/client/v4/accounts/" + account + "/secrets_store/stores"
+	var stores struct {
+		Result []struct{ ID, Name string } `json:"result"`
+	}
+	h.apiJSON("GET", storesPath, nil, &stores)
+	if len(stores.Result) != 1 {
+		t.Fatalf("the account holds %d stores, want its default store", len(stores.Result))
+	}
+	storeID := stores.Result[0].ID
+	cfNames := []string{"API_KEY", "STRIPE_KEY", "session-secret", "webhook_token", "SMTP_PASSWORD"}
+	cfOld := map[string]string{}
+	var newSecrets []map[string]any
+	for _, name := range cfNames {
+		cfOld[name] = uniqueValue("cf-legacy-")
+		newSecrets = append(newSecrets, map[string]any{"name": name, "value": cfOld[name], "scopes": []string{"workers"}})
+	}
+	var created struct {
+		Result []struct{ ID, Name string } `json:"result"`
+	}
+	h.apiJSON("POST", storesPath+"/"+storeID+"/secrets", newSecrets, &created)
+	cfIDs, cfNameOf := map[string]string{}, map[string]string{}
+	for _, s := range created.Result {
+		cfIDs[s.Name], cfNameOf[s.ID] = s.ID, s.Name
+	}
+	if len(cfIDs) != len(cfNames) {
+		t.Fatalf("creating the Cloudflare secrets: the API answered %d, want %d", len(cfIDs), len(cfNames))
+	}
+	before := h.contents()
+	waitFlyListShows(t, h, len(flyNames))
+
+	// The document: one resource per secret, plus the store.
+	document := timed(t, "edgesecrets-import", func() string {
+		return h.run(dir, "", importer, "--fly-app", flyApp, "--cloudflare-store", "default")
+	})
+	importFile := filepath.Join(dir, "import.json")
+	if err := os.WriteFile(importFile, []byte(document), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources []importDocResource `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(document), &doc); err != nil {
+		t.Fatalf("edgesecrets-import wrote no JSON document: %v\n%s", err, document)
+	}
+	wantIDs := map[string][]string{"edgesecrets:cloudflare:SecretsStore": {account + "/" + storeID}}
+	for _, name := range flyNames {
+		wantIDs["edgesecrets:fly:FlySecret"] = append(wantIDs["edgesecrets:fly:FlySecret"], flyApp+"/"+name)
+	}
+	for _, name := range cfNames {
+		wantIDs["edgesecrets:cloudflare:Secret"] = append(wantIDs["edgesecrets:cloudflare:Secret"], account+"/"+storeID+"/"+cfIDs[name])
+	}
+	if got := idsByType(doc.Resources); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
+		t.Fatalf("the document adopts\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
+	}
+
+	// ONE pulumi import adopts them all, writing nothing.
+	generated := filepath.Join(t.TempDir(), "generated.yaml")
+	h.emulator.ResetStats()
+	timed(t, "pulumi import --file", func() string {
+		return h.pulumi(dir, "", "import", "--file", importFile, "--yes", "--skip-preview", "--protect=false", "--out", generated)
+	})
+	h.assertWrites("pulumi import --file", map[string]int{})
+	inState := h.stackResources(dir)
+	if got := idsByType(inState); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
+		t.Fatalf("the stack holds\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
+	}
+	for _, r := range doc.Resources {
+		if !slices.Contains(inState, importDocResource{Type: r.Type, LogicalName: r.LogicalName, ID: r.ID}) {
+			t.Errorf("the stack has no %s named %s with ID %s", r.Type, r.LogicalName, r.ID)
+		}
+	}
+
+	// The code Pulumi generated declares every resource, under the document's names.
+	code, err := os.ReadFile(generated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc.Resources {
+		block := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(r.Name) + `:\n    type: ` + regexp.QuoteMeta(r.Type) +
+			`\n    name: ` + regexp.QuoteMeta(r.LogicalName) + `\n`)
+		if !block.Match(code) {
+			t.Errorf("the generated program does not declare %s %s as %s:\n%s", r.Type, r.LogicalName, r.Name, code)
+		}
+	}
+	if n := strings.Count(string(code), `value: ""`); n != len(flyNames)+len(cfNames) {
+		t.Errorf("the generated program has %d empty values, want one per secret (%d): Pulumi cannot know them",
+			n, len(flyNames)+len(cfNames))
+	}
+
+	// As generated, the program previews clean: its empty values are what was imported.
+	project, _, _ := strings.Cut(readFile(t, filepath.Join(dir, "Pulumi.yaml")), "\n")
+	writeProgram(t, dir, project+"\nruntime: yaml\n"+string(code))
+	p := &cliProgram{t: t, h: h, dir: dir}
+	total := len(doc.Resources) + 1 // and the stack
+	h.emulator.ResetStats()
+	previewed := timed(t, "preview (generated program)", p.preview)
+	assertChanges(t, "preview of the generated program", previewed.Changes, map[string]int{"same": total})
+
+	// Given the real values (from config), one up writes each secret once, in place: the
+	// very secrets that existed, not new ones.
+	program, keys := valuesFromConfig(t, string(code))
+	writeProgram(t, dir, project+"\nruntime: yaml\n"+program)
+	values := map[string]string{}
+	for _, key := range keys {
+		values[key] = uniqueValue("adopted-")
+	}
+	p.setSecretConfig(values)
+	secrets := len(flyNames) + len(cfNames)
+	previewed = timed(t, "preview (with values)", p.preview)
+	assertChanges(t, "preview with values", previewed.Changes, map[string]int{"update": secrets, "same": total - secrets})
+	h.emulator.ResetStats()
+	updated := timed(t, "up (write values)", p.up)
+	assertChanges(t, "up with values", updated.Changes, map[string]int{"update": secrets, "same": total - secrets})
+	h.assertWrites("up with values", map[string]int{routeFlySetSecret: len(flyNames), routeCloudflarePatch: len(cfNames)})
+	after := h.contents()
+	for _, r := range doc.Resources {
+		want := values[r.Name+"Value"]
+		switch r.Type {
+		case "edgesecrets:fly:FlySecret":
+			name := strings.TrimPrefix(r.ID, flyApp+"/")
+			old, _ := before.flySecret(flyApp, name)
+			now, _ := after.flySecret(flyApp, name)
+			if now.Value != want || !now.CreatedAt.Equal(old.CreatedAt) {
+				t.Errorf("Fly.io secret %s: not the program's value, or created anew (created %v, was %v)", name, now.CreatedAt, old.CreatedAt)
+			}
+		case "edgesecrets:cloudflare:Secret":
+			name := cfNameOf[r.ID[strings.LastIndex(r.ID, "/")+1:]]
+			gotStore, now, _ := after.cloudflareSecret(name)
+			if now.Value != want || gotStore+"/"+now.ID != storeID+"/"+cfIDs[name] {
+				t.Errorf("Cloudflare secret %s: not the program's value, or not the imported %s/%s", name, storeID, cfIDs[name])
+			}
+		}
+	}
+	again := timed(t, "preview (no changes)", p.preview)
+	assertChanges(t, "preview after the up", again.Changes, map[string]int{"same": total})
+
+	var all []string
+	for _, m := range []map[string]string{flyOld, cfOld, values} {
+		for _, v := range m {
+			all = append(all, v)
+		}
+	}
+	assertNoPlaintext(t, all, p.stateDirs()...)
+
+	destroyed := timed(t, "destroy", p.destroy)
+	assertChanges(t, "destroy", destroyed.Changes, map[string]int{"delete": total})
+	h.assertEmulatorEmpty("after destroy")
+}
+
+// waitFlyListShows waits until a Fly.io list that asks for no version shows n secrets, as
+// edgesecrets-import's does: Fly's reads lag its writes (the emulator's too), and a team
+// adopting its secrets runs the command after they have settled, not within the lag.
+func waitFlyListShows(t *testing.T, h *harness, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var list struct {
+			Secrets []struct{ Name string } `json:"secrets"`
+		}
+		h.apiJSON("GET", "/v1/apps/"+flyApp+"/secrets", nil, &list)
+		if len(list.Secrets) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Fly.io lists %d secrets 10s after the write, want %d", len(list.Secrets), n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// stackResources are the resources of the stack in dir (types, names and IDs), the stack and
+// providers left out.
+func (h *harness) stackResources(dir string) []importDocResource {
+	h.t.Helper()
+	var state struct {
+		Deployment struct {
+			Resources []struct {
+				URN  string `json:"urn"`
+				Type string `json:"type"`
+				ID   string `json:"id"`
+			} `json:"resources"`
+		} `json:"deployment"`
+	}
+	out := h.pulumi(dir, "", "stack", "export")
+	if err := json.Unmarshal([]byte(out), &state); err != nil {
+		h.t.Fatalf("pulumi stack export: %v", err)
+	}
+	var resources []importDocResource
+	for _, r := range state.Deployment.Resources {
+		if strings.HasPrefix(r.Type, "edgesecrets:") {
+			resources = append(resources, importDocResource{Type: r.Type, LogicalName: r.URN[strings.LastIndex(r.URN, "::")+2:], ID: r.ID})
+		}
+	}
+	return resources
+}
+
+// idsByType lists the IDs of resources by type, sorted.
+func idsByType(resources []importDocResource) map[string][]string {
+	ids := map[string][]string{}
+	for _, r := range resources {
+		ids[r.Type] = append(ids[r.Type], r.ID)
+	}
+	return sortedIDs(ids)
+}
+
+func sortedIDs(ids map[string][]string) map[string][]string {
+	for _, list := range ids {
+		slices.Sort(list)
+	}
+	return ids
+}
+
+// valuesFromConfig replaces each `value: ""` of a generated YAML program with the config key
+// named after its resource (resource name + "Value": a key named as a resource would read the
+// resource), and returns the program and the keys.
+func valuesFromConfig(t *testing.T, code string) (string, []string) {
+	t.Helper()
+	resourceKey := regexp.MustCompile(`^  ([A-Za-z0-9_]+):$`)
+	var key string
+	var keys []string
+	lines := strings.Split(code, "\n")
+	for i, line := range lines {
+		if m := resourceKey.FindStringSubmatch(line); m != nil {
+			key = m[1]
+		}
+		if strings.TrimSpace(line) == `value: ""` {
+			lines[i] = strings.Replace(line, `""`, "${"+key+"Value}", 1)
+			keys = append(keys, key+"Value")
+		}
+	}
+	if len(keys) == 0 {
+		t.Fatalf("the generated program has no empty value to fill:\n%s", code)
+	}
+	return strings.Join(lines, "\n"), keys
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func writeProgram(t *testing.T, dir, program string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
