@@ -31,20 +31,12 @@ type importDocResource struct {
 // Given real values, the program updates each secret once, in place, and is clean after.
 func TestBulkImport(t *testing.T) {
 	t.Parallel()
-	importer := filepath.Join(repoRoot, "bin", "edgesecrets-import")
-	requireFile(t, importer, "run `make build`")
+	importer := requireImporter(t)
 	h := newHarness(t)
 	dir := yamlProgram(t, h, "  {}\n")
 
 	// What existed before Pulumi.
-	flyNames := make([]string, 0, 10)
-	flyOld := map[string]string{}
-	for i := range 10 {
-		name := fmt.Sprintf("LEGACY_SECRET_%02d", i)
-		flyNames = append(flyNames, name)
-		flyOld[name] = uniqueValue("fly-legacy-")
-	}
-	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets", map[string]any{"values": flyOld}, nil)
+	flyNames, flyOld := seedFlySecrets(h, 10)
 	account := h.envVars["CLOUDFLARE_ACCOUNT_ID"]
 	storesPath := "/client/v4/accounts/" + account + "/secrets_store/stores"
 	var stores struct {
@@ -77,19 +69,7 @@ func TestBulkImport(t *testing.T) {
 	waitFlyListShows(t, h, len(flyNames))
 
 	// The document: one resource per secret, plus the store.
-	document := timed(t, "edgesecrets-import", func() string {
-		return h.run(dir, "", importer, "--fly-app", flyApp, "--cloudflare-store", "default")
-	})
-	importFile := filepath.Join(dir, "import.json")
-	if err := os.WriteFile(importFile, []byte(document), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Resources []importDocResource `json:"resources"`
-	}
-	if err := json.Unmarshal([]byte(document), &doc); err != nil {
-		t.Fatalf("edgesecrets-import wrote no JSON document: %v\n%s", err, document)
-	}
+	doc, importFile := writeImportDocument(h, dir, importer, "--fly-app", flyApp, "--cloudflare-store", "default")
 	wantIDs := map[string][]string{"edgesecrets:cloudflare:SecretsStore": {account + "/" + storeID}}
 	for _, name := range flyNames {
 		wantIDs["edgesecrets:fly:FlySecret"] = append(wantIDs["edgesecrets:fly:FlySecret"], flyApp+"/"+name)
@@ -97,39 +77,7 @@ func TestBulkImport(t *testing.T) {
 	for _, name := range cfNames {
 		wantIDs["edgesecrets:cloudflare:Secret"] = append(wantIDs["edgesecrets:cloudflare:Secret"], account+"/"+storeID+"/"+cfIDs[name])
 	}
-	if got := idsByType(doc.Resources); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
-		t.Fatalf("the document adopts\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
-	}
-
-	// ONE pulumi import adopts them all, writing nothing.
-	generated := filepath.Join(t.TempDir(), "generated.yaml")
-	h.emulator.ResetStats()
-	timed(t, "pulumi import --file", func() string {
-		return h.pulumi(dir, "", "import", "--file", importFile, "--yes", "--skip-preview", "--protect=false", "--out", generated)
-	})
-	h.assertWrites("pulumi import --file", map[string]int{})
-	inState := h.stackResources(dir)
-	if got := idsByType(inState); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
-		t.Fatalf("the stack holds\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
-	}
-	for _, r := range doc.Resources {
-		if !slices.Contains(inState, importDocResource{Type: r.Type, LogicalName: r.LogicalName, ID: r.ID}) {
-			t.Errorf("the stack has no %s named %s with ID %s", r.Type, r.LogicalName, r.ID)
-		}
-	}
-
-	// The code Pulumi generated declares every resource, under the document's names.
-	code, err := os.ReadFile(generated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range doc.Resources {
-		block := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(r.Name) + `:\n    type: ` + regexp.QuoteMeta(r.Type) +
-			`\n    name: ` + regexp.QuoteMeta(r.LogicalName) + `\n`)
-		if !block.Match(code) {
-			t.Errorf("the generated program does not declare %s %s as %s:\n%s", r.Type, r.LogicalName, r.Name, code)
-		}
-	}
+	code := importAll(h, dir, doc, importFile, wantIDs)
 	if n := strings.Count(string(code), `value: ""`); n != len(flyNames)+len(cfNames) {
 		t.Errorf("the generated program has %d empty values, want one per secret (%d): Pulumi cannot know them",
 			n, len(flyNames)+len(cfNames))
@@ -139,8 +87,7 @@ func TestBulkImport(t *testing.T) {
 	project, _, _ := strings.Cut(readFile(t, filepath.Join(dir, "Pulumi.yaml")), "\n")
 	writeProgram(t, dir, project+"\nruntime: yaml\n"+string(code))
 	p := &cliProgram{t: t, h: h, dir: dir}
-	total := len(doc.Resources) + 1 // and the stack
-	h.emulator.ResetStats()
+	total := len(doc) + 1 // and the stack
 	previewed := timed(t, "preview (generated program)", p.preview)
 	assertChanges(t, "preview of the generated program", previewed.Changes, map[string]int{"same": total})
 
@@ -161,7 +108,7 @@ func TestBulkImport(t *testing.T) {
 	assertChanges(t, "up with values", updated.Changes, map[string]int{"update": secrets, "same": total - secrets})
 	h.assertWrites("up with values", map[string]int{routeFlySetSecret: len(flyNames), routeCloudflarePatch: len(cfNames)})
 	after := h.contents()
-	for _, r := range doc.Resources {
+	for _, r := range doc {
 		want := values[r.Name+"Value"]
 		switch r.Type {
 		case "edgesecrets:fly:FlySecret":
@@ -193,6 +140,133 @@ func TestBulkImport(t *testing.T) {
 	destroyed := timed(t, "destroy", p.destroy)
 	assertChanges(t, "destroy", destroyed.Changes, map[string]int{"delete": total})
 	h.assertEmulatorEmpty("after destroy")
+}
+
+// TestBulkImportFlyAppSecrets adopts an app's 10 secrets as one FlyAppSecrets: one document
+// entry, one `pulumi import --file` with no write, a generated program that previews clean,
+// and, given the values, ONE bulk write for all ten.
+func TestBulkImportFlyAppSecrets(t *testing.T) {
+	t.Parallel()
+	importer := requireImporter(t)
+	h := newHarness(t)
+	dir := yamlProgram(t, h, "  {}\n")
+	names, _ := seedFlySecrets(h, 10)
+	waitFlyListShows(t, h, len(names))
+
+	doc, importFile := writeImportDocument(h, dir, importer, "--fly-app", flyApp, "--fly-app-secrets")
+	code := importAll(h, dir, doc, importFile, map[string][]string{"edgesecrets:fly:FlyAppSecrets": {flyApp}})
+	for _, name := range names {
+		if !strings.Contains(string(code), "\n        "+name+": \"\"\n") {
+			t.Errorf("the generated program does not list %s among the secrets:\n%s", name, code)
+		}
+	}
+	project, _, _ := strings.Cut(readFile(t, filepath.Join(dir, "Pulumi.yaml")), "\n")
+	writeProgram(t, dir, project+"\nruntime: yaml\n"+string(code))
+	p := &cliProgram{t: t, h: h, dir: dir}
+	previewed := timed(t, "preview (generated program)", p.preview)
+	assertChanges(t, "preview of the generated program", previewed.Changes, map[string]int{"same": 2})
+
+	// Given the values, one up writes all ten in one request.
+	values := map[string]string{}
+	program := string(code)
+	for _, name := range names {
+		values[name] = uniqueValue("adopted-")
+		program = strings.Replace(program, "        "+name+": \"\"\n", "        "+name+": ${"+name+"}\n", 1)
+	}
+	writeProgram(t, dir, project+"\nruntime: yaml\n"+program)
+	p.setSecretConfig(values)
+	h.emulator.ResetStats()
+	updated := timed(t, "up (write values)", p.up)
+	assertChanges(t, "up with values", updated.Changes, map[string]int{"update": 1, "same": 1})
+	h.assertWrites("up with values", map[string]int{"POST /v1/apps/{app}/secrets": 1})
+	after := h.contents()
+	for _, name := range names {
+		if got, _ := after.flySecret(flyApp, name); got.Value != values[name] {
+			t.Errorf("Fly.io secret %s does not hold the program's value", name)
+		}
+	}
+	again := timed(t, "preview (no changes)", p.preview)
+	assertChanges(t, "preview after the up", again.Changes, map[string]int{"same": 2})
+}
+
+// requireImporter is bin/edgesecrets-import, which `make build` builds.
+func requireImporter(t *testing.T) string {
+	t.Helper()
+	importer := filepath.Join(repoRoot, "bin", "edgesecrets-import")
+	requireFile(t, importer, "run `make build`")
+	return importer
+}
+
+// seedFlySecrets makes n secrets of the app in one write, as `fly secrets import` does, and
+// returns their names and values.
+func seedFlySecrets(h *harness, n int) ([]string, map[string]string) {
+	h.t.Helper()
+	names := make([]string, 0, n)
+	values := map[string]string{}
+	for i := range n {
+		name := fmt.Sprintf("LEGACY_SECRET_%02d", i)
+		names = append(names, name)
+		values[name] = uniqueValue("fly-legacy-")
+	}
+	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets", map[string]any{"values": values}, nil)
+	return names, values
+}
+
+// writeImportDocument runs edgesecrets-import with args in dir, writes its document to
+// import.json there, and returns the document's resources and the file.
+func writeImportDocument(h *harness, dir, importer string, args ...string) ([]importDocResource, string) {
+	h.t.Helper()
+	document := timed(h.t, "edgesecrets-import", func() string { return h.run(dir, "", importer, args...) })
+	importFile := filepath.Join(dir, "import.json")
+	if err := os.WriteFile(importFile, []byte(document), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	var doc struct {
+		Resources []importDocResource `json:"resources"`
+	}
+	if err := json.Unmarshal([]byte(document), &doc); err != nil {
+		h.t.Fatalf("edgesecrets-import wrote no JSON document: %v\n%s", err, document)
+	}
+	return doc.Resources, importFile
+}
+
+// importAll checks that the document adopts exactly wantIDs (by type), runs ONE
+// `pulumi import --file` of it, which must write nothing and leave exactly those resources in
+// the stack under the document's names, and returns the code Pulumi generated, which must
+// declare each of them under the document's names.
+func importAll(h *harness, dir string, doc []importDocResource, importFile string, wantIDs map[string][]string) []byte {
+	h.t.Helper()
+	t := h.t
+	if got := idsByType(doc); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
+		t.Fatalf("the document adopts\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
+	}
+	generated := filepath.Join(t.TempDir(), "generated.yaml")
+	h.emulator.ResetStats()
+	timed(t, "pulumi import --file", func() string {
+		return h.pulumi(dir, "", "import", "--file", importFile, "--yes", "--skip-preview", "--protect=false", "--out", generated)
+	})
+	h.assertWrites("pulumi import --file", map[string]int{})
+	inState := h.stackResources(dir)
+	if got := idsByType(inState); !reflect.DeepEqual(got, sortedIDs(wantIDs)) {
+		t.Fatalf("the stack holds\n  %v\nwant\n  %v", got, sortedIDs(wantIDs))
+	}
+	for _, r := range doc {
+		if !slices.Contains(inState, importDocResource{Type: r.Type, LogicalName: r.LogicalName, ID: r.ID}) {
+			t.Errorf("the stack has no %s named %s with ID %s", r.Type, r.LogicalName, r.ID)
+		}
+	}
+	code, err := os.ReadFile(generated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range doc {
+		block := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(r.Name) + `:\n    type: ` + regexp.QuoteMeta(r.Type) +
+			`\n    name: ` + regexp.QuoteMeta(r.LogicalName) + `\n`)
+		if !block.Match(code) {
+			t.Errorf("the generated program does not declare %s %s as %s:\n%s", r.Type, r.LogicalName, r.Name, code)
+		}
+	}
+	return code
 }
 
 // waitFlyListShows waits until a Fly.io list that asks for no version shows n secrets, as
