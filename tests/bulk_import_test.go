@@ -84,8 +84,7 @@ func TestBulkImport(t *testing.T) {
 	}
 
 	// As generated, the program previews clean: its empty values are what was imported.
-	project, _, _ := strings.Cut(readFile(t, filepath.Join(dir, "Pulumi.yaml")), "\n")
-	writeProgram(t, dir, project+"\nruntime: yaml\n"+string(code))
+	rewrite(t, dir, generatedResources(t, string(code)))
 	p := &cliProgram{t: t, h: h, dir: dir}
 	total := len(doc) + 1 // and the stack
 	previewed := timed(t, "preview (generated program)", p.preview)
@@ -94,7 +93,7 @@ func TestBulkImport(t *testing.T) {
 	// Given the real values (from config), one up writes each secret once, in place: the
 	// very secrets that existed, not new ones.
 	program, keys := valuesFromConfig(t, string(code))
-	writeProgram(t, dir, project+"\nruntime: yaml\n"+program)
+	rewrite(t, dir, generatedResources(t, program))
 	values := map[string]string{}
 	for _, key := range keys {
 		values[key] = uniqueValue("adopted-")
@@ -160,8 +159,7 @@ func TestBulkImportFlyAppSecrets(t *testing.T) {
 			t.Errorf("the generated program does not list %s among the secrets:\n%s", name, code)
 		}
 	}
-	project, _, _ := strings.Cut(readFile(t, filepath.Join(dir, "Pulumi.yaml")), "\n")
-	writeProgram(t, dir, project+"\nruntime: yaml\n"+string(code))
+	rewrite(t, dir, generatedResources(t, string(code)))
 	p := &cliProgram{t: t, h: h, dir: dir}
 	previewed := timed(t, "preview (generated program)", p.preview)
 	assertChanges(t, "preview of the generated program", previewed.Changes, map[string]int{"same": 2})
@@ -173,7 +171,7 @@ func TestBulkImportFlyAppSecrets(t *testing.T) {
 		values[name] = uniqueValue("adopted-")
 		program = strings.Replace(program, "        "+name+": \"\"\n", "        "+name+": ${"+name+"}\n", 1)
 	}
-	writeProgram(t, dir, project+"\nruntime: yaml\n"+program)
+	rewrite(t, dir, generatedResources(t, program))
 	p.setSecretConfig(values)
 	h.emulator.ResetStats()
 	updated := timed(t, "up (write values)", p.up)
@@ -356,18 +354,13 @@ func valuesFromConfig(t *testing.T, code string) (string, []string) {
 	return strings.Join(lines, "\n"), keys
 }
 
-func readFile(t *testing.T, path string) string {
+// generatedResources is the body of the resources section of code `pulumi import` generated
+// (all it generates), for rewrite.
+func generatedResources(t *testing.T, code string) string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
+	body, ok := strings.CutPrefix(code, "resources:\n")
+	if !ok {
+		t.Fatalf("the generated program is not one resources section:\n%s", code)
 	}
-	return string(data)
-}
-
-func writeProgram(t *testing.T, dir, program string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return body
 }
