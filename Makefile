@@ -27,9 +27,10 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "Variables: VERSION=$(VERSION) TOOLS_BIN=$(TOOLS_BIN) GO=$(GO)"
 
-build: ## Build bin/pulumi-resource-edgesecrets and bin/edgesecrets-emulator
+build: ## Build bin/pulumi-resource-edgesecrets, bin/edgesecrets-emulator and bin/edgesecrets-import
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets .
 	$(GO) build -o bin/edgesecrets-emulator ./cmd/edgesecrets-emulator
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/edgesecrets-import ./cmd/edgesecrets-import
 
 tools: ## Build the pinned pulumi CLI and pulumi-language-yaml into TOOLS_BIN, then smoke-test them
 	GO=$(GO) TOOLS_BIN=$(TOOLS_BIN) scripts/install-tools.sh
