@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 
@@ -94,20 +95,14 @@ func secretDrift(name, modified, written string) string {
 
 const secretsStoreBindingType = "secrets_store_secret"
 
+// secretDoc is the Secret's schema description, with its examples in every SDK language.
+//
+//go:embed secret.md
+var secretDoc string
+
 func (r *Secret) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "Secret")
-	a.Describe(r, "A secret in a Cloudflare Secrets Store, for Workers and other Cloudflare services to read "+
-		"through a `secrets_store_secret` binding (see the `binding` output).\n\n"+
-		"Value, scopes and comment change in place; a new store or name replaces the secret. Creation waits "+
-		"(up to 30 seconds) until Cloudflare reports the secret `active`, since a Worker deploy that binds a "+
-		"pending secret fails.\n\n"+
-		"Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the "+
-		"secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes "+
-		"the program's value again.\n\n"+
-		"## Import\n\nThe ID is `<accountId>/<storeId>/<secretId>`:\n\n"+
-		"```sh\npulumi import edgesecrets:cloudflare:Secret api-key "+
-		"0123456789abcdef0123456789abcdef/89abcdef0123456789abcdef01234567/fedcba9876543210fedcba9876543210\n```\n\n"+
-		"After an import the value is unknown to Pulumi; the next `pulumi up` writes the program's value once.")
+	a.Describe(r, rules.Doc(secretDoc))
 }
 
 func (a *SecretArgs) Annotate(an infer.Annotator) {

@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"maps"
@@ -95,20 +96,14 @@ var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 	},
 })
 
+// secretsStoreDoc is the SecretsStore's schema description, with its examples in every SDK language.
+//
+//go:embed secretsstore.md
+var secretsStoreDoc string
+
 func (r *SecretsStore) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "SecretsStore")
-	a.Describe(r, "A Cloudflare Secrets Store: the account-level vault that Workers read secrets from. An "+
-		"account holds one store; the first is called `default_secrets_store`, and every account that has used "+
-		"Secrets Store already has it.\n\n"+
-		"The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named "+
-		"`default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it "+
-		"when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only "+
-		"with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.\n\n"+
-		"Secrets can be managed inline with `secrets` (scopes `[\"workers\"]`) or one by one with "+
-		"`cloudflare:Secret` resources, which give control of scopes and comments.\n\n"+
-		"## Import\n\nThe ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:\n\n"+
-		"```sh\npulumi import edgesecrets:cloudflare:SecretsStore store "+
-		"0123456789abcdef0123456789abcdef/89abcdef0123456789abcdef01234567\n```")
+	a.Describe(r, rules.Doc(secretsStoreDoc))
 }
 
 func (a *SecretsStoreArgs) Annotate(an infer.Annotator) {

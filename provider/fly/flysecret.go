@@ -2,6 +2,7 @@ package fly
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -83,22 +84,14 @@ func flyDrift(app, name, digest, written string) string {
 		"%s): the next up writes the program's value back", app, name, digest, written)
 }
 
+// flySecretDoc is the FlySecret's schema description, with its examples in every SDK language.
+//
+//go:embed flysecret.md
+var flySecretDoc string
+
 func (r *FlySecret) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "FlySecret")
-	a.Describe(r, "A secret of a Fly.io app, set through the Machines API "+
-		"(`POST /v1/apps/{app}/secrets/{name}`).\n\n"+
-		"The write is staged: machines started or updated afterwards see the new value, as with "+
-		"`fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.\n\n"+
-		"Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one "+
-		"recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next "+
-		"`pulumi up` writes the program's value back.\n\n"+
-		"A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the "+
-		"create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). "+
-		"Destroying it leaves in place a secret that was written since this resource last wrote it (by another "+
-		"stack, resource or person), with a warning.\n\n"+
-		"## Import\n\nThe ID is `<app>/<name>`:\n\n"+
-		"```sh\npulumi import edgesecrets:fly:FlySecret db my-app/DATABASE_URL\n```\n\n"+
-		"After an import the value is unknown to Pulumi; the next `pulumi up` writes the program's value once.")
+	a.Describe(r, rules.Doc(flySecretDoc))
 }
 
 func (a *FlySecretArgs) Annotate(an infer.Annotator) {

@@ -14,6 +14,46 @@ import * as utilities from "../utilities";
  *
  * Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes the program's value again.
  *
+ * ## Example Usage
+ * ### A secret for a Worker
+ *
+ * `API_KEY` in the account's store, readable by Workers, with a value set by `pulumi config set --secret apiKey ...`. The `binding` output is what a Worker's bindings take (with a binding name added).
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const store = new edgesecrets.cloudflare.SecretsStore("store", {});
+ *
+ * const apiKeySecret = new edgesecrets.cloudflare.Secret("apiKeySecret", {
+ *     storeId: store.storeId,
+ *     name: "API_KEY",
+ *     value: config.requireSecret("apiKey"),
+ *     scopes: ["workers"],
+ *     comment: "API key for the edge Worker",
+ * });
+ *
+ * // {type: "secrets_store_secret", storeId, secretName}
+ * export const apiKeyBinding = apiKeySecret.binding;
+ * ```
+ * ### A secret in the account's store, named after the resource
+ *
+ * With no `storeId` the secret goes to the account's store (an account holds one), and with no `name` it takes the resource's name. Its scopes let both Workers and AI Gateway read it.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * new edgesecrets.cloudflare.Secret("OPENAI_API_KEY", {
+ *     value: config.requireSecret("openaiApiKey"),
+ *     scopes: ["workers", "ai_gateway"],
+ * });
+ * ```
+ *
  * ## Import
  *
  * The ID is `<accountId>/<storeId>/<secretId>`:

@@ -11,6 +11,28 @@ import * as utilities from "../utilities";
  *
  * Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
  *
+ * ## Example Usage
+ * ### The account's store with inline secrets
+ *
+ * The account's `default_secrets_store`, taken over as the account fixture it is (and kept on destroy), holding two secrets for Workers whose values are set with `pulumi config set --secret stripeKey ...` and `pulumi config set --secret sentryDsn ...`.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const store = new edgesecrets.cloudflare.SecretsStore("store", {
+ *     secrets: {
+ *         STRIPE_KEY: config.requireSecret("stripeKey"),
+ *         SENTRY_DSN: config.requireSecret("sentryDsn"),
+ *     },
+ * });
+ *
+ * // Workers bind the store's secrets by this ID.
+ * export const storeId = store.storeId;
+ * ```
+ *
  * ## Import
  *
  * The ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:

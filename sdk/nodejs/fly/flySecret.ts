@@ -16,6 +16,45 @@ import * as utilities from "../utilities";
  *
  * A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
  *
+ * ## Example Usage
+ * ### An app secret from the stack's configuration
+ *
+ * `DATABASE_URL` on the app `my-app`, with a value set by `pulumi config set --secret databaseUrl 'postgres://...'` (stored encrypted, and secret in the state too).
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const databaseUrlSecret = new edgesecrets.fly.FlySecret("databaseUrlSecret", {
+ *     app: "my-app",
+ *     name: "DATABASE_URL",
+ *     value: config.requireSecret("databaseUrl"),
+ * });
+ *
+ * // Fly.io's digest of the stored value, and the app's secrets version to deploy at.
+ * export const digest = databaseUrlSecret.digest;
+ * export const secretsVersion = databaseUrlSecret.version;
+ * ```
+ * ### A secret mounted as a file
+ *
+ * A TLS key that the app's `fly.toml` mounts as a file (a `[[files]]` entry with `guest_path = "/etc/tls/server.key"` and `secret_name = "TLS_KEY"`). Fly.io expects such secrets base64-encoded: with `encoding: base64` the provider encodes the value, so the configuration holds the key as it is (`pulumi config set --secret tlsKey < server.key`).
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * new edgesecrets.fly.FlySecret("tlsKeySecret", {
+ *     app: "my-app",
+ *     name: "TLS_KEY",
+ *     value: config.requireSecret("tlsKey"),
+ *     encoding: edgesecrets.fly.ValueEncoding.Base64,
+ * });
+ * ```
+ *
  * ## Import
  *
  * The ID is `<app>/<name>`:

@@ -18,6 +18,76 @@ import (
 //
 // Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes the program's value again.
 //
+// ## Example Usage
+// ### A secret for a Worker
+//
+// `API_KEY` in the account's store, readable by Workers, with a value set by `pulumi config set --secret apiKey ...`. The `binding` output is what a Worker's bindings take (with a binding name added).
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			store, err := cloudflare.NewSecretsStore(ctx, "store", &cloudflare.SecretsStoreArgs{})
+//			if err != nil {
+//				return err
+//			}
+//			apiKeySecret, err := cloudflare.NewSecret(ctx, "apiKeySecret", &cloudflare.SecretArgs{
+//				StoreId: store.StoreId,
+//				Name:    pulumi.String("API_KEY"),
+//				Value:   cfg.RequireSecret("apiKey"),
+//				Scopes:  pulumi.StringArray{pulumi.String("workers")},
+//				Comment: pulumi.String("API key for the edge Worker"),
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// {type: "secrets_store_secret", storeId, secretName}
+//			ctx.Export("apiKeyBinding", apiKeySecret.Binding)
+//			return nil
+//		})
+//	}
+//
+// ```
+// ### A secret in the account's store, named after the resource
+//
+// With no `storeId` the secret goes to the account's store (an account holds one), and with no `name` it takes the resource's name. Its scopes let both Workers and AI Gateway read it.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			_, err := cloudflare.NewSecret(ctx, "OPENAI_API_KEY", &cloudflare.SecretArgs{
+//				Value:  cfg.RequireSecret("openaiApiKey"),
+//				Scopes: pulumi.StringArray{pulumi.String("workers"), pulumi.String("ai_gateway")},
+//			})
+//			return err
+//		})
+//	}
+//
+// ```
+//
 // ## Import
 //
 // The ID is `<accountId>/<storeId>/<secretId>`:

@@ -17,6 +17,43 @@ import (
 //
 // Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
 //
+// ## Example Usage
+// ### The account's store with inline secrets
+//
+// The account's `default_secrets_store`, taken over as the account fixture it is (and kept on destroy), holding two secrets for Workers whose values are set with `pulumi config set --secret stripeKey ...` and `pulumi config set --secret sentryDsn ...`.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			store, err := cloudflare.NewSecretsStore(ctx, "store", &cloudflare.SecretsStoreArgs{
+//				Secrets: pulumi.StringMap{
+//					"STRIPE_KEY": cfg.RequireSecret("stripeKey"),
+//					"SENTRY_DSN": cfg.RequireSecret("sentryDsn"),
+//				},
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// Workers bind the store's secrets by this ID.
+//			ctx.Export("storeId", store.StoreId)
+//			return nil
+//		})
+//	}
+//
+// ```
+//
 // ## Import
 //
 // The ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:

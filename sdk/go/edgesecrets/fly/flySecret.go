@@ -20,6 +20,73 @@ import (
 //
 // A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
 //
+// ## Example Usage
+// ### An app secret from the stack's configuration
+//
+// `DATABASE_URL` on the app `my-app`, with a value set by `pulumi config set --secret databaseUrl 'postgres://...'` (stored encrypted, and secret in the state too).
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			databaseURLSecret, err := fly.NewFlySecret(ctx, "databaseUrlSecret", &fly.FlySecretArgs{
+//				App:   pulumi.String("my-app"),
+//				Name:  pulumi.String("DATABASE_URL"),
+//				Value: cfg.RequireSecret("databaseUrl"),
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// Fly.io's digest of the stored value, and the app's secrets version to deploy at.
+//			ctx.Export("digest", databaseURLSecret.Digest)
+//			ctx.Export("secretsVersion", databaseURLSecret.Version)
+//			return nil
+//		})
+//	}
+//
+// ```
+// ### A secret mounted as a file
+//
+// A TLS key that the app's `fly.toml` mounts as a file (a `[[files]]` entry with `guest_path = "/etc/tls/server.key"` and `secret_name = "TLS_KEY"`). Fly.io expects such secrets base64-encoded: with `encoding: base64` the provider encodes the value, so the configuration holds the key as it is (`pulumi config set --secret tlsKey < server.key`).
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			_, err := fly.NewFlySecret(ctx, "tlsKeySecret", &fly.FlySecretArgs{
+//				App:      pulumi.String("my-app"),
+//				Name:     pulumi.String("TLS_KEY"),
+//				Value:    cfg.RequireSecret("tlsKey"),
+//				Encoding: fly.ValueEncodingBase64,
+//			})
+//			return err
+//		})
+//	}
+//
+// ```
+//
 // ## Import
 //
 // The ID is `<app>/<name>`:

@@ -196,6 +196,48 @@ class Secret(pulumi.CustomResource):
 
         Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes the program's value again.
 
+        ## Example Usage
+        ### A secret for a Worker
+
+        `API_KEY` in the account's store, readable by Workers, with a value set by `pulumi config set --secret apiKey ...`. The `binding` output is what a Worker's bindings take (with a binding name added).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        store = edgesecrets.cloudflare.SecretsStore("store")
+
+        api_key_secret = edgesecrets.cloudflare.Secret(
+            "apiKeySecret",
+            store_id=store.store_id,
+            name="API_KEY",
+            value=config.require_secret("apiKey"),
+            scopes=["workers"],
+            comment="API key for the edge Worker",
+        )
+
+        # {type: "secrets_store_secret", storeId, secretName}
+        pulumi.export("apiKeyBinding", api_key_secret.binding)
+        ```
+        ### A secret in the account's store, named after the resource
+
+        With no `storeId` the secret goes to the account's store (an account holds one), and with no `name` it takes the resource's name. Its scopes let both Workers and AI Gateway read it.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        edgesecrets.cloudflare.Secret(
+            "OPENAI_API_KEY",
+            value=config.require_secret("openaiApiKey"),
+            scopes=["workers", "ai_gateway"],
+        )
+        ```
+
         ## Import
 
         The ID is `<accountId>/<storeId>/<secretId>`:
@@ -230,6 +272,48 @@ class Secret(pulumi.CustomResource):
         Value, scopes and comment change in place; a new store or name replaces the secret. Creation waits (up to 30 seconds) until Cloudflare reports the secret `active`, since a Worker deploy that binds a pending secret fails.
 
         Values are write-only at Cloudflare. `pulumi refresh` reads scopes and comment back; when the secret was modified outside Pulumi the value is treated as unknown and the next `pulumi up` writes the program's value again.
+
+        ## Example Usage
+        ### A secret for a Worker
+
+        `API_KEY` in the account's store, readable by Workers, with a value set by `pulumi config set --secret apiKey ...`. The `binding` output is what a Worker's bindings take (with a binding name added).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        store = edgesecrets.cloudflare.SecretsStore("store")
+
+        api_key_secret = edgesecrets.cloudflare.Secret(
+            "apiKeySecret",
+            store_id=store.store_id,
+            name="API_KEY",
+            value=config.require_secret("apiKey"),
+            scopes=["workers"],
+            comment="API key for the edge Worker",
+        )
+
+        # {type: "secrets_store_secret", storeId, secretName}
+        pulumi.export("apiKeyBinding", api_key_secret.binding)
+        ```
+        ### A secret in the account's store, named after the resource
+
+        With no `storeId` the secret goes to the account's store (an account holds one), and with no `name` it takes the resource's name. Its scopes let both Workers and AI Gateway read it.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        edgesecrets.cloudflare.Secret(
+            "OPENAI_API_KEY",
+            value=config.require_secret("openaiApiKey"),
+            scopes=["workers", "ai_gateway"],
+        )
+        ```
 
         ## Import
 

@@ -145,6 +145,29 @@ class SecretsStore(pulumi.CustomResource):
 
         Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
 
+        ## Example Usage
+        ### The account's store with inline secrets
+
+        The account's `default_secrets_store`, taken over as the account fixture it is (and kept on destroy), holding two secrets for Workers whose values are set with `pulumi config set --secret stripeKey ...` and `pulumi config set --secret sentryDsn ...`.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        store = edgesecrets.cloudflare.SecretsStore(
+            "store",
+            secrets={
+                "STRIPE_KEY": config.require_secret("stripeKey"),
+                "SENTRY_DSN": config.require_secret("sentryDsn"),
+            },
+        )
+
+        # Workers bind the store's secrets by this ID.
+        pulumi.export("storeId", store.store_id)
+        ```
+
         ## Import
 
         The ID is `<accountId>/<storeId>`, or `<storeId>` with the provider's account:
@@ -174,6 +197,29 @@ class SecretsStore(pulumi.CustomResource):
         The default store is an account fixture, like the default VPC of pulumi-aws: a SecretsStore named `default_secrets_store` (the default name) takes it over when it exists, without `adopt`, and keeps it when the resource is destroyed unless `delete: true` is set. Any other store that exists is taken over only with `adopt: true` (or `pulumi import`), and is kept on destroy the same way.
 
         Secrets can be managed inline with `secrets` (scopes `["workers"]`) or one by one with `cloudflare:Secret` resources, which give control of scopes and comments.
+
+        ## Example Usage
+        ### The account's store with inline secrets
+
+        The account's `default_secrets_store`, taken over as the account fixture it is (and kept on destroy), holding two secrets for Workers whose values are set with `pulumi config set --secret stripeKey ...` and `pulumi config set --secret sentryDsn ...`.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        store = edgesecrets.cloudflare.SecretsStore(
+            "store",
+            secrets={
+                "STRIPE_KEY": config.require_secret("stripeKey"),
+                "SENTRY_DSN": config.require_secret("sentryDsn"),
+            },
+        )
+
+        # Workers bind the store's secrets by this ID.
+        pulumi.export("storeId", store.store_id)
+        ```
 
         ## Import
 

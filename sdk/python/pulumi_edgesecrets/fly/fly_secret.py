@@ -143,6 +143,47 @@ class FlySecret(pulumi.CustomResource):
 
         A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
 
+        ## Example Usage
+        ### An app secret from the stack's configuration
+
+        `DATABASE_URL` on the app `my-app`, with a value set by `pulumi config set --secret databaseUrl 'postgres://...'` (stored encrypted, and secret in the state too).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        database_url_secret = edgesecrets.fly.FlySecret(
+            "databaseUrlSecret",
+            app="my-app",
+            name="DATABASE_URL",
+            value=config.require_secret("databaseUrl"),
+        )
+
+        # Fly.io's digest of the stored value, and the app's secrets version to deploy at.
+        pulumi.export("digest", database_url_secret.digest)
+        pulumi.export("secretsVersion", database_url_secret.version)
+        ```
+        ### A secret mounted as a file
+
+        A TLS key that the app's `fly.toml` mounts as a file (a `[[files]]` entry with `guest_path = "/etc/tls/server.key"` and `secret_name = "TLS_KEY"`). Fly.io expects such secrets base64-encoded: with `encoding: base64` the provider encodes the value, so the configuration holds the key as it is (`pulumi config set --secret tlsKey < server.key`).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        edgesecrets.fly.FlySecret(
+            "tlsKeySecret",
+            app="my-app",
+            name="TLS_KEY",
+            value=config.require_secret("tlsKey"),
+            encoding=edgesecrets.fly.ValueEncoding.BASE64,
+        )
+        ```
+
         ## Import
 
         The ID is `<app>/<name>`:
@@ -176,6 +217,47 @@ class FlySecret(pulumi.CustomResource):
         Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
 
         A FlySecret never takes over a secret that already exists on the app unless `adopt: true` is set: the create fails and gives the `pulumi import` command (or, after renaming a resource, the `aliases` to add). Destroying it leaves in place a secret that was written since this resource last wrote it (by another stack, resource or person), with a warning.
+
+        ## Example Usage
+        ### An app secret from the stack's configuration
+
+        `DATABASE_URL` on the app `my-app`, with a value set by `pulumi config set --secret databaseUrl 'postgres://...'` (stored encrypted, and secret in the state too).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        database_url_secret = edgesecrets.fly.FlySecret(
+            "databaseUrlSecret",
+            app="my-app",
+            name="DATABASE_URL",
+            value=config.require_secret("databaseUrl"),
+        )
+
+        # Fly.io's digest of the stored value, and the app's secrets version to deploy at.
+        pulumi.export("digest", database_url_secret.digest)
+        pulumi.export("secretsVersion", database_url_secret.version)
+        ```
+        ### A secret mounted as a file
+
+        A TLS key that the app's `fly.toml` mounts as a file (a `[[files]]` entry with `guest_path = "/etc/tls/server.key"` and `secret_name = "TLS_KEY"`). Fly.io expects such secrets base64-encoded: with `encoding: base64` the provider encodes the value, so the configuration holds the key as it is (`pulumi config set --secret tlsKey < server.key`).
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        edgesecrets.fly.FlySecret(
+            "tlsKeySecret",
+            app="my-app",
+            name="TLS_KEY",
+            value=config.require_secret("tlsKey"),
+            encoding=edgesecrets.fly.ValueEncoding.BASE64,
+        )
+        ```
 
         ## Import
 
