@@ -36,7 +36,7 @@ var ErrNotFound = fmt.Errorf("fly: not found")
 //
 //	GET  /_emulator/fly/apps/{app}/machines                    [MachineSummary...]
 //	GET  /_emulator/fly/apps/{app}/leases                      LeaseSummary
-//	POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update   204: the next update answers 500
+//	POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update   204: the next update (and its retries under the same lease) answers 500
 //	POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks        204: its health checks stay critical
 func (a *API) RegisterInspection(mux Mux) {
 	mux.Handle("GET /_emulator/fly/apps/{app}/machines", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +102,9 @@ func (a *API) Leases(appName string) (LeaseSummary, error) {
 }
 
 // FailNextUpdate makes the machine's next update answer 500 and change
-// nothing.
+// nothing, and so every retry of it under the same lease (the same nonce):
+// the deploy that made it fails, the next deploy (a new lease) goes through.
+// An update without a lease fails once.
 func (a *API) FailNextUpdate(appName, id string) error {
 	return a.withMachineLocked(appName, id, func(m *machine) { m.failNextUpdate = true })
 }

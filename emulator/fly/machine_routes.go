@@ -186,18 +186,20 @@ func (a *API) updateMachine(w http.ResponseWriter, r *http.Request) {
 			return failure(http.StatusPreconditionFailed,
 				fmt.Sprintf("current_version %s does not match the machine's version %s", req.CurrentVersion, m.instanceID))
 		}
-		if m.failNextUpdate {
-			m.failNextUpdate = false
+		if nonce := r.Header.Get(nonceHeader); m.failNextUpdate || (m.failingNonce != "" && nonce == m.failingNonce) {
+			m.failNextUpdate, m.failingNonce = false, nonce
 			return failure(http.StatusInternalServerError,
 				"failed to update machine "+m.id+": injected by edgesecrets-emulator (fail-next-update)")
 		}
+		m.failingNonce = ""
 		state := a.stateAt(m, now)
+		neverLaunched := m.launchedAt.IsZero() && m.state == stateCreated
 		m.newVersion(cfg, state, now)
 		if req.Name != "" {
 			m.name = req.Name
 		}
 		if req.SkipLaunch {
-			if state != stateCreated {
+			if !neverLaunched {
 				m.state = stateStopped
 			}
 			m.launchedAt = time.Time{}

@@ -48,8 +48,10 @@ type machine struct {
 	secretsVersion uint64
 	restarts       int
 	lease          *machineLease
-	// Faults set through the inspection routes.
+	// Faults set through the inspection routes. failingNonce is the lease under which the
+	// update that met failNextUpdate was made: its retries fail too.
 	failNextUpdate bool
+	failingNonce   string
 	failChecks     bool
 }
 

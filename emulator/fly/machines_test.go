@@ -222,8 +222,26 @@ func TestUpdateCurrentVersionAndInjectedFailure(t *testing.T) {
 	if got := ts.getMachine(m.ID); got.InstanceID != m.InstanceID || ts.summary()[0].Restarts != 0 {
 		t.Errorf("a failed update changed the machine: %+v", got)
 	}
-	// Only the next one fails.
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": m.InstanceID}).expect(t, http.StatusOK, nil)
+	// Without a lease, only the next one fails.
+	var updated machineJSON
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": m.InstanceID}).expect(t, http.StatusOK, &updated)
+
+	// Under a lease, its retries (same nonce) fail too, until another lease's update.
+	if err := ts.api.FailNextUpdate("demo", m.ID); err != nil {
+		t.Fatal(err)
+	}
+	var lease leaseJSON
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID+"/lease", nil).expect(t, http.StatusOK, &lease)
+	for range 3 {
+		ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).
+			expect(t, http.StatusInternalServerError, nil)
+	}
+	ts.doNonce("DELETE", "/v1/apps/demo/machines/"+m.ID+"/lease", lease.Data.Nonce, nil).expect(t, http.StatusOK, nil)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID+"/lease", nil).expect(t, http.StatusOK, &lease)
+	ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).expect(t, http.StatusOK, nil)
+	if got := ts.summary()[0].Restarts; got != 2 {
+		t.Errorf("%d restarts, want the two updates that went through", got)
+	}
 	if err := ts.api.FailNextUpdate("demo", "nope"); err != ErrNotFound {
 		t.Errorf("unknown machine: %v", err)
 	}
