@@ -32,9 +32,13 @@ type launchRequest struct {
 	CurrentVersion string `json:"current_version"`
 }
 
-// decodeLaunch reads a create or update body and checks its config. ok is
-// false when the answer has been written.
-func decodeLaunch(w http.ResponseWriter, r *http.Request) (req launchRequest, cfg machineConfig, ok bool) {
+// decodeLaunch checks that the app exists (404), then reads a create or
+// update body and checks its config (400). ok is false when the answer has
+// been written.
+func (a *API) decodeLaunch(w http.ResponseWriter, r *http.Request) (req launchRequest, cfg machineConfig, ok bool) {
+	if !a.checkApp(w, r.PathValue("app")) {
+		return req, cfg, false
+	}
 	if err := wire.DecodeJSON(r, &req); err != nil {
 		WriteError(w, http.StatusBadRequest, invalidJSONMessage)
 		return req, cfg, false
@@ -114,10 +118,7 @@ func (a *API) listMachines(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) createMachine(w http.ResponseWriter, r *http.Request) {
-	if !a.checkApp(w, r.PathValue("app")) {
-		return
-	}
-	req, cfg, ok := decodeLaunch(w, r)
+	req, cfg, ok := a.decodeLaunch(w, r)
 	if !ok {
 		return
 	}
@@ -168,10 +169,7 @@ func (a *API) getMachine(w http.ResponseWriter, r *http.Request) {
 // it boots the new version with at least min_secrets_version. With
 // skip_launch a stopped machine keeps its state and takes the config.
 func (a *API) updateMachine(w http.ResponseWriter, r *http.Request) {
-	if !a.checkApp(w, r.PathValue("app")) {
-		return
-	}
-	req, cfg, ok := decodeLaunch(w, r)
+	req, cfg, ok := a.decodeLaunch(w, r)
 	if !ok {
 		return
 	}

@@ -278,9 +278,9 @@ func (c *Client) CreateMachine(ctx context.Context, app string, input LaunchMach
 	if err != nil {
 		return Machine{}, err
 	}
-	body, err := json.Marshal(input)
+	body, err := launchBody(op, input)
 	if err != nil {
-		return Machine{}, fmt.Errorf("fly: %s: encoding request failed", op)
+		return Machine{}, err
 	}
 	var out machineJSON
 	req := request{op: op, app: app, action: "machine create", method: http.MethodPost, path: path, body: body, once: true}
@@ -308,9 +308,9 @@ func (c *Client) UpdateMachine(ctx context.Context, app, id, nonce string, input
 	if err != nil {
 		return Machine{}, err
 	}
-	body, err := json.Marshal(input)
+	body, err := launchBody(op, input)
 	if err != nil {
-		return Machine{}, fmt.Errorf("fly: %s: encoding request failed", op)
+		return Machine{}, err
 	}
 	var out machineJSON
 	req := request{
@@ -332,6 +332,15 @@ func (c *Client) UpdateMachine(ctx context.Context, app, id, nonce string, input
 		return Machine{}, err
 	}
 	return out.machine(), nil
+}
+
+// launchBody encodes a create or update body.
+func launchBody(op string, input LaunchMachineInput) ([]byte, error) {
+	body, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("fly: %s: encoding request failed", op) // no %w: the config may hold env values
+	}
+	return body, nil
 }
 
 // settleTimeout bounds the look a settle takes: it only decides whether to retry.

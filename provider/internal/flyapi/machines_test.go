@@ -173,13 +173,10 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 // An update whose answer is lost has restarted the machine already: the client settles it
 // (reads the machine, sees the new version) instead of restarting it a second time.
 func TestUpdateWhoseAnswerIsLostRestartsOnce(t *testing.T) {
-	env := newMachineEnv(t, 1)
-	env.proxy.match = func(r *http.Request) bool {
+	env, m := newLossyEnv(t, func(r *http.Request) bool {
 		return r.Method == http.MethodPost && !strings.Contains(r.URL.Path, "/lease")
-	}
-	env.proxy.lose = 1
+	})
 	c, ctx := env.client, context.Background()
-	m := mustList(t, c)[0]
 	lease, err := c.AcquireLease(ctx, "demo", m.ID, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -215,13 +212,10 @@ func TestUpdateWhoseAnswerIsLostRestartsOnce(t *testing.T) {
 // A lease whose answer is lost is this call's own: it is found by its description, not waited
 // for as another's until it expires.
 func TestLeaseWhoseAnswerIsLostIsFound(t *testing.T) {
-	env := newMachineEnv(t, 1)
-	env.proxy.match = func(r *http.Request) bool {
+	env, m := newLossyEnv(t, func(r *http.Request) bool {
 		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/lease")
-	}
-	env.proxy.lose = 1
+	})
 	c, ctx := env.client, context.Background()
-	m := mustList(t, c)[0]
 	lease, err := c.AcquireLease(ctx, "demo", m.ID, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -239,11 +233,8 @@ func TestLeaseWhoseAnswerIsLostIsFound(t *testing.T) {
 
 // A release whose answer is lost is retried and meets "lease not found": released.
 func TestReleaseWhoseAnswerIsLost(t *testing.T) {
-	env := newMachineEnv(t, 1)
-	env.proxy.match = func(r *http.Request) bool { return r.Method == http.MethodDelete }
-	env.proxy.lose = 1
+	env, m := newLossyEnv(t, func(r *http.Request) bool { return r.Method == http.MethodDelete })
 	c, ctx := env.client, context.Background()
-	m := mustList(t, c)[0]
 	lease, err := c.AcquireLease(ctx, "demo", m.ID, time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -256,13 +247,17 @@ func TestReleaseWhoseAnswerIsLost(t *testing.T) {
 	}
 }
 
-func mustList(t *testing.T, c *Client) []Machine {
+// newLossyEnv is an emulator with one machine whose proxy loses the first answer to a request
+// that matches.
+func newLossyEnv(t *testing.T, match func(r *http.Request) bool) (*machineEnv, Machine) {
 	t.Helper()
-	machines, err := c.ListMachines(context.Background(), "demo")
-	if err != nil || len(machines) == 0 {
+	env := newMachineEnv(t, 1)
+	env.proxy.match, env.proxy.lose = match, 1
+	machines, err := env.client.ListMachines(context.Background(), "demo")
+	if err != nil || len(machines) != 1 {
 		t.Fatalf("machines %v: %v", machines, err)
 	}
-	return machines
+	return env, machines[0]
 }
 
 // A 412 that says the secrets version is not there yet is waited out; one that says the
