@@ -17,9 +17,12 @@
 //     Stats.Faults counts them by kind, rate-limited answers included. GET
 //     /_emulator/stats answers Stats as JSON, DELETE /_emulator/stats zeroes
 //     the counters, POST /_emulator/reset empties everything (answers 204).
+//     /_emulator/fly/apps/{app}/machines, .../leases and the fault switches
+//     of package fly's RegisterInspection show and steer the machines.
 //     /_emulator/* requests are never counted, faulted or authenticated.
 //   - Realism, on by default (see Options): rate limits, lagging Fly reads
-//     (package fly, Config.ReadLag), pending Cloudflare secrets and an account
+//     (package fly, Config.ReadLag), Fly machines that take a while to
+//     restart and pass their checks, pending Cloudflare secrets and an account
 //     that already holds its default store (package cloudflare).
 //   - Faults (Options.Latency, DropRate, FailRate, ThrottleRate, ConflictRate,
 //     LostResponseRate). Latency delays every API request. Then one number is
@@ -33,7 +36,8 @@
 //     code 971), so clients decode them as API errors.
 //   - Rate limits (off with Options.NoRateLimit): Fly's documented limit, a
 //     token bucket of 1 request/s with a burst of 3 per action (route
-//     template) per app, and Cloudflare's, 1,200 requests per 5 minutes per
+//     template) per app, and per machine for a machine's routes (getting one
+//     machine: 5/s, burst 10), and Cloudflare's, 1,200 requests per 5 minutes per
 //     token (a bucket of 1,200 refilled at 4/s); beyond them a 429 in the
 //     API's error shape with Retry-After in whole seconds.
 //   - State (Options.StatePath): apps, stores and secrets (values included)

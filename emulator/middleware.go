@@ -17,8 +17,9 @@ type family struct {
 	// rateLimitKey says which bucket of the API's rate limit a request
 	// spends from.
 	rateLimitKey func(r *http.Request) string
-	// limiter returns the API's rate limiter, nil when limits are off.
-	limiter func(s *Server) *rateLimiter
+	// limiter returns the rate limiter a request spends from, nil when
+	// limits are off.
+	limiter func(s *Server, r *http.Request) *rateLimiter
 	// conflicts says whether writes can get an injected 409.
 	conflicts bool
 }
@@ -34,10 +35,17 @@ var flyFamily = family{
 			fly.WriteError(w, status, "internal server error (injected by edgesecrets-emulator)")
 		}
 	},
-	// Fly: per action (route) per app.
-	rateLimitKey: func(r *http.Request) string { return r.Pattern + " " + r.PathValue("app") },
-	limiter:      func(s *Server) *rateLimiter { return s.flyLimiter },
-	conflicts:    true,
+	// Fly: per action (route) per app, and per machine for a machine's routes.
+	rateLimitKey: func(r *http.Request) string {
+		return r.Pattern + " " + r.PathValue("app") + " " + r.PathValue("id")
+	},
+	limiter: func(s *Server, r *http.Request) *rateLimiter {
+		if r.Pattern == flyGetMachinePattern {
+			return s.flyGetMachineLimiter
+		}
+		return s.flyLimiter
+	},
+	conflicts: true,
 }
 
 var cloudflareFamily = family{
@@ -51,7 +59,7 @@ var cloudflareFamily = family{
 	},
 	// Cloudflare: per user (here, per token).
 	rateLimitKey: func(r *http.Request) string { return r.Header.Get("Authorization") },
-	limiter:      func(s *Server) *rateLimiter { return s.cloudflareLimiter },
+	limiter:      func(s *Server, _ *http.Request) *rateLimiter { return s.cloudflareLimiter },
 }
 
 // instrumentedMux registers an API's routes wrapped in the emulator's
@@ -106,7 +114,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 		fam.writeFault(w, kind, status)
 		return kind
 	}
-	if limiter := fam.limiter(s); limiter != nil {
+	if limiter := fam.limiter(s, r); limiter != nil {
 		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
 			s.stats.addFault("rate_limited")
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))

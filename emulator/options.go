@@ -18,14 +18,23 @@ const (
 	// DefaultFlyReadLag is how long a Fly write takes to reach every read
 	// unless Options.FlyReadLag says otherwise.
 	DefaultFlyReadLag = 200 * time.Millisecond
+	// DefaultFlyMachineBootDelay is how long a Fly machine takes to launch
+	// (create or update) unless Options.FlyMachineBootDelay says otherwise.
+	DefaultFlyMachineBootDelay = 300 * time.Millisecond
+	// DefaultFlyMachineCheckDelay is how long after it started a Fly
+	// machine's health checks start passing unless
+	// Options.FlyMachineCheckDelay says otherwise.
+	DefaultFlyMachineCheckDelay = 500 * time.Millisecond
 )
 
 // Options configures a Server. The zero value is a memory-only emulator with
 // the default tokens and account that is as unkind as the real services: Fly's
 // and Cloudflare's rate limits, eventually consistent Fly reads, new
 // Cloudflare secrets pending for a while, and an account that already holds
-// its default_secrets_store. The fields named No..., Consistent... and
-// CloudflareEmptyAccount turn one of these off, for tests of one behaviour.
+// its default_secrets_store, and Fly machines that take a while to restart
+// and to pass their health checks. The fields named No..., Consistent...,
+// Instant... and CloudflareEmptyAccount turn one of these off, for tests of
+// one behaviour.
 type Options struct {
 	// FlyToken is the full-access Fly token (default DefaultFlyToken). A
 	// macaroon token ("FlyV1 fm2_..." or "fm2_...") must come as FlyV1.
@@ -50,6 +59,19 @@ type Options struct {
 	// FlyApps are created at start (and again by Reset); existing ones keep
 	// their secrets.
 	FlyApps []string
+	// FlyMachines gives each of FlyApps that many started machines at start
+	// (and again after Reset); an app restored with machines keeps them and
+	// gets more only up to the number.
+	FlyMachines int
+	// FlyMachineBootDelay is how long a Fly machine takes to launch: an
+	// update restarts it through "replacing" and "starting" to "started"
+	// (0: DefaultFlyMachineBootDelay).
+	FlyMachineBootDelay time.Duration
+	// FlyMachineCheckDelay is how long after it started a machine's health
+	// checks stay critical (0: DefaultFlyMachineCheckDelay).
+	FlyMachineCheckDelay time.Duration
+	// InstantFlyMachines makes machines start and pass their checks at once.
+	InstantFlyMachines bool
 	// StatePath is the state file; "" keeps everything in memory.
 	StatePath string
 
@@ -110,6 +132,15 @@ func (o Options) withDefaults() Options {
 	if o.ConsistentFlyReads {
 		o.FlyReadLag = 0
 	}
+	if o.FlyMachineBootDelay == 0 {
+		o.FlyMachineBootDelay = DefaultFlyMachineBootDelay
+	}
+	if o.FlyMachineCheckDelay == 0 {
+		o.FlyMachineCheckDelay = DefaultFlyMachineCheckDelay
+	}
+	if o.InstantFlyMachines {
+		o.FlyMachineBootDelay, o.FlyMachineCheckDelay = 0, 0
+	}
 	if o.ActivationDelay == 0 {
 		o.ActivationDelay = DefaultActivationDelay
 	}
@@ -128,6 +159,9 @@ func (o Options) validate() error {
 	}
 	if o.FlyReadLag < 0 {
 		return fmt.Errorf("fly read lag must not be negative")
+	}
+	if o.FlyMachines < 0 || o.FlyMachineBootDelay < 0 || o.FlyMachineCheckDelay < 0 {
+		return fmt.Errorf("fly machines and their delays must not be negative")
 	}
 	if o.CloudflareAutoStore && !o.CloudflareEmptyAccount {
 		return fmt.Errorf("the auto-created store is for an empty account: the account already holds its default store")

@@ -6,12 +6,18 @@ import (
 	"time"
 )
 
-// Fly's documented Machines API limit: about 1 request/s per action per app,
-// with bursts of 3.
+// Fly's documented Machines API limits: 1 request/s per action, with bursts
+// of 3, per machine for the routes of one machine and per app for the others;
+// getting one machine has 5 requests/s with bursts of 10.
 const (
-	flyRatePerSecond = 1.0
-	flyRateBurst     = 3.0
+	flyRatePerSecond           = 1.0
+	flyRateBurst               = 3.0
+	flyGetMachineRatePerSecond = 5.0
+	flyGetMachineRateBurst     = 10.0
 )
+
+// flyGetMachinePattern is the route with its own, higher limit.
+const flyGetMachinePattern = "GET /v1/apps/{app}/machines/{id}"
 
 // Cloudflare's documented API limit: 1,200 requests per 5 minutes per user, a
 // bucket that refills at 4 requests/s.

@@ -23,9 +23,10 @@ type Server struct {
 	cf     *cloudflare.API
 	stats  *statsCounter
 	faults *faultInjector
-	// The APIs' rate limits; nil with Options.NoRateLimit.
-	flyLimiter, cloudflareLimiter *rateLimiter
-	state                         *persister // nil for memory only
+	// The APIs' rate limits; nil with Options.NoRateLimit. Getting one Fly
+	// machine has a limit of its own.
+	flyLimiter, flyGetMachineLimiter, cloudflareLimiter *rateLimiter
+	state                                               *persister // nil for memory only
 
 	closeOnce sync.Once
 	closeErr  error
@@ -45,6 +46,7 @@ func New(opts Options) (*Server, error) {
 	}
 	if !opts.NoRateLimit {
 		s.flyLimiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
+		s.flyGetMachineLimiter = newRateLimiter(flyGetMachineRatePerSecond, flyGetMachineRateBurst, time.Now)
 		s.cloudflareLimiter = newRateLimiter(cloudflareRatePerSecond, cloudflareRateBurst, time.Now)
 	}
 	if opts.StatePath != "" {
@@ -53,10 +55,12 @@ func New(opts Options) (*Server, error) {
 
 	var err error
 	s.fly, err = fly.New(fly.Config{
-		Token:        opts.FlyToken,
-		DeployTokens: opts.FlyDeployTokens,
-		ReadLag:      opts.FlyReadLag,
-		OnChange:     s.changed,
+		Token:             opts.FlyToken,
+		DeployTokens:      opts.FlyDeployTokens,
+		ReadLag:           opts.FlyReadLag,
+		MachineBootDelay:  opts.FlyMachineBootDelay,
+		MachineCheckDelay: opts.FlyMachineCheckDelay,
+		OnChange:          s.changed,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
@@ -106,6 +110,9 @@ func (s *Server) createStartApps() error {
 		if err := s.fly.EnsureApp(name, ""); err != nil {
 			return err
 		}
+		if err := s.fly.EnsureMachines(name, s.opts.FlyMachines); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -114,6 +121,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.fly.Register(&instrumentedMux{mux: mux, s: s, family: flyFamily})
 	s.cf.Register(&instrumentedMux{mux: mux, s: s, family: cloudflareFamily})
+	s.fly.RegisterInspection(mux)
 	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.Stats())
@@ -152,6 +160,12 @@ func (s *Server) State() (fly.State, cloudflare.State) {
 	return s.fly.Snapshot(), s.cf.Snapshot()
 }
 
+// Fly is the emulated Fly API, for tests that inspect or steer its machines
+// directly (the same as the /_emulator/fly/... routes).
+func (s *Server) Fly() *fly.API {
+	return s.fly
+}
+
 // ResetStats zeroes the request counts only, like DELETE /_emulator/stats.
 func (s *Server) ResetStats() {
 	s.stats.reset()
@@ -166,7 +180,7 @@ func (s *Server) Reset() {
 	_ = s.createStartApps() // validated by New
 	s.stats.reset()
 	s.faults.reseed()
-	for _, l := range []*rateLimiter{s.flyLimiter, s.cloudflareLimiter} {
+	for _, l := range []*rateLimiter{s.flyLimiter, s.flyGetMachineLimiter, s.cloudflareLimiter} {
 		if l != nil {
 			l.reset()
 		}

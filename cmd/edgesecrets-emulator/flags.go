@@ -12,12 +12,15 @@ import (
 
 var usageText = `Usage: edgesecrets-emulator [flags]
 
-Serves the Fly.io Machines API secrets endpoints (under /v1) and the Cloudflare
+Serves the Fly.io Machines API secrets, apps and machines endpoints (under /v1) and the Cloudflare
 Secrets Store API (under /client/v4) on one port, prints the shell exports that
 point edgesecrets at it (FLY_FLAPS_BASE_URL, FLY_API_TOKEN, CLOUDFLARE_BASE_URL,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID), then serves until SIGINT/SIGTERM.
 GET /_emulator/stats counts requests per route; POST /_emulator/reset empties
-everything.
+everything. GET /_emulator/fly/apps/APP/machines and .../leases show the
+machines (secrets version booted with, restarts, leases);
+POST /_emulator/fly/apps/APP/machines/ID/fail-next-update and .../fail-checks
+make a machine's next update fail or its health checks stay critical.
 
 Flags:
   --addr HOST:PORT            listen address; port 0 picks a free one
@@ -30,6 +33,14 @@ Flags:
                               an extra Fly token limited to APP (403 elsewhere);
                               repeatable
   --fly-app NAME              create Fly app NAME at start; repeatable
+  --fly-machines N            give each --fly-app N started machines (default 0)
+  --fly-machine-boot-delay DURATION
+                              how long a machine takes to restart after an
+                              update (replacing, starting, started)
+                              (default ` + emulator.DefaultFlyMachineBootDelay.String() + `; 0: at once)
+  --fly-machine-check-delay DURATION
+                              how long a started machine's health checks stay
+                              critical (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
   --cloudflare-token TOKEN    Cloudflare API token to accept
                               (default ` + emulator.DefaultCloudflareToken + `)
   --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex
@@ -78,6 +89,7 @@ type config struct {
 	// opt-outs after parsing.
 	rateLimit                  bool
 	flyReadLag, activationTime time.Duration
+	bootDelay, checkDelay      time.Duration
 }
 
 // listFlag collects a repeatable flag.
@@ -96,6 +108,9 @@ func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
 	fs.StringVar(&o.FlyToken, "fly-token", emulator.DefaultFlyToken, "")
 	fs.Var(deployTokens, "fly-deploy-token", "")
 	fs.Var(apps, "fly-app", "")
+	fs.IntVar(&o.FlyMachines, "fly-machines", 0, "")
+	fs.DurationVar(&cfg.bootDelay, "fly-machine-boot-delay", emulator.DefaultFlyMachineBootDelay, "")
+	fs.DurationVar(&cfg.checkDelay, "fly-machine-check-delay", emulator.DefaultFlyMachineCheckDelay, "")
 	fs.StringVar(&o.CloudflareToken, "cloudflare-token", emulator.DefaultCloudflareToken, "")
 	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
 	fs.BoolVar(&o.CloudflareEmptyAccount, "cloudflare-empty-account", false, "")
@@ -135,6 +150,14 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	o.NoRateLimit = !cfg.rateLimit
 	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
 	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0
+	if o.FlyMachines < 0 || cfg.bootDelay < 0 || cfg.checkDelay < 0 {
+		return cfg, usageError{fmt.Errorf("--fly-machines and the machine delays must not be negative")}
+	}
+	// Options reads a zero delay as "the default": a single delay of 0 is
+	// given as one nanosecond, which is at once too.
+	o.InstantFlyMachines = cfg.bootDelay == 0 && cfg.checkDelay == 0
+	o.FlyMachineBootDelay = max(cfg.bootDelay, time.Nanosecond)
+	o.FlyMachineCheckDelay = max(cfg.checkDelay, time.Nanosecond)
 	for _, pair := range deployTokens {
 		app, token, ok := strings.Cut(pair, "=")
 		if !ok || app == "" || token == "" {

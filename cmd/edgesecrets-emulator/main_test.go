@@ -197,6 +197,18 @@ func TestBinaryKeepsStateAcrossRestart(t *testing.T) {
 	again.stop(t)
 }
 
+// --fly-machines gives each app its started machines, shown by the inspection route.
+func TestBinaryFlyMachines(t *testing.T) {
+	p := launch(t, "--addr", "127.0.0.1:0", "--fly-app", "demo", "--fly-app", "web", "--fly-machines", "2", "--quiet")
+	for _, app := range []string{"demo", "web"} {
+		status, body := get(t, p.env["FLY_FLAPS_BASE_URL"]+"/_emulator/fly/apps/"+app+"/machines", "")
+		if status != 200 || strings.Count(body, `"state":"started"`) != 2 {
+			t.Errorf("%s machines: %d %s", app, status, body)
+		}
+	}
+	p.stop(t)
+}
+
 func TestBinaryRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"--fail-rate", "2"}, {"--no-such-flag"}, {"extra-arg"}} {
 		cmd := exec.Command(binary, append([]string{"--addr", "127.0.0.1:0"}, args...)...)
@@ -241,7 +253,7 @@ func TestParseFlags(t *testing.T) {
 		"--addr", "127.0.0.1:9999", "--fly-app", "a", "--fly-app", "b", "--fly-deploy-token", "a=tok",
 		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit=false",
 		"--cloudflare-empty-account", "--cloudflare-auto-store", "--activation-delay", "0s", "--fly-read-lag", "0",
-		"--lost-response-rate", "0.3",
+		"--lost-response-rate", "0.3", "--fly-machines", "4", "--fly-machine-boot-delay", "0", "--fly-machine-check-delay", "0s",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -250,17 +262,29 @@ func TestParseFlags(t *testing.T) {
 	if cfg.addr != "127.0.0.1:9999" || strings.Join(o.FlyApps, ",") != "a,b" || o.FlyDeployTokens["tok"] != "a" ||
 		o.Latency != 5*time.Millisecond || o.FailRate != 0.1 || o.ThrottleRate != 0.2 || o.Seed != 9 ||
 		!o.NoRateLimit || !o.CloudflareEmptyAccount || !o.CloudflareAutoStore || !o.InstantActivation ||
-		!o.ConsistentFlyReads || o.LostResponseRate != 0.3 {
+		!o.ConsistentFlyReads || o.LostResponseRate != 0.3 || o.FlyMachines != 4 || !o.InstantFlyMachines {
 		t.Errorf("parsed %+v", cfg)
 	}
 	// By default the emulator is as unkind as the real services.
 	defaults, _ := parseFlags(nil, io.Discard)
 	d := defaults.opts
 	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay || d.InstantActivation ||
-		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount {
+		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount ||
+		d.FlyMachines != 0 || d.InstantFlyMachines || d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
+		d.FlyMachineCheckDelay != emulator.DefaultFlyMachineCheckDelay {
 		t.Errorf("defaults %+v", defaults)
 	}
 	if _, err := parseFlags([]string{"--fly-deploy-token", "no-equals"}, io.Discard); err == nil {
 		t.Error("accepted --fly-deploy-token without APP=")
+	}
+	for _, bad := range [][]string{{"--fly-machines", "-1"}, {"--fly-machine-boot-delay", "-1s"}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("accepted %v", bad)
+		}
+	}
+	// One delay set apart from the other keeps its own value.
+	slow, _ := parseFlags([]string{"--fly-machine-boot-delay", "2s", "--fly-machine-check-delay", "0"}, io.Discard)
+	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second || o.FlyMachineCheckDelay > time.Microsecond {
+		t.Errorf("boot 2s, checks 0: %+v", o)
 	}
 }

@@ -21,6 +21,14 @@ type Config struct {
 	// secrets version written at least ReadLag ago, or the one it asked
 	// for if that is newer. Zero means every read sees every write.
 	ReadLag time.Duration
+	// MachineBootDelay is how long a machine takes to launch (create or
+	// update): "created" or "replacing" for the first half, "starting" for
+	// the second, then "started". Zero launches at once.
+	MachineBootDelay time.Duration
+	// MachineCheckDelay is how long after a machine has started its health
+	// checks (config "checks" and the services' checks) start passing; they
+	// are "critical" until then. Zero passes them as soon as it has started.
+	MachineCheckDelay time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// OnChange, if set, runs after every successful mutation and before the
@@ -52,6 +60,12 @@ type app struct {
 	// lagging reads (Config.ReadLag): the first entry is the newest version
 	// old enough to be visible to every read; later ones are still settling.
 	history []appVersion
+	// machines are the app's machines, by id, and order their ids by
+	// creation, the order the list answers in.
+	machines map[string]*machine
+	order    []string
+	// maxLeasesHeld is the most machine leases held at one time.
+	maxLeasesHeld int
 }
 
 // appVersion is the app's secrets as one write left them. The map is never
@@ -93,6 +107,13 @@ func (a *API) Register(mux Mux) {
 	mux.Handle("GET /v1/apps/{app}", a.guard(appScope, a.getApp))
 	mux.Handle("DELETE /v1/apps/{app}", a.guard(orgScope, a.deleteApp))
 	mux.Handle("GET /v1/apps/{app}/machines", a.guard(appScope, a.listMachines))
+	mux.Handle("POST /v1/apps/{app}/machines", a.guard(appScope, a.createMachine))
+	mux.Handle("GET /v1/apps/{app}/machines/{id}", a.guard(appScope, a.getMachine))
+	mux.Handle("POST /v1/apps/{app}/machines/{id}", a.guard(appScope, a.updateMachine))
+	mux.Handle("GET /v1/apps/{app}/machines/{id}/wait", a.guard(appScope, a.waitMachine))
+	mux.Handle("GET /v1/apps/{app}/machines/{id}/lease", a.guard(appScope, a.getLease))
+	mux.Handle("POST /v1/apps/{app}/machines/{id}/lease", a.guard(appScope, a.acquireLease))
+	mux.Handle("DELETE /v1/apps/{app}/machines/{id}/lease", a.guard(appScope, a.releaseLease))
 	mux.Handle("GET /v1/apps/{app}/secrets", a.guard(appScope, a.listSecrets))
 	mux.Handle("POST /v1/apps/{app}/secrets", a.guard(appScope, a.updateSecrets))
 	mux.Handle("GET /v1/apps/{app}/secrets/{name}", a.guard(appScope, a.getSecret))
@@ -129,7 +150,7 @@ func (a *API) newApp(name, org string) *app {
 	if org == "" {
 		org = "personal"
 	}
-	ap := &app{name: name, org: org, createdAt: a.now(), secrets: map[string]*secret{}}
+	ap := &app{name: name, org: org, createdAt: a.now(), secrets: map[string]*secret{}, machines: map[string]*machine{}}
 	ap.history = []appVersion{{version: 0, secrets: ap.secrets}}
 	return ap
 }
@@ -166,11 +187,17 @@ func (ap *app) beginWrite() {
 // least ReadLag ago, or version minVersion if that is newer. The caller holds
 // mu and has checked that the app has reached minVersion.
 func (a *API) visible(ap *app, minVersion uint64) map[string]*secret {
+	return a.visibleVersion(ap, minVersion).secrets
+}
+
+// visibleVersion is the version behind visible: what a lagging read (or a
+// machine booting) sees now.
+func (a *API) visibleVersion(ap *app, minVersion uint64) appVersion {
 	cutoff := a.cfg.Now().Add(-a.cfg.ReadLag)
-	seen := ap.history[0].secrets
+	seen := ap.history[0]
 	for _, v := range ap.history {
 		if !v.writtenAt.After(cutoff) || v.version <= minVersion {
-			seen = v.secrets
+			seen = v
 		}
 	}
 	return seen

@@ -23,10 +23,15 @@ type orgJSON struct {
 }
 
 func (ap *app) toJSON() appJSON {
+	status := "pending" // no machine has ever been deployed
+	if len(ap.machines) > 0 {
+		status = "deployed"
+	}
 	return appJSON{
 		ID:           ap.name,
 		Name:         ap.name,
-		Status:       "pending", // no machine has ever been deployed
+		Status:       status,
+		MachineCount: len(ap.machines),
 		Network:      "default",
 		Organization: orgJSON{Name: ap.org, Slug: ap.org},
 	}
@@ -104,15 +109,6 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request) {
 	}
 	a.changed()
 	writeEmpty(w, http.StatusAccepted)
-}
-
-// listMachines answers an empty list: the emulator runs no machines, so a
-// deploy after a secrets write has nothing to roll.
-func (a *API) listMachines(w http.ResponseWriter, r *http.Request) {
-	if !a.checkApp(w, r.PathValue("app")) {
-		return
-	}
-	writeJSON(w, http.StatusOK, []struct{}{})
 }
 
 // checkApp answers 404 and returns false unless the app exists. It takes and

@@ -98,6 +98,13 @@ func TestAuthOverHTTP(t *testing.T) {
 		{"GET", "/v1/apps/nope"},
 		{"DELETE", "/v1/apps/nope"},
 		{"GET", "/v1/apps/nope/machines"},
+		{"POST", "/v1/apps/nope/machines"},
+		{"GET", "/v1/apps/nope/machines/m"},
+		{"POST", "/v1/apps/nope/machines/m"},
+		{"GET", "/v1/apps/nope/machines/m/wait"},
+		{"GET", "/v1/apps/nope/machines/m/lease"},
+		{"POST", "/v1/apps/nope/machines/m/lease"},
+		{"DELETE", "/v1/apps/nope/machines/m/lease"},
 		{"GET", "/v1/apps/nope/secrets"},
 		{"POST", "/v1/apps/nope/secrets"},
 		{"GET", "/v1/apps/nope/secrets/A"},
@@ -123,6 +130,15 @@ func TestDeployTokenIsLimitedToItsApp(t *testing.T) {
 	ts.doAuth("POST", "/v1/apps/other/secrets/A", deploy, map[string]string{"value": "x"}).expectError(t, http.StatusForbidden, "unauthorized")
 	ts.doAuth("POST", "/v1/apps", deploy, map[string]string{"app_name": "new"}).expectError(t, http.StatusForbidden, "unauthorized")
 	ts.doAuth("DELETE", "/v1/apps/demo", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
+
+	// Machines too: its own app's, not another's.
+	if err := ts.api.EnsureMachines("other", 1); err != nil {
+		t.Fatal(err)
+	}
+	ts.doAuth("GET", "/v1/apps/demo/machines", deploy, nil).expect(t, http.StatusOK, nil)
+	ts.doAuth("GET", "/v1/apps/other/machines", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
+	others, _ := ts.api.Machines("other")
+	ts.doAuth("POST", "/v1/apps/other/machines/"+others[0].ID+"/lease", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {

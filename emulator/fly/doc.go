@@ -1,5 +1,6 @@
 // Package fly emulates the Fly.io Machines API endpoints that manage app
-// secrets, plus the app and machine endpoints a deploy touches. It follows the
+// secrets, plus the app and machine endpoints a deploy touches (after fly-go's
+// flaps client: flaps_machines.go, flaps_machines_wait.go, its leases). It follows the
 // project's Fly secrets contract (shared/api/fly-secrets.md) and is an
 // independent reading of it: nothing here is shared with the provider's client.
 //
@@ -9,7 +10,14 @@
 //	GET    /v1/apps?org_slug=ORG           {"total_apps":N,"apps":[App...]}
 //	GET    /v1/apps/{app}                  App
 //	DELETE /v1/apps/{app}                  202, empty body
-//	GET    /v1/apps/{app}/machines         [] (the emulator runs no machines)
+//	GET    /v1/apps/{app}/machines         [Machine...], in creation order
+//	POST   /v1/apps/{app}/machines         LaunchMachineInput -> 200 Machine
+//	GET    /v1/apps/{app}/machines/{id}    Machine
+//	POST   /v1/apps/{app}/machines/{id}    LaunchMachineInput (+ current_version) -> 200 Machine, new instance_id
+//	GET    /v1/apps/{app}/machines/{id}/wait?state=S&timeout=N&version=V (or instance_id=V) -> 200 {"ok":true} | 408
+//	POST   /v1/apps/{app}/machines/{id}/lease?ttl=S  {"ttl","description"} optional -> {"status":"success","data":{nonce,expires_at,owner,description,version}}
+//	GET    /v1/apps/{app}/machines/{id}/lease        the lease, or 404 "lease not found"
+//	DELETE /v1/apps/{app}/machines/{id}/lease        with fly-machine-lease-nonce -> 200 {}
 //	GET    /v1/apps/{app}/secrets          {"secrets":[AppSecret...]}
 //	POST   /v1/apps/{app}/secrets          {"values":{"A":"x","B":null}} -> {"secrets":[...],"version":N}
 //	GET    /v1/apps/{app}/secrets/{name}   AppSecret
@@ -58,7 +66,40 @@
 //   - Apps: app names are lowercase letters, digits and dashes; org_slug
 //     defaults to "personal"; creating an existing app answers 422
 //     {"error":"Validation failed: Name has already been taken"}.
+//   - Machines. A config must be a JSON object with an "image"; the answer
+//     carries it with Fly's defaults filled in ("init", "guest"), keys
+//     sorted, other fields as sent. Ids are 14 hex characters, instance ids
+//     (the machine's version) 26 characters of Crockford base32.
+//   - Launches (a create without skip_launch, every update without it) take
+//     Config.MachineBootDelay: "created" (create) or "replacing" (update)
+//     for the first half, "starting", then "started". An update counts as a
+//     restart. A launch boots with the newest secrets version a lagging read
+//     sees (Config.ReadLag), or min_secrets_version if that is newer: without
+//     it a machine may boot with old secrets. A min_secrets_version beyond
+//     the app's version answers 412, as reads do. An update with skip_launch
+//     takes the config (a new instance_id) and leaves a stopped machine
+//     stopped; a started one is stopped. current_version (the Machines API's
+//     UpdateMachineRequest field), when set, must be the machine's instance
+//     id, else 412 (status UNCONFIRMED).
+//   - Health checks: a machine reports one check status per config "checks"
+//     entry and per service check ("servicecheck-NN-<type>-<port>"),
+//     "critical" until Config.MachineCheckDelay after it started, then
+//     "passing".
+//   - Waits poll every 10 ms and block for at most 60 s (timeout in whole
+//     seconds, larger values are cut to 60), then answer 408. A wait that
+//     names a replaced version never succeeds; one that names no version
+//     still sees the replaced version in the first half of an update's
+//     launch, as Fly's can: clients pass the instance_id the update answered.
+//     An unknown version is 404.
+//   - Leases: ttl from ?ttl=S, else the body's "ttl", else 30 s. A second
+//     acquire, an update or a release without the holder's nonce answer 409
+//     {"error":"aborted: machine ID <id> lease currently held by <owner>,
+//     expires at <RFC 3339>"}; an acquire with the nonce refreshes the
+//     lease. A release with no lease held answers 404 "lease not found".
+//     Leases expire by the clock and are not saved in the state file.
+//   - RegisterInspection adds the test routes under /_emulator/fly/ (see it).
 //   - Unknown app: 404 {"error":"app not found"}; unknown secret: 404
-//     {"error":"secret not found"}; malformed JSON: 400 {"error":"invalid JSON
+//     {"error":"secret not found"}; unknown machine: 404 {"error":"machine
+//     not found"}; malformed JSON: 400 {"error":"invalid JSON
 //     body"}. Every response carries a Fly-Request-Id header.
 package fly

@@ -1,6 +1,7 @@
 package fly
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -19,6 +20,23 @@ type AppState struct {
 	CreatedAt time.Time     `json:"created_at"`
 	Version   uint64        `json:"version"`
 	Secrets   []SecretState `json:"secrets"`
+	// Machines are the app's machines in creation order, each in the state
+	// its launch settles in. Leases are not kept.
+	Machines []MachineState `json:"machines,omitempty"`
+}
+
+// MachineState is one machine.
+type MachineState struct {
+	ID             string          `json:"id"`
+	Name           string          `json:"name"`
+	Region         string          `json:"region"`
+	State          string          `json:"state"`
+	InstanceID     string          `json:"instance_id"`
+	Config         json.RawMessage `json:"config"`
+	CreatedAt      time.Time       `json:"created_at"`
+	UpdatedAt      time.Time       `json:"updated_at"`
+	SecretsVersion uint64          `json:"secrets_version"`
+	Restarts       int             `json:"restarts"`
 }
 
 // SecretState is one secret. The digest is not stored: it is recomputed.
@@ -40,6 +58,16 @@ func (a *API) Snapshot() State {
 			s := ap.secrets[name]
 			as.Secrets = append(as.Secrets, SecretState{Name: name, Value: s.value, CreatedAt: s.createdAt, UpdatedAt: s.updatedAt})
 		}
+		for _, m := range ap.machineList() {
+			state := m.state
+			if !m.launchedAt.IsZero() {
+				state = stateStarted
+			}
+			as.Machines = append(as.Machines, MachineState{
+				ID: m.id, Name: m.name, Region: m.region, State: state, InstanceID: m.instanceID, Config: m.cfg.raw,
+				CreatedAt: m.createdAt, UpdatedAt: m.updatedAt, SecretsVersion: m.secretsVersion, Restarts: m.restarts,
+			})
+		}
 		st.Apps = append(st.Apps, as)
 	}
 	sort.Slice(st.Apps, func(i, j int) bool { return st.Apps[i].Name < st.Apps[j].Name })
@@ -53,7 +81,8 @@ func (a *API) Restore(st State) error {
 		if !validAppName(as.Name) {
 			return fmt.Errorf("fly state: invalid app name %q", as.Name)
 		}
-		ap := &app{name: as.Name, org: as.Org, createdAt: as.CreatedAt.UTC(), version: as.Version, secrets: map[string]*secret{}}
+		ap := &app{name: as.Name, org: as.Org, createdAt: as.CreatedAt.UTC(), version: as.Version,
+			secrets: map[string]*secret{}, machines: map[string]*machine{}}
 		if ap.org == "" {
 			ap.org = "personal"
 		}
@@ -67,6 +96,18 @@ func (a *API) Restore(st State) error {
 				createdAt: ss.CreatedAt.UTC(),
 				updatedAt: ss.UpdatedAt.UTC(),
 			}
+		}
+		for _, ms := range as.Machines {
+			cfg, err := parseConfig(ms.Config)
+			if err != nil || ms.ID == "" || ms.InstanceID == "" || ap.machines[ms.ID] != nil {
+				return fmt.Errorf("fly state: app %q: invalid machine %q", as.Name, ms.ID)
+			}
+			// A restored machine has settled: started ones pass their checks.
+			ap.addMachine(&machine{
+				id: ms.ID, name: ms.Name, region: ms.Region, state: ms.State, cfg: cfg, instanceID: ms.InstanceID,
+				versions: map[string]bool{ms.InstanceID: true}, createdAt: ms.CreatedAt.UTC(), updatedAt: ms.UpdatedAt.UTC(),
+				secretsVersion: ms.SecretsVersion, restarts: ms.Restarts,
+			})
 		}
 		// Restored secrets are settled: every read sees them.
 		ap.history = []appVersion{{version: ap.version, secrets: ap.secrets}}

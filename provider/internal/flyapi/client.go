@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -268,6 +269,25 @@ type request struct {
 	secrets []string
 	// notFoundUntil, for a read, is until when a 404 may be read lag rather than an answer.
 	notFoundUntil time.Time
+	// attemptTimeout, when set, bounds each attempt instead of the client's (a wait blocks for
+	// up to a minute on purpose).
+	attemptTimeout time.Duration
+	// answers are statuses that are this call's answer, returned at once (a wait's 408).
+	answers []int
+	// once marks a write that must not be applied twice: after an attempt whose outcome is
+	// unknown (no answer, 408, 5xx) it is retried only if settle says it was not applied.
+	once bool
+	// settle, after an attempt whose outcome is unknown, looks whether the write was applied
+	// and, if so, fills the call's result and returns true. Its errors only mean "cannot tell".
+	settle func(ctx context.Context) (applied bool, err error)
+	// retry412 says whether a 412 of this write is lag to wait out (a secrets version that is
+	// not there yet); see retryReason.
+	retry412 func(message string) bool
+	// headers are extra request headers (a lease nonce).
+	headers map[string]string
+	// conflict says what a 409 means for this call, for the wait notifier; "" is the secrets
+	// writes' meaning.
+	conflict string
 }
 
 // response is what one attempt got back, body read in full.
@@ -288,30 +308,38 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		}
 		return fmt.Errorf("%w (stopped retrying: %w)", withAttempts(lastErr, attempts), err)
 	}
+	uncertain := false // an attempt may have been applied without our knowing
 	for attempt := 1; ; attempt++ {
 		if err := c.pace(ctx, req); err != nil {
 			return stop(attempt-1, err)
 		}
 		resp, err := c.send(ctx, req)
+		if err == nil && resp.status >= 200 && resp.status < 300 {
+			return decodeBody(req.op, resp.body, out)
+		}
+		uncertain = uncertain || err != nil || outcomeUnknown(resp.status)
+		if uncertain && req.settle != nil && ctx.Err() == nil {
+			if applied, _ := req.settle(ctx); applied {
+				return nil
+			}
+		}
 		var wait time.Duration
 		var why string
 		switch {
 		case err != nil:
 			err = fmt.Errorf("fly: %s: %w", req.op, err)
-			if ctx.Err() != nil || !isRetryableTransportError(err) {
+			if ctx.Err() != nil || !isRetryableTransportError(err) || (req.once && req.settle == nil) {
 				return err
 			}
 			lastErr = err
 			wait, why = c.backoff(attempt), fmt.Sprintf("no answer from Fly.io for app %q", req.app)
 
-		case resp.status >= 200 && resp.status < 300:
-			return decodeBody(req.op, resp.body, out)
-
 		default:
 			apiErr := c.newAPIError(req, resp)
 			apiErr.Attempts = attempt
-			why = c.retryReason(req, resp.status)
-			if why == "" {
+			why = c.retryReason(req, resp.status, apiErr.Message)
+			if why == "" || slices.Contains(req.answers, resp.status) ||
+				(req.once && req.settle == nil && outcomeUnknown(resp.status)) {
 				return apiErr
 			}
 			lastErr = apiErr
@@ -338,20 +366,32 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	}
 }
 
+// outcomeUnknown reports answers after which a write may or may not have been applied: a
+// timeout or a server-side failure (a proxy's 502 can hide a write that went through).
+func outcomeUnknown(status int) bool {
+	return status == http.StatusRequestTimeout || status >= 500
+}
+
 // retryReason says why an error answer is worth another try ("" when it is not): timeouts, rate
 // limits, racing writes and server-side failures; for reads, a version not yet available (412)
-// and a 404 that may be read lag.
-func (c *Client) retryReason(req request, status int) string {
+// and a 404 that may be read lag; for writes that say so (retry412), a 412 that is lag too.
+func (c *Client) retryReason(req request, status int, message string) string {
 	switch status {
 	case http.StatusTooManyRequests:
 		return fmt.Sprintf("Fly.io rate limit for app %q", req.app)
 	case http.StatusConflict:
+		if req.conflict != "" {
+			return req.conflict
+		}
 		return fmt.Sprintf("another write to app %q's secrets is in progress", req.app)
 	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
 		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return fmt.Sprintf("Fly.io answered %d for app %q", status, req.app)
 	}
 	if req.method != http.MethodGet {
+		if status == http.StatusPreconditionFailed && req.retry412 != nil && req.retry412(message) {
+			return fmt.Sprintf("Fly.io has not caught up with app %q's newest secrets yet", req.app)
+		}
 		return ""
 	}
 	switch {
@@ -392,7 +432,11 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	if req.body != nil {
 		body = bytes.NewReader(req.body)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	timeout := c.attemptTimeout
+	if req.attemptTimeout > 0 {
+		timeout = req.attemptTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	httpReq, err := http.NewRequestWithContext(ctx, req.method, c.baseURL+req.path, body)
 	if err != nil {
@@ -405,6 +449,9 @@ func (c *Client) send(ctx context.Context, req request) (*response, error) {
 	}
 	if c.authorization != "" {
 		httpReq.Header.Set("Authorization", c.authorization)
+	}
+	for name, value := range req.headers {
+		httpReq.Header.Set(name, value)
 	}
 
 	httpResp, err := c.httpClient.Do(httpReq)
@@ -435,10 +482,11 @@ func decodeBody(op string, body []byte, out any) error {
 }
 
 // isRetryableTransportError reports failures of the connection itself (refused, reset, closed
-// before a full response, timed out). Requests here are idempotent (set to a value, unset,
+// before a full response, timed out). The secrets requests are idempotent (set to a value, unset,
 // delete), so repeating one whose first try may have reached the server is safe; a repeated
-// delete may then answer 404, which callers treat as gone. Errors such as a bad URL or a TLS
-// certificate failure are not retried.
+// delete may then answer 404, which callers treat as gone. Requests that are not (request.once)
+// are settled first, or not repeated. Errors such as a bad URL or a TLS certificate failure are
+// not retried.
 func isRetryableTransportError(err error) bool {
 	// A per-attempt timeout is retried; the caller's own deadline is not, and do checks that
 	// before asking here.

@@ -1,7 +1,7 @@
 // Package flyapi is a small client for the app secrets endpoints of the Fly Machines API
-// (https://api.machines.dev/v1/apps/{app}/secrets...), written from the project's contract in
-// shared/api/fly-secrets.md. It depends on the standard library only and knows nothing about
-// Pulumi.
+// (https://api.machines.dev/v1/apps/{app}/secrets...), and for the machines endpoints a deploy
+// uses (list, get, update, wait, leases; machines.go), written from the project's contract in
+// shared/api/fly-secrets.md and fly-go's flaps client. It knows nothing about Pulumi.
 //
 //	c := flyapi.New("", os.Getenv("FLY_API_TOKEN"))
 //	res, err := c.SetSecret(ctx, "my-app", "DATABASE_URL", dsn)
@@ -24,5 +24,7 @@
 //   - Read consistency: reads ask for the newest secrets version known (the caller's, or one
 //     this process wrote) with ?version=N; a 412 (not there yet) is waited out, and a 404 that
 //     may be lag is retried for the read lag (WithReadLag).
+//   - Writes that must not happen twice (a machine update, a lease) are settled after an attempt
+//     whose answer was lost: the client looks whether it was applied before it retries.
 //   - Every wait is told to a WaitNotifier first, so that long operations are never silent.
 package flyapi
