@@ -29,6 +29,7 @@ type FlyAppSecretsArgs struct {
 	KeyTemplate *string           `pulumi:"keyTemplate,optional"`
 	Prune       *bool             `pulumi:"prune,optional"`
 	Adopt       *bool             `pulumi:"adopt,optional"`
+	Deploy      *DeployMode       `pulumi:"deploy,optional"`
 	APIToken    *string           `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 }
 
@@ -46,6 +47,7 @@ type FlyAppSecretsState struct {
 	// UnmanagedNames are secrets of the app that match the key template but that no resource
 	// manages, as the last refresh found them: with prune, the next up unsets them.
 	UnmanagedNames []string `pulumi:"unmanagedNames,optional"`
+	Deployment
 }
 
 var (
@@ -66,7 +68,7 @@ var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
 		if len(s.drifted()) > 0 || (s.prune && len(s.unmanaged) > 0) {
 			return "secrets"
 		}
-		return ""
+		return rolloutOwed(state)
 	},
 })
 
@@ -109,6 +111,7 @@ func (a *FlyAppSecretsArgs) Annotate(an infer.Annotator) {
 		"and that no resource of the program declares (default `false`).")
 	an.Describe(&a.Adopt, "Take over keys that already exist on the app, writing the program's values, instead of "+
 		"failing (default `false`).")
+	an.Describe(&a.Deploy, deployDescription)
 	an.Describe(&a.APIToken, "Fly.io API token for this resource only, overriding the provider's `flyApiToken`. "+
 		"Changing it is not a diff.")
 }
@@ -142,8 +145,13 @@ func (FlyAppSecrets) WireDependencies(f infer.FieldSelector, args *FlyAppSecrets
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Names).DependsOn(secrets, template)
 	f.OutputField(&state.UnmanagedNames).DependsOn(app, secrets, template, prune)
+	deployMode := f.InputField(&args.Deploy).Computed()
+	f.OutputField(&state.Deploy).DependsOn(deployMode)
 	for _, written := range []any{&state.Digests, &state.WrittenDigests, &state.WrittenAt, &state.Version} {
 		f.OutputField(written).DependsOn(app, secrets, encoding, template, prune)
+	}
+	for _, deployed := range []any{&state.DeployedVersion, &state.Machines} {
+		f.OutputField(deployed).DependsOn(app, secrets, encoding, template, prune, deployMode)
 	}
 }
 
@@ -210,7 +218,9 @@ func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAp
 	if err := w.write(ctx, client, rec); err != nil {
 		return infer.CreateResponse[FlyAppSecretsState]{}, err
 	}
-	return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: rec.state(in)}, nil
+	state := rec.state(in)
+	err = state.rollOut(ctx, client)
+	return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: state}, err
 }
 
 // Update writes, in one call, what changed: new and changed values, values changed outside
@@ -227,6 +237,7 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 		if slices.Equal(next.Names, old.Names) {
 			next.Digests, next.WrittenDigests, next.WrittenAt, next.Version = old.Digests, old.WrittenDigests, old.WrittenAt, old.Version
 		}
+		next.Deployment = old.Deployment
 		return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, nil
 	}
 	rec := recordOf(old)
@@ -243,7 +254,10 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 	if err := w.write(ctx, client, rec); err != nil {
 		return infer.UpdateResponse[FlyAppSecretsState]{}, err
 	}
-	return infer.UpdateResponse[FlyAppSecretsState]{Output: rec.state(in)}, nil
+	next := rec.state(in)
+	next.Deployment = old.Deployment
+	err = next.rollOut(ctx, client)
+	return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, err
 }
 
 // Read serves refresh and import with one list of the app's secrets.
@@ -297,6 +311,7 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 		p.GetLogger(ctx).Warning(why)
 	}
 	next := rec.state(state.FlyAppSecretsArgs)
+	next.Deployment = state.Deployment
 	return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{ID: req.ID, Inputs: next.FlyAppSecretsArgs, State: next}, nil
 }
 
@@ -326,6 +341,20 @@ func (r FlyAppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[FlyAp
 	}
 	w.leaveOthersWrites(ctx, listed, rec)
 	return infer.DeleteResponse{}, w.write(ctx, client, rec)
+}
+
+// rollOut deploys the secrets version written when the resource deploys and that version has
+// not reached the app's machines yet; a failed rollout is owed to the next up.
+func (s *FlyAppSecretsState) rollOut(ctx context.Context, client *flyapi.Client) error {
+	if !s.Deployment.pending(s.Deploy, s.Version) {
+		return nil
+	}
+	deployed, err := deploy(ctx, client, s.App, s.Version, StrategyRolling, s.Deployment)
+	s.Deployment = deployed
+	if err != nil {
+		return initFailed(err)
+	}
+	return nil
 }
 
 // appSecretsRecord is what FlyAppSecrets knows of its secrets, by Fly name, while an operation

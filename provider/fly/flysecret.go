@@ -28,6 +28,7 @@ type FlySecretArgs struct {
 	Encoding *ValueEncoding `pulumi:"encoding,optional"`
 	APIToken *string        `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 	Adopt    *bool          `pulumi:"adopt,optional"`
+	Deploy   *DeployMode    `pulumi:"deploy,optional"`
 }
 
 // FlySecretState is what FlySecret records: the secret as Fly last reported it (digest,
@@ -42,6 +43,7 @@ type FlySecretState struct {
 	Version       int64  `pulumi:"version"`
 	WrittenDigest string `pulumi:"writtenDigest"`
 	WrittenAt     string `pulumi:"writtenAt"`
+	Deployment
 }
 
 // ValueEncoding says how a FlySecret's value is written.
@@ -67,10 +69,10 @@ var (
 
 var flySecretRules = rules.Of[FlySecretArgs](rules.Rules{
 	Drift: func(state property.Map) string {
-		if flyDrift(rules.StringProp(state, "app"), rules.StringProp(state, "name"), rules.StringProp(state, "digest"), rules.StringProp(state, "writtenDigest")) == "" {
-			return ""
+		if flyDrift(rules.StringProp(state, "app"), rules.StringProp(state, "name"), rules.StringProp(state, "digest"), rules.StringProp(state, "writtenDigest")) != "" {
+			return "value"
 		}
-		return "value"
+		return rolloutOwed(state)
 	},
 })
 
@@ -107,6 +109,7 @@ func (a *FlySecretArgs) Annotate(an infer.Annotator) {
 		"Changing it is not a diff.")
 	an.Describe(&a.Adopt, "If a secret of this name already exists on the app, take it over and write the program's "+
 		"value, instead of failing (default `false`).")
+	an.Describe(&a.Deploy, deployDescription)
 }
 
 func (s *FlySecretState) Annotate(a infer.Annotator) {
@@ -149,8 +152,13 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.CreatedAt).DependsOn(app, name)
+	deployMode := f.InputField(&args.Deploy).Computed()
+	f.OutputField(&state.Deploy).DependsOn(deployMode)
 	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version, &state.WrittenDigest, &state.WrittenAt} {
 		f.OutputField(written).DependsOn(app, name, value, encoding)
+	}
+	for _, deployed := range []any{&state.DeployedVersion, &state.Machines} {
+		f.OutputField(deployed).DependsOn(app, name, value, encoding, deployMode)
 	}
 }
 
@@ -198,11 +206,13 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
-	return infer.CreateResponse[FlySecretState]{ID: id, Output: written(in, res)}, nil
+	state := written(in, res)
+	err = r.rollOut(ctx, client, &state)
+	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
 // Update writes the value when it or its encoding changed, or when a refresh found it
-// changed outside Pulumi. One API call, or none.
+// changed outside Pulumi: one API call, or none; then the rollout it owes, when it deploys.
 func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
 	client, err := r.timing.FlyClient(ctx, in.APIToken)
@@ -211,16 +221,36 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 	}
 	drifted := old.WrittenDigest != "" && old.WrittenDigest != old.Digest
 	unchanged := in.Value == old.Value && in.encoding() == old.encoding() && !drifted
-	if req.DryRun || unchanged {
-		old.FlySecretArgs = in
-		return infer.UpdateResponse[FlySecretState]{Output: old}, nil
+	state := old
+	state.FlySecretArgs = in
+	if req.DryRun {
+		return infer.UpdateResponse[FlySecretState]{Output: state}, nil
 	}
-	res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
+	if !unchanged {
+		res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
+		if err != nil {
+			return infer.UpdateResponse[FlySecretState]{}, err
+		}
+		state = written(in, res)
+		state.Deployment = old.Deployment
+	}
+	err = r.rollOut(ctx, client, &state)
+	return infer.UpdateResponse[FlySecretState]{Output: state}, err
+}
+
+// rollOut deploys the secrets version written when the resource deploys and that version has
+// not reached the app's machines yet. A failed rollout leaves the write recorded and the
+// rollout owed: the next up resumes it.
+func (r FlySecret) rollOut(ctx context.Context, client *flyapi.Client, s *FlySecretState) error {
+	if !s.Deployment.pending(s.Deploy, s.Version) {
+		return nil
+	}
+	deployed, err := deploy(ctx, client, s.App, s.Version, StrategyRolling, s.Deployment)
+	s.Deployment = deployed
 	if err != nil {
-		return infer.UpdateResponse[FlySecretState]{}, err
+		return initFailed(err)
 	}
-	state := written(in, res)
-	return infer.UpdateResponse[FlySecretState]{Output: state}, nil
+	return nil
 }
 
 // Read serves refresh and import with one API call. Import passes the ID alone.

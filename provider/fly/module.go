@@ -14,8 +14,9 @@ import (
 
 // Type tokens of the module's resources.
 const (
-	FlySecretToken     = config.Package + ":fly:FlySecret"
-	FlyAppSecretsToken = config.Package + ":fly:FlyAppSecrets"
+	FlySecretToken         = config.Package + ":fly:FlySecret"
+	FlyAppSecretsToken     = config.Package + ":fly:FlyAppSecrets"
+	SecretsDeploymentToken = config.Package + ":fly:SecretsDeployment"
 )
 
 // Module is what the provider's builder serves of this module, with the given timing.
@@ -24,13 +25,15 @@ func Module(t *config.Timing) rules.Module {
 		Resources: []infer.InferredResource{
 			infer.Resource(FlySecret{timing: t}),
 			infer.Resource(FlyAppSecrets{timing: t}),
+			infer.Resource(SecretsDeployment{timing: t}),
 		},
 		Functions: []infer.InferredFunction{
 			infer.Function(GetFlySecrets{timing: t}),
 		},
 		Rules: map[string]rules.Rules{
-			FlySecretToken:     flySecretRules,
-			FlyAppSecretsToken: flyAppSecretsRules,
+			FlySecretToken:         flySecretRules,
+			FlyAppSecretsToken:     flyAppSecretsRules,
+			SecretsDeploymentToken: secretsDeploymentRules,
 		},
 	}
 }

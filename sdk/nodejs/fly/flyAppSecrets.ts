@@ -67,6 +67,14 @@ export class FlyAppSecrets extends pulumi.CustomResource {
      */
     declare public readonly app: pulumi.Output<string>;
     /**
+     * `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+     */
+    declare public readonly deploy: pulumi.Output<enums.fly.DeployMode | undefined>;
+    /**
+     * The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+     */
+    declare public /*out*/ readonly deployedVersion: pulumi.Output<number | undefined>;
+    /**
      * Digest of each managed secret's stored value, by Fly name, as Fly.io last reported it.
      */
     declare public /*out*/ readonly digests: pulumi.Output<{[key: string]: string}>;
@@ -78,6 +86,10 @@ export class FlyAppSecrets extends pulumi.CustomResource {
      * The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
      */
     declare public readonly keyTemplate: pulumi.Output<string | undefined>;
+    /**
+     * The app's machines as the last rollout left them.
+     */
+    declare public /*out*/ readonly machines: pulumi.Output<outputs.fly.DeployedMachine[] | undefined>;
     /**
      * The Fly names of the secrets this resource manages, sorted.
      */
@@ -127,11 +139,14 @@ export class FlyAppSecrets extends pulumi.CustomResource {
             resourceInputs["adopt"] = args?.adopt;
             resourceInputs["apiToken"] = args?.apiToken ? pulumi.secret(args.apiToken) : undefined;
             resourceInputs["app"] = args?.app;
+            resourceInputs["deploy"] = args?.deploy;
             resourceInputs["encoding"] = (args?.encoding) ?? "plain";
             resourceInputs["keyTemplate"] = args?.keyTemplate;
             resourceInputs["prune"] = args?.prune;
             resourceInputs["secrets"] = args?.secrets ? pulumi.secret(args.secrets) : undefined;
+            resourceInputs["deployedVersion"] = undefined /*out*/;
             resourceInputs["digests"] = undefined /*out*/;
+            resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
             resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
@@ -141,9 +156,12 @@ export class FlyAppSecrets extends pulumi.CustomResource {
             resourceInputs["adopt"] = undefined /*out*/;
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["app"] = undefined /*out*/;
+            resourceInputs["deploy"] = undefined /*out*/;
+            resourceInputs["deployedVersion"] = undefined /*out*/;
             resourceInputs["digests"] = undefined /*out*/;
             resourceInputs["encoding"] = undefined /*out*/;
             resourceInputs["keyTemplate"] = undefined /*out*/;
+            resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
             resourceInputs["prune"] = undefined /*out*/;
             resourceInputs["secrets"] = undefined /*out*/;
@@ -177,6 +195,10 @@ export interface FlyAppSecretsArgs {
      * Name of the Fly.io app. Changing it replaces the resource.
      */
     app: pulumi.Input<string>;
+    /**
+     * `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+     */
+    deploy?: pulumi.Input<enums.fly.DeployMode | undefined>;
     /**
      * How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
      */

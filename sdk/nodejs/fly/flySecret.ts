@@ -109,6 +109,14 @@ export class FlySecret extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdAt: pulumi.Output<string>;
     /**
+     * `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+     */
+    declare public readonly deploy: pulumi.Output<enums.fly.DeployMode | undefined>;
+    /**
+     * The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+     */
+    declare public /*out*/ readonly deployedVersion: pulumi.Output<number | undefined>;
+    /**
      * Digest of the stored value, as reported by Fly.io (`fly secrets list`). It changes when the value changes, inside or outside Pulumi.
      */
     declare public /*out*/ readonly digest: pulumi.Output<string>;
@@ -116,6 +124,10 @@ export class FlySecret extends pulumi.CustomResource {
      * How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
      */
     declare public readonly encoding: pulumi.Output<enums.fly.ValueEncoding | undefined>;
+    /**
+     * The app's machines as the last rollout left them.
+     */
+    declare public /*out*/ readonly machines: pulumi.Output<outputs.fly.DeployedMachine[] | undefined>;
     /**
      * Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
      */
@@ -164,11 +176,14 @@ export class FlySecret extends pulumi.CustomResource {
             resourceInputs["adopt"] = args?.adopt;
             resourceInputs["apiToken"] = args?.apiToken ? pulumi.secret(args.apiToken) : undefined;
             resourceInputs["app"] = args?.app;
+            resourceInputs["deploy"] = args?.deploy;
             resourceInputs["encoding"] = (args?.encoding) ?? "plain";
             resourceInputs["name"] = args?.name;
             resourceInputs["value"] = args?.value ? pulumi.secret(args.value) : undefined;
             resourceInputs["createdAt"] = undefined /*out*/;
+            resourceInputs["deployedVersion"] = undefined /*out*/;
             resourceInputs["digest"] = undefined /*out*/;
+            resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["updatedAt"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
@@ -178,8 +193,11 @@ export class FlySecret extends pulumi.CustomResource {
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["app"] = undefined /*out*/;
             resourceInputs["createdAt"] = undefined /*out*/;
+            resourceInputs["deploy"] = undefined /*out*/;
+            resourceInputs["deployedVersion"] = undefined /*out*/;
             resourceInputs["digest"] = undefined /*out*/;
             resourceInputs["encoding"] = undefined /*out*/;
+            resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["name"] = undefined /*out*/;
             resourceInputs["updatedAt"] = undefined /*out*/;
             resourceInputs["value"] = undefined /*out*/;
@@ -212,6 +230,10 @@ export interface FlySecretArgs {
      * Name of the Fly.io app that holds the secret. Changing it replaces the secret.
      */
     app: pulumi.Input<string>;
+    /**
+     * `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+     */
+    deploy?: pulumi.Input<enums.fly.DeployMode | undefined>;
     /**
      * How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
      */

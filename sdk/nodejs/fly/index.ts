@@ -20,6 +20,11 @@ export const getFlySecrets: typeof import("./getFlySecrets").getFlySecrets = nul
 export const getFlySecretsOutput: typeof import("./getFlySecrets").getFlySecretsOutput = null as any;
 utilities.lazyLoad(exports, ["getFlySecrets","getFlySecretsOutput"], () => require("./getFlySecrets"));
 
+export { SecretsDeploymentArgs } from "./secretsDeployment";
+export type SecretsDeployment = import("./secretsDeployment").SecretsDeployment;
+export const SecretsDeployment: typeof import("./secretsDeployment").SecretsDeployment = null as any;
+utilities.lazyLoad(exports, ["SecretsDeployment"], () => require("./secretsDeployment"));
+
 
 // Export enums:
 export * from "../types/enums/fly";
@@ -32,6 +37,8 @@ const _module = {
                 return new FlyAppSecrets(name, <any>undefined, { urn })
             case "edgesecrets:fly:FlySecret":
                 return new FlySecret(name, <any>undefined, { urn })
+            case "edgesecrets:fly:SecretsDeployment":
+                return new SecretsDeployment(name, <any>undefined, { urn })
             default:
                 throw new Error(`unknown resource type ${type}`);
         }

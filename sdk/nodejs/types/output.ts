@@ -29,6 +29,24 @@ export namespace cloudflare {
 
 export namespace fly {
     /**
+     * A machine of the app, as a rollout left it.
+     */
+    export interface DeployedMachine {
+        /**
+         * Machine ID.
+         */
+        id: string;
+        /**
+         * The secrets version the machine runs at least.
+         */
+        secretsVersion: number;
+        /**
+         * Machine state (`started`, `stopped`, ...).
+         */
+        state: string;
+    }
+
+    /**
      * A secret of a Fly.io app, as listed: no value.
      */
     export interface FlySecretInfo {

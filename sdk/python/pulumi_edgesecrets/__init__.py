@@ -39,7 +39,8 @@ _utilities.register(
   "fqn": "pulumi_edgesecrets.fly",
   "classes": {
    "edgesecrets:fly:FlyAppSecrets": "FlyAppSecrets",
-   "edgesecrets:fly:FlySecret": "FlySecret"
+   "edgesecrets:fly:FlySecret": "FlySecret",
+   "edgesecrets:fly:SecretsDeployment": "SecretsDeployment"
   }
  }
 ]

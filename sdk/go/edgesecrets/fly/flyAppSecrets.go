@@ -39,12 +39,18 @@ type FlyAppSecrets struct {
 	ApiToken pulumi.StringPtrOutput `pulumi:"apiToken"`
 	// Name of the Fly.io app. Changing it replaces the resource.
 	App pulumi.StringOutput `pulumi:"app"`
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy DeployModePtrOutput `pulumi:"deploy"`
+	// The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+	DeployedVersion pulumi.IntPtrOutput `pulumi:"deployedVersion"`
 	// Digest of each managed secret's stored value, by Fly name, as Fly.io last reported it.
 	Digests pulumi.StringMapOutput `pulumi:"digests"`
 	// How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
 	Encoding ValueEncodingPtrOutput `pulumi:"encoding"`
 	// The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
 	KeyTemplate pulumi.StringPtrOutput `pulumi:"keyTemplate"`
+	// The app's machines as the last rollout left them.
+	Machines DeployedMachineArrayOutput `pulumi:"machines"`
 	// The Fly names of the secrets this resource manages, sorted.
 	Names pulumi.StringArrayOutput `pulumi:"names"`
 	// Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
@@ -131,6 +137,8 @@ type flyAppSecretsArgs struct {
 	ApiToken *string `pulumi:"apiToken"`
 	// Name of the Fly.io app. Changing it replaces the resource.
 	App string `pulumi:"app"`
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy *DeployMode `pulumi:"deploy"`
 	// How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
 	Encoding *ValueEncoding `pulumi:"encoding"`
 	// The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
@@ -149,6 +157,8 @@ type FlyAppSecretsArgs struct {
 	ApiToken pulumi.StringPtrInput
 	// Name of the Fly.io app. Changing it replaces the resource.
 	App pulumi.StringInput
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy DeployModePtrInput
 	// How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
 	Encoding ValueEncodingPtrInput
 	// The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
@@ -261,6 +271,16 @@ func (o FlyAppSecretsOutput) App() pulumi.StringOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringOutput { return v.App }).(pulumi.StringOutput)
 }
 
+// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+func (o FlyAppSecretsOutput) Deploy() DeployModePtrOutput {
+	return o.ApplyT(func(v *FlyAppSecrets) DeployModePtrOutput { return v.Deploy }).(DeployModePtrOutput)
+}
+
+// The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+func (o FlyAppSecretsOutput) DeployedVersion() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FlyAppSecrets) pulumi.IntPtrOutput { return v.DeployedVersion }).(pulumi.IntPtrOutput)
+}
+
 // Digest of each managed secret's stored value, by Fly name, as Fly.io last reported it.
 func (o FlyAppSecretsOutput) Digests() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringMapOutput { return v.Digests }).(pulumi.StringMapOutput)
@@ -274,6 +294,11 @@ func (o FlyAppSecretsOutput) Encoding() ValueEncodingPtrOutput {
 // The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
 func (o FlyAppSecretsOutput) KeyTemplate() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringPtrOutput { return v.KeyTemplate }).(pulumi.StringPtrOutput)
+}
+
+// The app's machines as the last rollout left them.
+func (o FlyAppSecretsOutput) Machines() DeployedMachineArrayOutput {
+	return o.ApplyT(func(v *FlyAppSecrets) DeployedMachineArrayOutput { return v.Machines }).(DeployedMachineArrayOutput)
 }
 
 // The Fly names of the secrets this resource manages, sorted.

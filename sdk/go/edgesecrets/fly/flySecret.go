@@ -107,10 +107,16 @@ type FlySecret struct {
 	App pulumi.StringOutput `pulumi:"app"`
 	// When the secret was first set (RFC 3339).
 	CreatedAt pulumi.StringOutput `pulumi:"createdAt"`
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy DeployModePtrOutput `pulumi:"deploy"`
+	// The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+	DeployedVersion pulumi.IntPtrOutput `pulumi:"deployedVersion"`
 	// Digest of the stored value, as reported by Fly.io (`fly secrets list`). It changes when the value changes, inside or outside Pulumi.
 	Digest pulumi.StringOutput `pulumi:"digest"`
 	// How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
 	Encoding ValueEncodingPtrOutput `pulumi:"encoding"`
+	// The app's machines as the last rollout left them.
+	Machines DeployedMachineArrayOutput `pulumi:"machines"`
 	// Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
 	Name pulumi.StringOutput `pulumi:"name"`
 	// When the secret was last set (RFC 3339).
@@ -199,6 +205,8 @@ type flySecretArgs struct {
 	ApiToken *string `pulumi:"apiToken"`
 	// Name of the Fly.io app that holds the secret. Changing it replaces the secret.
 	App string `pulumi:"app"`
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy *DeployMode `pulumi:"deploy"`
 	// How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
 	Encoding *ValueEncoding `pulumi:"encoding"`
 	// Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
@@ -215,6 +223,8 @@ type FlySecretArgs struct {
 	ApiToken pulumi.StringPtrInput
 	// Name of the Fly.io app that holds the secret. Changing it replaces the secret.
 	App pulumi.StringInput
+	// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+	Deploy DeployModePtrInput
 	// How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
 	Encoding ValueEncodingPtrInput
 	// Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
@@ -330,6 +340,16 @@ func (o FlySecretOutput) CreatedAt() pulumi.StringOutput {
 	return o.ApplyT(func(v *FlySecret) pulumi.StringOutput { return v.CreatedAt }).(pulumi.StringOutput)
 }
 
+// `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+func (o FlySecretOutput) Deploy() DeployModePtrOutput {
+	return o.ApplyT(func(v *FlySecret) DeployModePtrOutput { return v.Deploy }).(DeployModePtrOutput)
+}
+
+// The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+func (o FlySecretOutput) DeployedVersion() pulumi.IntPtrOutput {
+	return o.ApplyT(func(v *FlySecret) pulumi.IntPtrOutput { return v.DeployedVersion }).(pulumi.IntPtrOutput)
+}
+
 // Digest of the stored value, as reported by Fly.io (`fly secrets list`). It changes when the value changes, inside or outside Pulumi.
 func (o FlySecretOutput) Digest() pulumi.StringOutput {
 	return o.ApplyT(func(v *FlySecret) pulumi.StringOutput { return v.Digest }).(pulumi.StringOutput)
@@ -338,6 +358,11 @@ func (o FlySecretOutput) Digest() pulumi.StringOutput {
 // How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
 func (o FlySecretOutput) Encoding() ValueEncodingPtrOutput {
 	return o.ApplyT(func(v *FlySecret) ValueEncodingPtrOutput { return v.Encoding }).(ValueEncodingPtrOutput)
+}
+
+// The app's machines as the last rollout left them.
+func (o FlySecretOutput) Machines() DeployedMachineArrayOutput {
+	return o.ApplyT(func(v *FlySecret) DeployedMachineArrayOutput { return v.Machines }).(DeployedMachineArrayOutput)
 }
 
 // Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.

@@ -25,6 +25,8 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &FlyAppSecrets{}
 	case "edgesecrets:fly:FlySecret":
 		r = &FlySecret{}
+	case "edgesecrets:fly:SecretsDeployment":
+		r = &SecretsDeployment{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}

@@ -10,6 +10,340 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
+type DeployMode string
+
+const (
+	// Stage the write: machines see it when they next start or are updated.
+	DeployModeNone = DeployMode("none")
+	// Roll the app's machines, one at a time, to the secrets version written.
+	DeployModeRolling = DeployMode("rolling")
+)
+
+func (DeployMode) ElementType() reflect.Type {
+	return reflect.TypeOf((*DeployMode)(nil)).Elem()
+}
+
+func (e DeployMode) ToDeployModeOutput() DeployModeOutput {
+	return pulumi.ToOutput(e).(DeployModeOutput)
+}
+
+func (e DeployMode) ToDeployModeOutputWithContext(ctx context.Context) DeployModeOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(DeployModeOutput)
+}
+
+func (e DeployMode) ToDeployModePtrOutput() DeployModePtrOutput {
+	return e.ToDeployModePtrOutputWithContext(context.Background())
+}
+
+func (e DeployMode) ToDeployModePtrOutputWithContext(ctx context.Context) DeployModePtrOutput {
+	return DeployMode(e).ToDeployModeOutputWithContext(ctx).ToDeployModePtrOutputWithContext(ctx)
+}
+
+func (e DeployMode) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DeployMode) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DeployMode) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e DeployMode) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type DeployModeOutput struct{ *pulumi.OutputState }
+
+func (DeployModeOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DeployMode)(nil)).Elem()
+}
+
+func (o DeployModeOutput) ToDeployModeOutput() DeployModeOutput {
+	return o
+}
+
+func (o DeployModeOutput) ToDeployModeOutputWithContext(ctx context.Context) DeployModeOutput {
+	return o
+}
+
+func (o DeployModeOutput) ToDeployModePtrOutput() DeployModePtrOutput {
+	return o.ToDeployModePtrOutputWithContext(context.Background())
+}
+
+func (o DeployModeOutput) ToDeployModePtrOutputWithContext(ctx context.Context) DeployModePtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v DeployMode) *DeployMode {
+		return &v
+	}).(DeployModePtrOutput)
+}
+
+func (o DeployModeOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o DeployModeOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DeployMode) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o DeployModeOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DeployModeOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DeployMode) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type DeployModePtrOutput struct{ *pulumi.OutputState }
+
+func (DeployModePtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**DeployMode)(nil)).Elem()
+}
+
+func (o DeployModePtrOutput) ToDeployModePtrOutput() DeployModePtrOutput {
+	return o
+}
+
+func (o DeployModePtrOutput) ToDeployModePtrOutputWithContext(ctx context.Context) DeployModePtrOutput {
+	return o
+}
+
+func (o DeployModePtrOutput) Elem() DeployModeOutput {
+	return o.ApplyT(func(v *DeployMode) DeployMode {
+		if v != nil {
+			return *v
+		}
+		var ret DeployMode
+		return ret
+	}).(DeployModeOutput)
+}
+
+func (o DeployModePtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DeployModePtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *DeployMode) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// DeployModeInput is an input type that accepts values of the DeployMode enum
+// A concrete instance of `DeployModeInput` can be one of the following:
+//
+//	DeployModeNone
+//	DeployModeRolling
+type DeployModeInput interface {
+	pulumi.Input
+
+	ToDeployModeOutput() DeployModeOutput
+	ToDeployModeOutputWithContext(context.Context) DeployModeOutput
+}
+
+var deployModePtrType = reflect.TypeOf((**DeployMode)(nil)).Elem()
+
+type DeployModePtrInput interface {
+	pulumi.Input
+
+	ToDeployModePtrOutput() DeployModePtrOutput
+	ToDeployModePtrOutputWithContext(context.Context) DeployModePtrOutput
+}
+
+type deployModePtr string
+
+func DeployModePtr(v string) DeployModePtrInput {
+	return (*deployModePtr)(&v)
+}
+
+func (*deployModePtr) ElementType() reflect.Type {
+	return deployModePtrType
+}
+
+func (in *deployModePtr) ToDeployModePtrOutput() DeployModePtrOutput {
+	return pulumi.ToOutput(in).(DeployModePtrOutput)
+}
+
+func (in *deployModePtr) ToDeployModePtrOutputWithContext(ctx context.Context) DeployModePtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(DeployModePtrOutput)
+}
+
+type DeployStrategy string
+
+const (
+	// One machine at a time, each started and healthy before the next.
+	DeployStrategyRolling = DeployStrategy("rolling")
+	// Every machine at once.
+	DeployStrategyImmediate = DeployStrategy("immediate")
+)
+
+func (DeployStrategy) ElementType() reflect.Type {
+	return reflect.TypeOf((*DeployStrategy)(nil)).Elem()
+}
+
+func (e DeployStrategy) ToDeployStrategyOutput() DeployStrategyOutput {
+	return pulumi.ToOutput(e).(DeployStrategyOutput)
+}
+
+func (e DeployStrategy) ToDeployStrategyOutputWithContext(ctx context.Context) DeployStrategyOutput {
+	return pulumi.ToOutputWithContext(ctx, e).(DeployStrategyOutput)
+}
+
+func (e DeployStrategy) ToDeployStrategyPtrOutput() DeployStrategyPtrOutput {
+	return e.ToDeployStrategyPtrOutputWithContext(context.Background())
+}
+
+func (e DeployStrategy) ToDeployStrategyPtrOutputWithContext(ctx context.Context) DeployStrategyPtrOutput {
+	return DeployStrategy(e).ToDeployStrategyOutputWithContext(ctx).ToDeployStrategyPtrOutputWithContext(ctx)
+}
+
+func (e DeployStrategy) ToStringOutput() pulumi.StringOutput {
+	return pulumi.ToOutput(pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DeployStrategy) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return pulumi.ToOutputWithContext(ctx, pulumi.String(e)).(pulumi.StringOutput)
+}
+
+func (e DeployStrategy) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringPtrOutputWithContext(context.Background())
+}
+
+func (e DeployStrategy) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return pulumi.String(e).ToStringOutputWithContext(ctx).ToStringPtrOutputWithContext(ctx)
+}
+
+type DeployStrategyOutput struct{ *pulumi.OutputState }
+
+func (DeployStrategyOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DeployStrategy)(nil)).Elem()
+}
+
+func (o DeployStrategyOutput) ToDeployStrategyOutput() DeployStrategyOutput {
+	return o
+}
+
+func (o DeployStrategyOutput) ToDeployStrategyOutputWithContext(ctx context.Context) DeployStrategyOutput {
+	return o
+}
+
+func (o DeployStrategyOutput) ToDeployStrategyPtrOutput() DeployStrategyPtrOutput {
+	return o.ToDeployStrategyPtrOutputWithContext(context.Background())
+}
+
+func (o DeployStrategyOutput) ToDeployStrategyPtrOutputWithContext(ctx context.Context) DeployStrategyPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, v DeployStrategy) *DeployStrategy {
+		return &v
+	}).(DeployStrategyPtrOutput)
+}
+
+func (o DeployStrategyOutput) ToStringOutput() pulumi.StringOutput {
+	return o.ToStringOutputWithContext(context.Background())
+}
+
+func (o DeployStrategyOutput) ToStringOutputWithContext(ctx context.Context) pulumi.StringOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DeployStrategy) string {
+		return string(e)
+	}).(pulumi.StringOutput)
+}
+
+func (o DeployStrategyOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DeployStrategyOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e DeployStrategy) *string {
+		v := string(e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+type DeployStrategyPtrOutput struct{ *pulumi.OutputState }
+
+func (DeployStrategyPtrOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((**DeployStrategy)(nil)).Elem()
+}
+
+func (o DeployStrategyPtrOutput) ToDeployStrategyPtrOutput() DeployStrategyPtrOutput {
+	return o
+}
+
+func (o DeployStrategyPtrOutput) ToDeployStrategyPtrOutputWithContext(ctx context.Context) DeployStrategyPtrOutput {
+	return o
+}
+
+func (o DeployStrategyPtrOutput) Elem() DeployStrategyOutput {
+	return o.ApplyT(func(v *DeployStrategy) DeployStrategy {
+		if v != nil {
+			return *v
+		}
+		var ret DeployStrategy
+		return ret
+	}).(DeployStrategyOutput)
+}
+
+func (o DeployStrategyPtrOutput) ToStringPtrOutput() pulumi.StringPtrOutput {
+	return o.ToStringPtrOutputWithContext(context.Background())
+}
+
+func (o DeployStrategyPtrOutput) ToStringPtrOutputWithContext(ctx context.Context) pulumi.StringPtrOutput {
+	return o.ApplyTWithContext(ctx, func(_ context.Context, e *DeployStrategy) *string {
+		if e == nil {
+			return nil
+		}
+		v := string(*e)
+		return &v
+	}).(pulumi.StringPtrOutput)
+}
+
+// DeployStrategyInput is an input type that accepts values of the DeployStrategy enum
+// A concrete instance of `DeployStrategyInput` can be one of the following:
+//
+//	DeployStrategyRolling
+//	DeployStrategyImmediate
+type DeployStrategyInput interface {
+	pulumi.Input
+
+	ToDeployStrategyOutput() DeployStrategyOutput
+	ToDeployStrategyOutputWithContext(context.Context) DeployStrategyOutput
+}
+
+var deployStrategyPtrType = reflect.TypeOf((**DeployStrategy)(nil)).Elem()
+
+type DeployStrategyPtrInput interface {
+	pulumi.Input
+
+	ToDeployStrategyPtrOutput() DeployStrategyPtrOutput
+	ToDeployStrategyPtrOutputWithContext(context.Context) DeployStrategyPtrOutput
+}
+
+type deployStrategyPtr string
+
+func DeployStrategyPtr(v string) DeployStrategyPtrInput {
+	return (*deployStrategyPtr)(&v)
+}
+
+func (*deployStrategyPtr) ElementType() reflect.Type {
+	return deployStrategyPtrType
+}
+
+func (in *deployStrategyPtr) ToDeployStrategyPtrOutput() DeployStrategyPtrOutput {
+	return pulumi.ToOutput(in).(DeployStrategyPtrOutput)
+}
+
+func (in *deployStrategyPtr) ToDeployStrategyPtrOutputWithContext(ctx context.Context) DeployStrategyPtrOutput {
+	return pulumi.ToOutputWithContext(ctx, in).(DeployStrategyPtrOutput)
+}
+
 type ValueEncoding string
 
 const (
@@ -178,8 +512,16 @@ func (in *valueEncodingPtr) ToValueEncodingPtrOutputWithContext(ctx context.Cont
 }
 
 func init() {
+	pulumi.RegisterInputType(reflect.TypeOf((*DeployModeInput)(nil)).Elem(), DeployMode("none"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DeployModePtrInput)(nil)).Elem(), DeployMode("none"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DeployStrategyInput)(nil)).Elem(), DeployStrategy("rolling"))
+	pulumi.RegisterInputType(reflect.TypeOf((*DeployStrategyPtrInput)(nil)).Elem(), DeployStrategy("rolling"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ValueEncodingInput)(nil)).Elem(), ValueEncoding("plain"))
 	pulumi.RegisterInputType(reflect.TypeOf((*ValueEncodingPtrInput)(nil)).Elem(), ValueEncoding("plain"))
+	pulumi.RegisterOutputType(DeployModeOutput{})
+	pulumi.RegisterOutputType(DeployModePtrOutput{})
+	pulumi.RegisterOutputType(DeployStrategyOutput{})
+	pulumi.RegisterOutputType(DeployStrategyPtrOutput{})
 	pulumi.RegisterOutputType(ValueEncodingOutput{})
 	pulumi.RegisterOutputType(ValueEncodingPtrOutput{})
 }

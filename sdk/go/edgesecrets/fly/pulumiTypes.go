@@ -13,6 +13,66 @@ import (
 
 var _ = internal.GetEnvOrDefault
 
+// A machine of the app, as a rollout left it.
+type DeployedMachine struct {
+	// Machine ID.
+	Id string `pulumi:"id"`
+	// The secrets version the machine runs at least.
+	SecretsVersion int `pulumi:"secretsVersion"`
+	// Machine state (`started`, `stopped`, ...).
+	State string `pulumi:"state"`
+}
+
+// A machine of the app, as a rollout left it.
+type DeployedMachineOutput struct{ *pulumi.OutputState }
+
+func (DeployedMachineOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*DeployedMachine)(nil)).Elem()
+}
+
+func (o DeployedMachineOutput) ToDeployedMachineOutput() DeployedMachineOutput {
+	return o
+}
+
+func (o DeployedMachineOutput) ToDeployedMachineOutputWithContext(ctx context.Context) DeployedMachineOutput {
+	return o
+}
+
+// Machine ID.
+func (o DeployedMachineOutput) Id() pulumi.StringOutput {
+	return o.ApplyT(func(v DeployedMachine) string { return v.Id }).(pulumi.StringOutput)
+}
+
+// The secrets version the machine runs at least.
+func (o DeployedMachineOutput) SecretsVersion() pulumi.IntOutput {
+	return o.ApplyT(func(v DeployedMachine) int { return v.SecretsVersion }).(pulumi.IntOutput)
+}
+
+// Machine state (`started`, `stopped`, ...).
+func (o DeployedMachineOutput) State() pulumi.StringOutput {
+	return o.ApplyT(func(v DeployedMachine) string { return v.State }).(pulumi.StringOutput)
+}
+
+type DeployedMachineArrayOutput struct{ *pulumi.OutputState }
+
+func (DeployedMachineArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]DeployedMachine)(nil)).Elem()
+}
+
+func (o DeployedMachineArrayOutput) ToDeployedMachineArrayOutput() DeployedMachineArrayOutput {
+	return o
+}
+
+func (o DeployedMachineArrayOutput) ToDeployedMachineArrayOutputWithContext(ctx context.Context) DeployedMachineArrayOutput {
+	return o
+}
+
+func (o DeployedMachineArrayOutput) Index(i pulumi.IntInput) DeployedMachineOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) DeployedMachine {
+		return vs[0].([]DeployedMachine)[vs[1].(int)]
+	}).(DeployedMachineOutput)
+}
+
 // A secret of a Fly.io app, as listed: no value.
 type FlySecretInfo struct {
 	// When the secret was first set (RFC 3339).
@@ -81,6 +141,8 @@ func (o FlySecretInfoArrayOutput) Index(i pulumi.IntInput) FlySecretInfoOutput {
 }
 
 func init() {
+	pulumi.RegisterOutputType(DeployedMachineOutput{})
+	pulumi.RegisterOutputType(DeployedMachineArrayOutput{})
 	pulumi.RegisterOutputType(FlySecretInfoOutput{})
 	pulumi.RegisterOutputType(FlySecretInfoArrayOutput{})
 }

@@ -10,4 +10,5 @@ from ._enums import *
 from .fly_app_secrets import *
 from .fly_secret import *
 from .get_fly_secrets import *
+from .secrets_deployment import *
 from . import outputs

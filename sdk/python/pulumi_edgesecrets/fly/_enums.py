@@ -7,8 +7,34 @@ import pulumi
 from enum import Enum
 
 __all__ = [
+    'DeployMode',
+    'DeployStrategy',
     'ValueEncoding',
 ]
+
+
+@pulumi.type_token("edgesecrets:fly:DeployMode")
+class DeployMode(_builtins.str, Enum):
+    NONE = "none"
+    """
+    Stage the write: machines see it when they next start or are updated.
+    """
+    ROLLING = "rolling"
+    """
+    Roll the app's machines, one at a time, to the secrets version written.
+    """
+
+
+@pulumi.type_token("edgesecrets:fly:DeployStrategy")
+class DeployStrategy(_builtins.str, Enum):
+    ROLLING = "rolling"
+    """
+    One machine at a time, each started and healthy before the next.
+    """
+    IMMEDIATE = "immediate"
+    """
+    Every machine at once.
+    """
 
 
 @pulumi.type_token("edgesecrets:fly:ValueEncoding")

@@ -13,6 +13,7 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from .. import _utilities
+from . import outputs
 from ._enums import *
 
 __all__ = ['FlyAppSecretsArgs', 'FlyAppSecrets']
@@ -24,6 +25,7 @@ class FlyAppSecretsArgs:
                  secrets: pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
                  prune: pulumi.Input[Optional[_builtins.bool]] = None):
@@ -34,6 +36,7 @@ class FlyAppSecretsArgs:
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
         :param pulumi.Input[_builtins.bool] adopt: Take over keys that already exist on the app, writing the program's values, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this resource only, overriding the provider's `flyApiToken`. Changing it is not a diff.
+        :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
         :param pulumi.Input[_builtins.str] key_template: The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
         :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
@@ -44,6 +47,8 @@ class FlyAppSecretsArgs:
             pulumi.set(__self__, "adopt", adopt)
         if api_token is not None:
             pulumi.set(__self__, "api_token", api_token)
+        if deploy is not None:
+            pulumi.set(__self__, "deploy", deploy)
         if encoding is None:
             encoding = 'plain'
         if encoding is not None:
@@ -103,6 +108,18 @@ class FlyAppSecretsArgs:
 
     @_builtins.property
     @pulumi.getter
+    def deploy(self) -> pulumi.Input[Optional['DeployMode']]:
+        """
+        `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+        """
+        return pulumi.get(self, "deploy")
+
+    @deploy.setter
+    def deploy(self, value: pulumi.Input[Optional['DeployMode']]):
+        pulumi.set(self, "deploy", value)
+
+    @_builtins.property
+    @pulumi.getter
     def encoding(self) -> pulumi.Input[Optional['ValueEncoding']]:
         """
         How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
@@ -147,6 +164,7 @@ class FlyAppSecrets(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
                  prune: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -177,6 +195,7 @@ class FlyAppSecrets(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] adopt: Take over keys that already exist on the app, writing the program's values, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this resource only, overriding the provider's `flyApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.str] app: Name of the Fly.io app. Changing it replaces the resource.
+        :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
         :param pulumi.Input[_builtins.str] key_template: The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
         :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
@@ -226,6 +245,7 @@ class FlyAppSecrets(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
                  prune: pulumi.Input[Optional[_builtins.bool]] = None,
@@ -244,6 +264,7 @@ class FlyAppSecrets(pulumi.CustomResource):
             if app is None and not opts.urn:
                 raise TypeError("Missing required property 'app'")
             __props__.__dict__["app"] = app
+            __props__.__dict__["deploy"] = deploy
             if encoding is None:
                 encoding = 'plain'
             __props__.__dict__["encoding"] = encoding
@@ -252,7 +273,9 @@ class FlyAppSecrets(pulumi.CustomResource):
             if secrets is None and not opts.urn:
                 raise TypeError("Missing required property 'secrets'")
             __props__.__dict__["secrets"] = None if secrets is None else pulumi.Output.secret(secrets)
+            __props__.__dict__["deployed_version"] = None
             __props__.__dict__["digests"] = None
+            __props__.__dict__["machines"] = None
             __props__.__dict__["names"] = None
             __props__.__dict__["unmanaged_names"] = None
             __props__.__dict__["version"] = None
@@ -287,9 +310,12 @@ class FlyAppSecrets(pulumi.CustomResource):
         __props__.__dict__["adopt"] = None
         __props__.__dict__["api_token"] = None
         __props__.__dict__["app"] = None
+        __props__.__dict__["deploy"] = None
+        __props__.__dict__["deployed_version"] = None
         __props__.__dict__["digests"] = None
         __props__.__dict__["encoding"] = None
         __props__.__dict__["key_template"] = None
+        __props__.__dict__["machines"] = None
         __props__.__dict__["names"] = None
         __props__.__dict__["prune"] = None
         __props__.__dict__["secrets"] = None
@@ -325,6 +351,22 @@ class FlyAppSecrets(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def deploy(self) -> pulumi.Output[Optional['DeployMode']]:
+        """
+        `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+        """
+        return pulumi.get(self, "deploy")
+
+    @_builtins.property
+    @pulumi.getter(name="deployedVersion")
+    def deployed_version(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+        """
+        return pulumi.get(self, "deployed_version")
+
+    @_builtins.property
+    @pulumi.getter
     def digests(self) -> pulumi.Output[Mapping[str, _builtins.str]]:
         """
         Digest of each managed secret's stored value, by Fly name, as Fly.io last reported it.
@@ -346,6 +388,14 @@ class FlyAppSecrets(pulumi.CustomResource):
         The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
         """
         return pulumi.get(self, "key_template")
+
+    @_builtins.property
+    @pulumi.getter
+    def machines(self) -> pulumi.Output[Optional[Sequence['outputs.DeployedMachine']]]:
+        """
+        The app's machines as the last rollout left them.
+        """
+        return pulumi.get(self, "machines")
 
     @_builtins.property
     @pulumi.getter

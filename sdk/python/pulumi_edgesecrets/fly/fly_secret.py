@@ -13,6 +13,7 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import NotRequired, TypedDict, TypeAlias
 from .. import _utilities
+from . import outputs
 from ._enums import *
 
 __all__ = ['FlySecretArgs', 'FlySecret']
@@ -25,6 +26,7 @@ class FlySecretArgs:
                  value: pulumi.Input[_builtins.str],
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None):
         """
         The set of arguments for constructing a FlySecret resource.
@@ -34,6 +36,7 @@ class FlySecretArgs:
         :param pulumi.Input[_builtins.str] value: Secret value. Always stored as a Pulumi secret; never returned by Fly.io.
         :param pulumi.Input[_builtins.bool] adopt: If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
+        :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
         """
         pulumi.set(__self__, "app", app)
@@ -43,6 +46,8 @@ class FlySecretArgs:
             pulumi.set(__self__, "adopt", adopt)
         if api_token is not None:
             pulumi.set(__self__, "api_token", api_token)
+        if deploy is not None:
+            pulumi.set(__self__, "deploy", deploy)
         if encoding is None:
             encoding = 'plain'
         if encoding is not None:
@@ -110,6 +115,18 @@ class FlySecretArgs:
 
     @_builtins.property
     @pulumi.getter
+    def deploy(self) -> pulumi.Input[Optional['DeployMode']]:
+        """
+        `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+        """
+        return pulumi.get(self, "deploy")
+
+    @deploy.setter
+    def deploy(self, value: pulumi.Input[Optional['DeployMode']]):
+        pulumi.set(self, "deploy", value)
+
+    @_builtins.property
+    @pulumi.getter
     def encoding(self) -> pulumi.Input[Optional['ValueEncoding']]:
         """
         How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
@@ -130,6 +147,7 @@ class FlySecret(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
                  value: pulumi.Input[Optional[_builtins.str]] = None,
@@ -199,6 +217,7 @@ class FlySecret(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] adopt: If a secret of this name already exists on the app, take it over and write the program's value, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this secret only, overriding the provider's `flyApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.str] app: Name of the Fly.io app that holds the secret. Changing it replaces the secret.
+        :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
         :param pulumi.Input[_builtins.str] name: Secret name, exposed to the app's machines as an environment variable: letters, digits and underscores, not starting with a digit (`^[A-Za-z_][A-Za-z0-9_]*$`). Changing it replaces the secret.
         :param pulumi.Input[_builtins.str] value: Secret value. Always stored as a Pulumi secret; never returned by Fly.io.
@@ -287,6 +306,7 @@ class FlySecret(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  app: pulumi.Input[Optional[_builtins.str]] = None,
+                 deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  name: pulumi.Input[Optional[_builtins.str]] = None,
                  value: pulumi.Input[Optional[_builtins.str]] = None,
@@ -304,6 +324,7 @@ class FlySecret(pulumi.CustomResource):
             if app is None and not opts.urn:
                 raise TypeError("Missing required property 'app'")
             __props__.__dict__["app"] = app
+            __props__.__dict__["deploy"] = deploy
             if encoding is None:
                 encoding = 'plain'
             __props__.__dict__["encoding"] = encoding
@@ -314,7 +335,9 @@ class FlySecret(pulumi.CustomResource):
                 raise TypeError("Missing required property 'value'")
             __props__.__dict__["value"] = None if value is None else pulumi.Output.secret(value)
             __props__.__dict__["created_at"] = None
+            __props__.__dict__["deployed_version"] = None
             __props__.__dict__["digest"] = None
+            __props__.__dict__["machines"] = None
             __props__.__dict__["updated_at"] = None
             __props__.__dict__["version"] = None
             __props__.__dict__["written_at"] = None
@@ -349,8 +372,11 @@ class FlySecret(pulumi.CustomResource):
         __props__.__dict__["api_token"] = None
         __props__.__dict__["app"] = None
         __props__.__dict__["created_at"] = None
+        __props__.__dict__["deploy"] = None
+        __props__.__dict__["deployed_version"] = None
         __props__.__dict__["digest"] = None
         __props__.__dict__["encoding"] = None
+        __props__.__dict__["machines"] = None
         __props__.__dict__["name"] = None
         __props__.__dict__["updated_at"] = None
         __props__.__dict__["value"] = None
@@ -393,6 +419,22 @@ class FlySecret(pulumi.CustomResource):
 
     @_builtins.property
     @pulumi.getter
+    def deploy(self) -> pulumi.Output[Optional['DeployMode']]:
+        """
+        `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
+        """
+        return pulumi.get(self, "deploy")
+
+    @_builtins.property
+    @pulumi.getter(name="deployedVersion")
+    def deployed_version(self) -> pulumi.Output[Optional[_builtins.int]]:
+        """
+        The secrets version the last rollout brought every eligible machine of the app to. Below `version` after a rollout that failed: the next `pulumi up` resumes it.
+        """
+        return pulumi.get(self, "deployed_version")
+
+    @_builtins.property
+    @pulumi.getter
     def digest(self) -> pulumi.Output[_builtins.str]:
         """
         Digest of the stored value, as reported by Fly.io (`fly secrets list`). It changes when the value changes, inside or outside Pulumi.
@@ -406,6 +448,14 @@ class FlySecret(pulumi.CustomResource):
         How the value is written: `plain` (default) as is, or `base64` to have the provider base64-encode it, as fly.toml `[[files]]` entries with `secret_name` require.
         """
         return pulumi.get(self, "encoding")
+
+    @_builtins.property
+    @pulumi.getter
+    def machines(self) -> pulumi.Output[Optional[Sequence['outputs.DeployedMachine']]]:
+        """
+        The app's machines as the last rollout left them.
+        """
+        return pulumi.get(self, "machines")
 
     @_builtins.property
     @pulumi.getter

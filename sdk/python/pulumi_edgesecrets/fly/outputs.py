@@ -16,8 +16,71 @@ from .. import _utilities
 from ._enums import *
 
 __all__ = [
+    'DeployedMachine',
     'FlySecretInfo',
 ]
+
+@pulumi.output_type
+class DeployedMachine(dict):
+    """
+    A machine of the app, as a rollout left it.
+    """
+    @staticmethod
+    def __key_warning(key: str):
+        suggest = None
+        if key == "secretsVersion":
+            suggest = "secrets_version"
+
+        if suggest:
+            pulumi.log.warn(f"Key '{key}' not found in DeployedMachine. Access the value via the '{suggest}' property getter instead.")
+
+    def __getitem__(self, key: str) -> Any:
+        DeployedMachine.__key_warning(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default = None) -> Any:
+        DeployedMachine.__key_warning(key)
+        return super().get(key, default)
+
+    def __init__(__self__, *,
+                 id: _builtins.str,
+                 secrets_version: _builtins.int,
+                 state: _builtins.str):
+        """
+        A machine of the app, as a rollout left it.
+
+        :param _builtins.str id: Machine ID.
+        :param _builtins.int secrets_version: The secrets version the machine runs at least.
+        :param _builtins.str state: Machine state (`started`, `stopped`, ...).
+        """
+        pulumi.set(__self__, "id", id)
+        pulumi.set(__self__, "secrets_version", secrets_version)
+        pulumi.set(__self__, "state", state)
+
+    @_builtins.property
+    @pulumi.getter
+    def id(self) -> _builtins.str:
+        """
+        Machine ID.
+        """
+        return pulumi.get(self, "id")
+
+    @_builtins.property
+    @pulumi.getter(name="secretsVersion")
+    def secrets_version(self) -> _builtins.int:
+        """
+        The secrets version the machine runs at least.
+        """
+        return pulumi.get(self, "secrets_version")
+
+    @_builtins.property
+    @pulumi.getter
+    def state(self) -> _builtins.str:
+        """
+        Machine state (`started`, `stopped`, ...).
+        """
+        return pulumi.get(self, "state")
+
 
 @pulumi.output_type
 class FlySecretInfo(dict):

@@ -2,6 +2,32 @@
 // *** Do not edit by hand unless you're certain you know what you are doing! ***
 
 
+export const DeployMode = {
+    /**
+     * Stage the write: machines see it when they next start or are updated.
+     */
+    None: "none",
+    /**
+     * Roll the app's machines, one at a time, to the secrets version written.
+     */
+    Rolling: "rolling",
+} as const;
+
+export type DeployMode = (typeof DeployMode)[keyof typeof DeployMode];
+
+export const DeployStrategy = {
+    /**
+     * One machine at a time, each started and healthy before the next.
+     */
+    Rolling: "rolling",
+    /**
+     * Every machine at once.
+     */
+    Immediate: "immediate",
+} as const;
+
+export type DeployStrategy = (typeof DeployStrategy)[keyof typeof DeployStrategy];
+
 export const ValueEncoding = {
     /**
      * Write the value as is.

@@ -1,0 +1,149 @@
+package fly
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
+)
+
+// DeployMode says whether a resource's writes are rolled out to the app's running machines.
+type DeployMode string
+
+const (
+	DeployNone    DeployMode = "none"
+	DeployRolling DeployMode = "rolling"
+)
+
+// DeployStrategy says how a SecretsDeployment restarts the app's machines.
+type DeployStrategy string
+
+const (
+	StrategyRolling   DeployStrategy = "rolling"
+	StrategyImmediate DeployStrategy = "immediate"
+)
+
+// Deployment is what a resource that deploys records of its last rollout.
+type Deployment struct {
+	DeployedVersion *int64            `pulumi:"deployedVersion,optional"`
+	Machines        []DeployedMachine `pulumi:"machines,optional"`
+}
+
+// DeployedMachine is one machine of the app as the last rollout left it.
+type DeployedMachine struct {
+	ID             string `pulumi:"id"`
+	State          string `pulumi:"state"`
+	SecretsVersion int64  `pulumi:"secretsVersion"`
+}
+
+var (
+	_ infer.Enum[DeployMode]     = DeployNone
+	_ infer.Enum[DeployStrategy] = StrategyRolling
+	_ infer.Annotated            = (*DeployMode)(nil)
+	_ infer.Annotated            = (*DeployStrategy)(nil)
+	_ infer.Annotated            = (*Deployment)(nil)
+	_ infer.Annotated            = (*DeployedMachine)(nil)
+)
+
+func (DeployMode) Values() []infer.EnumValue[DeployMode] {
+	return []infer.EnumValue[DeployMode]{
+		{Name: "None", Value: DeployNone, Description: "Stage the write: machines see it when they next start or are updated."},
+		{Name: "Rolling", Value: DeployRolling, Description: "Roll the app's machines, one at a time, to the secrets version written."},
+	}
+}
+
+func (m *DeployMode) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "DeployMode")
+	a.Describe(m, "Whether a write is rolled out to the app's running machines.")
+}
+
+func (DeployStrategy) Values() []infer.EnumValue[DeployStrategy] {
+	return []infer.EnumValue[DeployStrategy]{
+		{Name: "Rolling", Value: StrategyRolling, Description: "One machine at a time, each started and healthy before the next."},
+		{Name: "Immediate", Value: StrategyImmediate, Description: "Every machine at once."},
+	}
+}
+
+func (s *DeployStrategy) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "DeployStrategy")
+	a.Describe(s, "How a deployment restarts the app's machines.")
+}
+
+func (d *Deployment) Annotate(a infer.Annotator) {
+	a.Describe(&d.DeployedVersion, "The secrets version the last rollout brought every eligible machine of the app to. "+
+		"Below `version` after a rollout that failed: the next `pulumi up` resumes it.")
+	a.Describe(&d.Machines, "The app's machines as the last rollout left them.")
+}
+
+func (m *DeployedMachine) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "DeployedMachine")
+	a.Describe(m, "A machine of the app, as a rollout left it.")
+	a.Describe(&m.ID, "Machine ID.")
+	a.Describe(&m.State, "Machine state (`started`, `stopped`, ...).")
+	a.Describe(&m.SecretsVersion, "The secrets version the machine runs at least.")
+}
+
+// pending reports whether a rollout to version is still owed: deploying, and the last rollout
+// did not reach it.
+func (d Deployment) pending(mode *DeployMode, version int64) bool {
+	return rules.OrDefault(mode, DeployNone) == DeployRolling && version > 0 &&
+		(d.DeployedVersion == nil || *d.DeployedVersion < version)
+}
+
+// deploy rolls the app's machines to version with the process's Deployer, which gathers the
+// deploys of one app in one operation into one rollout, and tells its progress to the CLI's
+// status column. On failure the Deployment returned is the one given: the rollout is owed.
+func deploy(ctx context.Context, client *flyapi.Client, app string, version int64, strategy DeployStrategy, last Deployment) (Deployment, error) {
+	res, err := flydeploy.Shared().Deploy(ctx, client, flydeploy.Request{
+		App:      app,
+		Version:  version,
+		Strategy: flydeploy.Strategy(strategy),
+		Progress: func(msg string) { p.GetLogger(ctx).InfoStatus(msg) },
+	})
+	if err != nil {
+		return last, err
+	}
+	machines := make([]DeployedMachine, 0, len(res.Machines))
+	for _, m := range res.Machines {
+		machines = append(machines, DeployedMachine{ID: m.ID, State: m.State, SecretsVersion: m.SecretsVersion})
+	}
+	slices.SortFunc(machines, func(a, b DeployedMachine) int { return strings.Compare(a.ID, b.ID) })
+	deployed := res.Version
+	return Deployment{DeployedVersion: &deployed, Machines: machines}, nil
+}
+
+// initFailed is how a write whose rollout failed is reported: the write is recorded (the state
+// the caller returns with it), and the engine runs Update on the next up, which resumes the
+// rollout.
+func initFailed(err error) error {
+	return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+}
+
+// deployDescription documents the deploy input of the resources that write secrets.
+const deployDescription = "`none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when " +
+	"they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at " +
+	"a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as " +
+	"`fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. " +
+	"A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release " +
+	"record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged."
+
+// rolloutOwed names the deploy input when the raw state says a rollout is owed (its last one
+// failed or never ran), so that the next up runs it even without an init error on record.
+func rolloutOwed(state property.Map) string {
+	mode := rules.StringProp(state, "deploy")
+	version, ok := rules.NonNull(state, "version")
+	if mode != string(DeployRolling) || !ok || !version.IsNumber() || version.AsNumber() < 1 {
+		return ""
+	}
+	if deployed, ok := rules.NonNull(state, "deployedVersion"); ok && deployed.IsNumber() && deployed.AsNumber() >= version.AsNumber() {
+		return ""
+	}
+	return "deploy"
+}

@@ -1,0 +1,160 @@
+package fly
+
+import (
+	"context"
+	"slices"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi-go-provider/infer"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
+)
+
+// SecretsDeployment rolls an app's machines to the highest of the secrets versions it follows:
+// one restart per up for programs that declare one FlySecret per secret.
+type SecretsDeployment struct{ timing *config.Timing }
+
+// SecretsDeploymentArgs are SecretsDeployment's inputs.
+type SecretsDeploymentArgs struct {
+	App             string          `pulumi:"app" provider:"replaceOnChanges"`
+	SecretsVersions []int64         `pulumi:"secretsVersions"`
+	Strategy        *DeployStrategy `pulumi:"strategy,optional"`
+	APIToken        *string         `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
+}
+
+// SecretsDeploymentState is what SecretsDeployment records: its last rollout.
+type SecretsDeploymentState struct {
+	SecretsDeploymentArgs
+	Deployment
+}
+
+var (
+	_ infer.CustomResource[SecretsDeploymentArgs, SecretsDeploymentState]       = SecretsDeployment{}
+	_ infer.CustomCheck[SecretsDeploymentArgs]                                  = SecretsDeployment{}
+	_ infer.CustomUpdate[SecretsDeploymentArgs, SecretsDeploymentState]         = SecretsDeployment{}
+	_ infer.CustomRead[SecretsDeploymentArgs, SecretsDeploymentState]           = SecretsDeployment{}
+	_ infer.CustomDelete[SecretsDeploymentState]                                = SecretsDeployment{}
+	_ infer.ExplicitDependencies[SecretsDeploymentArgs, SecretsDeploymentState] = SecretsDeployment{}
+	_ infer.Annotated                                                           = (*SecretsDeployment)(nil)
+	_ infer.Annotated                                                           = (*SecretsDeploymentArgs)(nil)
+)
+
+var secretsDeploymentRules = rules.Of[SecretsDeploymentArgs](rules.Rules{})
+
+func (r *SecretsDeployment) Annotate(a infer.Annotator) {
+	a.SetToken("fly", "SecretsDeployment")
+	a.Describe(r, "Rolls a Fly.io app's machines to the highest of the secrets versions it follows, typically the "+
+		"`version` outputs of the FlySecrets of the app: when any of them changes, every eligible machine is updated "+
+		"once, with `min_secrets_version` at that version, as `fly secrets deploy` does. Programs that declare one "+
+		"FlySecret per secret get one restart per `pulumi up`, and none when no secret changed.\n\n"+
+		"A rollout leases each machine, updates it with its current config, waits (past one minute when it has to) "+
+		"until it is started and its health checks pass, and releases it; `rolling` does one machine at a time, "+
+		"`immediate` all at once. Stopped machines get the new config and stay stopped. A machine that fails stops "+
+		"the rollout with an error naming it, no lease is left behind, and the next `pulumi up` resumes with the "+
+		"machines not yet on the version. No release record is made (that is Fly's platform API), so "+
+		"`fly secrets list` still shows the secrets as Staged.\n\n"+
+		"A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal "+
+		"reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart "+
+		"machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.")
+}
+
+func (a *SecretsDeploymentArgs) Annotate(an infer.Annotator) {
+	an.Describe(&a.App, "Name of the Fly.io app whose machines are rolled.")
+	an.Describe(&a.SecretsVersions, "The secrets versions to deploy, typically the `version` outputs of the app's "+
+		"FlySecrets: the rollout is to the highest, and runs when it is above the one last deployed.")
+	an.Describe(&a.Strategy, "`rolling` (default): one machine at a time; `immediate`: every machine at once.")
+	an.Describe(&a.APIToken, "Fly.io API token for this resource only, overriding the provider's `flyApiToken`. "+
+		"Changing it is not a diff.")
+}
+
+// WireDependencies keeps the token secret and says the rollout follows every input but the token.
+func (SecretsDeployment) WireDependencies(f infer.FieldSelector, args *SecretsDeploymentArgs, state *SecretsDeploymentState) {
+	f.OutputField(&state.APIToken).AlwaysSecret()
+	app, versions := f.InputField(&args.App).Computed(), f.InputField(&args.SecretsVersions).Computed()
+	strategy := f.InputField(&args.Strategy).Computed()
+	f.OutputField(&state.App).DependsOn(app)
+	f.OutputField(&state.SecretsVersions).DependsOn(versions)
+	f.OutputField(&state.Strategy).DependsOn(strategy)
+	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
+	for _, deployed := range []any{&state.DeployedVersion, &state.Machines} {
+		f.OutputField(deployed).DependsOn(app, versions, strategy)
+	}
+}
+
+// Check validates at preview, before any API call.
+func (SecretsDeployment) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsDeploymentArgs], error) {
+	return rules.Check[SecretsDeploymentArgs](ctx, req.NewInputs, func(c *rules.Checker) {
+		checkApp(c)
+		if s, ok := c.Str("strategy"); ok && s != string(StrategyRolling) && s != string(StrategyImmediate) {
+			c.Fail("strategy", "strategy is %s: use \"rolling\" or \"immediate\"", rules.Quoted(c.Inputs.Get("strategy"), s))
+		}
+		if v, ok := c.Inputs.GetOk("secretsVersions"); ok && v.IsArray() {
+			for _, item := range v.AsArray().All {
+				if item.IsNumber() && item.AsNumber() < 0 {
+					c.Fail("secretsVersions", "secretsVersions holds %v: secrets versions are 0 or more", item.AsNumber())
+				}
+			}
+		}
+	})
+}
+
+// Create rolls the machines to the highest version.
+func (r SecretsDeployment) Create(ctx context.Context, req infer.CreateRequest[SecretsDeploymentArgs]) (infer.CreateResponse[SecretsDeploymentState], error) {
+	state := SecretsDeploymentState{SecretsDeploymentArgs: req.Inputs}
+	if req.DryRun {
+		return infer.CreateResponse[SecretsDeploymentState]{ID: req.Inputs.App, Output: state}, nil
+	}
+	err := r.rollOut(ctx, &state)
+	return infer.CreateResponse[SecretsDeploymentState]{ID: req.Inputs.App, Output: state}, err
+}
+
+// Update rolls the machines when the highest version is above the one last deployed (or the
+// last rollout failed); a version list that did not rise deploys nothing.
+func (r SecretsDeployment) Update(ctx context.Context, req infer.UpdateRequest[SecretsDeploymentArgs, SecretsDeploymentState]) (infer.UpdateResponse[SecretsDeploymentState], error) {
+	state := req.State
+	state.SecretsDeploymentArgs = req.Inputs
+	if req.DryRun {
+		return infer.UpdateResponse[SecretsDeploymentState]{Output: state}, nil
+	}
+	err := r.rollOut(ctx, &state)
+	return infer.UpdateResponse[SecretsDeploymentState]{Output: state}, err
+}
+
+// rollOut deploys the highest version when it is above the one last deployed. Versions of 0
+// (FlySecrets just imported, which have written nothing) give nothing to deploy.
+func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentState) error {
+	version := int64(0)
+	if len(s.SecretsVersions) > 0 {
+		version = slices.Max(s.SecretsVersions)
+	}
+	if version < 1 {
+		p.GetLogger(ctx).Warningf("nothing to deploy to Fly.io app %s: secretsVersions holds no version above 0 "+
+			"(its FlySecrets have not written yet)", s.App)
+		return nil
+	}
+	rolling := DeployRolling
+	if !s.Deployment.pending(&rolling, version) {
+		return nil
+	}
+	client, err := r.timing.FlyClient(ctx, s.APIToken)
+	if err != nil {
+		return err
+	}
+	deployed, err := deploy(ctx, client, s.App, version, rules.OrDefault(s.Strategy, StrategyRolling), s.Deployment)
+	s.Deployment = deployed
+	if err != nil {
+		return initFailed(err)
+	}
+	return nil
+}
+
+// Read keeps the record: a deployment is an action taken, not a thing on Fly.io to read back.
+func (SecretsDeployment) Read(ctx context.Context, req infer.ReadRequest[SecretsDeploymentArgs, SecretsDeploymentState]) (infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState], error) {
+	return infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState]{ID: req.ID, Inputs: req.Inputs, State: req.State}, nil
+}
+
+// Delete changes nothing on Fly.io: the machines keep the secrets they run.
+func (SecretsDeployment) Delete(context.Context, infer.DeleteRequest[SecretsDeploymentState]) (infer.DeleteResponse, error) {
+	return infer.DeleteResponse{}, nil
+}
