@@ -138,7 +138,10 @@ type waiter struct{ progress func(string) }
 // Deploy makes every eligible machine of req.App run secrets version req.Version at least,
 // through client. It returns when a rollout that covers the version has finished: the one
 // this call joined, which may deploy a higher version for another caller. A failing machine
-// stops a rolling rollout; the error (a *RolloutError) names it and says what to run.
+// stops a rolling rollout; the error (a *RolloutError) names it and says what to run. A
+// rollout runs with the client of the caller that started it (its pacing, retries and wait
+// notifier); every caller waiting for it is told its progress. A caller whose ctx ends returns
+// at once; the rollout stops (releasing its lease) only when no caller waits for it any more.
 func (d *Deployer) Deploy(ctx context.Context, client *flyapi.Client, req Request) (Result, error) {
 	if req.App == "" {
 		return Result{}, fmt.Errorf("fly: deploy: %w: app is empty", flyapi.ErrInvalidArgument)

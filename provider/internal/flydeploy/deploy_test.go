@@ -257,7 +257,7 @@ func TestUnhealthyMachineTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version, MachineTimeout: 2 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "machine "+ids[0].ID+" did not pass its health checks within 2s: 0/1 passing, alive critical") {
+	if err == nil || !strings.Contains(err.Error(), "machine "+ids[0].ID+": waiting for its health checks: not passing after 2s: 0/1 passing, alive critical") {
 		t.Fatalf("err %v", err)
 	}
 	if l := e.leases(); l.Held != 0 {

@@ -20,6 +20,11 @@ const MetadataSecretsVersion = "edgesecrets_secrets_version"
 // maxConcurrent bounds an immediate rollout's machines in flight, as flyctl bounds its leases.
 const maxConcurrent = 20
 
+// updateTimeout bounds one machine's update, retries included: the update call answers at once
+// (the restart is waited for after it), so one that keeps failing this long is a failure, and
+// the rerun resumes.
+const updateTimeout = 30 * time.Second
+
 // releaseTimeout bounds a lease's release, which runs on a fresh context: a cancelled rollout
 // releases its lease too.
 const releaseTimeout = 15 * time.Second
@@ -184,7 +189,7 @@ func (d *Deployer) deployMachine(ctx context.Context, r *rollout, m flyapi.Machi
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	done, merr := d.leaseAndUpdate(ctx, r, m, label)
-	if merr != nil && errors.Is(merr.Err, context.DeadlineExceeded) {
+	if merr != nil && ctx.Err() == context.DeadlineExceeded && errors.Is(merr.Err, context.DeadlineExceeded) {
 		merr.Err = fmt.Errorf("%w (a machine's turn is limited to %v)", merr.Err, r.timeout)
 	}
 	return done, merr
@@ -241,10 +246,15 @@ func (d *Deployer) updateLeased(ctx context.Context, r *rollout, m flyapi.Machin
 	} else {
 		d.say(r, "%s: restarting it with secrets version %d", label, r.version)
 	}
-	updated, err := c.UpdateMachine(ctx, r.app, m.ID, lease.Nonce, flyapi.LaunchMachineInput{
+	updateCtx, cancel := context.WithTimeout(ctx, updateTimeout)
+	updated, err := c.UpdateMachine(updateCtx, r.app, m.ID, lease.Nonce, flyapi.LaunchMachineInput{
 		Config: config, Region: m.Region, SkipLaunch: skipLaunch, MinSecretsVersion: r.version, CurrentVersion: m.InstanceID,
 	})
+	cancel()
 	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			err = fmt.Errorf("%w (an update is retried for %v)", err, updateTimeout)
+		}
 		return fail("updating it", err)
 	}
 	if skipLaunch {
@@ -291,7 +301,7 @@ func (d *Deployer) waitHealthy(ctx context.Context, r *rollout, id string, confi
 		m, err := r.client.GetMachine(ctx, r.app, id)
 		if err != nil {
 			if ctx.Err() == context.DeadlineExceeded {
-				return state, d.unhealthy(id, lastStatus, r.timeout)
+				return state, unhealthy(lastStatus, r.timeout)
 			}
 			return state, err
 		}
@@ -313,15 +323,15 @@ func (d *Deployer) waitHealthy(ctx context.Context, r *rollout, id string, confi
 		case <-time.After(d.opts.HealthPoll):
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
-				return state, d.unhealthy(id, lastStatus, r.timeout)
+				return state, unhealthy(lastStatus, r.timeout)
 			}
 			return state, ctx.Err()
 		}
 	}
 }
 
-func (d *Deployer) unhealthy(id, status string, timeout time.Duration) error {
-	return fmt.Errorf("machine %s did not pass its health checks within %v: %s", id, timeout, status)
+func unhealthy(status string, timeout time.Duration) error {
+	return fmt.Errorf("not passing after %v: %s", timeout, status)
 }
 
 // checkSummary says how many checks pass and what the others report.
