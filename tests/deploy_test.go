@@ -50,6 +50,21 @@ func (h *harness) assertRollout(step string, restarts int) {
 	}
 }
 
+// assertSecretWrites is assertWrites for the Fly secrets routes alone (a rollout's machine
+// calls aside).
+func (h *harness) assertSecretWrites(step string, want map[string]int) {
+	h.t.Helper()
+	got := map[string]int{}
+	for route, n := range h.emulator.Stats().Routes {
+		if !strings.HasPrefix(route, "GET ") && strings.Contains(route, "/secrets") {
+			got[route] = n
+		}
+	}
+	if !mapsEqual(got, want) {
+		h.t.Fatalf("%s: the emulator served these secrets writes: %v, want exactly %v", step, got, want)
+	}
+}
+
 // deploy: rolling leaves every started machine on the new version with one restart each, one at
 // a time; a machine set to fail stops the rollout with an error naming it and no lease left,
 // and the next up finishes it.
