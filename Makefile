@@ -138,7 +138,16 @@ test-e2e: build dist-host tools sdk-build e2e-deps ## End-to-end tests: every ex
 		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
 		$(GO) test -count=1 -timeout 30m -parallel 8 -v ./...
 
+.PHONY: test-live
+# Opt-in, never part of `make test`: it needs real tokens and writes to a real app and account.
+# Without EDGESECRETS_LIVE_FLY_APP, FLY_API_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
+# the suite is skipped.
+test-live: build tools sdk-build e2e-deps ## Opt-in: every example against the real Fly.io and Cloudflare APIs (README, "Live tests")
+	cd tests && EDGESECRETS_LIVE=1 EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
+		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
+		$(GO) test -count=1 -timeout 30m -run '^TestLive$$' -v ./...
+
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
 		sdk/python/build sdk/python/dist sdk/python/*.egg-info $(SDK_VENV) \
-		tests/testdata/nodejs/node_modules $(E2E_VENV)
+		tests/testdata/nodejs/node_modules $(E2E_VENV) dist
