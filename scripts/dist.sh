@@ -16,6 +16,7 @@
 # archives have fixed names, order, owners, modes and times (the last commit's, or
 # SOURCE_DATE_EPOCH), gzip without a name or timestamp (at its default level: -9 costs three times
 # the time for 0.7% less). The same commit and Go release give the same bytes.
+# Needs GNU tar, touch and sha256sum (as on the Linux CI runners).
 set -euo pipefail
 
 GO=${GO:-go}
