@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The Registry docs (docs/*.md) name only resources, properties and config keys that the
+// The Registry docs (docs/*.md) name only resources, functions, properties and config keys that the
 // schema has, in every language's spelling, and their configuration table gives each config key
 // the environment variables the provider reads for it.
 
@@ -28,6 +28,7 @@ type docsSchema struct {
 		InputProperties map[string]any `json:"inputProperties"`
 		Properties      map[string]any `json:"properties"`
 	} `json:"resources"`
+	Functions map[string]any `json:"functions"`
 }
 
 func readDocsSchema(t *testing.T) docsSchema {
@@ -93,7 +94,9 @@ func TestDocsNameOnlyWhatTheSchemaHas(t *testing.T) {
 
 	for name, page := range pages {
 		for _, m := range tokenPattern.FindAllStringSubmatch(page, -1) {
-			if _, ok := s.Resources[m[0]]; !ok {
+			_, resource := s.Resources[m[0]]
+			_, function := s.Functions[m[0]]
+			if !resource && !function {
 				t.Errorf("%s names %s, which the schema does not have", name, m[0])
 			}
 			checked["tokens"]++
