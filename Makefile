@@ -13,8 +13,14 @@ PYTHON    ?= python3
 # Python virtual environment of the end-to-end tests: PyPI pulumi and the SDK wheel (git-ignored).
 E2E_VENV  ?= .cache/e2e-venv
 
-LDFLAGS := -X github.com/edgesecrets/pulumi-edgesecrets/provider/version.Version=$(VERSION)
-GEN     := bin/edgesecrets-gen
+# Every binary we ship is built one way, by `make build` and `make dist` alike: no cgo, no local
+# paths, no VCS stamp, no symbol tables. So one commit builds the same bytes on every machine with
+# the same Go release, and `make build` warms the build cache `make dist` uses.
+BUILD_ENV := CGO_ENABLED=0 GOFLAGS="-trimpath -buildvcs=false"
+LDFLAGS   := -s -w -X github.com/edgesecrets/pulumi-edgesecrets/provider/version.Version=$(VERSION)
+GEN       := bin/edgesecrets-gen
+# actionlint, which `make lint-workflows` builds into TOOLS_BIN from the Go module proxy.
+ACTIONLINT_VERSION ?= v1.7.12
 
 # Recipes find our provider binary and the pinned tools first.
 export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
@@ -28,9 +34,22 @@ help: ## List the targets
 	@echo "Variables: VERSION=$(VERSION) TOOLS_BIN=$(TOOLS_BIN) GO=$(GO)"
 
 build: ## Build bin/pulumi-resource-edgesecrets, bin/edgesecrets-emulator and bin/edgesecrets-import
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets .
-	$(GO) build -o bin/edgesecrets-emulator ./cmd/edgesecrets-emulator
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/edgesecrets-import ./cmd/edgesecrets-import
+	$(BUILD_ENV) $(GO) build -ldflags "$(LDFLAGS)" -o bin/pulumi-resource-edgesecrets .
+	$(BUILD_ENV) $(GO) build -ldflags "$(LDFLAGS)" -o bin/edgesecrets-emulator ./cmd/edgesecrets-emulator
+	$(BUILD_ENV) $(GO) build -ldflags "$(LDFLAGS)" -o bin/edgesecrets-import ./cmd/edgesecrets-import
+
+.PHONY: dist dist-host
+dist: ## Release archives for linux, darwin, windows x amd64, arm64 and dist/checksums.txt (sha256)
+	rm -rf dist
+	$(BUILD_ENV) GO=$(GO) VERSION=$(VERSION) LDFLAGS="$(LDFLAGS)" scripts/dist.sh
+
+dist-host: ## Only this machine's two release archives, into dist/ (what the install test installs)
+	$(BUILD_ENV) GO=$(GO) VERSION=$(VERSION) LDFLAGS="$(LDFLAGS)" \
+		scripts/dist.sh $$($(GO) env GOOS)/$$($(GO) env GOARCH)
+
+.PHONY: print-version
+print-version: ## Print VERSION (the release workflow checks the tag against it)
+	@echo $(VERSION)
 
 tools: ## Build the pinned pulumi CLI and pulumi-language-yaml into TOOLS_BIN, then smoke-test them
 	GO=$(GO) TOOLS_BIN=$(TOOLS_BIN) scripts/install-tools.sh
@@ -75,13 +94,29 @@ sdk-build-python: ## Python SDK: build a wheel into sdk/python/dist and pip inst
 sdk-build-go: ## Go SDK: go build ./... in the sdk module
 	cd sdk && $(GO) build ./...
 
-test: ## Every test: Go unit/integration (race), schema and SDK freshness, end-to-end in 4 languages
+test: ## Every test: Go unit/integration (race), schema and SDK freshness, workflow lint, end-to-end in 4 languages
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory lint-workflows
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: ## Only the Go unit and integration tests (fast; no Pulumi CLI needed)
 	$(GO) test -race -count=1 ./...
+
+# Built once per version from the Go module proxy, kept under a versioned name as scripts/install-tools.sh
+# keeps the Pulumi CLI. shellcheck and pyflakes stay off (-shellcheck= -pyflakes=): actionlint
+# would use them only where installed, and the lint must say the same on every machine.
+ACTIONLINT := $(TOOLS_BIN)/actionlint-$(ACTIONLINT_VERSION)
+$(ACTIONLINT):
+	rm -rf $@.d
+	GOBIN=$(abspath $@).d GOFLAGS= $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv $@.d/actionlint $@
+	rm -rf $@.d
+
+.PHONY: lint-workflows
+lint-workflows: $(ACTIONLINT) ## Lint .github/workflows with actionlint (pinned: ACTIONLINT_VERSION)
+	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
+	@echo "actionlint $(ACTIONLINT_VERSION): .github/workflows are clean"
 
 bench: ## Benchmarks: time and allocations per provider operation against the emulator
 	$(GO) test ./provider -run '^$$' -bench . -benchmem
@@ -98,12 +133,21 @@ e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in
 # EDGESECRETS_E2E_REQUIRE=1: a missing prerequisite fails the run instead of skipping a test.
 # -parallel 8: the tests mostly wait (on Fly's rate limit, each with its own emulator and app),
 # so more of them run at once than there are cores.
-test-e2e: build tools sdk-build e2e-deps ## End-to-end tests: every example's lifecycle and pulumi import, against the emulator
+test-e2e: build dist-host tools sdk-build e2e-deps ## End-to-end tests: every example's lifecycle, pulumi import and the install from a release archive, against the emulator
 	cd tests && EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
 		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
 		$(GO) test -count=1 -timeout 30m -parallel 8 -v ./...
 
+.PHONY: test-live
+# Opt-in, never part of `make test`: it needs real tokens and writes to a real app and account.
+# Without EDGESECRETS_LIVE_FLY_APP, FLY_API_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
+# the suite is skipped.
+test-live: build tools sdk-build e2e-deps ## Opt-in: every example against the real Fly.io and Cloudflare APIs (README, "Live tests")
+	cd tests && EDGESECRETS_LIVE=1 EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
+		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
+		$(GO) test -count=1 -timeout 30m -run '^TestLive$$' -v ./...
+
 clean: ## Remove build outputs (bin/, SDK builds); keeps TOOLS_BIN
 	rm -rf bin sdk/nodejs/bin sdk/nodejs/dist sdk/nodejs/node_modules \
 		sdk/python/build sdk/python/dist sdk/python/*.egg-info $(SDK_VENV) \
-		tests/testdata/nodejs/node_modules $(E2E_VENV)
+		tests/testdata/nodejs/node_modules $(E2E_VENV) dist

@@ -3,6 +3,7 @@ module github.com/edgesecrets/pulumi-edgesecrets
 go 1.25.11
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/blang/semver v3.5.1+incompatible
 	github.com/cloudflare/cloudflare-go/v7 v7.9.0
 	github.com/pgavlin/goldmark v1.1.33-0.20200616210433-b5eb04559386
@@ -15,7 +16,6 @@ require (
 )
 
 require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/Microsoft/go-winio v0.6.2 // indirect
 	github.com/ProtonMail/go-crypto v1.4.1 // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect

@@ -19,13 +19,19 @@ import (
 func TestGo(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	testLifecycle(t, h, goExample(t, h))
+}
+
+// goExample returns examples/go's program as an inline program of a new stack run with h.
+func goExample(t *testing.T, h *harness) *autoProgram {
+	t.Helper()
 	workDir := t.TempDir()
 	stack, err := auto.UpsertStackInlineSource(context.Background(), "e2e", "edgesecrets-example-go",
 		program.EdgeSecrets, auto.WorkDir(workDir), auto.EnvVars(h.envVars))
 	if err != nil {
 		t.Fatalf("creating the stack: %v", err)
 	}
-	testLifecycle(t, h, &autoProgram{t: t, stack: stack, workDir: workDir, backendDir: h.backendDir})
+	return &autoProgram{t: t, stack: stack, workDir: workDir, backendDir: h.backendDir}
 }
 
 // autoProgram is a Go inline program driven by the Automation API. Progress output is kept

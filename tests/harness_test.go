@@ -139,6 +139,14 @@ func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	t.Helper()
 	provider := filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets")
 	requireFile(t, provider, "run `make build`")
+	h := newEmptyHarness(t, opts)
+	h.installProvider(provider)
+	return h
+}
+
+// newEmptyHarness is newHarnessWith up to an empty Pulumi home: no plugin is installed yet.
+func newEmptyHarness(t *testing.T, opts emulator.Options) *harness {
+	t.Helper()
 	requireCommand(t, "pulumi", "run `make tools`")
 
 	statePath := filepath.Join(t.TempDir(), "emulator-state.json")
@@ -159,12 +167,20 @@ func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 		emulator:      srv,
 		emulatorURL:   ts.URL,
 		emulatorState: statePath,
-		backendDir:    t.TempDir(),
-		envVars:       srv.Env(ts.URL),
 	}
+	h.isolate(srv.Env(ts.URL))
 	h.fixtures = h.contents().stores()
+	return h
+}
+
+// isolate gives every later Pulumi process a fresh Pulumi home and file backend and the
+// variables of apiEnv (the APIs' endpoints and credentials), and nothing of the caller's
+// Pulumi or cloud settings.
+func (h *harness) isolate(apiEnv map[string]string) {
+	h.backendDir = h.t.TempDir()
+	h.envVars = apiEnv
 	for k, v := range map[string]string{
-		"PULUMI_HOME":                   t.TempDir(),
+		"PULUMI_HOME":                   h.t.TempDir(),
 		"PULUMI_BACKEND_URL":            "file://" + h.backendDir,
 		"PULUMI_CONFIG_PASSPHRASE":      "edgesecrets-e2e",
 		"PULUMI_SKIP_UPDATE_CHECK":      "true",
@@ -187,11 +203,14 @@ func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	for k, v := range h.envVars {
 		h.env = append(h.env, k+"="+v)
 	}
+}
 
+// installProvider installs a provider binary as the edgesecrets plugin of its own version.
+func (h *harness) installProvider(provider string) {
+	h.t.Helper()
 	version := strings.TrimSpace(h.run(repoRoot, "", provider, "--version"))
 	version = strings.TrimPrefix(version, "v")
 	h.pulumi(repoRoot, "", "plugin", "install", "resource", "edgesecrets", version, "--file", provider)
-	return h
 }
 
 // setEnv sets a variable of every later Pulumi process.

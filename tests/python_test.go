@@ -11,16 +11,22 @@ import (
 // the interpreter EDGESECRETS_E2E_PYTHON names).
 func TestPython(t *testing.T) {
 	t.Parallel()
+	h := newHarness(t)
+	testLifecycle(t, h, pythonExample(t, h))
+}
+
+// pythonExample returns examples/python ready to run with h.
+func pythonExample(t *testing.T, h *harness) *driverProgram {
+	t.Helper()
 	python := os.Getenv("EDGESECRETS_E2E_PYTHON")
 	if python == "" {
 		python = filepath.Join(repoRoot, ".cache", "e2e-venv", "bin", "python")
 	}
 	requireFile(t, python, "run `make e2e-deps`")
-	h := newHarness(t)
 	// Fail early, and clearly, if the venv lacks a package.
 	h.run(repoRoot, "", python, "-c", "import pulumi.automation, pulumi_edgesecrets")
 
-	testLifecycle(t, h, &driverProgram{
+	return &driverProgram{
 		t:       t,
 		h:       h,
 		command: []string{python, filepath.Join(repoRoot, "tests", "testdata", "python", "driver.py")},
@@ -30,5 +36,5 @@ func TestPython(t *testing.T) {
 			"PYTHONDONTWRITEBYTECODE=1", // leave no __pycache__ in examples/python
 		},
 		workDir: t.TempDir(),
-	})
+	}
 }

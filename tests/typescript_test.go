@@ -12,12 +12,18 @@ import (
 // an SDK that no longer fits it, fails the test.
 func TestTypeScript(t *testing.T) {
 	t.Parallel()
+	h := newHarness(t)
+	testLifecycle(t, h, typeScriptExample(t, h))
+}
+
+// typeScriptExample compiles examples/typescript and returns it ready to run with h.
+func typeScriptExample(t *testing.T, h *harness) *driverProgram {
+	t.Helper()
 	nodeDir := filepath.Join(repoRoot, "tests", "testdata", "nodejs")
 	node := requireCommand(t, "node", "install Node.js")
 	for _, pkg := range []string{"@pulumi/pulumi", "@edgesecrets/pulumi", "typescript"} {
 		requireFile(t, filepath.Join(nodeDir, "node_modules", pkg, "package.json"), "run `make e2e-deps`")
 	}
-	h := newHarness(t)
 
 	buildDir := t.TempDir()
 	timed(t, "tsc (examples/typescript)", func() string {
@@ -28,7 +34,7 @@ func TestTypeScript(t *testing.T) {
 	// @pulumi/pulumi and SDK the driver loads.
 	h.env = append(h.env, "NODE_PATH="+filepath.Join(nodeDir, "node_modules"))
 
-	testLifecycle(t, h, &driverProgram{
+	return &driverProgram{
 		t:       t,
 		h:       h,
 		command: []string{node, filepath.Join(nodeDir, "driver.js")},
@@ -37,7 +43,7 @@ func TestTypeScript(t *testing.T) {
 			"E2E_PROJECT=edgesecrets-example-typescript",
 		},
 		workDir: t.TempDir(),
-	})
+	}
 }
 
 // driverProgram runs an example through a driver script (testdata/nodejs/driver.js,

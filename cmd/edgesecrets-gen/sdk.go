@@ -70,6 +70,9 @@ func stageSDKs(schemaJSON []byte) (dir string, err error) {
 			files[path.Join(lang.dir, name)] = content
 		}
 	}
+	if err := completeMetadata(spec, files); err != nil {
+		return "", err
+	}
 	files["go.mod"] = goMod()
 
 	dir, err = os.MkdirTemp("", "edgesecrets-sdk-")
