@@ -2,6 +2,7 @@ package cloudflare
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -65,10 +66,14 @@ var (
 	_ infer.Annotated                                      = (*GetSecretResult)(nil)
 )
 
+// getSecretsStoreDoc is getSecretsStore's schema description, with its examples in every SDK language.
+//
+//go:embed getsecretsstore.md
+var getSecretsStoreDoc string
+
 func (f *GetSecretsStore) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "getSecretsStore")
-	a.Describe(f, "A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's "+
-		"store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.")
+	a.Describe(f, rules.Doc(getSecretsStoreDoc))
 }
 
 func (a *GetSecretsStoreArgs) Annotate(an infer.Annotator) {
@@ -85,11 +90,14 @@ func (r *GetSecretsStoreResult) Annotate(a infer.Annotator) {
 	a.Describe(&r.ModifiedAt, "When the store was last modified (RFC 3339).")
 }
 
+// getSecretDoc is getSecret's schema description, with its examples in every SDK language.
+//
+//go:embed getsecret.md
+var getSecretDoc string
+
 func (f *GetSecret) Annotate(a infer.Annotator) {
 	a.SetToken("cloudflare", "getSecret")
-	a.Describe(f, "A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that "+
-		"reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when "+
-		"`storeId` is not given).")
+	a.Describe(f, rules.Doc(getSecretDoc))
 }
 
 func (a *GetSecretArgs) Annotate(an infer.Annotator) {

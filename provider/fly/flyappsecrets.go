@@ -2,6 +2,7 @@ package fly
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"maps"
 	"net/url"
@@ -75,27 +76,14 @@ var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
 // keyPlaceholder is what a key template's {{key}} stands for.
 const keyPlaceholder = "{{key}}"
 
+// flyAppSecretsDoc is the FlyAppSecrets' schema description, with its examples in every SDK language.
+//
+//go:embed flyappsecrets.md
+var flyAppSecretsDoc string
+
 func (r *FlyAppSecrets) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "FlyAppSecrets")
-	a.Describe(r, "All the secrets of a Fly.io app (or those under a key template) as one resource. "+
-		"Every change, removals included, is one bulk write (`POST /v1/apps/{app}/secrets`): one new secrets "+
-		"version, one restart when the app is deployed, and no rate-limit pain for an app with many secrets.\n\n"+
-		"Keys removed from `secrets` are unset, judged from what this resource last wrote (its state), never from "+
-		"the new inputs alone. With `prune: true`, secrets of the app that match `keyTemplate` (or all of the app's "+
-		"secrets, without a template) and that neither this resource nor another resource of the same program "+
-		"declares are unset too, as Infisical's \"overwrite destination\" does.\n\n"+
-		"A key that already exists on the app is taken over only with `adopt: true`; a key written since this "+
-		"resource last wrote it (by another stack, resource or person) is left in place when it is removed or the "+
-		"resource is destroyed, with a warning.\n\n"+
-		"Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value "+
-		"changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next "+
-		"`pulumi up` puts the program's secrets back in one write.\n\n"+
-		"## Import\n\nThe ID is `<app>` (all of the app's secrets), or `<app>?keyTemplate=<template>` (those whose "+
-		"names match the template):\n\n"+
-		"```sh\npulumi import edgesecrets:fly:FlyAppSecrets app my-app\n"+
-		"pulumi import edgesecrets:fly:FlyAppSecrets prod 'my-app?keyTemplate=PROD_{{key}}'\n```\n\n"+
-		"After an import the values are unknown to Pulumi; the next `pulumi up` writes the program's values once, "+
-		"in one call.")
+	a.Describe(r, rules.Doc(flyAppSecretsDoc))
 }
 
 func (a *FlyAppSecretsArgs) Annotate(an infer.Annotator) {

@@ -2,6 +2,7 @@ package fly
 
 import (
 	"context"
+	_ "embed"
 	"slices"
 	"strings"
 
@@ -45,10 +46,14 @@ var (
 	_ infer.Annotated                                  = (*FlySecretInfo)(nil)
 )
 
+// getFlySecretsDoc is getFlySecrets' schema description, with its examples in every SDK language.
+//
+//go:embed getflysecrets.md
+var getFlySecretsDoc string
+
 func (f *GetFlySecrets) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "getFlySecrets")
-	a.Describe(f, "The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a "+
-		"value (Fly.io reveals values only to the app's machines). One API call.")
+	a.Describe(f, rules.Doc(getFlySecretsDoc))
 }
 
 func (a *GetFlySecretsArgs) Annotate(an infer.Annotator) {

@@ -9,6 +9,20 @@ import * as utilities from "../utilities";
 
 /**
  * A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when `storeId` is not given).
+ *
+ * ## Example Usage
+ * ### The Worker binding of a secret set elsewhere
+ *
+ * `API_KEY` in the account's store, set by another stack or in the dashboard. Its `binding`, with the name the Worker reads it by added, is an entry of a Worker's bindings (as `@pulumi/cloudflare`'s `WorkersScript` takes them: `env.API_KEY.get()` in the Worker).
+ *
+ * ```typescript
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const apiKey = edgesecrets.cloudflare.getSecretOutput({ name: "API_KEY" });
+ *
+ * export const apiKeyBinding = apiKey.binding.apply(binding => ({ name: "API_KEY", ...binding }));
+ * export const apiKeyStatus = apiKey.status;
+ * ```
  */
 export function getSecret(args: GetSecretArgs, opts?: pulumi.InvokeOptions): Promise<GetSecretResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});
@@ -79,6 +93,20 @@ export interface GetSecretResult {
 }
 /**
  * A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when `storeId` is not given).
+ *
+ * ## Example Usage
+ * ### The Worker binding of a secret set elsewhere
+ *
+ * `API_KEY` in the account's store, set by another stack or in the dashboard. Its `binding`, with the name the Worker reads it by added, is an entry of a Worker's bindings (as `@pulumi/cloudflare`'s `WorkersScript` takes them: `env.API_KEY.get()` in the Worker).
+ *
+ * ```typescript
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const apiKey = edgesecrets.cloudflare.getSecretOutput({ name: "API_KEY" });
+ *
+ * export const apiKeyBinding = apiKey.binding.apply(binding => ({ name: "API_KEY", ...binding }));
+ * export const apiKeyStatus = apiKey.status;
+ * ```
  */
 export function getSecretOutput(args: GetSecretOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetSecretResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});

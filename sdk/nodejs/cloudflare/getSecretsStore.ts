@@ -6,6 +6,28 @@ import * as utilities from "../utilities";
 
 /**
  * A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.
+ *
+ * ## Example Usage
+ * ### A secret in a store that another stack manages
+ *
+ * The account's store, looked up rather than managed here (another stack or the dashboard owns it), gets a secret for Workers with a value set by `pulumi config set --secret apiKey ...`; its ID is exported for a Worker's `wrangler.toml` (`store_id` of a `secrets_store_secrets` entry).
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const store = edgesecrets.cloudflare.getSecretsStoreOutput({});
+ *
+ * new edgesecrets.cloudflare.Secret("apiKeySecret", {
+ *     storeId: store.storeId,
+ *     name: "API_KEY",
+ *     value: config.requireSecret("apiKey"),
+ * });
+ *
+ * export const storeId = store.storeId;
+ * ```
  */
 export function getSecretsStore(args?: GetSecretsStoreArgs, opts?: pulumi.InvokeOptions): Promise<GetSecretsStoreResult> {
     args = args || {};
@@ -56,6 +78,28 @@ export interface GetSecretsStoreResult {
 }
 /**
  * A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.
+ *
+ * ## Example Usage
+ * ### A secret in a store that another stack manages
+ *
+ * The account's store, looked up rather than managed here (another stack or the dashboard owns it), gets a secret for Workers with a value set by `pulumi config set --secret apiKey ...`; its ID is exported for a Worker's `wrangler.toml` (`store_id` of a `secrets_store_secrets` entry).
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const store = edgesecrets.cloudflare.getSecretsStoreOutput({});
+ *
+ * new edgesecrets.cloudflare.Secret("apiKeySecret", {
+ *     storeId: store.storeId,
+ *     name: "API_KEY",
+ *     value: config.requireSecret("apiKey"),
+ * });
+ *
+ * export const storeId = store.storeId;
+ * ```
  */
 export function getSecretsStoreOutput(args?: GetSecretsStoreOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetSecretsStoreResult> {
     args = args || {};

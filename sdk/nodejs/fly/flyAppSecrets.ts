@@ -16,6 +16,33 @@ import * as utilities from "../utilities";
  *
  * Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
  *
+ * ## Example Usage
+ * ### An app's production secrets under a key template
+ *
+ * Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const prodSecrets = new edgesecrets.fly.FlyAppSecrets("prodSecrets", {
+ *     app: "my-app",
+ *     keyTemplate: "PROD_{{key}}",
+ *     prune: true,
+ *     secrets: {
+ *         DATABASE_URL: config.requireSecret("databaseUrl"),
+ *         REDIS_URL: config.requireSecret("redisUrl"),
+ *         STRIPE_KEY: config.requireSecret("stripeKey"),
+ *     },
+ * });
+ *
+ * // The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+ * export const secretNames = prodSecrets.names;
+ * export const secretsVersion = prodSecrets.version;
+ * ```
+ *
  * ## Import
  *
  * The ID is `<app>` (all of the app's secrets), or `<app>?keyTemplate=<template>` (those whose names match the template):

@@ -9,6 +9,19 @@ import * as utilities from "../utilities";
 
 /**
  * The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a value (Fly.io reveals values only to the app's machines). One API call.
+ *
+ * ## Example Usage
+ * ### The names of an app's secrets
+ *
+ * The secrets that `my-app` has, whoever set them, e.g. to check that a program (or `fly secrets set`) has set all that the app reads.
+ *
+ * ```typescript
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const listed = edgesecrets.fly.getFlySecretsOutput({ app: "my-app" });
+ *
+ * export const secretNames = listed.names;
+ * ```
  */
 export function getFlySecrets(args: GetFlySecretsArgs, opts?: pulumi.InvokeOptions): Promise<GetFlySecretsResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});
@@ -49,6 +62,19 @@ export interface GetFlySecretsResult {
 }
 /**
  * The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a value (Fly.io reveals values only to the app's machines). One API call.
+ *
+ * ## Example Usage
+ * ### The names of an app's secrets
+ *
+ * The secrets that `my-app` has, whoever set them, e.g. to check that a program (or `fly secrets set`) has set all that the app reads.
+ *
+ * ```typescript
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const listed = edgesecrets.fly.getFlySecretsOutput({ app: "my-app" });
+ *
+ * export const secretNames = listed.names;
+ * ```
  */
 export function getFlySecretsOutput(args: GetFlySecretsOutputArgs, opts?: pulumi.InvokeOutputOptions): pulumi.Output<GetFlySecretsResult> {
     opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts || {});

@@ -12,6 +12,41 @@ import (
 )
 
 // A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when `storeId` is not given).
+//
+// ## Example Usage
+// ### The Worker binding of a secret set elsewhere
+//
+// `API_KEY` in the account's store, set by another stack or in the dashboard. Its `binding`, with the name the Worker reads it by added, is an entry of a Worker's bindings (as `@pulumi/cloudflare`'s `WorkersScript` takes them: `env.API_KEY.get()` in the Worker).
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			apiKey := cloudflare.LookupSecretOutput(ctx, cloudflare.LookupSecretOutputArgs{
+//				Name: pulumi.String("API_KEY"),
+//			})
+//			binding := apiKey.Binding()
+//			ctx.Export("apiKeyBinding", pulumi.StringMap{
+//				"name":       pulumi.String("API_KEY"),
+//				"type":       binding.Type(),
+//				"storeId":    binding.StoreId(),
+//				"secretName": binding.SecretName(),
+//			})
+//			ctx.Export("apiKeyStatus", apiKey.Status())
+//			return nil
+//		})
+//	}
+//
+// ```
 func LookupSecret(ctx *pulumi.Context, args *LookupSecretArgs, opts ...pulumi.InvokeOption) (*LookupSecretResult, error) {
 	opts = internal.PkgInvokeDefaultOpts(opts)
 	var rv LookupSecretResult

@@ -12,6 +12,42 @@ import (
 )
 
 // A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.
+//
+// ## Example Usage
+// ### A secret in a store that another stack manages
+//
+// The account's store, looked up rather than managed here (another stack or the dashboard owns it), gets a secret for Workers with a value set by `pulumi config set --secret apiKey ...`; its ID is exported for a Worker's `wrangler.toml` (`store_id` of a `secrets_store_secrets` entry).
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			store := cloudflare.LookupSecretsStoreOutput(ctx, cloudflare.LookupSecretsStoreOutputArgs{})
+//			_, err := cloudflare.NewSecret(ctx, "apiKeySecret", &cloudflare.SecretArgs{
+//				StoreId: store.StoreId(),
+//				Name:    pulumi.String("API_KEY"),
+//				Value:   cfg.RequireSecret("apiKey"),
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			ctx.Export("storeId", store.StoreId())
+//			return nil
+//		})
+//	}
+//
+// ```
 func LookupSecretsStore(ctx *pulumi.Context, args *LookupSecretsStoreArgs, opts ...pulumi.InvokeOption) (*LookupSecretsStoreResult, error) {
 	opts = internal.PkgInvokeDefaultOpts(opts)
 	var rv LookupSecretsStoreResult

@@ -20,6 +20,48 @@ import (
 //
 // Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
 //
+// ## Example Usage
+// ### An app's production secrets under a key template
+//
+// Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			prodSecrets, err := fly.NewFlyAppSecrets(ctx, "prodSecrets", &fly.FlyAppSecretsArgs{
+//				App:         pulumi.String("my-app"),
+//				KeyTemplate: pulumi.String("PROD_{{key}}"),
+//				Prune:       pulumi.Bool(true),
+//				Secrets: pulumi.StringMap{
+//					"DATABASE_URL": cfg.RequireSecret("databaseUrl"),
+//					"REDIS_URL":    cfg.RequireSecret("redisUrl"),
+//					"STRIPE_KEY":   cfg.RequireSecret("stripeKey"),
+//				},
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+//			ctx.Export("secretNames", prodSecrets.Names)
+//			ctx.Export("secretsVersion", prodSecrets.Version)
+//			return nil
+//		})
+//	}
+//
+// ```
+//
 // ## Import
 //
 // The ID is `<app>` (all of the app's secrets), or `<app>?keyTemplate=<template>` (those whose names match the template):

@@ -12,6 +12,34 @@ import (
 )
 
 // The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a value (Fly.io reveals values only to the app's machines). One API call.
+//
+// ## Example Usage
+// ### The names of an app's secrets
+//
+// The secrets that `my-app` has, whoever set them, e.g. to check that a program (or `fly secrets set`) has set all that the app reads.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			listed := fly.GetFlySecretsOutput(ctx, fly.GetFlySecretsOutputArgs{
+//				App: pulumi.String("my-app"),
+//			})
+//			ctx.Export("secretNames", listed.Names())
+//			return nil
+//		})
+//	}
+//
+// ```
 func GetFlySecrets(ctx *pulumi.Context, args *GetFlySecretsArgs, opts ...pulumi.InvokeOption) (*GetFlySecretsResult, error) {
 	opts = internal.PkgInvokeDefaultOpts(opts)
 	var rv GetFlySecretsResult

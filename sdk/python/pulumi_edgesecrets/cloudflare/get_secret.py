@@ -151,6 +151,26 @@ def get_secret(account_id: Optional[_builtins.str] = None,
     """
     A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when `storeId` is not given).
 
+    ## Example Usage
+    ### The Worker binding of a secret set elsewhere
+
+    `API_KEY` in the account's store, set by another stack or in the dashboard. Its `binding`, with the name the Worker reads it by added, is an entry of a Worker's bindings (as `@pulumi/cloudflare`'s `WorkersScript` takes them: `env.API_KEY.get()` in the Worker).
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    api_key = edgesecrets.cloudflare.get_secret_output(name="API_KEY")
+
+    pulumi.export("apiKeyBinding", api_key.binding.apply(lambda binding: {
+        "name": "API_KEY",
+        "type": binding.type,
+        "storeId": binding.store_id,
+        "secretName": binding.secret_name,
+    }))
+    pulumi.export("apiKeyStatus", api_key.status)
+    ```
+
     :param _builtins.str account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`.
     :param _builtins.str api_token: Cloudflare API token for this call only, overriding the provider's `cloudflareApiToken`.
     :param _builtins.str name: Name of the secret.
@@ -181,6 +201,26 @@ def get_secret_output(account_id: pulumi.Input[Optional[Optional[_builtins.str]]
                       opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetSecretResult]:
     """
     A secret of a Secrets Store, by name: its ID, status, scopes, comment and the Worker binding that reads it. Never a value: the API does not return values. One or two API calls (the store is looked up when `storeId` is not given).
+
+    ## Example Usage
+    ### The Worker binding of a secret set elsewhere
+
+    `API_KEY` in the account's store, set by another stack or in the dashboard. Its `binding`, with the name the Worker reads it by added, is an entry of a Worker's bindings (as `@pulumi/cloudflare`'s `WorkersScript` takes them: `env.API_KEY.get()` in the Worker).
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    api_key = edgesecrets.cloudflare.get_secret_output(name="API_KEY")
+
+    pulumi.export("apiKeyBinding", api_key.binding.apply(lambda binding: {
+        "name": "API_KEY",
+        "type": binding.type,
+        "storeId": binding.store_id,
+        "secretName": binding.secret_name,
+    }))
+    pulumi.export("apiKeyStatus", api_key.status)
+    ```
 
     :param _builtins.str account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`.
     :param _builtins.str api_token: Cloudflare API token for this call only, overriding the provider's `cloudflareApiToken`.

@@ -101,6 +101,29 @@ def get_secrets_store(account_id: Optional[_builtins.str] = None,
     """
     A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.
 
+    ## Example Usage
+    ### A secret in a store that another stack manages
+
+    The account's store, looked up rather than managed here (another stack or the dashboard owns it), gets a secret for Workers with a value set by `pulumi config set --secret apiKey ...`; its ID is exported for a Worker's `wrangler.toml` (`store_id` of a `secrets_store_secrets` entry).
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    config = pulumi.Config()
+
+    store = edgesecrets.cloudflare.get_secrets_store_output()
+
+    edgesecrets.cloudflare.Secret(
+        "apiKeySecret",
+        store_id=store.store_id,
+        name="API_KEY",
+        value=config.require_secret("apiKey"),
+    )
+
+    pulumi.export("storeId", store.store_id)
+    ```
+
     :param _builtins.str account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`.
     :param _builtins.str api_token: Cloudflare API token for this call only, overriding the provider's `cloudflareApiToken`.
     :param _builtins.str name: Name of the store; by default the account's store, whatever its name.
@@ -124,6 +147,29 @@ def get_secrets_store_output(account_id: pulumi.Input[Optional[Optional[_builtin
                              opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetSecretsStoreResult]:
     """
     A Secrets Store of the Cloudflare account: the one named `name`, or without a name the account's store (an account holds one; Cloudflare names it `default_secrets_store`). One API call.
+
+    ## Example Usage
+    ### A secret in a store that another stack manages
+
+    The account's store, looked up rather than managed here (another stack or the dashboard owns it), gets a secret for Workers with a value set by `pulumi config set --secret apiKey ...`; its ID is exported for a Worker's `wrangler.toml` (`store_id` of a `secrets_store_secrets` entry).
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    config = pulumi.Config()
+
+    store = edgesecrets.cloudflare.get_secrets_store_output()
+
+    edgesecrets.cloudflare.Secret(
+        "apiKeySecret",
+        store_id=store.store_id,
+        name="API_KEY",
+        value=config.require_secret("apiKey"),
+    )
+
+    pulumi.export("storeId", store.store_id)
+    ```
 
     :param _builtins.str account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`.
     :param _builtins.str api_token: Cloudflare API token for this call only, overriding the provider's `cloudflareApiToken`.

@@ -179,6 +179,34 @@ class FlyAppSecrets(pulumi.CustomResource):
 
         Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
 
+        ## Example Usage
+        ### An app's production secrets under a key template
+
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        prod_secrets = edgesecrets.fly.FlyAppSecrets(
+            "prodSecrets",
+            app="my-app",
+            key_template="PROD_{{key}}",
+            prune=True,
+            secrets={
+                "DATABASE_URL": config.require_secret("databaseUrl"),
+                "REDIS_URL": config.require_secret("redisUrl"),
+                "STRIPE_KEY": config.require_secret("stripeKey"),
+            },
+        )
+
+        # The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+        pulumi.export("secretNames", prod_secrets.names)
+        pulumi.export("secretsVersion", prod_secrets.version)
+        ```
+
         ## Import
 
         The ID is `<app>` (all of the app's secrets), or `<app>?keyTemplate=<template>` (those whose names match the template):
@@ -215,6 +243,34 @@ class FlyAppSecrets(pulumi.CustomResource):
         A key that already exists on the app is taken over only with `adopt: true`; a key written since this resource last wrote it (by another stack, resource or person) is left in place when it is removed or the resource is destroyed, with a warning.
 
         Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
+
+        ## Example Usage
+        ### An app's production secrets under a key template
+
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        prod_secrets = edgesecrets.fly.FlyAppSecrets(
+            "prodSecrets",
+            app="my-app",
+            key_template="PROD_{{key}}",
+            prune=True,
+            secrets={
+                "DATABASE_URL": config.require_secret("databaseUrl"),
+                "REDIS_URL": config.require_secret("redisUrl"),
+                "STRIPE_KEY": config.require_secret("stripeKey"),
+            },
+        )
+
+        # The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+        pulumi.export("secretNames", prod_secrets.names)
+        pulumi.export("secretsVersion", prod_secrets.version)
+        ```
 
         ## Import
 

@@ -89,6 +89,20 @@ def get_fly_secrets(api_token: Optional[_builtins.str] = None,
     """
     The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a value (Fly.io reveals values only to the app's machines). One API call.
 
+    ## Example Usage
+    ### The names of an app's secrets
+
+    The secrets that `my-app` has, whoever set them, e.g. to check that a program (or `fly secrets set`) has set all that the app reads.
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    listed = edgesecrets.fly.get_fly_secrets_output(app="my-app")
+
+    pulumi.export("secretNames", listed.names)
+    ```
+
     :param _builtins.str api_token: Fly.io API token for this call only, overriding the provider's `flyApiToken`.
     :param _builtins.str app: Name of the Fly.io app.
     """
@@ -108,6 +122,20 @@ def get_fly_secrets_output(api_token: pulumi.Input[Optional[Optional[_builtins.s
                            opts: Optional[Union[pulumi.InvokeOptions, pulumi.InvokeOutputOptions]] = None) -> pulumi.Output[GetFlySecretsResult]:
     """
     The secrets of a Fly.io app, as `fly secrets list` shows them: names, digests and times, never a value (Fly.io reveals values only to the app's machines). One API call.
+
+    ## Example Usage
+    ### The names of an app's secrets
+
+    The secrets that `my-app` has, whoever set them, e.g. to check that a program (or `fly secrets set`) has set all that the app reads.
+
+    ```python
+    import pulumi
+    import pulumi_edgesecrets as edgesecrets
+
+    listed = edgesecrets.fly.get_fly_secrets_output(app="my-app")
+
+    pulumi.export("secretNames", listed.names)
+    ```
 
     :param _builtins.str api_token: Fly.io API token for this call only, overriding the provider's `flyApiToken`.
     :param _builtins.str app: Name of the Fly.io app.
