@@ -2,6 +2,7 @@ package fly
 
 import (
 	"context"
+	_ "embed"
 	"slices"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -42,21 +43,14 @@ var (
 
 var secretsDeploymentRules = rules.Of[SecretsDeploymentArgs](rules.Rules{})
 
+// secretsDeploymentDoc is the SecretsDeployment's schema description, with its examples in every SDK language.
+//
+//go:embed secretsdeployment.md
+var secretsDeploymentDoc string
+
 func (r *SecretsDeployment) Annotate(a infer.Annotator) {
 	a.SetToken("fly", "SecretsDeployment")
-	a.Describe(r, "Rolls a Fly.io app's machines to the highest of the secrets versions it follows, typically the "+
-		"`version` outputs of the FlySecrets of the app: when any of them changes, every eligible machine is updated "+
-		"once, with `min_secrets_version` at that version, as `fly secrets deploy` does. Programs that declare one "+
-		"FlySecret per secret get one restart per `pulumi up`, and none when no secret changed.\n\n"+
-		"A rollout leases each machine, updates it with its current config, waits (past one minute when it has to) "+
-		"until it is started and its health checks pass, and releases it; `rolling` does one machine at a time, "+
-		"`immediate` all at once. Stopped machines get the new config and stay stopped. A machine that fails stops "+
-		"the rollout with an error naming it, no lease is left behind, and the next `pulumi up` resumes with the "+
-		"machines not yet on the version. No release record is made (that is Fly's platform API), so "+
-		"`fly secrets list` still shows the secrets as Staged.\n\n"+
-		"A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal "+
-		"reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart "+
-		"machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.")
+	a.Describe(r, rules.Doc(secretsDeploymentDoc))
 }
 
 func (a *SecretsDeploymentArgs) Annotate(an infer.Annotator) {

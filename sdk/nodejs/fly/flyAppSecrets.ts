@@ -17,9 +17,9 @@ import * as utilities from "../utilities";
  * Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
  *
  * ## Example Usage
- * ### An app's production secrets under a key template
+ * ### An app's production secrets under a key template, deployed
  *
- * Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+ * Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
  *
  * ```typescript
  * import * as pulumi from "@pulumi/pulumi";
@@ -31,6 +31,7 @@ import * as utilities from "../utilities";
  *     app: "my-app",
  *     keyTemplate: "PROD_{{key}}",
  *     prune: true,
+ *     deploy: edgesecrets.fly.DeployMode.Rolling,
  *     secrets: {
  *         DATABASE_URL: config.requireSecret("databaseUrl"),
  *         REDIS_URL: config.requireSecret("redisUrl"),
@@ -38,9 +39,9 @@ import * as utilities from "../utilities";
  *     },
  * });
  *
- * // The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+ * // The Fly names written (PROD_DATABASE_URL, ...), and the secrets version the machines run.
  * export const secretNames = prodSecrets.names;
- * export const secretsVersion = prodSecrets.version;
+ * export const deployedVersion = prodSecrets.deployedVersion;
  * ```
  *
  * ## Import

@@ -13,6 +13,44 @@ import * as utilities from "../utilities";
  * A rollout leases each machine, updates it with its current config, waits (past one minute when it has to) until it is started and its health checks pass, and releases it; `rolling` does one machine at a time, `immediate` all at once. Stopped machines get the new config and stay stopped. A machine that fails stops the rollout with an error naming it, no lease is left behind, and the next `pulumi up` resumes with the machines not yet on the version. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
  *
  * A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.
+ *
+ * ## Example Usage
+ * ### One restart for three secrets
+ *
+ * Three secrets of the app `my-app`, one FlySecret each, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `sessionKey`). The SecretsDeployment follows their `version` outputs: a `pulumi up` that changes one, two or all three of them restarts the app's machines once, one at a time, onto the highest version; an `up` that changes none restarts nothing.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const databaseUrl = new edgesecrets.fly.FlySecret("databaseUrl", {
+ *     app: "my-app",
+ *     name: "DATABASE_URL",
+ *     value: config.requireSecret("databaseUrl"),
+ * });
+ * const redisUrl = new edgesecrets.fly.FlySecret("redisUrl", {
+ *     app: "my-app",
+ *     name: "REDIS_URL",
+ *     value: config.requireSecret("redisUrl"),
+ * });
+ * const sessionKey = new edgesecrets.fly.FlySecret("sessionKey", {
+ *     app: "my-app",
+ *     name: "SESSION_KEY",
+ *     value: config.requireSecret("sessionKey"),
+ * });
+ *
+ * const deployment = new edgesecrets.fly.SecretsDeployment("deployment", {
+ *     app: "my-app",
+ *     secretsVersions: [databaseUrl.version, redisUrl.version, sessionKey.version],
+ *     strategy: edgesecrets.fly.DeployStrategy.Rolling,
+ * });
+ *
+ * // The secrets version the machines run, and each machine as the rollout left it.
+ * export const deployedVersion = deployment.deployedVersion;
+ * export const machines = deployment.machines;
+ * ```
  */
 export class SecretsDeployment extends pulumi.CustomResource {
     /**

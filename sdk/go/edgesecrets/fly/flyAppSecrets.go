@@ -21,9 +21,9 @@ import (
 // Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
 //
 // ## Example Usage
-// ### An app's production secrets under a key template
+// ### An app's production secrets under a key template, deployed
 //
-// Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+// Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
 //
 // ```go
 // package main
@@ -44,6 +44,7 @@ import (
 //				App:         pulumi.String("my-app"),
 //				KeyTemplate: pulumi.String("PROD_{{key}}"),
 //				Prune:       pulumi.Bool(true),
+//				Deploy:      fly.DeployModeRolling,
 //				Secrets: pulumi.StringMap{
 //					"DATABASE_URL": cfg.RequireSecret("databaseUrl"),
 //					"REDIS_URL":    cfg.RequireSecret("redisUrl"),
@@ -53,9 +54,9 @@ import (
 //			if err != nil {
 //				return err
 //			}
-//			// The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+//			// The Fly names written (PROD_DATABASE_URL, ...), and the secrets version the machines run.
 //			ctx.Export("secretNames", prodSecrets.Names)
-//			ctx.Export("secretsVersion", prodSecrets.Version)
+//			ctx.Export("deployedVersion", prodSecrets.DeployedVersion)
 //			return nil
 //		})
 //	}

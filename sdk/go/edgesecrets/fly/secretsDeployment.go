@@ -17,6 +17,59 @@ import (
 // A rollout leases each machine, updates it with its current config, waits (past one minute when it has to) until it is started and its health checks pass, and releases it; `rolling` does one machine at a time, `immediate` all at once. Stopped machines get the new config and stay stopped. A machine that fails stops the rollout with an error naming it, no lease is left behind, and the next `pulumi up` resumes with the machines not yet on the version. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
 //
 // A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.
+//
+// ## Example Usage
+// ### One restart for three secrets
+//
+// Three secrets of the app `my-app`, one FlySecret each, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `sessionKey`). The SecretsDeployment follows their `version` outputs: a `pulumi up` that changes one, two or all three of them restarts the app's machines once, one at a time, onto the highest version; an `up` that changes none restarts nothing.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/fly"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			var versions pulumi.IntArray
+//			for _, secret := range []struct{ resource, name, key string }{
+//				{"databaseUrl", "DATABASE_URL", "databaseUrl"},
+//				{"redisUrl", "REDIS_URL", "redisUrl"},
+//				{"sessionKey", "SESSION_KEY", "sessionKey"},
+//			} {
+//				s, err := fly.NewFlySecret(ctx, secret.resource, &fly.FlySecretArgs{
+//					App:   pulumi.String("my-app"),
+//					Name:  pulumi.String(secret.name),
+//					Value: cfg.RequireSecret(secret.key),
+//				})
+//				if err != nil {
+//					return err
+//				}
+//				versions = append(versions, s.Version)
+//			}
+//			deployment, err := fly.NewSecretsDeployment(ctx, "deployment", &fly.SecretsDeploymentArgs{
+//				App:             pulumi.String("my-app"),
+//				SecretsVersions: versions,
+//				Strategy:        fly.DeployStrategyRolling,
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// The secrets version the machines run, and each machine as the rollout left it.
+//			ctx.Export("deployedVersion", deployment.DeployedVersion)
+//			ctx.Export("machines", deployment.Machines)
+//			return nil
+//		})
+//	}
+//
+// ```
 type SecretsDeployment struct {
 	pulumi.CustomResourceState
 

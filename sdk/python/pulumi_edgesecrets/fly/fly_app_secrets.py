@@ -180,9 +180,9 @@ class FlyAppSecrets(pulumi.CustomResource):
         Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
 
         ## Example Usage
-        ### An app's production secrets under a key template
+        ### An app's production secrets under a key template, deployed
 
-        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
 
         ```python
         import pulumi
@@ -195,6 +195,7 @@ class FlyAppSecrets(pulumi.CustomResource):
             app="my-app",
             key_template="PROD_{{key}}",
             prune=True,
+            deploy=edgesecrets.fly.DeployMode.ROLLING,
             secrets={
                 "DATABASE_URL": config.require_secret("databaseUrl"),
                 "REDIS_URL": config.require_secret("redisUrl"),
@@ -202,9 +203,9 @@ class FlyAppSecrets(pulumi.CustomResource):
             },
         )
 
-        # The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+        # The Fly names written (PROD_DATABASE_URL, ...), and the secrets version the machines run.
         pulumi.export("secretNames", prod_secrets.names)
-        pulumi.export("secretsVersion", prod_secrets.version)
+        pulumi.export("deployedVersion", prod_secrets.deployed_version)
         ```
 
         ## Import
@@ -245,9 +246,9 @@ class FlyAppSecrets(pulumi.CustomResource):
         Values are write-only at Fly.io: `pulumi refresh` reads the app's secrets once and reports, per key, a value changed outside Pulumi, a key removed outside Pulumi, and with `prune`, keys added outside; the next `pulumi up` puts the program's secrets back in one write.
 
         ## Example Usage
-        ### An app's production secrets under a key template
+        ### An app's production secrets under a key template, deployed
 
-        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone.
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
 
         ```python
         import pulumi
@@ -260,6 +261,7 @@ class FlyAppSecrets(pulumi.CustomResource):
             app="my-app",
             key_template="PROD_{{key}}",
             prune=True,
+            deploy=edgesecrets.fly.DeployMode.ROLLING,
             secrets={
                 "DATABASE_URL": config.require_secret("databaseUrl"),
                 "REDIS_URL": config.require_secret("redisUrl"),
@@ -267,9 +269,9 @@ class FlyAppSecrets(pulumi.CustomResource):
             },
         )
 
-        # The Fly names written (PROD_DATABASE_URL, ...), and the app's secrets version to deploy at.
+        # The Fly names written (PROD_DATABASE_URL, ...), and the secrets version the machines run.
         pulumi.export("secretNames", prod_secrets.names)
-        pulumi.export("secretsVersion", prod_secrets.version)
+        pulumi.export("deployedVersion", prod_secrets.deployed_version)
         ```
 
         ## Import

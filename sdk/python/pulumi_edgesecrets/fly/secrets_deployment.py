@@ -107,6 +107,48 @@ class SecretsDeployment(pulumi.CustomResource):
 
         A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.
 
+        ## Example Usage
+        ### One restart for three secrets
+
+        Three secrets of the app `my-app`, one FlySecret each, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `sessionKey`). The SecretsDeployment follows their `version` outputs: a `pulumi up` that changes one, two or all three of them restarts the app's machines once, one at a time, onto the highest version; an `up` that changes none restarts nothing.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        database_url = edgesecrets.fly.FlySecret(
+            "databaseUrl",
+            app="my-app",
+            name="DATABASE_URL",
+            value=config.require_secret("databaseUrl"),
+        )
+        redis_url = edgesecrets.fly.FlySecret(
+            "redisUrl",
+            app="my-app",
+            name="REDIS_URL",
+            value=config.require_secret("redisUrl"),
+        )
+        session_key = edgesecrets.fly.FlySecret(
+            "sessionKey",
+            app="my-app",
+            name="SESSION_KEY",
+            value=config.require_secret("sessionKey"),
+        )
+
+        deployment = edgesecrets.fly.SecretsDeployment(
+            "deployment",
+            app="my-app",
+            secrets_versions=[database_url.version, redis_url.version, session_key.version],
+            strategy=edgesecrets.fly.DeployStrategy.ROLLING,
+        )
+
+        # The secrets version the machines run, and each machine as the rollout left it.
+        pulumi.export("deployedVersion", deployment.deployed_version)
+        pulumi.export("machines", deployment.machines)
+        ```
+
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
         :param pulumi.Input[_builtins.str] api_token: Fly.io API token for this resource only, overriding the provider's `flyApiToken`. Changing it is not a diff.
@@ -126,6 +168,48 @@ class SecretsDeployment(pulumi.CustomResource):
         A rollout leases each machine, updates it with its current config, waits (past one minute when it has to) until it is started and its health checks pass, and releases it; `rolling` does one machine at a time, `immediate` all at once. Stopped machines get the new config and stay stopped. A machine that fails stops the rollout with an error naming it, no lease is left behind, and the next `pulumi up` resumes with the machines not yet on the version. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
 
         A FlySecret removed from the program is unset at the end of the `up`, after any deployment, so its removal reaches machines at the next deployment; use FlyAppSecrets with `deploy: rolling` when removals must restart machines at once. Destroying a SecretsDeployment changes nothing on Fly.io.
+
+        ## Example Usage
+        ### One restart for three secrets
+
+        Three secrets of the app `my-app`, one FlySecret each, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `sessionKey`). The SecretsDeployment follows their `version` outputs: a `pulumi up` that changes one, two or all three of them restarts the app's machines once, one at a time, onto the highest version; an `up` that changes none restarts nothing.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        database_url = edgesecrets.fly.FlySecret(
+            "databaseUrl",
+            app="my-app",
+            name="DATABASE_URL",
+            value=config.require_secret("databaseUrl"),
+        )
+        redis_url = edgesecrets.fly.FlySecret(
+            "redisUrl",
+            app="my-app",
+            name="REDIS_URL",
+            value=config.require_secret("redisUrl"),
+        )
+        session_key = edgesecrets.fly.FlySecret(
+            "sessionKey",
+            app="my-app",
+            name="SESSION_KEY",
+            value=config.require_secret("sessionKey"),
+        )
+
+        deployment = edgesecrets.fly.SecretsDeployment(
+            "deployment",
+            app="my-app",
+            secrets_versions=[database_url.version, redis_url.version, session_key.version],
+            strategy=edgesecrets.fly.DeployStrategy.ROLLING,
+        )
+
+        # The secrets version the machines run, and each machine as the rollout left it.
+        pulumi.export("deployedVersion", deployment.deployed_version)
+        pulumi.export("machines", deployment.machines)
+        ```
 
         :param str resource_name: The name of the resource.
         :param SecretsDeploymentArgs args: The arguments to use to populate this resource's properties.
