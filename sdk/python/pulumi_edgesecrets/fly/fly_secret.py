@@ -155,7 +155,7 @@ class FlySecret(pulumi.CustomResource):
         """
         A secret of a Fly.io app, set through the Machines API (`POST /v1/apps/{app}/secrets/{name}`).
 
-        The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
+        The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines. With `deploy: rolling` the provider rolls them itself; for a program with many FlySecrets, one SecretsDeployment following their `version` outputs restarts the machines once per `pulumi up`.
 
         Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
 
@@ -231,7 +231,7 @@ class FlySecret(pulumi.CustomResource):
         """
         A secret of a Fly.io app, set through the Machines API (`POST /v1/apps/{app}/secrets/{name}`).
 
-        The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines.
+        The write is staged: machines started or updated afterwards see the new value, as with `fly secrets set --stage`; run `fly secrets deploy` (or deploy the app) to restart running machines. With `deploy: rolling` the provider rolls them itself; for a program with many FlySecrets, one SecretsDeployment following their `version` outputs restarts the machines once per `pulumi up`.
 
         Values are write-only at Fly.io. `pulumi refresh` compares the secret's `digest` with the one recorded at the last write, so a value changed outside Pulumi shows up as a diff and the next `pulumi up` writes the program's value back.
 
