@@ -18,7 +18,7 @@ import (
 // program runs in this test process, on the generated Go SDK.
 func TestGo(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	workDir := t.TempDir()
 	stack, err := auto.UpsertStackInlineSource(context.Background(), "e2e", "edgesecrets-example-go",
 		program.EdgeSecrets, auto.WorkDir(workDir), auto.EnvVars(h.envVars))

@@ -16,7 +16,7 @@ func TestPython(t *testing.T) {
 		python = filepath.Join(repoRoot, ".cache", "e2e-venv", "bin", "python")
 	}
 	requireFile(t, python, "run `make e2e-deps`")
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	// Fail early, and clearly, if the venv lacks a package.
 	h.run(repoRoot, "", python, "-c", "import pulumi.automation, pulumi_edgesecrets")
 

@@ -17,7 +17,7 @@ func TestTypeScript(t *testing.T) {
 	for _, pkg := range []string{"@pulumi/pulumi", "@edgesecrets/pulumi", "typescript"} {
 		requireFile(t, filepath.Join(nodeDir, "node_modules", pkg, "package.json"), "run `make e2e-deps`")
 	}
-	h := newHarness(t)
+	h := newExampleHarness(t)
 
 	buildDir := t.TempDir()
 	timed(t, "tsc (examples/typescript)", func() string {
