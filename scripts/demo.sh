@@ -26,7 +26,8 @@ trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Starting edgesecrets-emulator (Fly.io + Cloudflare Secrets Store APIs on loopback)"
-"$repo/bin/edgesecrets-emulator" --addr 127.0.0.1:0 --fly-app demo --quiet >"$work/emulator.env" 2>"$work/emulator.log" &
+# Two started machines on the app, so that the up's rollout has something to restart.
+"$repo/bin/edgesecrets-emulator" --addr 127.0.0.1:0 --fly-app demo --fly-machines 2 --quiet >"$work/emulator.env" 2>"$work/emulator.log" &
 emulator_pid=$!
 for _ in $(seq 100); do
 	[[ $(wc -l <"$work/emulator.env") -ge 5 ]] && break
@@ -55,6 +56,10 @@ pulumi stack output
 
 step "What the emulator served (request counts by route, never values)"
 curl -fsS "$FLY_FLAPS_BASE_URL/_emulator/stats"
+echo
+
+step "The app's machines: each restarted once, on the secrets version the up wrote"
+curl -fsS "$FLY_FLAPS_BASE_URL/_emulator/fly/apps/demo/machines"
 echo
 
 step "pulumi preview: nothing to change"

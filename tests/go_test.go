@@ -18,7 +18,7 @@ import (
 // program runs in this test process, on the generated Go SDK.
 func TestGo(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	testLifecycle(t, h, goExample(t, h))
 }
 

@@ -38,8 +38,16 @@ const flyApp = "demo"
 
 // The emulator routes whose request counts the tests assert on.
 const (
-	routeFlySetSecret    = "POST /v1/apps/{app}/secrets/{name}"
-	routeCloudflarePatch = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	routeFlySetSecret          = "POST /v1/apps/{app}/secrets/{name}"
+	routeFlyDeleteSecret       = "DELETE /v1/apps/{app}/secrets/{name}"
+	routeCloudflareCreateStore = "POST /client/v4/accounts/{account_id}/secrets_store/stores"
+	routeCloudflareCreate      = "POST /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"
+	routeCloudflarePatch       = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	routeCloudflareDelete      = "DELETE /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	// A rollout's writes: one of each per machine restarted.
+	routeFlyLease        = "POST /v1/apps/{app}/machines/{id}/lease"
+	routeFlyMachine      = "POST /v1/apps/{app}/machines/{id}"
+	routeFlyLeaseRelease = "DELETE /v1/apps/{app}/machines/{id}/lease"
 )
 
 // requireEnv makes a missing prerequisite a failure rather than a skip.

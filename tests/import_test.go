@@ -11,10 +11,12 @@ import (
 // and a Cloudflare store and secret are created straight through the APIs, imported with
 // `pulumi import`, and then the YAML example, which declares them, is deployed. Pulumi does
 // not know the imported values, so the up writes the program's values: exactly one in-place
-// write per secret, and nothing is created, deleted or replaced.
+// write per imported secret, and nothing imported is created, deleted or replaced. The
+// example's other two resources, which nothing existed for, are created: appSecrets' keys in
+// one bulk write, and one rollout for both deploys.
 func TestImport(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
 	values := exampleConfig()
 	p.setSecretConfig(values)
@@ -69,15 +71,18 @@ func TestImport(t *testing.T) {
 	}
 	h.assertWrites("pulumi import", map[string]int{})
 
-	// The program's values differ from the imported (unknown) ones: two updates, in place.
+	// The program's values differ from the imported (unknown) ones: two updates, in place; the
+	// deployment and appSecrets are new.
+	afterImport := map[string]int{"update": 2, "create": 2, "same": exampleResources - 4}
 	previewed := timed(t, "preview (after import)", p.preview)
-	assertChanges(t, "preview after import", previewed.Changes, map[string]int{"update": 2, "same": 2})
+	assertChanges(t, "preview after import", previewed.Changes, afterImport)
 
 	h.emulator.ResetStats()
 	updated := timed(t, "up (write program values)", p.up)
-	assertChanges(t, "up after import", updated.Changes, map[string]int{"update": 2, "same": 2})
-	h.assertWrites("up after import", map[string]int{routeFlySetSecret: 1, routeCloudflarePatch: 1})
+	assertChanges(t, "up after import", updated.Changes, afterImport)
+	h.assertWrites("up after import", exampleWrites(routeCloudflarePatch))
 	h.assertExampleDeployed(t, "after the up", updated.Outputs, values)
+	h.assertRollout("after the up", 1)
 
 	// The very secrets that existed before, not new ones of the same names.
 	after := h.contents()
@@ -93,7 +98,7 @@ func TestImport(t *testing.T) {
 	again := timed(t, "preview (no changes)", p.preview)
 	assertChanges(t, "preview after the up", again.Changes, map[string]int{"same": exampleResources})
 
-	assertNoPlaintext(t, []string{values["databaseUrl"], values["apiKey"]}, p.stateDirs()...)
+	assertNoPlaintext(t, secretValues(values), p.stateDirs()...)
 
 	destroyed := timed(t, "destroy", p.destroy)
 	assertChanges(t, "destroy", destroyed.Changes, map[string]int{"delete": exampleResources})

@@ -3,6 +3,8 @@ package tests
 import (
 	"reflect"
 	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
 
 // exampleRunner runs one example program by one language's means (the CLI for YAML, the
@@ -22,13 +24,47 @@ type exampleRunner interface {
 // exampleConfig is the config every example reads, with values unique to one test run.
 func exampleConfig() map[string]string {
 	return map[string]string{
-		"databaseUrl": uniqueValue("postgres://e2e:pw-") + "@db.internal:5432/app",
-		"apiKey":      uniqueValue("e2e-api-key-"),
+		"databaseUrl":   uniqueValue("postgres://e2e:pw-") + "@db.internal:5432/app",
+		"apiKey":        uniqueValue("e2e-api-key-"),
+		"sessionKey":    uniqueValue("e2e-session-key-"),
+		"webhookSecret": uniqueValue("e2e-webhook-secret-"),
 	}
 }
 
-// Every example declares the same three resources; Pulumi counts the stack as a fourth.
-const exampleResources = 4
+// secretValues are the values of configs, for the plaintext check.
+func secretValues(configs ...map[string]string) []string {
+	var values []string
+	for _, c := range configs {
+		for _, v := range c {
+			values = append(values, v)
+		}
+	}
+	return values
+}
+
+// Every example declares the same five resources (FlySecret, SecretsStore, Secret,
+// SecretsDeployment, FlyAppSecrets); Pulumi counts the stack as a sixth.
+const exampleResources = 6
+
+// exampleMachines is how many started machines the examples' app has: the rollouts of
+// SecretsDeployment and FlyAppSecrets' deploy: rolling reach each of them.
+const exampleMachines = 2
+
+// newExampleHarness is newHarness with the app's machines.
+func newExampleHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, FlyMachines: exampleMachines})
+}
+
+// exampleWrites are the writes of an up in which every example value changed: one per secret
+// (FlyAppSecrets' two in one bulk write), and one rollout for the deployment and the deploy
+// together, with one restart per machine.
+func exampleWrites(cloudflareRoute string) map[string]int {
+	return map[string]int{
+		routeFlySetSecret: 1, routeFlyBulk: 1, cloudflareRoute: 1,
+		routeFlyLease: exampleMachines, routeFlyMachine: exampleMachines, routeFlyLeaseRelease: exampleMachines,
+	}
+}
 
 // testLifecycle runs one example through what users do: up, a no-change preview, a changed
 // value updated in place, a no-change refresh, destroy. It checks the stack's outputs, the
@@ -37,24 +73,29 @@ func testLifecycle(t *testing.T, h *harness, p exampleRunner) {
 	first := exampleConfig()
 	p.setSecretConfig(first)
 
+	h.emulator.ResetStats()
 	created := timed(t, "up (create)", p.up)
 	assertChanges(t, "first up", created.Changes, map[string]int{"create": exampleResources})
+	h.assertWrites("first up", exampleWrites(routeCloudflareCreate))
 	h.assertExampleDeployed(t, "after the first up", created.Outputs, first)
+	h.assertRollout("after the first up", 1)
 	before := h.contents()
 	storeID, apiKey, _ := before.cloudflareSecret("API_KEY")
 
 	previewed := timed(t, "preview (no changes)", p.preview)
 	assertChanges(t, "preview after up", previewed.Changes, map[string]int{"same": exampleResources})
 
-	// New values for both secrets: each is one in-place write, nothing is replaced.
+	// New values for every secret: one in-place write per secret resource, nothing is replaced,
+	// and the deployment follows DATABASE_URL's new version.
 	second := exampleConfig()
 	p.setSecretConfig(second)
 	h.emulator.ResetStats()
 	updated := timed(t, "up (update in place)", p.up)
 	assertChanges(t, "up with new values", updated.Changes,
-		map[string]int{"update": 2, "same": exampleResources - 2})
-	h.assertWrites("up with new values", map[string]int{routeFlySetSecret: 1, routeCloudflarePatch: 1})
+		map[string]int{"update": 4, "same": exampleResources - 4})
+	h.assertWrites("up with new values", exampleWrites(routeCloudflarePatch))
 	h.assertExampleDeployed(t, "after the update", updated.Outputs, second)
+	h.assertRollout("after the update", 2)
 	if created.Outputs["databaseUrlDigest"] == updated.Outputs["databaseUrlDigest"] {
 		t.Errorf("databaseUrlDigest did not change with the value: %v", updated.Outputs["databaseUrlDigest"])
 	}
@@ -68,12 +109,16 @@ func testLifecycle(t *testing.T, h *harness, p exampleRunner) {
 	refreshed := timed(t, "refresh (no changes)", p.refresh)
 	assertChanges(t, "refresh", refreshed.Changes, map[string]int{"same": exampleResources})
 	h.assertWrites("refresh", map[string]int{})
+	h.assertRollout("after the refresh", 2)
 
-	assertNoPlaintext(t, []string{first["databaseUrl"], first["apiKey"], second["databaseUrl"], second["apiKey"]},
-		p.stateDirs()...)
+	assertNoPlaintext(t, secretValues(first, second), p.stateDirs()...)
 
+	// One delete per secret resource (the two of FlyAppSecrets in one bulk write), no restart,
+	// and the account's store stays.
+	h.emulator.ResetStats()
 	destroyed := timed(t, "destroy", p.destroy)
 	assertChanges(t, "destroy", destroyed.Changes, map[string]int{"delete": exampleResources})
+	h.assertWrites("destroy", map[string]int{routeFlyDeleteSecret: 1, routeFlyBulk: 1, routeCloudflareDelete: 1})
 	h.assertEmulatorEmpty("after destroy")
 }
 
@@ -89,6 +134,17 @@ func (h *harness) assertExampleDeployed(t *testing.T, step string, outputs map[s
 	}
 	if databaseURL.Value != values["databaseUrl"] {
 		t.Errorf("%s: Fly.io holds a DATABASE_URL other than the config's databaseUrl", step)
+	}
+	for name, key := range map[string]string{"APP_SESSION_KEY": "sessionKey", "APP_WEBHOOK_SECRET": "webhookSecret"} {
+		if s, ok := c.flySecret(flyApp, name); !ok || s.Value != values[key] {
+			t.Errorf("%s: Fly.io app %s has no %s holding the config's %s (found: %v)", step, flyApp, name, key, ok)
+		}
+	}
+	var appVersion uint64
+	for _, a := range c.Fly.Apps {
+		if a.Name == flyApp {
+			appVersion = a.Version
+		}
 	}
 
 	stores := c.stores()
@@ -107,6 +163,10 @@ func (h *harness) assertExampleDeployed(t *testing.T, step string, outputs map[s
 			step, apiKey.Scopes, apiKey.Comment)
 	}
 
+	// The app holds these three and nothing else, and getFlySecrets lists all of them.
+	if got := h.flyNames(flyApp); !reflect.DeepEqual(got, []string{"APP_SESSION_KEY", "APP_WEBHOOK_SECRET", "DATABASE_URL"}) {
+		t.Errorf("%s: Fly.io app %s holds %v, want DATABASE_URL and appSecrets' two", step, flyApp, got)
+	}
 	want := map[string]any{
 		"databaseUrlDigest": h.flyDigest(flyApp, "DATABASE_URL"),
 		"storeId":           storeID,
@@ -115,6 +175,11 @@ func (h *harness) assertExampleDeployed(t *testing.T, step string, outputs map[s
 			"storeId":    storeID,
 			"secretName": "API_KEY",
 		},
+		"appSecretNames": []any{"APP_SESSION_KEY", "APP_WEBHOOK_SECRET"},
+		// The up's one rollout went to the app's newest version, whichever write made it.
+		"deployedVersion": float64(appVersion),
+		"storeName":       stores[0].Name,
+		"flySecretNames":  []any{"APP_SESSION_KEY", "APP_WEBHOOK_SECRET", "DATABASE_URL"},
 	}
 	if !reflect.DeepEqual(outputs, want) {
 		t.Errorf("%s: stack outputs are\n  %v\nwant\n  %v", step, outputs, want)

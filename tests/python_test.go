@@ -11,7 +11,7 @@ import (
 // the interpreter EDGESECRETS_E2E_PYTHON names).
 func TestPython(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	testLifecycle(t, h, pythonExample(t, h))
 }
 

@@ -12,7 +12,7 @@ import (
 // an SDK that no longer fits it, fails the test.
 func TestTypeScript(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	testLifecycle(t, h, typeScriptExample(t, h))
 }
 

@@ -2,16 +2,45 @@ package tests
 
 import (
 	"encoding/json"
+	"maps"
 	"path/filepath"
 	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
 
 // TestYAML runs examples/yaml through the Pulumi CLI and pulumi-language-yaml.
 func TestYAML(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := newExampleHarness(t)
 	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
 	testLifecycle(t, h, p)
+}
+
+// TestYAMLInAnAccountWithoutAStore deploys examples/yaml into a Cloudflare account that has no
+// Secrets Store yet: its SecretsStore creates the store, and the getSecretsStore lookup, which
+// takes the account from that resource's output, runs after it and finds it. Destroy deletes
+// the store the up created.
+func TestYAMLInAnAccountWithoutAStore(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, FlyMachines: exampleMachines,
+		CloudflareEmptyAccount: true})
+	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
+	values := exampleConfig()
+	p.setSecretConfig(values)
+
+	h.emulator.ResetStats()
+	created := timed(t, "up (create)", p.up)
+	assertChanges(t, "up", created.Changes, map[string]int{"create": exampleResources})
+	writes := exampleWrites(routeCloudflareCreate)
+	maps.Copy(writes, map[string]int{routeCloudflareCreateStore: 1})
+	h.assertWrites("up", writes)
+	h.assertExampleDeployed(t, "after the up", created.Outputs, values)
+	h.assertRollout("after the up", 1)
+
+	destroyed := timed(t, "destroy", p.destroy)
+	assertChanges(t, "destroy", destroyed.Changes, map[string]int{"delete": exampleResources})
+	h.assertEmulatorEmpty("after destroy")
 }
 
 // cliProgram is a program run with the Pulumi CLI, as users run it, from a copy of its

@@ -1,5 +1,6 @@
-"""The example's resources: a Fly.io app secret and a Cloudflare Secrets Store secret, ready for
-a Worker binding.
+"""The example's resources: Fly.io app secrets, one on its own and two as one resource, rolled out
+to the app's machines; a Cloudflare Secrets Store secret, ready for a Worker binding; and lookups
+of the account's store and the app's secrets.
 
 The provider reads its endpoints and credentials from the environment (FLY_API_TOKEN,
 CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, and the *_BASE_URL variables that
@@ -20,6 +21,10 @@ def edge_secrets() -> None:
         "postgres://demo:demo@localhost:5432/demo"
     )
     api_key = config.get_secret("apiKey") or pulumi.Output.secret("demo-api-key")
+    session_key = config.get_secret("sessionKey") or pulumi.Output.secret("demo-session-key")
+    webhook_secret = config.get_secret("webhookSecret") or pulumi.Output.secret(
+        "demo-webhook-secret"
+    )
 
     # DATABASE_URL on the Fly.io app. The write is staged: machines see it on their next
     # (re)start, as with `fly secrets set --stage`.
@@ -44,8 +49,39 @@ def edge_secrets() -> None:
         comment="API key for the edge Worker",
     )
 
+    # Rolls the app's machines to the secrets version DATABASE_URL's write made: one restart
+    # per `pulumi up` that changed it, none otherwise (list more FlySecrets' versions to follow).
+    deployment = edgesecrets.fly.SecretsDeployment(
+        "deployment",
+        app=fly_app,
+        secrets_versions=[database_url_secret.version],
+    )
+
+    # More secrets of the same app as one resource, named by the template (APP_SESSION_KEY,
+    # APP_WEBHOOK_SECRET): each change is one bulk write, and `deploy: rolling` restarts the
+    # machines once for all of them (with the deployment above, in one rollout per `pulumi up`).
+    app_secrets = edgesecrets.fly.FlyAppSecrets(
+        "appSecrets",
+        app=fly_app,
+        key_template="APP_{{key}}",
+        deploy=edgesecrets.fly.DeployMode.ROLLING,
+        secrets={"SESSION_KEY": session_key, "WEBHOOK_SECRET": webhook_secret},
+    )
+
+    # The account's store (no name given), looked up rather than managed. Taking the account from
+    # store's output orders the lookup after it, so that an account with no store yet has one.
+    account_store = edgesecrets.cloudflare.get_secrets_store_output(account_id=store.account_id)
+    # The app's secrets as Fly.io lists them: names and digests, never values. Taking the app
+    # from app_secrets' output makes the lookup wait for its write.
+    fly_secrets = edgesecrets.fly.get_fly_secrets_output(app=app_secrets.app)
+
     # Fly.io's digest of the stored value: it changes whenever the value does.
     pulumi.export("databaseUrlDigest", database_url_secret.digest)
     pulumi.export("storeId", store.store_id)
     # Pass this to a Worker's bindings (add a binding name): {type, storeId, secretName}.
     pulumi.export("apiKeyBinding", api_key_secret.binding)
+    # The Fly names app_secrets manages, and the secrets version the machines were rolled to.
+    pulumi.export("appSecretNames", app_secrets.names)
+    pulumi.export("deployedVersion", deployment.deployed_version)
+    pulumi.export("storeName", account_store.name)
+    pulumi.export("flySecretNames", fly_secrets.names)

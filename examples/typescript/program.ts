@@ -1,5 +1,6 @@
-// The example's resources: a Fly.io app secret and a Cloudflare Secrets Store secret, ready for
-// a Worker binding.
+// The example's resources: Fly.io app secrets, one on its own and two as one resource, rolled
+// out to the app's machines; a Cloudflare Secrets Store secret, ready for a Worker binding; and
+// lookups of the account's store and the app's secrets.
 //
 // The provider reads its endpoints and credentials from the environment (FLY_API_TOKEN,
 // CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID, and the *_BASE_URL variables that
@@ -15,6 +16,8 @@ export function edgeSecrets() {
     // demo defaults only make the example run out of the box, and are kept secret all the same.
     const databaseUrl = config.getSecret("databaseUrl") ?? pulumi.secret("postgres://demo:demo@localhost:5432/demo");
     const apiKey = config.getSecret("apiKey") ?? pulumi.secret("demo-api-key");
+    const sessionKey = config.getSecret("sessionKey") ?? pulumi.secret("demo-session-key");
+    const webhookSecret = config.getSecret("webhookSecret") ?? pulumi.secret("demo-webhook-secret");
 
     // DATABASE_URL on the Fly.io app. The write is staged: machines see it on their next
     // (re)start, as with `fly secrets set --stage`.
@@ -37,11 +40,40 @@ export function edgeSecrets() {
         comment: "API key for the edge Worker",
     });
 
+    // Rolls the app's machines to the secrets version DATABASE_URL's write made: one restart
+    // per `pulumi up` that changed it, none otherwise (list more FlySecrets' versions to follow).
+    const deployment = new edgesecrets.fly.SecretsDeployment("deployment", {
+        app: flyApp,
+        secretsVersions: [databaseUrlSecret.version],
+    });
+
+    // More secrets of the same app as one resource, named by the template (APP_SESSION_KEY,
+    // APP_WEBHOOK_SECRET): each change is one bulk write, and `deploy: rolling` restarts the
+    // machines once for all of them (with the deployment above, in one rollout per `pulumi up`).
+    const appSecrets = new edgesecrets.fly.FlyAppSecrets("appSecrets", {
+        app: flyApp,
+        keyTemplate: "APP_{{key}}",
+        deploy: edgesecrets.types.enums.fly.DeployMode.Rolling,
+        secrets: { SESSION_KEY: sessionKey, WEBHOOK_SECRET: webhookSecret },
+    });
+
+    // The account's store (no name given), looked up rather than managed. Taking the account from
+    // store's output orders the lookup after it, so that an account with no store yet has one.
+    const accountStore = edgesecrets.cloudflare.getSecretsStoreOutput({ accountId: store.accountId });
+    // The app's secrets as Fly.io lists them: names and digests, never values. Taking the app
+    // from appSecrets' output makes the lookup wait for its write.
+    const flySecrets = edgesecrets.fly.getFlySecretsOutput({ app: appSecrets.app });
+
     return {
         // Fly.io's digest of the stored value: it changes whenever the value does.
         databaseUrlDigest: databaseUrlSecret.digest,
         storeId: store.storeId,
         // Pass this to a Worker's bindings (add a binding name): {type, storeId, secretName}.
         apiKeyBinding: apiKeySecret.binding,
+        // The Fly names appSecrets manages, and the secrets version the machines were rolled to.
+        appSecretNames: appSecrets.names,
+        deployedVersion: deployment.deployedVersion,
+        storeName: accountStore.name,
+        flySecretNames: flySecrets.names,
     };
 }
