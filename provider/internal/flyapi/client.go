@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 )
 
 // DefaultBaseURL is the public Fly Machines API. FLY_FLAPS_BASE_URL overrides it in flyctl;
@@ -56,6 +57,10 @@ type Client struct {
 	readLag        time.Duration
 	shared         *Shared
 	notify         WaitNotifier
+	// coalescing: writes and reads are combined with other clients' (WithCoalescing), gathering
+	// for window.
+	coalescing bool
+	window     coalesce.Window
 	// now and sleep are the clock; tests replace them to record waits instead of taking them.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -288,6 +293,12 @@ type request struct {
 	// conflict says what a 409 means for this call, for the wait notifier; "" is the secrets
 	// writes' meaning.
 	conflict string
+	// prepaced says the first attempt's slot in the rate limit is already taken (a batch
+	// paces before it gathers); retries are paced as usual.
+	prepaced bool
+	// tell, when set, is told of the request's waits instead of the client's notifier: a
+	// request made for many callers tells each of them.
+	tell func(wait time.Duration, why string)
 }
 
 // response is what one attempt got back, body read in full.
@@ -310,8 +321,10 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 	}
 	uncertain := false // an attempt may have been applied without our knowing
 	for attempt := 1; ; attempt++ {
-		if err := c.pace(ctx, req); err != nil {
-			return stop(attempt-1, err)
+		if attempt > 1 || !req.prepaced {
+			if err := c.pace(ctx, req); err != nil {
+				return stop(attempt-1, err)
+			}
 		}
 		resp, err := c.send(ctx, req)
 		if err == nil && resp.status >= 200 && resp.status < 300 {
@@ -359,7 +372,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		if c.now().Sub(start)+wait > c.retry.budget {
 			return withAttempts(lastErr, attempt)
 		}
-		c.notify(ctx, wait, why)
+		c.tellWait(ctx, req, wait, why)
 		if err := c.sleep(ctx, wait); err != nil {
 			return stop(attempt, err)
 		}
@@ -409,12 +422,26 @@ func (c *Client) pace(ctx context.Context, req request) error {
 	if !ok || wait <= 0 {
 		return nil
 	}
-	c.notify(ctx, wait, fmt.Sprintf("pacing requests to app %q to stay within Fly.io's rate limit", req.app))
+	c.tellWait(ctx, req, wait, pacingReason(req.app))
 	if err := c.sleep(ctx, wait); err != nil {
 		cancel()
 		return fmt.Errorf("fly: %s: %w", req.op, err)
 	}
 	return nil
+}
+
+func pacingReason(app string) string {
+	return fmt.Sprintf("pacing requests to app %q to stay within Fly.io's rate limit", app)
+}
+
+// tellWait tells of a wait: to the request's own listeners when it has them, else to the
+// client's notifier.
+func (c *Client) tellWait(ctx context.Context, req request, wait time.Duration, why string) {
+	if req.tell != nil {
+		req.tell(wait, why)
+		return
+	}
+	c.notify(ctx, wait, why)
 }
 
 // withAttempts notes on a transport error how many attempts were made (an APIError carries the

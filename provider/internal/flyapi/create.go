@@ -28,21 +28,32 @@ func (c *Client) CreateSecret(ctx context.Context, app, name, value string) (Set
 	}
 	defer release()
 	op := fmt.Sprintf("look up secret %q on app %q", name, app)
-	path, err := secretPath(op, app, name)
-	if err != nil {
-		return SetSecretResponse{}, err
-	}
-	// A 404 is the expected answer here, not lag to wait out.
-	req := c.readRequest(op, app, "get", path, 0)
-	req.notFoundUntil = c.now()
-	var out secretJSON
-	switch err := c.do(ctx, req, &out); {
+	switch existing, err := c.look(ctx, op, app, name); {
 	case err == nil:
-		return SetSecretResponse{}, &ExistsError{App: app, Name: name, Secret: out.secret()}
+		return SetSecretResponse{}, &ExistsError{App: app, Name: name, Secret: existing}
 	case !IsNotFound(err) || IsAppNotFound(err):
 		return SetSecretResponse{}, err
 	}
 	return c.SetSecret(ctx, app, name, value)
+}
+
+// look reads a secret for CreateSecret, where a 404 is the expected answer, not lag to wait out.
+// WithCoalescing, it is looked up in the app's listing.
+func (c *Client) look(ctx context.Context, op, app, name string) (Secret, error) {
+	if c.coalescing {
+		return c.listedSecret(ctx, op, app, name, 0, false)
+	}
+	path, err := secretPath(op, app, name)
+	if err != nil {
+		return Secret{}, err
+	}
+	req := c.readRequest(op, app, "get", path, 0)
+	req.notFoundUntil = c.now()
+	var out secretJSON
+	if err := c.do(ctx, req, &out); err != nil {
+		return Secret{}, err
+	}
+	return out.secret(), nil
 }
 
 // claims are the secrets creates of this process are making now, by API URL, app and name.

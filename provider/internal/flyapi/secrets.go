@@ -45,16 +45,19 @@ type UpdateSecretsResponse struct {
 // secrets version minVersion (0 for any), or of the newest version this process has written,
 // whichever is newer: Fly's reads are eventually consistent.
 // GET /v1/apps/{app}/secrets?version=N -> 200 {"secrets":[...]}
+//
+// WithCoalescing, the answer comes from the app's listing, shared by every reader (see listing).
 func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) ([]Secret, error) {
+	if c.coalescing {
+		return c.listedSecrets(ctx, app, minVersion)
+	}
 	op := fmt.Sprintf("list secrets on app %q", app)
 	path, err := secretsPath(op, app)
 	if err != nil {
 		return nil, err
 	}
 	req := c.readRequest(op, app, "list", path, minVersion)
-	var out struct {
-		Secrets []secretJSON `json:"secrets"`
-	}
+	var out listSecretsJSON
 	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
@@ -66,8 +69,13 @@ func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) 
 // the read lag of a write this process made to the app, or with no version to ask for) is
 // retried until the lag has passed.
 // GET /v1/apps/{app}/secrets/{name}?version=N -> 200 AppSecret
+//
+// WithCoalescing, it is looked up in the app's listing instead (see listing).
 func (c *Client) GetSecret(ctx context.Context, app, name string, minVersion int64) (Secret, error) {
 	op := fmt.Sprintf("get secret %q on app %q", name, app)
+	if c.coalescing {
+		return c.listedSecret(ctx, op, app, name, minVersion, true)
+	}
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return Secret{}, err
@@ -106,8 +114,13 @@ func (c *Client) wrote(app string, version int64) {
 // SetSecret creates or replaces one secret. The write is staged: machines see it once they are
 // started or updated afterwards.
 // POST /v1/apps/{app}/secrets/{name} {"value":"..."} -> 201 {name,digest,created_at,updated_at,version}
+//
+// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write.
 func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSecretResponse, error) {
 	op := fmt.Sprintf("set secret %q on app %q", name, app)
+	if c.coalescing {
+		return c.queueSet(ctx, op, app, name, value)
+	}
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return SetSecretResponse{}, err
@@ -131,7 +144,22 @@ func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSec
 // UpdateSecrets sets and unsets several secrets of an app in one write: a non-nil value sets
 // the secret, a nil value unsets it.
 // POST /v1/apps/{app}/secrets {"values":{"A":"x","B":null}} -> 200 {"secrets":[...],"version":N}
+//
+// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write; the
+// answer lists the secrets of this call only.
 func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[string]*string) (UpdateSecretsResponse, error) {
+	if c.coalescing {
+		return c.queueWrite(ctx, app, values)
+	}
+	return c.updateSecrets(ctx, app, values, request{})
+}
+
+// actionBulkWrite is the bulk write's name in the rate limit (Fly limits each action).
+const actionBulkWrite = "update"
+
+// updateSecrets is one bulk write; base carries the batch's pacing and listeners. WithCoalescing,
+// its answer is applied to the app's listing.
+func (c *Client) updateSecrets(ctx context.Context, app string, values map[string]*string, base request) (UpdateSecretsResponse, error) {
 	op := updateOp(app, values)
 	path, err := secretsPath(op, app)
 	if err != nil {
@@ -153,22 +181,57 @@ func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[strin
 		Secrets []secretJSON `json:"secrets"`
 		versionJSON
 	}
-	req := request{op: op, app: app, action: "update", method: http.MethodPost, path: path, body: body, secrets: secrets}
-	if err := c.do(ctx, req, &out); err != nil {
+	req := base
+	req.op, req.app, req.action, req.method, req.path, req.body, req.secrets = op, app, actionBulkWrite, http.MethodPost, path, body, secrets
+	var l *listing
+	var before *snapshot
+	if c.coalescing {
+		l = c.listing(app)
+		before = l.writeStarted()
+	}
+	err = c.do(ctx, req, &out)
+	var res *UpdateSecretsResponse
+	if err == nil {
+		res = &UpdateSecretsResponse{Secrets: secretsFromJSON(out.Secrets), Version: out.version()}
+	}
+	if l != nil {
+		// Before the version is recorded: a read that needs it finds the listing updated.
+		l.writeDone(before, values, res)
+	}
+	if err != nil {
 		return UpdateSecretsResponse{}, err
 	}
-	c.wrote(app, out.version())
-	return UpdateSecretsResponse{Secrets: secretsFromJSON(out.Secrets), Version: out.version()}, nil
+	c.wrote(app, res.Version)
+	return *res, nil
+}
+
+// queueSet is SetSecret WithCoalescing.
+func (c *Client) queueSet(ctx context.Context, op, app, name, value string) (SetSecretResponse, error) {
+	if _, err := secretPath(op, app, name); err != nil {
+		return SetSecretResponse{}, err
+	}
+	res, err := c.queueWrite(ctx, app, map[string]*string{name: &value})
+	if err != nil {
+		return SetSecretResponse{}, err
+	}
+	return SetSecretResponse{Secret: res.Secrets[0], Version: res.Version}, nil
 }
 
 // DeleteSecret removes one secret and returns the app's secrets version after the write.
 // IsNotFound(err) when it is already gone.
 // DELETE /v1/apps/{app}/secrets/{name} -> 200 {"version":N}
+//
+// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write (a null
+// value), and a secret already gone is success.
 func (c *Client) DeleteSecret(ctx context.Context, app, name string) (version int64, err error) {
 	op := fmt.Sprintf("delete secret %q on app %q", name, app)
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return 0, err
+	}
+	if c.coalescing {
+		res, err := c.queueWrite(ctx, app, map[string]*string{name: nil})
+		return res.Version, err
 	}
 	var out versionJSON
 	if err := c.do(ctx, request{op: op, app: app, action: "delete", method: http.MethodDelete, path: path}, &out); err != nil {
@@ -195,6 +258,10 @@ func ValidateSecretName(name string) error {
 
 type setSecretRequest struct {
 	Value string `json:"value"`
+}
+
+type listSecretsJSON struct {
+	Secrets []secretJSON `json:"secrets"`
 }
 
 type updateSecretsRequest struct {

@@ -26,6 +26,14 @@ type Shared struct {
 
 	mu   sync.Mutex
 	apps map[string]*appShared
+
+	// started is when this Shared was made: the provider process's start for the default one.
+	// A listing fetched a read lag after it shows every write made before it, which is what
+	// versions read from state are (see listing).
+	started time.Time
+	// writeQueues and listings serve clients WithCoalescing, by API URL, token and app.
+	writeQueues map[string]*writeQueue
+	listings    map[string]*listing
 }
 
 type appShared struct {
@@ -37,7 +45,14 @@ type appShared struct {
 // NewShared returns a Shared that paces each app and action to perSecond requests with bursts of
 // burst. perSecond <= 0 turns pacing off.
 func NewShared(perSecond float64, burst int) *Shared {
-	return &Shared{perSecond: rate.Limit(perSecond), burst: max(burst, 1), apps: map[string]*appShared{}}
+	return &Shared{
+		perSecond:   rate.Limit(perSecond),
+		burst:       max(burst, 1),
+		apps:        map[string]*appShared{},
+		started:     time.Now(),
+		writeQueues: map[string]*writeQueue{},
+		listings:    map[string]*listing{},
+	}
 }
 
 // paceMargin keeps clients a little under the documented rate: requests reach the server with
