@@ -27,6 +27,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/secrets_store"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 )
 
 // DefaultBaseURL is Cloudflare's v4 API.
@@ -36,6 +37,8 @@ const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
 type Client struct {
 	accountID string
 	baseURL   string
+	tokenKey  string // the token's hash: what coalesced calls are shared by
+	gather    coalesce.Window
 	svc       *secrets_store.SecretsStoreService
 	retry     Options
 	now       func() time.Time
@@ -63,6 +66,20 @@ type Options struct {
 	UserAgent string
 	// Notify is told of every wait.
 	Notify WaitNotifier
+	// Coalesce makes the CreateSecrets calls into one store of every client of the process
+	// with the same API URL, token and account that arrive together one create call (the
+	// endpoint takes an array): one call is in flight per store at a time, and the next takes
+	// every call that queued meanwhile, after gathering for GatherGap (no new call for that
+	// long; default 30ms) and at most GatherMax (default 300ms). Each caller gets its own
+	// secrets back. A call the API refuses for its content (a name taken, a bad value: the API
+	// validates a whole call before creating any) is sent again caller by caller, so that one
+	// caller's failure is not its neighbours'.
+	Coalesce bool
+	// GatherGap and GatherMax bound a coalesced call's gathering (see Coalesce).
+	GatherGap, GatherMax time.Duration
+	// ActivePoll is AwaitActive's first wait between listings (default 100ms; it doubles up to
+	// a second); ActiveWait how long it waits in all (default 30s).
+	ActivePoll, ActiveWait time.Duration
 }
 
 // New returns a client for accountID. baseURL "" means DefaultBaseURL.
@@ -87,6 +104,12 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 	if opts.Notify == nil {
 		opts.Notify = func(context.Context, time.Duration, string) {}
 	}
+	if opts.ActivePoll <= 0 {
+		opts.ActivePoll = 100 * time.Millisecond
+	}
+	if opts.ActiveWait <= 0 {
+		opts.ActiveWait = 30 * time.Second
+	}
 	reqOpts := []option.RequestOption{
 		option.WithBaseURL(baseURL + "/"),
 		option.WithAPIToken(token),
@@ -104,6 +127,8 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 	return &Client{
 		accountID: accountID,
 		baseURL:   baseURL,
+		tokenKey:  tokenKey(token),
+		gather:    coalesce.Window{Gap: opts.GatherGap, Max: opts.GatherMax}.Or(coalesce.DefaultWindow),
 		svc:       secrets_store.NewSecretsStoreService(reqOpts...),
 		retry:     opts,
 		now:       time.Now,

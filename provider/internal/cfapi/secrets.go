@@ -2,6 +2,7 @@ package cfapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,6 +41,9 @@ func secretNames(secrets []NewSecret) string {
 // theirs: the second fails at once; and a secret an earlier create of this process returned is
 // never taken again. The Date header's resolution leaves one blind spot: a secret of the same
 // name made by someone else within about a second before the call is taken as its own.
+//
+// With Options.Coalesce, the creates of every such client of the process into one store that
+// arrive together are sent as one call (see Options.Coalesce).
 func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []NewSecret) ([]Secret, error) {
 	op := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
 	names := make([]string, len(secrets))
@@ -52,15 +56,32 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 		return nil, fmt.Errorf("cloudflare: %s: %w", op, err)
 	}
 	defer release()
-	done := func(ours map[string]Secret) []Secret {
-		out := inOrder(names, ours)
-		for _, s := range out {
-			claims.handOut(where, s.ID)
+	var ours map[string]Secret
+	if c.retry.Coalesce {
+		ours, err = c.createQueue(storeID).Do(ctx, &queuedCreate{c: c, ctx: ctx, op: op, secrets: secrets})
+	} else {
+		var before []string
+		ours, before, err = c.createRecovering(ctx, op, storeID, secrets)
+		if err == nil && len(before) > 0 {
+			err = nameExists(op)
 		}
-		return out
 	}
+	if err != nil {
+		return nil, err
+	}
+	out := inOrder(names, ours)
+	for _, s := range out {
+		claims.handOut(where, s.ID)
+	}
+	return out, nil
+}
 
-	ours := map[string]Secret{}
+// createRecovering is one create call, recovered by a listing when its answer is lost (see
+// CreateSecrets); the caller holds the names' claims. It returns the secrets it made by name,
+// and the names a recovery found there from before the call: not its own, and not made.
+func (c *Client) createRecovering(ctx context.Context, op, storeID string, secrets []NewSecret) (ours map[string]Secret, before []string, err error) {
+	where := c.claimKey(storeID)
+	ours = map[string]Secret{}
 	pending := secrets
 	began := c.now()
 	for {
@@ -69,18 +90,18 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 		var unknown *OutcomeUnknownError
 		if !errors.As(err, &unknown) {
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			for _, s := range created {
 				ours[s.Name] = s
 			}
-			return done(ours), nil
+			return ours, before, nil
 		}
 		// The create may have been applied: see what the store holds now.
 		c.retry.Notify(ctx, 0, fmt.Sprintf("checking whether Cloudflare applied a create in store %s whose answer was lost", storeID))
 		found, since, err := c.createdSince(ctx, storeID, started)
 		if err != nil {
-			return nil, errors.Join(unknown, err)
+			return nil, nil, errors.Join(unknown, err)
 		}
 		var rest []NewSecret
 		for _, s := range pending {
@@ -90,20 +111,24 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 			case ok:
 				// There before this call began, or another create's: not ours, and a create
 				// would only fail.
-				return nil, &APIError{Op: op, StatusCode: http.StatusBadRequest,
-					Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
+				before = append(before, s.Name)
 			default:
 				rest = append(rest, s)
 			}
 		}
 		if len(rest) == 0 {
-			return done(ours), nil
+			return ours, before, nil
 		}
 		if c.now().Sub(began) > c.retry.RetryBudget {
-			return nil, unknown
+			return nil, nil, unknown
 		}
 		pending = rest
 	}
+}
+
+// nameExists is the API's answer to a create of a name the store holds.
+func nameExists(op string) error {
+	return &APIError{Op: op, StatusCode: http.StatusBadRequest, Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
 }
 
 // createdSince lists the store's secrets by name, and returns the server time before which a
@@ -239,34 +264,64 @@ func (c *Client) ListSecrets(ctx context.Context, storeID, search string) ([]Sec
 
 // listSecrets is ListSecrets that also returns the last page's answer.
 func (c *Client) listSecrets(ctx context.Context, storeID, search string) ([]Secret, answer, error) {
+	return c.listPages(ctx, storeID, search, nil)
+}
+
+// listSecretsUntil lists the store newest first, and stops at the page where every secret of
+// want has been seen (they are new, so that is usually the first).
+func (c *Client) listSecretsUntil(ctx context.Context, storeID string, want map[string]bool) ([]Secret, answer, error) {
+	return c.listPages(ctx, storeID, "", want)
+}
+
+// listPages lists the store's secrets page by page, until the last page, or until every ID of
+// want (when given) has been seen.
+func (c *Client) listPages(ctx context.Context, storeID, search string, want map[string]bool) ([]Secret, answer, error) {
 	var params secrets_store.StoreSecretListParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	set(&params.PerPage.Value, &params.PerPage.Present, int64(pageSize))
 	if search != "" {
 		set(&params.Search.Value, &params.Search.Present, search)
 	}
+	seen := 0
 	var secrets []Secret
 	for page := int64(1); ; page++ {
 		set(&params.Page.Value, &params.Page.Present, page)
-		var raw string
+		var raw, info string
 		got, err := c.call(ctx, fmt.Sprintf("list secrets in store %s", storeID), idempotent,
 			func(ctx context.Context, capture option.RequestOption) error {
 				res, err := c.svc.Stores.Secrets.List(ctx, storeID, params, capture)
 				if err == nil {
-					raw = res.JSON.Result.Raw()
+					raw, info = res.JSON.Result.Raw(), res.JSON.ResultInfo.Raw()
 				}
 				return err
 			})
 		if err != nil {
 			return nil, got, err
 		}
-		page, err := fromRaw[[]Secret](raw)
+		items, err := fromRaw[[]Secret](raw)
 		if err != nil {
 			return nil, got, err
 		}
-		secrets = append(secrets, page...)
-		if len(page) < pageSize { // a short page is the last one
+		secrets = append(secrets, items...)
+		for _, s := range items {
+			if want[s.ID] {
+				seen++
+			}
+		}
+		if len(items) < pageSize || lastPage(info, page) || (want != nil && seen == len(want)) {
 			return secrets, got, nil
 		}
 	}
+}
+
+// lastPage reads result_info's total_count: a full page that reaches it is the last one, and
+// asking for the next would cost a call for nothing.
+func lastPage(info string, page int64) bool {
+	var ri struct {
+		TotalCount *int64 `json:"total_count"`
+	}
+	if json.Unmarshal([]byte(info), &ri) != nil || ri.TotalCount == nil {
+		return false
+	}
+	return page*pageSize >= *ri.TotalCount
 }

@@ -222,3 +222,30 @@ func (b *Batcher[T, R]) take() []*call[T, R] {
 	b.pending = rest
 	return batch
 }
+
+// Context is the context of a call made for several callers: it lasts while any of theirs does,
+// and carries the first one's values. cancel releases it.
+func Context(callers []context.Context) (ctx context.Context, cancel context.CancelFunc) {
+	ctx, cancelAll := context.WithCancel(context.WithoutCancel(callers[0]))
+	left := make(chan struct{}, len(callers))
+	stops := make([]func() bool, len(callers))
+	for i, caller := range callers {
+		stops[i] = context.AfterFunc(caller, func() { left <- struct{}{} })
+	}
+	go func() {
+		for range callers {
+			select {
+			case <-left:
+			case <-ctx.Done():
+				return
+			}
+		}
+		cancelAll()
+	}()
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancelAll()
+	}
+}

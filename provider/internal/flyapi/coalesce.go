@@ -126,7 +126,11 @@ func sendBatch(app string, writes []*queuedWrite) []coalesce.Result[UpdateSecret
 			values[name] = v
 		}
 	}
-	ctx, cancel := batchContext(writes)
+	ctxs := make([]context.Context, len(writes))
+	for i, w := range writes {
+		ctxs[i] = w.ctx
+	}
+	ctx, cancel := coalesce.Context(ctxs)
 	defer cancel()
 	lead := writes[0].c
 	res, err := lead.updateSecrets(ctx, app, values, request{prepaced: true, tell: tellAll(writes)})
@@ -192,31 +196,4 @@ func refusedForContent(err error) bool {
 		return false
 	}
 	return true
-}
-
-// batchContext lasts while any caller of the batch still waits: it ends when all of theirs
-// have, and carries the first caller's values.
-func batchContext(writes []*queuedWrite) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(writes[0].ctx))
-	left := make(chan struct{}, len(writes))
-	stops := make([]func() bool, len(writes))
-	for i, w := range writes {
-		stops[i] = context.AfterFunc(w.ctx, func() { left <- struct{}{} })
-	}
-	go func() {
-		for range writes {
-			select {
-			case <-left:
-			case <-ctx.Done():
-				return
-			}
-		}
-		cancel()
-	}()
-	return ctx, func() {
-		for _, stop := range stops {
-			stop()
-		}
-		cancel()
-	}
 }

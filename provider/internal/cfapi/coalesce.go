@@ -1,0 +1,326 @@
+package cfapi
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
+)
+
+// maxBatchCreates bounds how many callers one create call carries (an account holds about 100
+// secrets anyway).
+const maxBatchCreates = 100
+
+// perStore is what the process's clients share about each store, by API URL, token, account
+// and store: the queue of creates (Options.Coalesce) and the activation waits (AwaitActive).
+var perStore = struct {
+	sync.Mutex
+	creates     map[string]*createQueue
+	activations map[string]*activation
+}{creates: map[string]*createQueue{}, activations: map[string]*activation{}}
+
+func tokenKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// storeKey names what one token sees of one store.
+func (c *Client) storeKey(storeID string) string {
+	return c.baseURL + "\x00" + c.tokenKey + "\x00" + c.accountID + "\x00" + storeID
+}
+
+type createQueue = coalesce.Batcher[*queuedCreate, map[string]Secret]
+
+// queuedCreate is one caller's CreateSecrets, its names claimed.
+type queuedCreate struct {
+	c       *Client
+	ctx     context.Context
+	op      string
+	secrets []NewSecret
+}
+
+func (c *Client) createQueue(storeID string) *createQueue {
+	key := c.storeKey(storeID)
+	perStore.Lock()
+	defer perStore.Unlock()
+	q, ok := perStore.creates[key]
+	if !ok {
+		q = &createQueue{
+			Window: c.gather,
+			Limit:  maxBatchCreates,
+			Send: func(creates []*queuedCreate) []coalesce.Result[map[string]Secret] {
+				return sendCreates(storeID, creates)
+			},
+		}
+		perStore.creates[key] = q
+	}
+	return q
+}
+
+// sendCreates makes one create call for every caller, and gives each its own secrets. A call
+// refused for its content created nothing (the API validates all first), and is sent again one
+// caller at a time.
+func sendCreates(storeID string, creates []*queuedCreate) []coalesce.Result[map[string]Secret] {
+	var all []NewSecret
+	ctxs := make([]context.Context, len(creates))
+	for i, q := range creates {
+		all = append(all, q.secrets...)
+		ctxs[i] = q.ctx
+	}
+	ctx, cancel := coalesce.Context(ctxs)
+	defer cancel()
+	batch := *creates[0].c
+	batch.retry.Notify = func(_ context.Context, wait time.Duration, why string) {
+		for _, q := range creates {
+			q.c.retry.Notify(q.ctx, wait, why)
+		}
+	}
+	op := fmt.Sprintf("create secret %s in store %s", secretNames(all), storeID)
+	ours, before, err := batch.createRecovering(ctx, op, storeID, all)
+	results := make([]coalesce.Result[map[string]Secret], len(creates))
+	if err != nil && len(creates) > 1 && refusedForContent(err) {
+		for i, q := range creates {
+			ours, before, err := q.c.createRecovering(q.ctx, q.op, storeID, q.secrets)
+			results[i] = q.result(ours, before, err)
+		}
+		return results
+	}
+	for i, q := range creates {
+		results[i] = q.result(ours, before, err)
+	}
+	return results
+}
+
+// result is the caller's part of a create call's answer.
+func (q *queuedCreate) result(ours map[string]Secret, before []string, err error) coalesce.Result[map[string]Secret] {
+	if err != nil {
+		return coalesce.Result[map[string]Secret]{Err: err}
+	}
+	mine := map[string]Secret{}
+	for _, s := range q.secrets {
+		if slices.Contains(before, s.Name) {
+			return coalesce.Result[map[string]Secret]{Err: nameExists(q.op)}
+		}
+		mine[s.Name] = ours[s.Name]
+	}
+	return coalesce.Result[map[string]Secret]{Value: mine}
+}
+
+// refusedForContent reports a refusal that may be one caller's fault, not everyone's: not
+// authentication, a missing store, rate limits or server trouble.
+func refusedForContent(err error) bool {
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || IsNotFound(err) || IsUnauthorized(err) {
+		return false
+	}
+	switch status := apiErr.StatusCode; {
+	case status < 400 || status >= 500:
+		return false
+	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// PendingError is AwaitActive's answer when secrets are still pending after Options.ActiveWait.
+type PendingError struct {
+	StoreID string
+	// Pending are the secrets still pending, as last listed (only the ID for one never listed).
+	Pending []Secret
+	Waited  time.Duration
+}
+
+func (e *PendingError) Error() string {
+	names := make([]string, len(e.Pending))
+	for i, s := range e.Pending {
+		names[i] = fmt.Sprintf("%q", cmp.Or(s.Name, s.ID))
+	}
+	return fmt.Sprintf("cloudflare: secrets %s of store %s are still pending after %s",
+		strings.Join(names, ", "), e.StoreID, e.Waited.Round(time.Second))
+}
+
+// AwaitActive waits until none of the secrets is pending (a Worker deploy that binds a pending
+// secret fails), and returns them as last listed, in the order asked (a secret never listed has
+// only its ID). Every caller waiting on one store shares one listing per look: the store is
+// listed after Options.ActivePoll, then at doubling intervals up to a second, for all of them,
+// however many secrets each waits for. A secret not listed yet is taken as still pending. After
+// Options.ActiveWait it answers *PendingError with the secrets as last seen.
+func (c *Client) AwaitActive(ctx context.Context, storeID string, secretIDs ...string) ([]Secret, error) {
+	if len(secretIDs) == 0 {
+		return nil, nil
+	}
+	w := &activeWaiter{c: c, ctx: ctx, ids: secretIDs, seen: map[string]Secret{},
+		deadline: time.Now().Add(c.retry.ActiveWait), done: make(chan struct{})}
+	a := c.activation(storeID)
+	a.add(w)
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		if a.remove(w) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return w.secrets(), ctx.Err()
+		}
+		<-w.done
+	}
+	return w.secrets(), w.err
+}
+
+// activation is the one wait for new secrets of a store to become active.
+type activation struct {
+	storeID string
+	mu      sync.Mutex
+	waiters []*activeWaiter
+	running bool
+}
+
+type activeWaiter struct {
+	c        *Client
+	ctx      context.Context
+	ids      []string
+	seen     map[string]Secret // guarded by the activation's mu until done is closed
+	deadline time.Time
+	done     chan struct{}
+	err      error
+}
+
+func (w *activeWaiter) secrets() []Secret {
+	out := make([]Secret, len(w.ids))
+	for i, id := range w.ids {
+		s, ok := w.seen[id]
+		if !ok {
+			s = Secret{ID: id}
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// pending lists the secrets not yet seen active (or deleted).
+func (w *activeWaiter) pending() []Secret {
+	var out []Secret
+	for _, s := range w.secrets() {
+		if s.Status == "" || s.Status == StatusPending {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (c *Client) activation(storeID string) *activation {
+	key := c.storeKey(storeID)
+	perStore.Lock()
+	defer perStore.Unlock()
+	a, ok := perStore.activations[key]
+	if !ok {
+		a = &activation{storeID: storeID}
+		perStore.activations[key] = a
+	}
+	return a
+}
+
+func (a *activation) add(w *activeWaiter) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.waiters = append(a.waiters, w)
+	if !a.running {
+		a.running = true
+		go a.run(w.c.retry.ActivePoll)
+	}
+}
+
+// remove takes a waiter out before it is answered; false when it is being answered already.
+func (a *activation) remove(w *activeWaiter) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	i := slices.Index(a.waiters, w)
+	if i < 0 {
+		return false
+	}
+	a.waiters = slices.Delete(a.waiters, i, i+1)
+	return true
+}
+
+// run lists the store at growing intervals and answers each waiter once its secrets are
+// active, or its wait has run out, until no one waits.
+func (a *activation) run(interval time.Duration) {
+	for {
+		a.mu.Lock()
+		waiters := slices.Clone(a.waiters)
+		a.mu.Unlock()
+		for _, w := range waiters {
+			w.c.retry.Notify(w.ctx, interval, fmt.Sprintf("waiting for Cloudflare to make %d new secret(s) of store %s active",
+				len(w.pending()), a.storeID))
+		}
+		time.Sleep(interval)
+		interval = min(interval*2, time.Second)
+
+		a.mu.Lock()
+		waiters = slices.Clone(a.waiters)
+		if len(waiters) == 0 {
+			a.running = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		listed, err := a.list(waiters)
+		var answered []*activeWaiter
+		a.mu.Lock()
+		for _, w := range a.waiters { // not those that left meanwhile
+			for id, s := range listed {
+				if slices.Contains(w.ids, id) {
+					w.seen[id] = s
+				}
+			}
+			switch pending := w.pending(); {
+			case err != nil:
+				w.err = err
+			case len(pending) == 0:
+			case time.Now().After(w.deadline):
+				w.err = &PendingError{StoreID: a.storeID, Pending: pending, Waited: w.c.retry.ActiveWait}
+			default:
+				continue
+			}
+			answered = append(answered, w)
+		}
+		a.waiters = slices.DeleteFunc(a.waiters, func(w *activeWaiter) bool { return slices.Contains(answered, w) })
+		a.mu.Unlock()
+		for _, w := range answered {
+			close(w.done)
+		}
+	}
+}
+
+// list lists the store once for every waiter, as far as the secrets they wait for.
+func (a *activation) list(waiters []*activeWaiter) (map[string]Secret, error) {
+	want := map[string]bool{}
+	ctxs := make([]context.Context, len(waiters))
+	for i, w := range waiters {
+		for _, s := range w.pending() {
+			want[s.ID] = true
+		}
+		ctxs[i] = w.ctx
+	}
+	ctx, cancel := coalesce.Context(ctxs)
+	defer cancel()
+	secrets, _, err := waiters[0].c.listSecretsUntil(ctx, a.storeID, want)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]Secret{}
+	for _, s := range secrets {
+		if want[s.ID] {
+			byID[s.ID] = s
+		}
+	}
+	return byID, nil
+}

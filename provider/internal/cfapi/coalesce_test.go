@@ -1,0 +1,168 @@
+package cfapi
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+)
+
+const (
+	routeListSecrets = "GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"
+	routeGetSecret   = "GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+)
+
+// coalescing is a client of a process that coalesces, as the provider makes one per operation.
+func coalescing(url string) *Client {
+	return New(url, emulator.DefaultCloudflareToken, account, Options{Coalesce: true})
+}
+
+// engine runs op for each of n resources, at most parallel at once, as the Pulumi engine does.
+func engine(t *testing.T, n, parallel int, op func(i int) error) {
+	t.Helper()
+	work := make(chan int)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for range parallel {
+		wg.Go(func() {
+			for i := range work {
+				errs[i] = op(i)
+			}
+		})
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "resource %d", i)
+	}
+}
+
+func name(i int) string { return fmt.Sprintf("SECRET_%03d", i) }
+
+// Secrets created one resource each, at the engine's parallelism P, cost one create call per
+// round of P and one listing per round to see them active; each resource gets its own secret.
+func TestCreatesCoalesceAndShareActivationListings(t *testing.T) {
+	for _, tc := range []struct{ n, parallel, maxLists int }{{40, 8, 40/8 + 2}, {40, 40, 4}} {
+		t.Run(fmt.Sprintf("%d at parallel %d", tc.n, tc.parallel), func(t *testing.T) {
+			srv, ts := emulatortest.Start(t, emulator.Options{})
+			url := ts.URL + "/client/v4"
+			store := accountStore(t, coalescing(url))
+			srv.ResetStats()
+			got := make([]Secret, tc.n)
+			engine(t, tc.n, tc.parallel, func(i int) error {
+				c := coalescing(url)
+				created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}})
+				if err != nil {
+					return err
+				}
+				active, err := c.AwaitActive(t.Context(), store.ID, created[0].ID)
+				got[i] = active[0]
+				return err
+			})
+			creates, lists := srv.Stats().Routes[routeCreateSecrets], srv.Stats().Routes[routeListSecrets]
+			t.Logf("%d create calls, %d listings", creates, lists)
+			assert.LessOrEqual(t, creates, (tc.n+tc.parallel-1)/tc.parallel+2)
+			assert.LessOrEqual(t, lists, tc.maxLists)
+			assert.Zero(t, srv.Stats().Routes[routeGetSecret])
+			ids := map[string]bool{}
+			for i, s := range got {
+				assert.Equal(t, name(i), s.Name)
+				assert.Equal(t, StatusActive, s.Status)
+				ids[s.ID] = true
+			}
+			assert.Len(t, ids, tc.n, "each resource its own secret")
+		})
+	}
+}
+
+// A name already taken fails only its own caller: the call is sent again caller by caller.
+func TestATakenNameFailsOnlyItsOwnCreate(t *testing.T) {
+	srv, ts := emulatortest.Start(t, emulator.Options{})
+	url := ts.URL + "/client/v4"
+	store := accountStore(t, coalescing(url))
+	_, err := coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "TAKEN", Value: "v", Scopes: []string{"workers"}}})
+	require.NoError(t, err)
+	srv.ResetStats()
+	names := []string{"A", "TAKEN", "B", "C"}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			_, errs[i] = coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if names[i] == "TAKEN" {
+			assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
+		} else {
+			assert.NoError(t, err, names[i])
+		}
+	}
+	assert.Equal(t, 1+len(names), srv.Stats().Routes[routeCreateSecrets], "the call, then each caller alone")
+}
+
+// A coalesced create whose answer is lost is recovered per name: each caller gets its own
+// secret, nothing is created twice, and a name that was there before is nobody's but fails only
+// its own caller.
+func TestLostAnswerOfACoalescedCreateIsRecoveredPerName(t *testing.T) {
+	lossy, ts := emulatortest.Start(t, emulator.Options{LostResponseRate: 1})
+	url := ts.URL + "/client/v4"
+	store := accountStore(t, coalescing(url))
+	_, err := New(url, emulator.DefaultCloudflareToken, account, Options{}).CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "BEFORE", Value: "v", Scopes: []string{"workers"}}})
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // BEFORE is older than the next create, by the server's clock
+	lossy.ResetStats()
+	names := []string{"A", "B", "BEFORE", "C"}
+	got := make([]Secret, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Go(func() {
+			var created []Secret
+			created, errs[i] = coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}})
+			if len(created) == 1 {
+				got[i] = created[0]
+			}
+		})
+	}
+	wg.Wait()
+	for i, n := range names {
+		if n == "BEFORE" {
+			assert.True(t, HasMessage(errs[i], MsgSecretNameExists), "%v", errs[i])
+			continue
+		}
+		require.NoError(t, errs[i], n)
+		assert.Equal(t, n, got[i].Name)
+	}
+	// The call with BEFORE was refused whole (its answer lost too); the rest was sent once more.
+	assert.Equal(t, 2, lossy.Stats().Routes[routeCreateSecrets])
+	all, err := New(url, emulator.DefaultCloudflareToken, account, Options{}).ListSecrets(t.Context(), store.ID, "")
+	require.NoError(t, err)
+	assert.Len(t, all, len(names), "no duplicate")
+}
+
+// Secrets that stay pending past ActiveWait are answered as such, with what was last seen.
+func TestAwaitActiveGivesUpWithThePendingOnes(t *testing.T) {
+	_, ts := emulatortest.Start(t, emulator.Options{ActivationDelay: time.Hour})
+	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{ActiveWait: 300 * time.Millisecond})
+	store := accountStore(t, c)
+	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "SLOW", Value: "v", Scopes: []string{"workers"}}})
+	require.NoError(t, err)
+	got, err := c.AwaitActive(t.Context(), store.ID, created[0].ID)
+	var pending *PendingError
+	require.True(t, errors.As(err, &pending), "%v", err)
+	assert.Equal(t, "SLOW", pending.Pending[0].Name)
+	assert.Equal(t, StatusPending, got[0].Status)
+}
