@@ -74,7 +74,7 @@ func TestFlyAppSecretsOneWritePerChange(t *testing.T) {
 			delete(next, fmt.Sprintf("KEY_%03d", i))
 		}
 		before, _ := h.flySecret(testFlyApp, "KEY_100")
-		st := h.calls(func() { r.update(appSecrets(next)) })
+		st := h.operation(func() { r.update(appSecrets(next)) })
 		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
 		names := h.flySecretNames(testFlyApp)
 		assert.Len(t, names, 197)
@@ -90,14 +90,14 @@ func TestFlyAppSecretsOneWritePerChange(t *testing.T) {
 	})
 
 	t.Run("refresh reads once and finds nothing changed", func(t *testing.T) {
-		st := h.calls(func() { require.True(t, r.refresh()) })
+		st := h.operation(func() { require.True(t, r.refresh()) })
 		assert.Equal(t, map[string]int{flyListRoute: 1}, st.Routes)
 		_, diff := r.diff(appSecrets(secrets))
 		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 	})
 
 	t.Run("destroy is one write", func(t *testing.T) {
-		st := h.calls(func() { require.NoError(t, r.delete()) })
+		st := h.operation(func() { require.NoError(t, r.delete()) })
 		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
 		assert.Empty(t, h.flySecretNames(testFlyApp))
 	})

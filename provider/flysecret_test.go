@@ -15,11 +15,6 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
-const (
-	flySetRoute    = "POST /v1/apps/{app}/secrets/{name}"
-	flyGetRoute    = "GET /v1/apps/{app}/secrets/{name}"
-	flyDeleteRoute = "DELETE /v1/apps/{app}/secrets/{name}"
-)
 
 func flyInputs(name, value string, extra ...any) property.Map {
 	kv := map[string]any{"app": testFlyApp, "name": name, "value": secret(value)}
@@ -33,8 +28,9 @@ func TestFlySecretLifecycle(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	r := h.resource(fly.FlySecretToken, "db")
 
-	st := h.calls(func() { r.create(flyInputs("DATABASE_URL", "postgres://one")) })
-	assert.Equal(t, map[string]int{flyGetRoute: 1, flySetRoute: 1}, st.Routes, "a look that the name is free, one write")
+	st := h.operation(func() { r.create(flyInputs("DATABASE_URL", "postgres://one")) })
+	// Each is shared with every other FlySecret of the app that the operation creates at once.
+	assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes, "a look at the app that the name is free, one write")
 	assert.Equal(t, "demo-app/DATABASE_URL", r.id)
 	assert.Regexp(t, `^[0-9a-f]{16}$`, str(r.state, "digest"))
 	assert.NotEmpty(t, str(r.state, "createdAt"))
@@ -58,8 +54,8 @@ func TestFlySecretLifecycle(t *testing.T) {
 	t.Run("value changes in place with one call", func(t *testing.T) {
 		_, diff := r.diff(flyInputs("DATABASE_URL", "postgres://two"))
 		assert.Equal(t, map[string]p.PropertyDiff{"value": {Kind: p.Update, InputDiff: true}}, diff.DetailedDiff)
-		st := h.calls(func() { r.update(flyInputs("DATABASE_URL", "postgres://two")) })
-		onlyRoute(t, st, flySetRoute)
+		st := h.operation(func() { r.update(flyInputs("DATABASE_URL", "postgres://two")) })
+		onlyRoute(t, st, flyBulkRoute)
 		assert.NotEqual(t, firstDigest, str(r.state, "digest"))
 		assert.Equal(t, createdAt, str(r.state, "createdAt"), "createdAt survives an overwrite")
 		assert.Greater(t, r.state.Get("version").AsNumber(), firstVersion)
@@ -76,8 +72,8 @@ func TestFlySecretLifecycle(t *testing.T) {
 
 	t.Run("refresh without drift is one read and no diff", func(t *testing.T) {
 		before := r.state
-		st := h.calls(func() { require.True(t, r.refresh()) })
-		onlyRoute(t, st, flyGetRoute)
+		st := h.operation(func() { require.True(t, r.refresh()) })
+		onlyRoute(t, st, flyListRoute)
 		assert.Equal(t, str(before, "digest"), str(r.state, "digest"))
 		assertSecret(t, r.state, "value", "refresh")
 		_, diff := r.diff(flyInputs("DATABASE_URL", "postgres://two"))
@@ -110,8 +106,8 @@ func TestFlySecretLifecycle(t *testing.T) {
 	})
 
 	t.Run("delete is a look that it is still ours and one call; deleting what is gone succeeds", func(t *testing.T) {
-		st := h.calls(func() { require.NoError(t, r.delete()) })
-		assert.Equal(t, map[string]int{flyGetRoute: 1, flyDeleteRoute: 1}, st.Routes)
+		st := h.operation(func() { require.NoError(t, r.delete()) })
+		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
 		_, found := h.flySecret(testFlyApp, "DATABASE_URI")
 		assert.False(t, found, "secret still there")
 		require.NoError(t, r.delete(), "delete of a secret already gone")
@@ -134,11 +130,11 @@ func TestFlySecretImport(t *testing.T) {
 	h.outOfBandLag()
 
 	var r *res
-	st := h.calls(func() {
+	st := h.operation(func() {
 		r, err = h.importID(fly.FlySecretToken, "key", "demo-app/API_KEY")
 		require.NoError(t, err)
 	})
-	onlyRoute(t, st, flyGetRoute)
+	onlyRoute(t, st, flyListRoute)
 	require.NotNil(t, r)
 	assert.Equal(t, "demo-app", str(r.inputs, "app"))
 	assert.Equal(t, "API_KEY", str(r.inputs, "name"))
@@ -146,8 +142,8 @@ func TestFlySecretImport(t *testing.T) {
 
 	// The next up writes the program's value once, in place.
 	program := flyInputs("API_KEY", "from-pulumi")
-	st = h.calls(func() { r.update(program) })
-	onlyRoute(t, st, flySetRoute)
+	st = h.operation(func() { r.update(program) })
+	onlyRoute(t, st, flyBulkRoute)
 	_, diff := r.diff(program)
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 

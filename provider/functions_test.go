@@ -31,7 +31,7 @@ func TestGetFlySecretsListsWhatTheAppHolds(t *testing.T) {
 	r.create(appSecrets(map[string]string{"B_KEY": "b", "A_KEY": "a"}))
 
 	var out property.Map
-	st := h.calls(func() {
+	st := h.operation(func() {
 		var err error
 		out, err = h.invoke("edgesecrets:fly:getFlySecrets", map[string]any{"app": testFlyApp})
 		require.NoError(t, err)

@@ -127,7 +127,23 @@ func (h *harness) flySecretNames(app string) []string {
 
 // outOfBandLag waits until a write made outside the provider reaches every read, as time
 // passing between someone's `fly secrets set` and a `pulumi refresh` would.
-func (h *harness) outOfBandLag() { time.Sleep(h.emu.Options().FlyReadLag) }
+// That next command is a new provider process: it starts with no listing of the last one's.
+func (h *harness) outOfBandLag() {
+	time.Sleep(h.emu.Options().FlyReadLag)
+	h.newProcess()
+}
+
+// newProcess starts the provider anew, as the engine does for each operation: it starts with
+// no listing of the last one's.
+func (h *harness) newProcess() { h.server = h.newServer(h.config) }
+
+// operation runs f as an operation of its own (a new provider process) and returns the API
+// requests it made, by route.
+func (h *harness) operation(f func()) emulator.Stats {
+	h.t.Helper()
+	h.newProcess()
+	return h.calls(f)
+}
 
 // secretsVersion reads a resource's recorded secrets version.
 func secretsVersion(state property.Map) int64 { return int64(state.Get("version").AsNumber()) }

@@ -204,8 +204,10 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 
 	t.Run("change one, remove one, add one: one call each", func(t *testing.T) {
 		st := h.calls(func() { r.update(props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1")})) })
-		// One look that the removed secret is still this resource's own before deleting it.
-		assert.Equal(t, map[string]int{cfEditRoute: 1, cfListSecrets: 1, cfDeleteRoute: 1, cfCreateRoute: 1}, writesOnly(st))
+		// One look that the removed secret is still this resource's own before deleting it, and
+		// the wait until the new one is active.
+		assert.Equal(t, map[string]int{cfEditRoute: 1, cfDeleteRoute: 1, cfCreateRoute: 1}, writesOnly(st))
+		assert.GreaterOrEqual(t, st.Routes[cfListSecrets], 2)
 		names := h.secretNamesIn(storeID)
 		assert.Contains(t, names, "WEBHOOK")
 		assert.NotContains(t, names, "SENDGRID")

@@ -66,30 +66,40 @@ func accountStore(ctx context.Context, t *config.Timing, client *cfapi.Client) (
 	return store, nil
 }
 
-// waitActive polls a new secret until it leaves "pending": a Worker deploy that binds a
-// pending secret fails. It returns the last secret seen; a secret still pending after the
-// limit is returned with an error, so the caller can record it.
-func waitActive(ctx context.Context, t *config.Timing, client *cfapi.Client, storeID string, secret cfapi.Secret) (cfapi.Secret, error) {
-	if secret.Status != cfapi.StatusPending {
-		return secret, nil
+// waitActive waits until new secrets leave "pending": a Worker deploy that binds a pending
+// secret fails. Every wait on one store shares one listing per look (cfapi's AwaitActive), so
+// the secrets of a whole round of the engine's creates cost a listing or two, not a GET each. It
+// returns the secrets as last seen, in order; those still pending after the limit come back so,
+// with an error, for the caller to record.
+func waitActive(ctx context.Context, client *cfapi.Client, storeID string, secrets ...cfapi.Secret) ([]cfapi.Secret, error) {
+	out := slices.Clone(secrets)
+	var ids []string
+	var at []int
+	for i, s := range secrets {
+		if s.Status == cfapi.StatusPending {
+			ids, at = append(ids, s.ID), append(at, i)
+		}
 	}
-	asked := false // the create's answer said pending just now: wait before asking
-	active, err := t.WaitFor(ctx, t.ActiveWait, fmt.Sprintf("waiting for secret %q to become active", secret.Name),
-		func() (bool, error) {
-			if !asked {
-				asked = true
-				return false, nil
-			}
-			next, err := client.GetSecret(ctx, storeID, secret.ID)
-			if err == nil {
-				secret = next
-			}
-			return secret.Status != cfapi.StatusPending, err
-		})
-	if err == nil && !active {
-		err = fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again", secret.Name, t.ActiveWait)
+	seen, err := client.AwaitActive(ctx, storeID, ids...)
+	for k, s := range seen {
+		if s.Status != "" { // listed at least once
+			out[at[k]] = s
+		}
 	}
-	return secret, err
+	var pending *cfapi.PendingError
+	if errors.As(err, &pending) {
+		var errs []error
+		for _, s := range pending.Pending {
+			name := s.Name
+			if name == "" {
+				name = out[at[slices.Index(ids, s.ID)]].Name
+			}
+			errs = append(errs, fmt.Errorf("secret %q is still pending after %s; the next `pulumi up` checks it again",
+				name, pending.Waited))
+		}
+		err = errors.Join(errs...)
+	}
+	return out, err
 }
 
 // takenError is createOrAdopt's answer when names are taken and adopt is off: the secrets that

@@ -236,8 +236,8 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 // with an init error: the engine then runs Update with no change on the next up, which waits
 // again.
 func (r Secret) settle(ctx context.Context, client *cfapi.Client, state *SecretState, secret cfapi.Secret) error {
-	active, err := waitActive(ctx, r.timing, client, state.StoreID, secret)
-	state.record(active)
+	active, err := waitActive(ctx, client, state.StoreID, secret)
+	state.record(active[0])
 	if err != nil {
 		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}

@@ -391,7 +391,7 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 
 // createInlineSecrets creates new inline secrets in one call, as a Secret is created
 // (createOrAdopt: existing ones of the same name are taken over only with adopt), and waits
-// until they are active.
+// until they are active, all of them at once.
 func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState,
 	create []cfapi.NewSecret, rec inlineRecord,
 ) error {
@@ -404,15 +404,11 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for i, secret := range created {
-		active, err := waitActive(ctx, r.timing, client, s.StoreID, secret)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		rec.wrote(secret.Name, create[i].Value, active)
+	active, err := waitActive(ctx, client, s.StoreID, created...)
+	for i, secret := range active {
+		rec.wrote(secret.Name, create[i].Value, secret)
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Read serves refresh and import. Import passes the ID alone.

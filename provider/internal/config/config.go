@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/version"
@@ -117,6 +118,9 @@ func (c *Config) Configure(context.Context) error {
 			KeyCloudflareAccount, r.cloudflareAccount)
 	}
 	c.resolved = r
+	// The engine runs one provider process per operation, configured once: what the Fly
+	// clients know of each app's secrets (the listings) lasts that long.
+	flyapi.BeginOperation(r.flyURL)
 	return nil
 }
 
@@ -166,6 +170,9 @@ type Timing struct {
 	// waits on the account's store (to appear for a Secret that names none; to hold only
 	// what a deleted SecretsStore manages, while the same operation deletes the rest).
 	Poll, ActiveWait, StoreWait time.Duration
+	// Gather is how long the API calls of operations the engine runs at once gather into one
+	// (zero fields: the clients' defaults, 30ms without a new call, 300ms at most).
+	Gather coalesce.Window
 }
 
 // DefaultTiming is what users get; the README's reliability section quotes it.
@@ -198,6 +205,9 @@ func (t *Timing) FlyClient(ctx context.Context, resourceToken *string) (*flyapi.
 		flyapi.WithReadLag(t.FlyReadLag),
 		flyapi.WithWaitNotifier(flyapi.WaitNotifier(TellWait)),
 		flyapi.WithUserAgent(userAgent()),
+		// The engine runs many resources' operations at once: their calls to one app share
+		// bulk writes and one listing (see flyapi.WithCoalescing).
+		flyapi.WithCoalescing(t.Gather.Gap, t.Gather.Max),
 	), nil
 }
 
@@ -223,6 +233,11 @@ func (t *Timing) CloudflareClient(ctx context.Context, resourceToken, resourceAc
 		HTTPClient:     c.httpClient,
 		UserAgent:      userAgent(),
 		Notify:         cfapi.WaitNotifier(TellWait),
+		Coalesce:       true,
+		GatherGap:      t.Gather.Gap,
+		GatherMax:      t.Gather.Max,
+		ActivePoll:     t.Poll,
+		ActiveWait:     t.ActiveWait,
 	}), nil
 }
 

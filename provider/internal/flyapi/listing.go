@@ -83,10 +83,12 @@ func tellListeners(ls []listener) func(time.Duration, string) {
 // need is what a reader must see (see listing).
 type need struct {
 	stated, own int64
-	// fresh: the reader looks for a secret that a listing did not show, with no version to go
-	// by: only a listing fetched a read lag after the process began shows that it is gone.
-	fresh bool
-	lag   time.Duration
+	// freshAfter, when set, is the time after which a listing must have been asked for: the
+	// reader looks for a secret a listing did not show, with no version to go by, and only a
+	// listing a read lag later shows that it is not a write just made (as a GET's 404 is retried
+	// for the read lag).
+	freshAfter time.Time
+	lag        time.Duration
 }
 
 func (c *Client) need(app string, stated int64) need {
@@ -97,7 +99,7 @@ func (c *Client) need(app string, stated int64) need {
 // meets says whether a listing that asked for version at time at shows what n needs.
 func (l *listing) meets(n need, version int64, at time.Time) bool {
 	settled := !at.IsZero() && !at.Before(l.started.Add(n.lag))
-	if n.fresh && !settled {
+	if !n.freshAfter.IsZero() && (at.IsZero() || at.Before(n.freshAfter)) {
 		return false
 	}
 	return version >= n.own && (version >= n.stated || settled)
@@ -111,7 +113,7 @@ func (c *Client) listing(app string) *listing {
 	defer s.mu.Unlock()
 	l, ok := s.listings[key]
 	if !ok {
-		l = &listing{started: s.started, arrived: coalesce.Signal()}
+		l = &listing{started: s.operationStart(c.baseURL), arrived: coalesce.Signal()}
 		s.listings[key] = l
 	}
 	return l
@@ -141,7 +143,7 @@ func (l *listing) get(ctx context.Context, c *Client, app string, n need) (*snap
 		if l.meets(n, f.snap.version, f.snap.at) {
 			return f.snap, nil
 		}
-		// An early fetch for another reader's write, which a fresh need cannot use: wait on.
+		// An early fetch (for another reader's write) that a fresh need cannot use: wait on.
 	}
 }
 
@@ -162,13 +164,20 @@ func (l *listing) join(ctx context.Context, c *Client, app string, n need) *list
 	switch {
 	case n.own > known:
 		f.urgent = true
-	case n.fresh || l.fetched:
-		if settle := l.started.Add(n.lag); settle.After(f.notBefore) {
-			f.notBefore = settle
-		}
+	case !n.freshAfter.IsZero():
+		f.notBefore = later(f.notBefore, n.freshAfter)
+	case l.fetched:
+		f.notBefore = later(f.notBefore, l.started.Add(n.lag))
 	}
 	coalesce.Poke(l.arrived)
 	return f
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // send gathers readers for a moment, waits for the end of the read lag if the fetch is for
@@ -306,10 +315,12 @@ func (c *Client) listedSecret(ctx context.Context, op, app, name string, minVers
 		if s, ok := snap.secrets[name]; ok {
 			return s, nil
 		}
-		if !mayLag || n.fresh || n.stated > 0 || n.own > 0 {
+		// With no version from the caller (an import), a secret set a moment ago by someone
+		// else may not show yet, even in a listing that shows this process's own writes.
+		if !mayLag || !n.freshAfter.IsZero() || n.stated > 0 || n.lag == 0 {
 			return Secret{}, &APIError{StatusCode: http.StatusNotFound, Message: "secret not found", Op: op}
 		}
-		n.fresh = true // nothing to go by: it may be lag, as for a GET
+		n.freshAfter = time.Now().Add(n.lag) // nothing to go by: it may be lag, as for a GET
 	}
 }
 

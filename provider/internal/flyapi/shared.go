@@ -1,6 +1,7 @@
 package flyapi
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -34,6 +35,7 @@ type Shared struct {
 	// writeQueues and listings serve clients WithCoalescing, by API URL, token and app.
 	writeQueues map[string]*writeQueue
 	listings    map[string]*listing
+	begun       map[string]time.Time // by API URL: BeginOperation
 }
 
 type appShared struct {
@@ -52,6 +54,7 @@ func NewShared(perSecond float64, burst int) *Shared {
 		started:     time.Now(),
 		writeQueues: map[string]*writeQueue{},
 		listings:    map[string]*listing{},
+		begun:       map[string]time.Time{},
 	}
 }
 
@@ -61,6 +64,38 @@ const paceMargin = 0.9
 
 // defaultShared serves every Client that is not given one: one process, one view of each app.
 var defaultShared = NewShared(FlyRequestsPerSecond*paceMargin, FlyRequestBurst)
+
+// BeginOperation tells the clients that share the default Shared that an operation begins at
+// the API at baseURL: the listings of its apps are dropped, and the operation's start is when
+// versions read from state were already answered (see listing). Pacing and the versions
+// written are kept. A provider process serves one operation: it calls this once, when it is
+// configured; a program that serves several in one process calls it before each.
+func BeginOperation(baseURL string) { defaultShared.BeginOperation(baseURL) }
+
+// BeginOperation is the package's BeginOperation for this Shared.
+func (s *Shared) BeginOperation(baseURL string) {
+	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.begun[baseURL] = time.Now()
+	for key := range s.listings {
+		if strings.HasPrefix(key, baseURL+"\x00") {
+			delete(s.listings, key)
+		}
+	}
+}
+
+// operationStart is when the current operation at baseURL began: BeginOperation's time, or the
+// Shared's making.
+func (s *Shared) operationStart(baseURL string) time.Time {
+	if at, ok := s.begun[baseURL]; ok {
+		return at
+	}
+	return s.started
+}
 
 func (s *Shared) app(baseURL, app string) *appShared {
 	key := baseURL + " " + app
