@@ -15,7 +15,6 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
-
 func flyInputs(name, value string, extra ...any) property.Map {
 	kv := map[string]any{"app": testFlyApp, "name": name, "value": secret(value)}
 	for i := 0; i+1 < len(extra); i += 2 {
