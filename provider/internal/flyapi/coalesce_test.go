@@ -310,13 +310,14 @@ func TestAbsenceWithNoVersionWaitsForTheReadLag(t *testing.T) {
 	if n := ct.calls(routeList); n != 2 {
 		t.Errorf("%d listings, want 2", n)
 	}
-	// With a version to go by (this process's own write, which the listing shows), the listing
-	// is enough.
-	if _, err := c.SetSecret(t.Context(), "app", "OTHER", "v"); err != nil {
+	// With a version to go by, which the listing shows (it follows this process's own write),
+	// the listing is enough.
+	written, err := c.SetSecret(t.Context(), "app", "OTHER", "v")
+	if err != nil {
 		t.Fatal(err)
 	}
 	ct.srv.ResetStats()
-	if _, err := c.GetSecret(t.Context(), "app", "NOWHERE", 0); !IsNotFound(err) || ct.calls(routeList) != 0 {
+	if _, err := c.GetSecret(t.Context(), "app", "NOWHERE", written.Version); !IsNotFound(err) || ct.calls(routeList) != 0 {
 		t.Errorf("got %v after %d listings", err, ct.calls(routeList))
 	}
 	if _, err := ct.client().GetSecret(t.Context(), "missing-app", "A", 0); !IsAppNotFound(err) {
