@@ -38,8 +38,6 @@ const flyApp = "demo"
 
 // The emulator routes whose request counts the tests assert on.
 const (
-	routeFlySetSecret          = "POST /v1/apps/{app}/secrets/{name}"
-	routeFlyDeleteSecret       = "DELETE /v1/apps/{app}/secrets/{name}"
 	routeCloudflareCreateStore = "POST /client/v4/accounts/{account_id}/secrets_store/stores"
 	routeCloudflareCreate      = "POST /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"
 	routeCloudflarePatch       = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"

@@ -80,7 +80,7 @@ func TestImport(t *testing.T) {
 	h.emulator.ResetStats()
 	updated := timed(t, "up (write program values)", p.up)
 	assertChanges(t, "up after import", updated.Changes, afterImport)
-	h.assertWrites("up after import", exampleWrites(routeCloudflarePatch))
+	h.assertWrites("up after import", h.exampleWrites(routeCloudflarePatch))
 	h.assertExampleDeployed(t, "after the up", updated.Outputs, values)
 	h.assertRollout("after the up", 1)
 

@@ -32,7 +32,7 @@ func TestYAMLInAnAccountWithoutAStore(t *testing.T) {
 	h.emulator.ResetStats()
 	created := timed(t, "up (create)", p.up)
 	assertChanges(t, "up", created.Changes, map[string]int{"create": exampleResources})
-	writes := exampleWrites(routeCloudflareCreate)
+	writes := h.exampleWrites(routeCloudflareCreate)
 	maps.Copy(writes, map[string]int{routeCloudflareCreateStore: 1})
 	h.assertWrites("up", writes)
 	h.assertExampleDeployed(t, "after the up", created.Outputs, values)

@@ -34,8 +34,9 @@ func (w Window) Or(def Window) Window {
 }
 
 // Gather waits until no signal has come on arrived for w.Gap, or w.Max has passed since it
-// began, or ctx ends.
-func (w Window) Gather(ctx context.Context, arrived <-chan struct{}) {
+// began, or ctx ends. With enough (optional), a quiet gap ends it only once enough reports
+// true: gathering goes on, up to w.Max, for calls still expected.
+func (w Window) Gather(ctx context.Context, arrived <-chan struct{}, enough func() bool) {
 	deadline := time.Now().Add(w.Max)
 	for {
 		wait := min(w.Gap, time.Until(deadline))
@@ -47,7 +48,9 @@ func (w Window) Gather(ctx context.Context, arrived <-chan struct{}) {
 		case <-arrived:
 			timer.Stop()
 		case <-timer.C:
-			return
+			if enough == nil || enough() {
+				return
+			}
 		case <-ctx.Done():
 			timer.Stop()
 			return
@@ -73,7 +76,12 @@ type Result[R any] struct {
 }
 
 // Batcher sends items in batches, one batch at a time: while a batch gathers, waits for its
-// turn or is in flight, new items queue, and the next batch takes all that queued. The functions are called
+// turn or is in flight, new items queue, and the next batch takes all that queued.
+//
+// A batch gathers (Window) until no item has come for a while and it holds as many as the last
+// batch did, or for Window.Max: the engine runs its operations in rounds of the same size (its
+// parallelism), handing the provider each round's items a few milliseconds apart, so the last
+// batch's size is the best guess of how many are still to come. The functions are called
 // from the batcher's own goroutine, never two at once.
 type Batcher[T, R any] struct {
 	// Window is how long each batch gathers once it is ready to go.
@@ -93,6 +101,7 @@ type Batcher[T, R any] struct {
 	pending []*call[T, R]
 	running bool
 	arrived chan struct{}
+	last    int // the last batch's size
 }
 
 type call[T, R any] struct {
@@ -166,7 +175,7 @@ func (b *Batcher[T, R]) run() {
 			}
 			continue
 		}
-		b.Window.Gather(context.Background(), b.arrived)
+		b.Window.Gather(context.Background(), b.arrived, b.asManyAsLast)
 		if waiting = b.waiting(); b.Ready != nil && len(waiting) > 0 {
 			b.Ready(waiting)
 		}
@@ -184,6 +193,13 @@ func (b *Batcher[T, R]) run() {
 			close(c.done)
 		}
 	}
+}
+
+// asManyAsLast reports whether as many items wait as the last batch took.
+func (b *Batcher[T, R]) asManyAsLast() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending) >= b.last
 }
 
 // stopIfIdle ends the run when nothing is queued (under the lock, so that an arrival either
@@ -220,6 +236,7 @@ func (b *Batcher[T, R]) take() []*call[T, R] {
 		taken = append(taken, c.item)
 	}
 	b.pending = rest
+	b.last = len(batch)
 	return batch
 }
 

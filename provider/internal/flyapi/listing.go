@@ -184,7 +184,7 @@ func later(a, b time.Time) time.Time {
 // versions from state, then lists the app once for all of them. The listing is kept unless a
 // write overlapped it (it may or may not show that write).
 func (l *listing) send(f *listFetch, app string) {
-	f.window.Gather(context.Background(), l.arrived)
+	f.window.Gather(context.Background(), l.arrived, nil)
 	l.mu.Lock()
 	for wait := time.Until(f.notBefore); !f.urgent && wait > 0; wait = time.Until(f.notBefore) {
 		tell := tellListeners(slices.Clone(f.listeners))
