@@ -27,7 +27,7 @@ export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
 
 .DEFAULT_GOAL := help
 .PHONY: help build tools schema sdk check-generated sdk-build sdk-build-nodejs \
-	sdk-build-python sdk-build-go test test-unit bench demo clean
+	sdk-build-python sdk-build-go test test-unit bench bench-e2e demo clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -120,6 +120,14 @@ lint-workflows: $(ACTIONLINT) ## Lint .github/workflows with actionlint (pinned:
 
 bench: ## Benchmarks: time and allocations per provider operation against the emulator
 	$(GO) test ./provider -run '^$$' -bench . -benchmem
+
+# Not part of `make test`: it takes about half an hour (BENCH_RUNS runs of every stack, Fly's
+# rate limit on and off, against the provider and the stub).
+BENCH_RUNS ?= 3
+bench-e2e: build tools ## End-to-end benchmark against a stub provider: prints one table, writes docs/benchmarks.md
+	cd tests && TOOLS_BIN=$(TOOLS_BIN) EDGESECRETS_BENCH_RUNS=$(BENCH_RUNS) \
+		EDGESECRETS_BENCH_OUT=$(abspath docs/benchmarks.md) \
+		$(GO) test -count=1 -timeout 3h -run '^TestBenchmarkE2E$$' -v .
 
 demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show outputs, destroy (no account needed)
 	TOOLS_BIN=$(TOOLS_BIN) VERSION=$(VERSION) scripts/demo.sh

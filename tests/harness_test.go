@@ -143,7 +143,13 @@ func newHarness(t *testing.T) *harness {
 // state file (opts.StatePath) to start from, which is copied, never changed.
 func newHarnessWith(t *testing.T, opts emulator.Options) *harness {
 	t.Helper()
-	provider := filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets")
+	return newHarnessOf(t, opts, filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets"))
+}
+
+// newHarnessOf is newHarnessWith with the provider binary to install as edgesecrets (the
+// benchmark's stub).
+func newHarnessOf(t *testing.T, opts emulator.Options, provider string) *harness {
+	t.Helper()
 	requireFile(t, provider, "run `make build`")
 	h := newEmptyHarness(t, opts)
 	h.installProvider(provider)
