@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -269,7 +270,7 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
-	remote, err := client.GetSecret(ctx, app, name, state.Version)
+	remote, err := client.GetSecretWritten(ctx, app, name, state.Version, state.lastSeen())
 	switch {
 	case flyapi.IsNotFound(err) && imported:
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, rules.NotFoundForImport("Fly.io secret", req.ID, err)
@@ -299,6 +300,19 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	}, nil
 }
 
+// lastSeen is the newest update of the secret the state knows of (this resource's write, or a
+// later one a refresh saw): a read that shows it is recent enough for this secret (the listing
+// every FlySecret of the app shares then serves it).
+func (s FlySecretState) lastSeen() time.Time {
+	var newest time.Time
+	for _, at := range []string{s.WrittenAt, s.UpdatedAt} {
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.After(newest) {
+			newest = t
+		}
+	}
+	return newest
+}
+
 // Delete unsets the secret, unless it was written since this resource last wrote it (by
 // another stack, a resource that adopted it, or by hand): then it stays, with a warning. One
 // already gone is success.
@@ -308,7 +322,7 @@ func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecret
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	remote, err := client.GetSecret(ctx, s.App, s.Name, s.Version)
+	remote, err := client.GetSecretWritten(ctx, s.App, s.Name, s.Version, s.lastSeen())
 	switch {
 	case flyapi.IsNotFound(err):
 		return infer.DeleteResponse{}, nil

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -39,16 +40,21 @@ func main() {
 // filled with zero values of their schema types, so that the engine records states of the same
 // shape, and references between resources (a Secret's storeId) resolve.
 func newStub(real p.Provider) (p.Provider, error) {
-	schema, err := real.GetSchema(context.Background(), p.GetSchemaRequest{})
-	if err != nil {
-		return p.Provider{}, err
-	}
-	outputs, err := computedOutputs(schema.Schema)
-	if err != nil {
-		return p.Provider{}, err
-	}
+	// The schema is read on the first create: the provider serves it only within a request.
+	var once sync.Once
+	var outputs map[string]map[string]func(string) property.Value
+	var schemaErr error
 	stub := real
-	stub.Create = func(_ context.Context, req p.CreateRequest) (p.CreateResponse, error) {
+	stub.Create = func(ctx context.Context, req p.CreateRequest) (p.CreateResponse, error) {
+		once.Do(func() {
+			var schema p.GetSchemaResponse
+			if schema, schemaErr = real.GetSchema(ctx, p.GetSchemaRequest{}); schemaErr == nil {
+				outputs, schemaErr = computedOutputs(schema.Schema)
+			}
+		})
+		if schemaErr != nil {
+			return p.CreateResponse{}, schemaErr
+		}
 		props := req.Properties
 		for name, zero := range outputs[string(req.Urn.Type())] {
 			if _, given := props.GetOk(name); !given {

@@ -210,6 +210,53 @@ func TestReadsShareOneListing(t *testing.T) {
 	}
 }
 
+// Reads that know when their secret was last written (state records it) are served by the first
+// listing that shows it so written, however old the version it asked for: one listing, no wait
+// for the read lag. One the listing shows older than its write waits for a later listing.
+func TestReadsThatKnowTheirWriteNeedOneListing(t *testing.T) {
+	const n, parallel = 40, 8
+	ct, versions := seeded(t, n)
+	written := map[string]time.Time{}
+	for _, s := range ct.mustList() {
+		written[s.Name] = s.UpdatedAt
+	}
+	ct.newProcess()
+	ct.srv.ResetStats()
+	start := time.Now()
+	engine(t, n, parallel, func(i int) error {
+		_, err := ct.client().GetSecretWritten(t.Context(), "app", secretName(i), versions[i], written[secretName(i)])
+		return err
+	})
+	if reads, took := ct.calls(routeList, routeGet), time.Since(start); reads != 1 || took >= testReadLag {
+		t.Errorf("%d read calls in %v, want one, before the read lag (%v) has passed", reads, took, testReadLag)
+	}
+
+	ct.newProcess()
+	ct.srv.ResetStats()
+	if _, err := ct.client().GetSecretWritten(t.Context(), "app", secretName(0), 1, written[secretName(0)]); err != nil {
+		t.Fatal(err)
+	}
+	late := written[secretName(1)].Add(time.Hour) // a write the first listing does not show
+	if _, err := ct.client().GetSecretWritten(t.Context(), "app", secretName(1), n, late); err != nil {
+		t.Fatal(err)
+	}
+	// (The test's processes follow each other faster than a user's commands: a listing may
+	// meet the rate limit and be sent again.)
+	if reads := ct.calls(routeList) - ct.srv.Stats().Faults["rate_limited"]; reads != 2 {
+		t.Errorf("%d listings: a read the first listing does not show needs a later one", reads)
+	}
+}
+
+// mustList is what the app holds, read by another process.
+func (ct *coalescingTest) mustList() []Secret {
+	ct.t.Helper()
+	listed, err := New(ct.url, emulator.DefaultFlyToken, WithShared(NewShared(0, 0))).ListSecrets(ct.t.Context(), "app", 0)
+	if err != nil {
+		ct.t.Fatal(err)
+	}
+	return listed
+}
+
 // A destroy (each resource reads its secret to check it is still its own, then deletes it) costs
 // at most ceil(N/P)+2 calls, reads included: the listing follows the process's own deletes.
 func TestDestroyCostsOneWritePerRoundAndTwoListings(t *testing.T) {

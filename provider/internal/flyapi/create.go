@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // ExistsError is CreateSecret's answer when the name is taken on the app.
@@ -41,7 +42,7 @@ func (c *Client) CreateSecret(ctx context.Context, app, name, value string) (Set
 // WithCoalescing, it is looked up in the app's listing.
 func (c *Client) look(ctx context.Context, op, app, name string) (Secret, error) {
 	if c.coalescing {
-		return c.listedSecret(ctx, op, app, name, 0, false)
+		return c.listedSecret(ctx, op, app, name, 0, time.Time{}, false)
 	}
 	path, err := secretPath(op, app, name)
 	if err != nil {

@@ -89,6 +89,11 @@ type need struct {
 	// for the read lag).
 	freshAfter time.Time
 	lag        time.Duration
+	// name and written, when set, say what the reader's stated version is: the write of
+	// secret name answered with updated_at written (state records both). A listing that shows
+	// the secret updated at or after it shows that write, whatever version it asked for.
+	name    string
+	written time.Time
 }
 
 func (c *Client) need(app string, stated int64) need {
@@ -103,6 +108,19 @@ func (l *listing) meets(n need, version int64, at time.Time) bool {
 		return false
 	}
 	return version >= n.own && (version >= n.stated || settled)
+}
+
+// shows says whether a listing shows what n needs: by the version it asked for and when, or by
+// the secret n names, updated at or after the write n knows of.
+func (l *listing) shows(n need, s *snapshot) bool {
+	if l.meets(n, s.version, s.at) {
+		return true
+	}
+	if n.name == "" || n.written.IsZero() || !n.freshAfter.IsZero() || s.version < n.own {
+		return false
+	}
+	secret, ok := s.secrets[n.name]
+	return ok && !secret.UpdatedAt.Before(n.written)
 }
 
 // listing returns the app's listing for this client's token, made on first use.
@@ -123,12 +141,13 @@ func (c *Client) listing(app string) *listing {
 func (l *listing) get(ctx context.Context, c *Client, app string, n need) (*snapshot, error) {
 	for {
 		l.mu.Lock()
-		if s := l.snap; s != nil && l.meets(n, s.version, s.at) {
+		if s := l.snap; s != nil && l.shows(n, s) {
 			l.mu.Unlock()
 			return s, nil
 		}
+		// A listing on its way is waited for if it will do, or may (by the secret's time).
 		f := l.inflight
-		if f == nil || !l.meets(n, f.version, f.at) {
+		if f == nil || !(l.meets(n, f.version, f.at) || (n.name != "" && !n.written.IsZero() && n.freshAfter.IsZero())) {
 			f = l.join(ctx, c, app, n)
 		}
 		l.mu.Unlock()
@@ -140,7 +159,7 @@ func (l *listing) get(ctx context.Context, c *Client, app string, n need) (*snap
 		if f.err != nil {
 			return nil, f.err
 		}
-		if l.meets(n, f.snap.version, f.snap.at) {
+		if l.shows(n, f.snap) {
 			return f.snap, nil
 		}
 		// An early fetch (for another reader's write) that a fresh need cannot use: wait on.
@@ -301,12 +320,14 @@ func (s *snapshot) after(values map[string]*string, res UpdateSecretsResponse) *
 	return &snapshot{secrets: byName, version: res.Version, at: s.at}
 }
 
-// listedSecret serves GetSecret (and CreateSecret's look, mayLag false) from the listing.
-func (c *Client) listedSecret(ctx context.Context, op, app, name string, minVersion int64, mayLag bool) (Secret, error) {
+// listedSecret serves GetSecret (and CreateSecret's look, mayLag false) from the listing;
+// written is when the write that minVersion names set the secret (zero if unknown).
+func (c *Client) listedSecret(ctx context.Context, op, app, name string, minVersion int64, written time.Time, mayLag bool) (Secret, error) {
 	if _, err := secretPath(op, app, name); err != nil {
 		return Secret{}, err
 	}
 	n := c.need(app, minVersion)
+	n.name, n.written = name, written
 	for {
 		snap, err := c.listing(app).get(ctx, c, app, n)
 		if err != nil {

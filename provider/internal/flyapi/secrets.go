@@ -72,9 +72,18 @@ func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) 
 //
 // WithCoalescing, it is looked up in the app's listing instead (see listing).
 func (c *Client) GetSecret(ctx context.Context, app, name string, minVersion int64) (Secret, error) {
+	return c.GetSecretWritten(ctx, app, name, minVersion, time.Time{})
+}
+
+// GetSecretWritten is GetSecret for a caller that knows when the write that minVersion names
+// set the secret (its updated_at as that write answered; zero when unknown). WithCoalescing, a
+// listing that shows the secret updated then or later is recent enough, whatever version it
+// asked for: a refresh of secrets written in many versions then costs one listing of the app,
+// with no wait for the read lag.
+func (c *Client) GetSecretWritten(ctx context.Context, app, name string, minVersion int64, written time.Time) (Secret, error) {
 	op := fmt.Sprintf("get secret %q on app %q", name, app)
 	if c.coalescing {
-		return c.listedSecret(ctx, op, app, name, minVersion, true)
+		return c.listedSecret(ctx, op, app, name, minVersion, written, true)
 	}
 	path, err := secretPath(op, app, name)
 	if err != nil {
