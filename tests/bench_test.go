@@ -230,8 +230,8 @@ func buildStub(t *testing.T) string {
 	return stub
 }
 
-// machine describes where the benchmark ran.
-func machine(t *testing.T) []string {
+// benchMachine describes where the benchmark ran.
+func benchMachine() []string {
 	model := "unknown CPU"
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(data), "\n") {
@@ -286,7 +286,7 @@ func TestBenchmarkE2E(t *testing.T) {
 	}
 	requireCommand(t, "pulumi-language-yaml", "run `make tools`")
 	runs := envInt(benchRuns, 3)
-	report := &benchReport{machine: machine(t), runs: runs, started: time.Now()}
+	report := &benchReport{machine: benchMachine(), runs: runs, started: time.Now()}
 	stub := buildStub(t)
 	provider := filepath.Join(repoRoot, "bin", "pulumi-resource-edgesecrets")
 

@@ -56,9 +56,9 @@ func newExampleHarness(t *testing.T) *harness {
 	return newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, FlyMachines: exampleMachines})
 }
 
-// exampleWrites are the writes of an up in which every example value changed: one per secret
-// (FlyAppSecrets' two in one bulk write), and one rollout for the deployment and the deploy
-// together, with one restart per machine.
+// exampleWrites are the writes of an up in which every example value changed: the Fly secrets'
+// in one or two bulk calls (flyBulkWrites), one Cloudflare write, and one rollout for the
+// deployment and the deploy together, with one restart per machine.
 func (h *harness) exampleWrites(cloudflareRoute string) map[string]int {
 	return map[string]int{
 		routeFlyBulk: h.flyBulkWrites(), cloudflareRoute: 1,
