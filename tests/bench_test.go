@@ -44,12 +44,12 @@ type benchScenario struct {
 	floor    map[string]int
 }
 
-func flySecretsScenario(n int) benchScenario {
+func flySecretsScenario(app string, n int) benchScenario {
 	return benchScenario{
 		name: fmt.Sprintf("%d FlySecrets, one app", n), n: n, values: n,
 		resource: func(b *strings.Builder, i int, value string) {
 			fmt.Fprintf(b, "  s%03d:\n    type: edgesecrets:fly:FlySecret\n    properties:\n      app: %s\n"+
-				"      name: SECRET_%03d\n      value:\n        fn::secret: %s\n", i, benchApp, i, value)
+				"      name: SECRET_%03d\n      value:\n        fn::secret: %s\n", i, app, i, value)
 		},
 		// One bulk write does any change to an app's secrets; one listing reads them all.
 		floor: map[string]int{"create": 1, "update": 1, "refresh": 1, "delete": 1, "preview": 0},
@@ -81,16 +81,25 @@ func appSecretsScenario(n int) benchScenario {
 	}
 }
 
-// program writes the scenario's Pulumi.yaml into dir with fresh values.
-func (s benchScenario) program(t *testing.T, dir string) {
+// program writes the scenario's Pulumi.yaml into dir with fresh values, and returns them.
+func (s benchScenario) program(t *testing.T, dir string) []string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("name: edgesecrets-bench\nruntime: yaml\nresources:\n")
+	b.WriteString("name: edgesecrets-many\nruntime: yaml\nresources:\n")
 	b.WriteString(s.header)
-	for i := range s.values {
-		s.resource(&b, i, uniqueValue("bench-"))
+	values := make([]string, s.values)
+	for i := range values {
+		values[i] = uniqueValue("many-")
+		s.resource(&b, i, values[i])
 	}
-	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(b.String()), 0o644); err != nil {
+	writeProgram(t, dir, b.String())
+	return values
+}
+
+// writeProgram writes a YAML program's Pulumi.yaml into dir.
+func writeProgram(t *testing.T, dir, program string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "Pulumi.yaml"), []byte(program), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -292,7 +301,7 @@ func TestBenchmarkE2E(t *testing.T) {
 
 	size := envInt(benchSize, 100)
 	scenarios := []benchScenario{
-		flySecretsScenario(size), flySecretsScenario(envInt(benchLarge, 5*size)),
+		flySecretsScenario(benchApp, size), flySecretsScenario(benchApp, envInt(benchLarge, 5*size)),
 		appSecretsScenario(size), cloudflareSecretsScenario(size),
 	}
 	for _, s := range scenarios {

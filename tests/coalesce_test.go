@@ -2,8 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,10 +30,7 @@ func TestFlySecretsOfOneAppCostAFewCalls(t *testing.T) {
 		t.Run(fmt.Sprintf("parallel %d", tc.parallel), func(t *testing.T) {
 			app := fmt.Sprintf("coalesce-%d", tc.parallel)
 			h := newHarnessWith(t, emulator.Options{FlyApps: []string{app}})
-			p := newManyProgram(t, h, tc.parallel, func(b *strings.Builder, i int, value string) {
-				fmt.Fprintf(b, "  s%03d:\n    type: edgesecrets:fly:FlySecret\n    properties:\n      app: %s\n"+
-					"      name: SECRET_%03d\n      value:\n        fn::secret: %s\n", i, app, i, value)
-			})
+			p := newManyProgram(t, h, flySecretsScenario(app, coalesceSecrets), tc.parallel)
 
 			h.emulator.ResetStats()
 			timed(t, "up", func() string { return p.run("up", "--yes", "--skip-preview") })
@@ -84,13 +79,7 @@ func TestCloudflareSecretsOfOneStoreCostAFewCalls(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("parallel %d", tc.parallel), func(t *testing.T) {
 			h := newHarness(t)
-			p := newManyProgram(t, h, tc.parallel, func(b *strings.Builder, i int, value string) {
-				if i == 0 {
-					b.WriteString("  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
-				}
-				fmt.Fprintf(b, "  s%03d:\n    type: edgesecrets:cloudflare:Secret\n    properties:\n"+
-					"      storeId: ${store.storeId}\n      name: SECRET_%03d\n      value:\n        fn::secret: %s\n", i, i, value)
-			})
+			p := newManyProgram(t, h, cloudflareSecretsScenario(coalesceSecrets), tc.parallel)
 			h.emulator.ResetStats()
 			timed(t, "up", func() string { return p.run("up", "--yes", "--skip-preview") })
 			st := h.emulator.Stats()
@@ -114,7 +103,7 @@ func TestCloudflareSecretsOfOneStoreCostAFewCalls(t *testing.T) {
 	}
 }
 
-// manyProgram is a YAML program of coalesceSecrets resources, run at a pinned parallelism.
+// manyProgram is a scenario's YAML program, run at a pinned parallelism.
 type manyProgram struct {
 	t        *testing.T
 	h        *harness
@@ -123,19 +112,11 @@ type manyProgram struct {
 	values   []string
 }
 
-func newManyProgram(t *testing.T, h *harness, parallel int, resource func(b *strings.Builder, i int, value string)) *manyProgram {
+func newManyProgram(t *testing.T, h *harness, s benchScenario, parallel int) *manyProgram {
 	t.Helper()
 	requireCommand(t, "pulumi-language-yaml", "run `make tools`")
 	p := &manyProgram{t: t, h: h, dir: t.TempDir(), parallel: parallel}
-	var b strings.Builder
-	b.WriteString("name: edgesecrets-many\nruntime: yaml\nresources:\n")
-	for i := range coalesceSecrets {
-		p.values = append(p.values, uniqueValue("many-"))
-		resource(&b, i, p.values[i])
-	}
-	if err := os.WriteFile(filepath.Join(p.dir, "Pulumi.yaml"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	p.values = s.program(t, p.dir)
 	h.pulumi(p.dir, "", "stack", "init", "many")
 	return p
 }

@@ -2,8 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -101,9 +99,7 @@ func newScaleProgram(t *testing.T, h *harness, app string) *scaleProgram {
 			b.WriteString("      storeId: ${store.storeId}\n")
 		}
 	}
-	if err := os.WriteFile(filepath.Join(p.dir, "Pulumi.yaml"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeProgram(t, p.dir, b.String())
 	h.pulumi(p.dir, "", "stack", "init", "scale")
 	return p
 }

@@ -49,21 +49,29 @@ type queuedCreate struct {
 }
 
 func (c *Client) createQueue(storeID string) *createQueue {
-	key := c.storeKey(storeID)
-	perStore.Lock()
-	defer perStore.Unlock()
-	q, ok := perStore.creates[key]
-	if !ok {
-		q = &createQueue{
+	return storeEntry(c, perStore.creates, storeID, func() *createQueue {
+		return &createQueue{
 			Window: c.gather,
 			Limit:  maxBatchCreates,
 			Send: func(creates []*queuedCreate) []coalesce.Result[map[string]Secret] {
 				return sendCreates(storeID, creates)
 			},
 		}
-		perStore.creates[key] = q
+	})
+}
+
+// storeEntry returns what the process keeps for the client's token and the store in m, made on
+// first use.
+func storeEntry[T any](c *Client, m map[string]*T, storeID string, make func() *T) *T {
+	key := c.storeKey(storeID)
+	perStore.Lock()
+	defer perStore.Unlock()
+	v, ok := m[key]
+	if !ok {
+		v = make()
+		m[key] = v
 	}
-	return q
+	return v
 }
 
 // sendCreates makes one create call for every caller, and gives each its own secrets. A call
@@ -217,15 +225,7 @@ func (w *activeWaiter) pending() []Secret {
 }
 
 func (c *Client) activation(storeID string) *activation {
-	key := c.storeKey(storeID)
-	perStore.Lock()
-	defer perStore.Unlock()
-	a, ok := perStore.activations[key]
-	if !ok {
-		a = &activation{storeID: storeID}
-		perStore.activations[key] = a
-	}
-	return a
+	return storeEntry(c, perStore.activations, storeID, func() *activation { return &activation{storeID: storeID} })
 }
 
 func (a *activation) add(w *activeWaiter) {

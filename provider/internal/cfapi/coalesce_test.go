@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce/enginetest"
 )
 
 const (
@@ -22,29 +23,6 @@ const (
 // coalescing is a client of a process that coalesces, as the provider makes one per operation.
 func coalescing(url string) *Client {
 	return New(url, emulator.DefaultCloudflareToken, account, Options{Coalesce: true})
-}
-
-// engine runs op for each of n resources, at most parallel at once, as the Pulumi engine does.
-func engine(t *testing.T, n, parallel int, op func(i int) error) {
-	t.Helper()
-	work := make(chan int)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for range parallel {
-		wg.Go(func() {
-			for i := range work {
-				errs[i] = op(i)
-			}
-		})
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	for i, err := range errs {
-		assert.NoError(t, err, "resource %d", i)
-	}
 }
 
 func name(i int) string { return fmt.Sprintf("SECRET_%03d", i) }
@@ -59,7 +37,7 @@ func TestCreatesCoalesceAndShareActivationListings(t *testing.T) {
 			store := accountStore(t, coalescing(url))
 			srv.ResetStats()
 			got := make([]Secret, tc.n)
-			engine(t, tc.n, tc.parallel, func(i int) error {
+			enginetest.Run(t, tc.n, tc.parallel, func(i int) error {
 				c := coalescing(url)
 				created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}})
 				if err != nil {

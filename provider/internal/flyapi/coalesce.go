@@ -57,22 +57,29 @@ func (c *Client) sharedKey(app string) string {
 
 // writeQueue returns the app's write queue, made on first use.
 func (c *Client) writeQueue(app string) *writeQueue {
-	s := c.shared
-	key := c.sharedKey(app)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, ok := s.writeQueues[key]
-	if !ok {
-		q = &writeQueue{
+	return sharedEntry(c, c.shared.writeQueues, app, func() *writeQueue {
+		return &writeQueue{
 			Window: c.window,
 			Limit:  maxBatchWrites,
 			Ready:  func(waiting []*queuedWrite) { paceBatch(app, waiting) },
 			Fits:   disjoint,
 			Send:   func(writes []*queuedWrite) []coalesce.Result[UpdateSecretsResponse] { return sendBatch(app, writes) },
 		}
-		s.writeQueues[key] = q
+	})
+}
+
+// sharedEntry returns what the Shared keeps for the client's token and app in m, made on first
+// use.
+func sharedEntry[T any](c *Client, m map[string]*T, app string, make func() *T) *T {
+	key := c.sharedKey(app)
+	c.shared.mu.Lock()
+	defer c.shared.mu.Unlock()
+	v, ok := m[key]
+	if !ok {
+		v = make()
+		m[key] = v
 	}
-	return q
+	return v
 }
 
 // queueWrite sends values (nil unsets) with whatever other writes to the app are queued, and

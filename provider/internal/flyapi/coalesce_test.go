@@ -17,6 +17,7 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce/enginetest"
 )
 
 // The emulator's routes, as its stats name them.
@@ -89,32 +90,6 @@ func (ct *coalescingTest) calls(routes ...string) int {
 	return n
 }
 
-// engine runs op for each of n resources, at most parallel at once, as the Pulumi engine does:
-// a resource starts when another finishes.
-func engine(t *testing.T, n, parallel int, op func(i int) error) {
-	t.Helper()
-	work := make(chan int)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for range parallel {
-		wg.Go(func() {
-			for i := range work {
-				errs[i] = op(i)
-			}
-		})
-	}
-	for i := range n {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("resource %d: %v", i, err)
-		}
-	}
-}
-
 func secretName(i int) string { return fmt.Sprintf("SECRET_%03d", i) }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
@@ -127,7 +102,7 @@ func TestCreatesCoalesceIntoOneWritePerRound(t *testing.T) {
 		t.Run(fmt.Sprintf("%d at parallel %d", tc.n, tc.parallel), func(t *testing.T) {
 			ct := newCoalescingTest(t, "app")
 			answers := make([]SetSecretResponse, tc.n)
-			engine(t, tc.n, tc.parallel, func(i int) (err error) {
+			enginetest.Run(t, tc.n, tc.parallel, func(i int) (err error) {
 				answers[i], err = ct.client().CreateSecret(t.Context(), "app", secretName(i), fmt.Sprintf("value-%d", i))
 				return err
 			})
@@ -189,7 +164,7 @@ func TestReadsShareOneListing(t *testing.T) {
 			}
 			ct.newProcess()
 			ct.srv.ResetStats()
-			engine(t, n, parallel, func(i int) error {
+			enginetest.Run(t, n, parallel, func(i int) error {
 				s, err := ct.client().GetSecret(t.Context(), "app", secretName(i), versions[i])
 				switch {
 				case err != nil:
@@ -223,7 +198,7 @@ func TestReadsThatKnowTheirWriteNeedOneListing(t *testing.T) {
 	ct.newProcess()
 	ct.srv.ResetStats()
 	start := time.Now()
-	engine(t, n, parallel, func(i int) error {
+	enginetest.Run(t, n, parallel, func(i int) error {
 		_, err := ct.client().GetSecretWritten(t.Context(), "app", secretName(i), versions[i], written[secretName(i)])
 		return err
 	})
@@ -262,7 +237,7 @@ func (ct *coalescingTest) mustList() []Secret {
 func TestDestroyCostsOneWritePerRoundAndTwoListings(t *testing.T) {
 	const n, parallel = 40, 8
 	ct, versions := seeded(t, n)
-	engine(t, n, parallel, func(i int) error {
+	enginetest.Run(t, n, parallel, func(i int) error {
 		c := ct.client()
 		if _, err := c.GetSecret(t.Context(), "app", secretName(i), versions[i]); err != nil {
 			return err

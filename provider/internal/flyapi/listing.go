@@ -125,16 +125,9 @@ func (l *listing) shows(n need, s *snapshot) bool {
 
 // listing returns the app's listing for this client's token, made on first use.
 func (c *Client) listing(app string) *listing {
-	s := c.shared
-	key := c.sharedKey(app)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.listings[key]
-	if !ok {
-		l = &listing{started: s.operationStart(c.baseURL), arrived: coalesce.Signal()}
-		s.listings[key] = l
-	}
-	return l
+	return sharedEntry(c, c.shared.listings, app, func() *listing {
+		return &listing{started: c.shared.operationStart(c.baseURL), arrived: coalesce.Signal()}
+	})
 }
 
 // get returns a listing that shows what n needs: the one held, one on its way, or a new one.
