@@ -27,4 +27,8 @@
 //   - Writes that must not happen twice (a machine update, a lease) are settled after an attempt
 //     whose answer was lost: the client looks whether it was applied before it retries.
 //   - Every wait is told to a WaitNotifier first, so that long operations are never silent.
+//   - Coalescing (WithCoalescing): the writes the clients of a process make to one app at the
+//     same time go out as one bulk write, and their reads are served by one listing of the app
+//     per operation (BeginOperation), so that a program of one resource per secret costs about
+//     what one bulk call does.
 package flyapi
