@@ -37,6 +37,7 @@ type benchReport struct {
 	calls     []callsRow
 	rss       ratios
 	coldStart ratios
+	inline    ratios
 	overhead  []overheadRow
 }
 
@@ -117,6 +118,11 @@ func (r *benchReport) markdown() string {
 	b.WriteString("| measure | provider ÷ stub |\n|---|---:|\n")
 	fmt.Fprintf(&b, "| cold start to a served GetSchema | %s |\n", r.coldStart)
 	fmt.Fprintf(&b, "| peak RSS during the up of the smaller FlySecrets stack | %s |\n", r.rss)
+
+	b.WriteString("\n## Inline secrets\n\n")
+	b.WriteString("| measure | ratio |\n|---|---:|\n")
+	fmt.Fprintf(&b, "| `pulumi up` of a SecretsStore holding the smaller stack's number of inline secrets ÷ one holding none "+
+		"(both the provider; Cloudflare's 100 ms activation delay) | %s |\n", r.inline)
 
 	b.WriteString("\n## Provider overhead per operation, against a plain HTTP loop\n\n")
 	b.WriteString("One operation at a time, through the provider in-process (pulumi-go-provider's integration server), " +

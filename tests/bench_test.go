@@ -141,6 +141,35 @@ func lifecycle(t *testing.T, s benchScenario, provider string, rateLimit, counte
 	return run
 }
 
+// inlineRatios times the up of a SecretsStore holding n inline secrets against the up of one
+// holding none, both through the provider (each in an emulator of its own, activation delay as
+// by default).
+func inlineRatios(t *testing.T, provider string, n, runs int) ratios {
+	t.Helper()
+	up := func(inline int) time.Duration {
+		h := newHarnessOf(t, emulator.Options{}, provider)
+		dir := t.TempDir()
+		var b strings.Builder
+		b.WriteString("name: edgesecrets-inline\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
+		if inline > 0 {
+			b.WriteString("    properties:\n      secrets:\n")
+			for i := range inline {
+				fmt.Fprintf(&b, "        SECRET_%03d:\n          fn::secret: %s\n", i, uniqueValue("inline-"))
+			}
+		}
+		writeProgram(t, dir, b.String())
+		h.pulumi(dir, "", "stack", "init", "inline")
+		start := time.Now()
+		h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+		return time.Since(start)
+	}
+	var out ratios
+	for range runs {
+		out = append(out, up(n).Seconds()/up(0).Seconds())
+	}
+	return out
+}
+
 // rssSampler follows the peak resident size of the provider processes started from one Pulumi
 // home (the plugin the harness installed), sampling /proc.
 type rssSampler struct {
@@ -324,6 +353,7 @@ func TestBenchmarkE2E(t *testing.T) {
 			}
 		}
 	}
+	report.inline = inlineRatios(t, provider, size, runs)
 	report.coldStart = coldStartRatios(t, provider, stub, 10*runs)
 	report.overhead = overheadRatios(t, 20)
 	table := report.markdown()
