@@ -74,7 +74,7 @@ var (
 var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 	DeleteBeforeReplace: true,
 	Drift: func(state property.Map) string {
-		if len(driftedInline(mapProp(state, "inlineModifiedAt"), mapProp(state, "inlineWrittenAt"))) == 0 {
+		if len(driftedInline(rules.StringMap(state, "inlineModifiedAt"), rules.StringMap(state, "inlineWrittenAt"))) == 0 {
 			return ""
 		}
 		return "secrets"
@@ -631,19 +631,6 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, config.KeyCloudflareAccount)
 	}
 	return configuredAccount, parts[0], nil
-}
-
-// mapProp reads a map of strings from m[key] ("" for values that are not strings).
-func mapProp(m property.Map, key string) map[string]string {
-	out := map[string]string{}
-	if v, ok := rules.NonNull(m, key); ok && v.IsMap() {
-		for k, item := range v.AsMap().All {
-			if item.IsString() {
-				out[k] = item.AsString()
-			}
-		}
-	}
-	return out
 }
 
 // oldInlineSecrets returns the old `secrets` map, for Check's empty-value rule.

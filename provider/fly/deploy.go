@@ -92,15 +92,19 @@ func (m *DeployedMachine) Annotate(a infer.Annotator) {
 
 // pending reports whether a rollout to version is still owed: deploying, and the last rollout
 // did not reach it.
-func (d Deployment) pending(mode *DeployMode, version int64) bool {
-	return rules.OrDefault(mode, DeployNone) == DeployRolling && version > 0 &&
-		(d.DeployedVersion == nil || *d.DeployedVersion < version)
+func (d Deployment) pending(mode DeployMode, version int64) bool {
+	return mode == DeployRolling && version > 0 && (d.DeployedVersion == nil || *d.DeployedVersion < version)
 }
 
-// deploy rolls the app's machines to version with the process's Deployer, which gathers the
-// deploys of one app in one operation into one rollout, and tells its progress to the CLI's
-// status column. On failure the Deployment returned is the one given: the rollout is owed.
-func deploy(ctx context.Context, client *flyapi.Client, app string, version int64, strategy DeployStrategy, last Deployment) (Deployment, error) {
+// rollOut runs the rollout that is owed (see pending) with the process's Deployer, which gathers
+// the deploys of one app in one operation into one rollout, and tells its progress to the CLI's
+// status column. A failed rollout leaves the Deployment as it was, the rollout still owed, and is
+// reported as an init failure: the write is recorded, and the engine runs Update on the next up,
+// which resumes it.
+func (d *Deployment) rollOut(ctx context.Context, client *flyapi.Client, app string, mode DeployMode, version int64, strategy DeployStrategy) error {
+	if !d.pending(mode, version) {
+		return nil
+	}
 	res, err := flydeploy.Shared().Deploy(ctx, client, flydeploy.Request{
 		App:      app,
 		Version:  version,
@@ -108,7 +112,7 @@ func deploy(ctx context.Context, client *flyapi.Client, app string, version int6
 		Progress: func(msg string) { p.GetLogger(ctx).InfoStatus(msg) },
 	})
 	if err != nil {
-		return last, err
+		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	machines := make([]DeployedMachine, 0, len(res.Machines))
 	for _, m := range res.Machines {
@@ -116,14 +120,8 @@ func deploy(ctx context.Context, client *flyapi.Client, app string, version int6
 	}
 	slices.SortFunc(machines, func(a, b DeployedMachine) int { return strings.Compare(a.ID, b.ID) })
 	deployed := res.Version
-	return Deployment{DeployedVersion: &deployed, Machines: machines}, nil
-}
-
-// initFailed is how a write whose rollout failed is reported: the write is recorded (the state
-// the caller returns with it), and the engine runs Update on the next up, which resumes the
-// rollout.
-func initFailed(err error) error {
-	return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+	*d = Deployment{DeployedVersion: &deployed, Machines: machines}
+	return nil
 }
 
 // deployDescription documents the deploy input of the resources that write secrets.

@@ -207,7 +207,7 @@ func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAp
 		return infer.CreateResponse[FlyAppSecretsState]{}, err
 	}
 	state := rec.state(in)
-	err = state.rollOut(ctx, client)
+	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
 	return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: state}, err
 }
 
@@ -244,7 +244,7 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 	}
 	next := rec.state(in)
 	next.Deployment = old.Deployment
-	err = next.rollOut(ctx, client)
+	err = next.Deployment.rollOut(ctx, client, next.App, rules.OrDefault(next.Deploy, DeployNone), next.Version, StrategyRolling)
 	return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, err
 }
 
@@ -331,20 +331,6 @@ func (r FlyAppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[FlyAp
 	return infer.DeleteResponse{}, w.write(ctx, client, rec)
 }
 
-// rollOut deploys the secrets version written when the resource deploys and that version has
-// not reached the app's machines yet; a failed rollout is owed to the next up.
-func (s *FlyAppSecretsState) rollOut(ctx context.Context, client *flyapi.Client) error {
-	if !s.Deployment.pending(s.Deploy, s.Version) {
-		return nil
-	}
-	deployed, err := deploy(ctx, client, s.App, s.Version, StrategyRolling, s.Deployment)
-	s.Deployment = deployed
-	if err != nil {
-		return initFailed(err)
-	}
-	return nil
-}
-
 // appSecretsRecord is what FlyAppSecrets knows of its secrets, by Fly name, while an operation
 // changes it.
 type appSecretsRecord struct {
@@ -376,8 +362,8 @@ func recordOf(s FlyAppSecretsState) *appSecretsRecord {
 
 // appSecretsRecordOf reads the record from raw state, for the diff.
 func appSecretsRecordOf(state property.Map) *appSecretsRecord {
-	r := &appSecretsRecord{names: map[string]bool{}, digests: stringMap(state, "digests"),
-		writtenDigests: stringMap(state, "writtenDigests")}
+	r := &appSecretsRecord{names: map[string]bool{}, digests: rules.StringMap(state, "digests"),
+		writtenDigests: rules.StringMap(state, "writtenDigests")}
 	if v, ok := rules.NonNull(state, "names"); ok && v.IsArray() {
 		for _, n := range v.AsArray().All {
 			if n.IsString() {
@@ -674,16 +660,3 @@ func parseAppSecretsID(id string) (app, template string, err error) {
 
 func orEmpty(s *string) string { return rules.OrDefault(s, "") }
 func orFalse(b *bool) bool     { return rules.OrDefault(b, false) }
-
-// stringMap reads a map of strings from raw state.
-func stringMap(m property.Map, key string) map[string]string {
-	out := map[string]string{}
-	if v, ok := rules.NonNull(m, key); ok && v.IsMap() {
-		for k, item := range v.AsMap().All {
-			if item.IsString() {
-				out[k] = item.AsString()
-			}
-		}
-	}
-	return out
-}

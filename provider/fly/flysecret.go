@@ -208,7 +208,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
 	state := written(in, res)
-	err = r.rollOut(ctx, client, &state)
+	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
 	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
@@ -235,23 +235,8 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 		state = written(in, res)
 		state.Deployment = old.Deployment
 	}
-	err = r.rollOut(ctx, client, &state)
+	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, err
-}
-
-// rollOut deploys the secrets version written when the resource deploys and that version has
-// not reached the app's machines yet. A failed rollout leaves the write recorded and the
-// rollout owed: the next up resumes it.
-func (r FlySecret) rollOut(ctx context.Context, client *flyapi.Client, s *FlySecretState) error {
-	if !s.Deployment.pending(s.Deploy, s.Version) {
-		return nil
-	}
-	deployed, err := deploy(ctx, client, s.App, s.Version, StrategyRolling, s.Deployment)
-	s.Deployment = deployed
-	if err != nil {
-		return initFailed(err)
-	}
-	return nil
 }
 
 // Read serves refresh and import with one API call. Import passes the ID alone.

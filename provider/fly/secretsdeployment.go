@@ -127,20 +127,14 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 			"(its FlySecrets have not written yet)", s.App)
 		return nil
 	}
-	rolling := DeployRolling
-	if !s.Deployment.pending(&rolling, version) {
-		return nil
+	if !s.Deployment.pending(DeployRolling, version) {
+		return nil // checked before a client is made: an up with nothing owed needs no credential
 	}
 	client, err := r.timing.FlyClient(ctx, s.APIToken)
 	if err != nil {
 		return err
 	}
-	deployed, err := deploy(ctx, client, s.App, version, rules.OrDefault(s.Strategy, StrategyRolling), s.Deployment)
-	s.Deployment = deployed
-	if err != nil {
-		return initFailed(err)
-	}
-	return nil
+	return s.Deployment.rollOut(ctx, client, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
 }
 
 // Read keeps the record: a deployment is an action taken, not a thing on Fly.io to read back.

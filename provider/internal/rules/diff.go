@@ -262,6 +262,19 @@ func ConfigDiff(req p.DiffRequest) (p.DiffResponse, error) {
 	return Rules{}.Diff(req)
 }
 
+// StringMap returns m[key] as a map of its string entries (empty when absent or not a map).
+func StringMap(m property.Map, key string) map[string]string {
+	out := map[string]string{}
+	if v, ok := NonNull(m, key); ok && v.IsMap() {
+		for k, item := range v.AsMap().All {
+			if item.IsString() {
+				out[k] = item.AsString()
+			}
+		}
+	}
+	return out
+}
+
 // StringProp returns m[key] if it is a string, else "".
 func StringProp(m property.Map, key string) string {
 	if v, ok := NonNull(m, key); ok && v.IsString() {
