@@ -170,6 +170,27 @@ func inlineRatios(t *testing.T, provider string, n, runs int) ratios {
 	return out
 }
 
+// rateLimitRatios times the up of n new FlySecrets on one app at --parallel 100 with the
+// emulator's Fly rate limit on against the same up with it off, both through the provider (each
+// in an emulator of its own).
+func rateLimitRatios(t *testing.T, provider string, n, runs int) ratios {
+	t.Helper()
+	up := func(rateLimit bool) time.Duration {
+		h := newHarnessOf(t, emulator.Options{FlyApps: []string{benchApp}, NoRateLimit: !rateLimit}, provider)
+		dir := t.TempDir()
+		flySecretsScenario(benchApp, n).program(t, dir)
+		h.pulumi(dir, "", "stack", "init", "parallel")
+		start := time.Now()
+		h.pulumi(dir, "", "up", "--yes", "--skip-preview", "--parallel", "100")
+		return time.Since(start)
+	}
+	var out ratios
+	for range runs {
+		out = append(out, up(true).Seconds()/up(false).Seconds())
+	}
+	return out
+}
+
 // rssSampler follows the peak resident size of the provider processes started from one Pulumi
 // home (the plugin the harness installed), sampling /proc.
 type rssSampler struct {
@@ -354,6 +375,7 @@ func TestBenchmarkE2E(t *testing.T) {
 		}
 	}
 	report.inline = inlineRatios(t, provider, size, runs)
+	report.rateLimit = rateLimitRatios(t, provider, size, runs)
 	report.coldStart = coldStartRatios(t, provider, stub, 10*runs)
 	report.overhead = overheadRatios(t, 20)
 	table := report.markdown()
