@@ -304,7 +304,8 @@ func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, 
 	return infer.UpdateResponse[SecretState]{Output: next}, r.settle(ctx, client, &next, current)
 }
 
-// Read serves refresh and import with one API call. Import passes the ID alone.
+// Read serves refresh and import from one listing of the store, shared by every Secret the
+// operation reads (cfapi.LookUpSecret). Import passes the ID alone.
 func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState]) (infer.ReadResponse[SecretArgs, SecretState], error) {
 	parts, err := parseCloudflareID("Secret", req.ID, "<accountId>/<storeId>/<secretId>", 3)
 	if err != nil {
@@ -317,7 +318,7 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
-	remote, err := client.GetSecret(ctx, storeID, secretID)
+	remote, err := client.LookUpSecret(ctx, storeID, secretID)
 	gone := cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted)
 	switch {
 	case gone && imported:
@@ -363,7 +364,7 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	remote, err := client.GetSecret(ctx, s.StoreID, s.SecretID)
+	remote, err := client.LookUpSecret(ctx, s.StoreID, s.SecretID)
 	switch {
 	case cfapi.IsNotFound(err) || (err == nil && remote.Status == cfapi.StatusDeleted):
 		return infer.DeleteResponse{}, nil

@@ -21,12 +21,14 @@ import (
 const maxBatchCreates = 100
 
 // perStore is what the process's clients share about each store, by API URL, token, account
-// and store: the queue of creates (Options.Coalesce) and the activation waits (AwaitActive).
+// and store: the queue of creates (Options.Coalesce), the activation waits (AwaitActive) and
+// what has been seen of its secrets (LookUpSecret).
 var perStore = struct {
 	sync.Mutex
 	creates     map[string]*createQueue
 	activations map[string]*activation
-}{creates: map[string]*createQueue{}, activations: map[string]*activation{}}
+	listings    map[string]*listing
+}{creates: map[string]*createQueue{}, activations: map[string]*activation{}, listings: map[string]*listing{}}
 
 func tokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -158,16 +160,19 @@ func (e *PendingError) Error() string {
 
 // AwaitActive waits until none of the secrets is pending (a Worker deploy that binds a pending
 // secret fails), and returns them as last listed, in the order asked (a secret never listed has
-// only its ID). Every caller waiting on one store shares one listing per look: the store is
-// listed after Options.ActivePoll, then at doubling intervals up to a second, for all of them,
-// however many secrets each waits for. A secret not listed yet is taken as still pending. After
-// Options.ActiveWait it answers *PendingError with the secrets as last seen.
+// only its ID). Every caller waiting on one store shares one listing per look: a caller is due
+// for a look Options.ActivePoll after it began waiting, then at doubling intervals up to a
+// second, and a look lists the store for everyone waiting. So a round of creates the engine runs
+// together costs one look when its secrets are active by then, however many secrets each waits
+// for. A secret not listed yet is taken as still pending. After Options.ActiveWait it answers
+// *PendingError with the secrets as last seen.
 func (c *Client) AwaitActive(ctx context.Context, storeID string, secretIDs ...string) ([]Secret, error) {
 	if len(secretIDs) == 0 {
 		return nil, nil
 	}
-	w := &activeWaiter{c: c, ctx: ctx, ids: secretIDs, seen: map[string]Secret{},
-		deadline: time.Now().Add(c.retry.ActiveWait), done: make(chan struct{})}
+	now := time.Now()
+	w := &activeWaiter{c: c, ctx: ctx, ids: secretIDs, seen: map[string]Secret{}, interval: c.retry.ActivePoll,
+		due: now.Add(c.retry.ActivePoll), deadline: now.Add(c.retry.ActiveWait), done: make(chan struct{})}
 	a := c.activation(storeID)
 	a.add(w)
 	select {
@@ -186,16 +191,20 @@ func (c *Client) AwaitActive(ctx context.Context, storeID string, secretIDs ...s
 // activation is the one wait for new secrets of a store to become active.
 type activation struct {
 	storeID string
+	wake    chan struct{} // a waiter joined: when the next look is due may have changed
 	mu      sync.Mutex
 	waiters []*activeWaiter
 	running bool
 }
 
 type activeWaiter struct {
-	c        *Client
-	ctx      context.Context
-	ids      []string
-	seen     map[string]Secret // guarded by the activation's mu until done is closed
+	c   *Client
+	ctx context.Context
+	ids []string
+	// guarded by the activation's mu until done is closed:
+	seen     map[string]Secret
+	interval time.Duration // until its next look, doubling up to a second
+	due      time.Time     // when it is owed a look
 	deadline time.Time
 	done     chan struct{}
 	err      error
@@ -225,7 +234,9 @@ func (w *activeWaiter) pending() []Secret {
 }
 
 func (c *Client) activation(storeID string) *activation {
-	return storeEntry(c, perStore.activations, storeID, func() *activation { return &activation{storeID: storeID} })
+	return storeEntry(c, perStore.activations, storeID, func() *activation {
+		return &activation{storeID: storeID, wake: make(chan struct{}, 1)}
+	})
 }
 
 func (a *activation) add(w *activeWaiter) {
@@ -234,7 +245,12 @@ func (a *activation) add(w *activeWaiter) {
 	a.waiters = append(a.waiters, w)
 	if !a.running {
 		a.running = true
-		go a.run(w.c.retry.ActivePoll)
+		go a.run()
+		return
+	}
+	select {
+	case a.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -250,29 +266,61 @@ func (a *activation) remove(w *activeWaiter) bool {
 	return true
 }
 
-// run lists the store at growing intervals and answers each waiter once its secrets are
-// active, or its wait has run out, until no one waits.
-func (a *activation) run(interval time.Duration) {
+// nextDue is when the earliest waiter is owed a look; false when no one waits (and the loop
+// stops: the next waiter starts another).
+func (a *activation) nextDue() (time.Time, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.waiters) == 0 {
+		a.running = false
+		return time.Time{}, false
+	}
+	due := a.waiters[0].due
+	for _, w := range a.waiters[1:] {
+		if w.due.Before(due) {
+			due = w.due
+		}
+	}
+	return due, true
+}
+
+// run lists the store whenever a waiter is due a look, for all of them, and answers each once
+// its secrets are active, or its wait has run out, until no one waits.
+func (a *activation) run() {
+	told := map[*activeWaiter]time.Time{}
 	for {
+		due, ok := a.nextDue()
+		if !ok {
+			return
+		}
+		if wait := time.Until(due); wait > 0 {
+			a.mu.Lock()
+			next := map[*activeWaiter]time.Time{}
+			for _, w := range a.waiters {
+				if told[w] != w.due {
+					w.c.retry.Notify(w.ctx, time.Until(w.due), fmt.Sprintf(
+						"waiting for Cloudflare to make %d new secret(s) of store %s active", len(w.pending()), a.storeID))
+				}
+				next[w] = w.due
+			}
+			told = next // each waiter is told of each wait once
+			a.mu.Unlock()
+			timer := time.NewTimer(wait)
+			select {
+			case <-timer.C:
+			case <-a.wake:
+				timer.Stop()
+				continue
+			}
+		}
 		a.mu.Lock()
 		waiters := slices.Clone(a.waiters)
 		a.mu.Unlock()
-		for _, w := range waiters {
-			w.c.retry.Notify(w.ctx, interval, fmt.Sprintf("waiting for Cloudflare to make %d new secret(s) of store %s active",
-				len(w.pending()), a.storeID))
-		}
-		time.Sleep(interval)
-		interval = min(interval*2, time.Second)
-
-		a.mu.Lock()
-		waiters = slices.Clone(a.waiters)
 		if len(waiters) == 0 {
-			a.running = false
-			a.mu.Unlock()
-			return
+			continue
 		}
-		a.mu.Unlock()
 		listed, err := a.list(waiters)
+		now := time.Now()
 		var answered []*activeWaiter
 		a.mu.Lock()
 		for _, w := range a.waiters { // not those that left meanwhile
@@ -285,9 +333,13 @@ func (a *activation) run(interval time.Duration) {
 			case err != nil:
 				w.err = err
 			case len(pending) == 0:
-			case time.Now().After(w.deadline):
+			case now.After(w.deadline):
 				w.err = &PendingError{StoreID: a.storeID, Pending: pending, Waited: w.c.retry.ActiveWait}
 			default:
+				if !w.due.After(now) { // a look it was owed: the next one is further off
+					w.interval = min(w.interval*2, time.Second)
+					w.due = now.Add(w.interval)
+				}
 				continue
 			}
 			answered = append(answered, w)
@@ -312,10 +364,13 @@ func (a *activation) list(waiters []*activeWaiter) (map[string]Secret, error) {
 	}
 	ctx, cancel := coalesce.Context(ctxs)
 	defer cancel()
-	secrets, _, err := waiters[0].c.listSecretsUntil(ctx, a.storeID, want)
+	c := waiters[0].c
+	at := c.now()
+	secrets, _, err := c.listSecretsUntil(ctx, a.storeID, want)
 	if err != nil {
 		return nil, err
 	}
+	c.observe(a.storeID, at, secrets...)
 	byID := map[string]Secret{}
 	for _, s := range secrets {
 		if want[s.ID] {

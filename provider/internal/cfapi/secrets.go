@@ -73,6 +73,7 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 	for _, s := range out {
 		claims.handOut(where, s.ID)
 	}
+	c.observe(storeID, c.now(), out...)
 	return out, nil
 }
 
@@ -135,10 +136,12 @@ func nameExists(op string) error {
 // secret cannot be one created after local time started. It errs on the early side by the Date
 // header's resolution (1s) and the time the listing took.
 func (c *Client) createdSince(ctx context.Context, storeID string, started time.Time) (map[string]Secret, time.Time, error) {
+	at := c.now()
 	secrets, got, err := c.listSecrets(ctx, storeID, "")
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	c.observe(storeID, at, secrets...)
 	if got.date.IsZero() {
 		return nil, time.Time{}, fmt.Errorf("cloudflare: list secrets in store %s: the answer has no Date header, "+
 			"so a secret cannot be told to be this create's own", storeID)
@@ -199,6 +202,7 @@ func (c *Client) GetSecret(ctx context.Context, storeID, secretID string) (Secre
 	var params secrets_store.StoreSecretGetParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	var raw string
+	at := c.now()
 	_, err := c.call(ctx, fmt.Sprintf("get secret %s in store %s", secretID, storeID), idempotent,
 		func(ctx context.Context, capture option.RequestOption) error {
 			res, err := c.svc.Stores.Secrets.Get(ctx, storeID, secretID, params, capture)
@@ -207,10 +211,17 @@ func (c *Client) GetSecret(ctx context.Context, storeID, secretID string) (Secre
 			}
 			return err
 		})
+	if IsNotFound(err) {
+		c.observeGone(storeID, secretID, at)
+	}
 	if err != nil {
 		return Secret{}, err
 	}
-	return fromRaw[Secret](raw)
+	s, err := fromRaw[Secret](raw)
+	if err == nil {
+		c.observe(storeID, at, s)
+	}
+	return s, err
 }
 
 // EditSecret changes a secret's value, scopes or comment in one PATCH. It carries whole
@@ -239,7 +250,11 @@ func (c *Client) EditSecret(ctx context.Context, storeID, secretID string, edit 
 	if err != nil {
 		return Secret{}, err
 	}
-	return fromRaw[Secret](raw)
+	s, err := fromRaw[Secret](raw)
+	if err == nil {
+		c.observe(storeID, c.now(), s)
+	}
+	return s, err
 }
 
 // DeleteSecret deletes one secret. IsNotFound(err) when it is gone, also when a repeated
@@ -252,6 +267,9 @@ func (c *Client) DeleteSecret(ctx context.Context, storeID, secretID string) err
 			_, err := c.svc.Stores.Secrets.Delete(ctx, storeID, secretID, params, capture)
 			return err
 		})
+	if err == nil || IsNotFound(err) {
+		c.observeGone(storeID, secretID, c.now())
+	}
 	return err
 }
 

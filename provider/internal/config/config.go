@@ -118,9 +118,10 @@ func (c *Config) Configure(context.Context) error {
 			KeyCloudflareAccount, r.cloudflareAccount)
 	}
 	c.resolved = r
-	// The engine runs one provider process per operation, configured once: what the Fly
-	// clients know of each app's secrets (the listings) lasts that long.
+	// The engine runs one provider process per operation, configured once: what the clients
+	// know of each app's and store's secrets (the listings) lasts that long.
 	flyapi.BeginOperation(r.flyURL)
+	cfapi.BeginOperation(r.cloudflareURL)
 	return nil
 }
 
