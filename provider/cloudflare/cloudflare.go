@@ -68,7 +68,7 @@ func accountStore(ctx context.Context, t *config.Timing, client *cfapi.Client) (
 
 // waitActive waits until new secrets leave "pending": a Worker deploy that binds a pending
 // secret fails. Every wait on one store shares one listing per look (cfapi's AwaitActive), so
-// the secrets of a whole round of the engine's creates cost a listing or two, not a GET each. It
+// the secrets of a whole round of the engine's creates cost one listing, not a GET each. It
 // returns the secrets as last seen, in order; those still pending after the limit come back so,
 // with an error, for the caller to record.
 func waitActive(ctx context.Context, client *cfapi.Client, storeID string, secrets ...cfapi.Secret) ([]cfapi.Secret, error) {

@@ -354,7 +354,9 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	return infer.ReadResponse[SecretArgs, SecretState]{ID: state.id(), Inputs: inputs, State: state}, nil
 }
 
-// Delete deletes the secret unless delete is false; one already gone is success.
+// Delete deletes the secret unless delete is false; one already gone is success. Its look that
+// the secret is still this resource's reads the store's listing that every Delete and Read of
+// the operation shares (cfapi.LookUpSecret), so a destroy of N Secrets is N deletes and one list.
 func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]) (infer.DeleteResponse, error) {
 	s := req.State
 	if !s.Delete {
