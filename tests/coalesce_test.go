@@ -85,8 +85,7 @@ func TestCloudflareSecretsOfOneStoreCostAFewCalls(t *testing.T) {
 			timed(t, "up", func() string { return p.run("up", "--yes", "--skip-preview") })
 			st := h.emulator.Stats()
 			creates := st.Routes["POST /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"]
-			reads := st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"] +
-				st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"]
+			reads := secretReads(st)
 			t.Logf("up: %d create calls, %d activation reads: %v", creates, reads, st.Routes)
 			if limit := ceilDiv(coalesceSecrets, 8) + 2; creates > limit {
 				t.Errorf("%d create calls, want at most %d", creates, limit)
@@ -103,8 +102,7 @@ func TestCloudflareSecretsOfOneStoreCostAFewCalls(t *testing.T) {
 			h.emulator.ResetStats()
 			timed(t, "refresh", func() string { return p.run("refresh", "--yes", "--skip-preview") })
 			st = h.emulator.Stats()
-			reads = st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"] +
-				st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"]
+			reads = secretReads(st)
 			t.Logf("refresh: %d reads: %v", reads, st.Routes)
 			if reads > 3 {
 				t.Errorf("refresh of %d Secrets made %d reads, want at most 3", coalesceSecrets, reads)
@@ -120,6 +118,12 @@ func TestCloudflareSecretsOfOneStoreCostAFewCalls(t *testing.T) {
 			h.assertEmulatorEmpty("after destroy")
 		})
 	}
+}
+
+// secretReads counts the reads of Cloudflare secrets: listings of a store and GETs of one.
+func secretReads(st emulator.Stats) int {
+	return st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"] +
+		st.Routes["GET /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"]
 }
 
 // manyProgram is a scenario's YAML program, run at a pinned parallelism.
