@@ -43,7 +43,7 @@ dist: ## Release archives for linux, darwin, windows x amd64, arm64 and dist/che
 	rm -rf dist
 	$(BUILD_ENV) GO=$(GO) VERSION=$(VERSION) LDFLAGS="$(LDFLAGS)" scripts/dist.sh
 
-dist-host: ## Only this machine's two release archives, into dist/ (what the install test installs)
+dist-host: ## Only this machine's release archives (provider, emulator, import), into dist/ (what the install test installs)
 	$(BUILD_ENV) GO=$(GO) VERSION=$(VERSION) LDFLAGS="$(LDFLAGS)" \
 		scripts/dist.sh $$($(GO) env GOOS)/$$($(GO) env GOARCH)
 

@@ -2,6 +2,7 @@
 # Builds the release archives into $DIST (default dist/), one per binary and platform:
 #   pulumi-resource-edgesecrets-v<version>-<os>-<arch>.tar.gz
 #   edgesecrets-emulator-v<version>-<os>-<arch>.tar.gz
+#   edgesecrets-import-v<version>-<os>-<arch>.tar.gz
 # then writes $DIST/checksums.txt (SHA-256, `sha256sum -c` format) for every archive of VERSION there.
 #
 #   scripts/dist.sh [OS/ARCH...]     default: linux, darwin and windows on amd64 and arm64
@@ -31,7 +32,7 @@ if [[ ${#platforms[@]} -eq 0 ]]; then
 	platforms=(linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64)
 fi
 # name:package of each binary shipped.
-binaries=(pulumi-resource-edgesecrets:. edgesecrets-emulator:./cmd/edgesecrets-emulator)
+binaries=(pulumi-resource-edgesecrets:. edgesecrets-emulator:./cmd/edgesecrets-emulator edgesecrets-import:./cmd/edgesecrets-import)
 
 epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
 work=$(mktemp -d)

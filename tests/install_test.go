@@ -68,6 +68,16 @@ func TestInstallFromReleaseArchive(t *testing.T) {
 		t.Errorf("the archive's provider reports version %q, want %s", got, version)
 	}
 
+	// edgesecrets-import ships beside it, for adopting what already exists.
+	importArchive := filepath.Join(repoRoot, "dist",
+		fmt.Sprintf("edgesecrets-import-v%s-%s-%s.tar.gz", version, runtime.GOOS, runtime.GOARCH))
+	requireFile(t, importArchive, "run `make dist-host`")
+	unpacked := t.TempDir()
+	h.run(repoRoot, "", "tar", "-xzf", importArchive, "-C", unpacked)
+	if usage := h.run(repoRoot, "", filepath.Join(unpacked, "edgesecrets-import"), "--help"); !strings.Contains(usage, "--fly-app") {
+		t.Errorf("edgesecrets-import --help from its archive printed %q, without --fly-app", usage)
+	}
+
 	p := newCLIProgram(t, h, filepath.Join(repoRoot, "examples", "yaml"))
 	values := exampleConfig()
 	p.setSecretConfig(values)
