@@ -141,48 +141,51 @@ func lifecycle(t *testing.T, s benchScenario, provider string, rateLimit, counte
 	return run
 }
 
+// firstUp times the first `pulumi up` (with extra arguments) of the program that write puts in
+// a fresh directory, through provider, in an emulator of its own.
+func firstUp(t *testing.T, provider string, opts emulator.Options, write func(dir string), extra ...string) time.Duration {
+	t.Helper()
+	h := newHarnessOf(t, opts, provider)
+	dir := t.TempDir()
+	write(dir)
+	h.pulumi(dir, "", "stack", "init", "bench")
+	start := time.Now()
+	h.pulumi(dir, "", append([]string{"up", "--yes", "--skip-preview"}, extra...)...)
+	return time.Since(start)
+}
+
 // inlineRatios times the up of a SecretsStore holding n inline secrets against the up of one
-// holding none, both through the provider (each in an emulator of its own, activation delay as
-// by default).
+// holding none, both through the provider (activation delay as by default).
 func inlineRatios(t *testing.T, provider string, n, runs int) ratios {
 	t.Helper()
-	up := func(inline int) time.Duration {
-		h := newHarnessOf(t, emulator.Options{}, provider)
-		dir := t.TempDir()
-		var b strings.Builder
-		b.WriteString("name: edgesecrets-inline\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
-		if inline > 0 {
-			b.WriteString("    properties:\n      secrets:\n")
-			for i := range inline {
-				fmt.Fprintf(&b, "        SECRET_%03d:\n          fn::secret: %s\n", i, uniqueValue("inline-"))
+	store := func(inline int) func(dir string) {
+		return func(dir string) {
+			var b strings.Builder
+			b.WriteString("name: edgesecrets-inline\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
+			if inline > 0 {
+				b.WriteString("    properties:\n      secrets:\n")
+				for i := range inline {
+					fmt.Fprintf(&b, "        SECRET_%03d:\n          fn::secret: %s\n", i, uniqueValue("inline-"))
+				}
 			}
+			writeProgram(t, dir, b.String())
 		}
-		writeProgram(t, dir, b.String())
-		h.pulumi(dir, "", "stack", "init", "inline")
-		start := time.Now()
-		h.pulumi(dir, "", "up", "--yes", "--skip-preview")
-		return time.Since(start)
 	}
 	var out ratios
 	for range runs {
-		out = append(out, up(n).Seconds()/up(0).Seconds())
+		out = append(out, firstUp(t, provider, emulator.Options{}, store(n)).Seconds()/
+			firstUp(t, provider, emulator.Options{}, store(0)).Seconds())
 	}
 	return out
 }
 
 // rateLimitRatios times the up of n new FlySecrets on one app at --parallel 100 with the
-// emulator's Fly rate limit on against the same up with it off, both through the provider (each
-// in an emulator of its own).
+// emulator's Fly rate limit on against the same up with it off, both through the provider.
 func rateLimitRatios(t *testing.T, provider string, n, runs int) ratios {
 	t.Helper()
 	up := func(rateLimit bool) time.Duration {
-		h := newHarnessOf(t, emulator.Options{FlyApps: []string{benchApp}, NoRateLimit: !rateLimit}, provider)
-		dir := t.TempDir()
-		flySecretsScenario(benchApp, n).program(t, dir)
-		h.pulumi(dir, "", "stack", "init", "parallel")
-		start := time.Now()
-		h.pulumi(dir, "", "up", "--yes", "--skip-preview", "--parallel", "100")
-		return time.Since(start)
+		return firstUp(t, provider, emulator.Options{FlyApps: []string{benchApp}, NoRateLimit: !rateLimit},
+			func(dir string) { flySecretsScenario(benchApp, n).program(t, dir) }, "--parallel", "100")
 	}
 	var out ratios
 	for range runs {

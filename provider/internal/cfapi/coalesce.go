@@ -23,12 +23,11 @@ const maxBatchCreates = 100
 // perStore is what the process's clients share about each store, by API URL, token, account
 // and store: the queue of creates (Options.Coalesce), the activation waits (AwaitActive) and
 // what has been seen of its secrets (LookUpSecret).
-var perStore = struct {
-	sync.Mutex
-	creates     map[string]*createQueue
-	activations map[string]*activation
-	listings    map[string]*listing
-}{creates: map[string]*createQueue{}, activations: map[string]*activation{}, listings: map[string]*listing{}}
+var perStore struct {
+	creates     coalesce.Keyed[createQueue]
+	activations coalesce.Keyed[activation]
+	listings    coalesce.Keyed[listing]
+}
 
 func tokenKey(token string) string {
 	sum := sha256.Sum256([]byte(token))
@@ -51,7 +50,7 @@ type queuedCreate struct {
 }
 
 func (c *Client) createQueue(storeID string) *createQueue {
-	return storeEntry(c, perStore.creates, storeID, func() *createQueue {
+	return perStore.creates.Get(c.storeKey(storeID), func() *createQueue {
 		return &createQueue{
 			Window: c.gather,
 			Limit:  maxBatchCreates,
@@ -60,20 +59,6 @@ func (c *Client) createQueue(storeID string) *createQueue {
 			},
 		}
 	})
-}
-
-// storeEntry returns what the process keeps for the client's token and the store in m, made on
-// first use.
-func storeEntry[T any](c *Client, m map[string]*T, storeID string, make func() *T) *T {
-	key := c.storeKey(storeID)
-	perStore.Lock()
-	defer perStore.Unlock()
-	v, ok := m[key]
-	if !ok {
-		v = make()
-		m[key] = v
-	}
-	return v
 }
 
 // sendCreates makes one create call for every caller, and gives each its own secrets. A call
@@ -234,7 +219,7 @@ func (w *activeWaiter) pending() []Secret {
 }
 
 func (c *Client) activation(storeID string) *activation {
-	return storeEntry(c, perStore.activations, storeID, func() *activation {
+	return perStore.activations.Get(c.storeKey(storeID), func() *activation {
 		return &activation{storeID: storeID, wake: make(chan struct{}, 1)}
 	})
 }

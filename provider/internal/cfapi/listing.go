@@ -46,7 +46,7 @@ type listingFetch struct {
 }
 
 func (c *Client) listing(storeID string) *listing {
-	return storeEntry(c, perStore.listings, storeID, func() *listing { return &listing{seen: map[string]observation{}} })
+	return perStore.listings.Get(c.storeKey(storeID), func() *listing { return &listing{seen: map[string]observation{}} })
 }
 
 // BeginOperation drops what the process's clients have listed of the stores at the API at
@@ -57,13 +57,7 @@ func BeginOperation(baseURL string) {
 	if prefix == "\x00" {
 		prefix = DefaultBaseURL + "\x00"
 	}
-	perStore.Lock()
-	defer perStore.Unlock()
-	for key := range perStore.listings {
-		if strings.HasPrefix(key, prefix) {
-			delete(perStore.listings, key)
-		}
-	}
+	perStore.listings.DropPrefix(prefix)
 }
 
 // observe records secrets as a write's answer (or a look asked for at at) showed them, for the
@@ -84,13 +78,7 @@ func (c *Client) observe(storeID string, at time.Time, secrets ...Secret) {
 
 // observeGone records that a secret was deleted (or found gone) by an answer at at.
 func (c *Client) observeGone(storeID, secretID string, at time.Time) {
-	if !c.retry.Coalesce {
-		return
-	}
-	l := c.listing(storeID)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.record(secretID, observation{secret: Secret{ID: secretID}, gone: true, at: at})
+	c.observe(storeID, at, Secret{ID: secretID, Status: StatusDeleted})
 }
 
 func (l *listing) record(id string, o observation) {

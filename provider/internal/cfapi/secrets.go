@@ -197,12 +197,12 @@ func (c *Client) createSecretsOnce(ctx context.Context, op, storeID string, secr
 	return out, nil
 }
 
-// GetSecret returns one secret's metadata.
+// GetSecret returns one secret's metadata with one GET (LookUpSecret reads the store's shared
+// listing instead).
 func (c *Client) GetSecret(ctx context.Context, storeID, secretID string) (Secret, error) {
 	var params secrets_store.StoreSecretGetParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	var raw string
-	at := c.now()
 	_, err := c.call(ctx, fmt.Sprintf("get secret %s in store %s", secretID, storeID), idempotent,
 		func(ctx context.Context, capture option.RequestOption) error {
 			res, err := c.svc.Stores.Secrets.Get(ctx, storeID, secretID, params, capture)
@@ -211,17 +211,10 @@ func (c *Client) GetSecret(ctx context.Context, storeID, secretID string) (Secre
 			}
 			return err
 		})
-	if IsNotFound(err) {
-		c.observeGone(storeID, secretID, at)
-	}
 	if err != nil {
 		return Secret{}, err
 	}
-	s, err := fromRaw[Secret](raw)
-	if err == nil {
-		c.observe(storeID, at, s)
-	}
-	return s, err
+	return fromRaw[Secret](raw)
 }
 
 // EditSecret changes a secret's value, scopes or comment in one PATCH. It carries whole

@@ -121,3 +121,21 @@ func TestBatcherWaitsForAsManyAsLastTime(t *testing.T) {
 		t.Errorf("batches %v, want two of 4", rec.sent)
 	}
 }
+
+func TestKeyedMakesOnceAndDropsByPrefix(t *testing.T) {
+	var k Keyed[int]
+	made := 0
+	next := func() *int { made++; v := made; return &v }
+	a := k.Get("api-a\x00app", next)
+	if b := k.Get("api-a\x00app", next); b != a || made != 1 {
+		t.Fatalf("a second Get made another value (%d made)", made)
+	}
+	other := k.Get("api-b\x00app", next)
+	k.DropPrefix("api-a\x00")
+	if c := k.Get("api-a\x00app", next); c == a || made != 3 {
+		t.Errorf("after DropPrefix, Get returned the dropped value (%d made)", made)
+	}
+	if d := k.Get("api-b\x00app", next); d != other {
+		t.Errorf("DropPrefix dropped a key of another prefix")
+	}
+}

@@ -57,7 +57,7 @@ func (c *Client) sharedKey(app string) string {
 
 // writeQueue returns the app's write queue, made on first use.
 func (c *Client) writeQueue(app string) *writeQueue {
-	return sharedEntry(c, c.shared.writeQueues, app, func() *writeQueue {
+	return c.shared.writeQueues.Get(c.sharedKey(app), func() *writeQueue {
 		return &writeQueue{
 			Window: c.window,
 			Limit:  maxBatchWrites,
@@ -66,20 +66,6 @@ func (c *Client) writeQueue(app string) *writeQueue {
 			Send:   func(writes []*queuedWrite) []coalesce.Result[UpdateSecretsResponse] { return sendBatch(app, writes) },
 		}
 	})
-}
-
-// sharedEntry returns what the Shared keeps for the client's token and app in m, made on first
-// use.
-func sharedEntry[T any](c *Client, m map[string]*T, app string, make func() *T) *T {
-	key := c.sharedKey(app)
-	c.shared.mu.Lock()
-	defer c.shared.mu.Unlock()
-	v, ok := m[key]
-	if !ok {
-		v = make()
-		m[key] = v
-	}
-	return v
 }
 
 // queueWrite sends values (nil unsets) with whatever other writes to the app are queued, and

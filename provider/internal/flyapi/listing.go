@@ -125,7 +125,7 @@ func (l *listing) shows(n need, s *snapshot) bool {
 
 // listing returns the app's listing for this client's token, made on first use.
 func (c *Client) listing(app string) *listing {
-	return sharedEntry(c, c.shared.listings, app, func() *listing {
+	return c.shared.listings.Get(c.sharedKey(app), func() *listing {
 		return &listing{started: c.shared.operationStart(c.baseURL), arrived: coalesce.Signal()}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 )
 
 // Fly's documented Machines API limit: about 1 request per second per action per app, with
@@ -33,8 +35,8 @@ type Shared struct {
 	// versions read from state are (see listing).
 	started time.Time
 	// writeQueues and listings serve clients WithCoalescing, by API URL, token and app.
-	writeQueues map[string]*writeQueue
-	listings    map[string]*listing
+	writeQueues coalesce.Keyed[writeQueue]
+	listings    coalesce.Keyed[listing]
 	begun       map[string]time.Time // by API URL: BeginOperation
 }
 
@@ -48,13 +50,11 @@ type appShared struct {
 // burst. perSecond <= 0 turns pacing off.
 func NewShared(perSecond float64, burst int) *Shared {
 	return &Shared{
-		perSecond:   rate.Limit(perSecond),
-		burst:       max(burst, 1),
-		apps:        map[string]*appShared{},
-		started:     time.Now(),
-		writeQueues: map[string]*writeQueue{},
-		listings:    map[string]*listing{},
-		begun:       map[string]time.Time{},
+		perSecond: rate.Limit(perSecond),
+		burst:     max(burst, 1),
+		apps:      map[string]*appShared{},
+		started:   time.Now(),
+		begun:     map[string]time.Time{},
 	}
 }
 
@@ -79,13 +79,9 @@ func (s *Shared) BeginOperation(baseURL string) {
 		baseURL = DefaultBaseURL
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.begun[baseURL] = time.Now()
-	for key := range s.listings {
-		if strings.HasPrefix(key, baseURL+"\x00") {
-			delete(s.listings, key)
-		}
-	}
+	s.mu.Unlock()
+	s.listings.DropPrefix(baseURL + "\x00")
 }
 
 // operationStart is when the current operation at baseURL began: BeginOperation's time, or the
