@@ -124,6 +124,22 @@ func (d *Deployment) rollOut(ctx context.Context, client *flyapi.Client, app str
 	return nil
 }
 
+// rollOutWrite is the rollout a FlySecret or FlyAppSecrets owes after writing version: with
+// `deploy: rolling`, the app's machines one at a time.
+func (d *Deployment) rollOutWrite(ctx context.Context, client *flyapi.Client, app string, deploy *DeployMode, version int64) error {
+	return d.rollOut(ctx, client, app, rules.OrDefault(deploy, DeployNone), version, StrategyRolling)
+}
+
+// wireDeploy declares the dependencies of the deploy input (input, echoed as output) and of the
+// rollout's outputs d, which follow the deploy mode and what the write depends on (write).
+func wireDeploy(f infer.FieldSelector, input, output **DeployMode, d *Deployment, write ...infer.InputField) {
+	mode := f.InputField(input).Computed()
+	f.OutputField(output).DependsOn(mode)
+	for _, deployed := range []any{&d.DeployedVersion, &d.Machines} {
+		f.OutputField(deployed).DependsOn(append(write, mode)...)
+	}
+}
+
 // deployDescription documents the deploy input of the resources that write secrets.
 const deployDescription = "`none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when " +
 	"they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at " +

@@ -133,14 +133,10 @@ func (FlyAppSecrets) WireDependencies(f infer.FieldSelector, args *FlyAppSecrets
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Names).DependsOn(secrets, template)
 	f.OutputField(&state.UnmanagedNames).DependsOn(app, secrets, template, prune)
-	deployMode := f.InputField(&args.Deploy).Computed()
-	f.OutputField(&state.Deploy).DependsOn(deployMode)
 	for _, written := range []any{&state.Digests, &state.WrittenDigests, &state.WrittenAt, &state.Version} {
 		f.OutputField(written).DependsOn(app, secrets, encoding, template, prune)
 	}
-	for _, deployed := range []any{&state.DeployedVersion, &state.Machines} {
-		f.OutputField(deployed).DependsOn(app, secrets, encoding, template, prune, deployMode)
-	}
+	wireDeploy(f, &args.Deploy, &state.Deploy, &state.Deployment, app, secrets, encoding, template, prune)
 }
 
 // Check validates at preview, before any API call: the app, the template, and every key's
@@ -207,7 +203,7 @@ func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAp
 		return infer.CreateResponse[FlyAppSecretsState]{}, err
 	}
 	state := rec.state(in)
-	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
+	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
 	return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: state}, err
 }
 
@@ -244,7 +240,7 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 	}
 	next := rec.state(in)
 	next.Deployment = old.Deployment
-	err = next.Deployment.rollOut(ctx, client, next.App, rules.OrDefault(next.Deploy, DeployNone), next.Version, StrategyRolling)
+	err = next.Deployment.rollOutWrite(ctx, client, next.App, next.Deploy, next.Version)
 	return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, err
 }
 

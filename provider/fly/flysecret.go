@@ -153,14 +153,10 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.CreatedAt).DependsOn(app, name)
-	deployMode := f.InputField(&args.Deploy).Computed()
-	f.OutputField(&state.Deploy).DependsOn(deployMode)
 	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version, &state.WrittenDigest, &state.WrittenAt} {
 		f.OutputField(written).DependsOn(app, name, value, encoding)
 	}
-	for _, deployed := range []any{&state.DeployedVersion, &state.Machines} {
-		f.OutputField(deployed).DependsOn(app, name, value, encoding, deployMode)
-	}
+	wireDeploy(f, &args.Deploy, &state.Deploy, &state.Deployment, app, name, value, encoding)
 }
 
 // Check validates at preview, before any API call.
@@ -208,7 +204,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
 	state := written(in, res)
-	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
+	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
 	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
@@ -235,7 +231,7 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 		state = written(in, res)
 		state.Deployment = old.Deployment
 	}
-	err = state.Deployment.rollOut(ctx, client, state.App, rules.OrDefault(state.Deploy, DeployNone), state.Version, StrategyRolling)
+	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, err
 }
 
