@@ -18,7 +18,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 )
 
 // DefaultBaseURL is the public Fly Machines API. FLY_FLAPS_BASE_URL overrides it in flyctl;
@@ -57,10 +56,8 @@ type Client struct {
 	readLag        time.Duration
 	shared         *Shared
 	notify         WaitNotifier
-	// coalescing: writes and reads are combined with other clients' (WithCoalescing), gathering
-	// for window.
-	coalescing bool
-	window     coalesce.Window
+	// coordinated: reads and Writes go through the app's desk (WithDesk).
+	coordinated bool
 	// now and sleep are the clock; tests replace them to record waits instead of taking them.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -99,13 +96,17 @@ func New(baseURL, token string, opts ...Option) *Client {
 			maxBackoff: defaultMaxBackoff,
 		},
 		readLag: defaultReadLag,
-		shared:  defaultShared,
 		notify:  func(context.Context, time.Duration, string) {},
 		now:     time.Now,
 		sleep:   backoff.Sleep,
 	}
 	for _, opt := range opts {
 		opt(c)
+	}
+	if c.shared == nil {
+		o := FlyPacing()
+		o.ReadLag = c.readLag
+		c.shared = NewShared(o)
 	}
 	return c
 }
@@ -153,8 +154,9 @@ func WithReadLag(d time.Duration) Option {
 	return func(c *Client) { c.readLag = max(d, 0) }
 }
 
-// WithShared sets what the client shares with the process's other clients (pacing, versions
-// seen). The default is one Shared per process, pacing to Fly's documented rate limit.
+// WithShared sets what the client shares with the provider instance's other clients (pacing,
+// versions seen, operations in flight, desks). Without it the client has a Shared of its own,
+// pacing to Fly's documented rate limit.
 func WithShared(s *Shared) Option {
 	return func(c *Client) {
 		if s != nil {

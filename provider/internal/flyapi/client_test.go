@@ -46,7 +46,7 @@ func (s *sleepRecorder) now() time.Time {
 // options make a client use this clock and pace nothing (these tests are about one request's
 // retries; TestPacing is about pacing).
 func (s *sleepRecorder) options() []Option {
-	return []Option{withClock(s.now, s.sleep), WithShared(NewShared(0, 0))}
+	return []Option{withClock(s.now, s.sleep), WithShared(NewShared(SharedOptions{}))}
 }
 
 func (s *sleepRecorder) total() time.Duration {
@@ -108,8 +108,12 @@ func TestNewDefaults(t *testing.T) {
 	if New("", "", WithHTTPClient(hc)).httpClient != hc {
 		t.Error("WithHTTPClient ignored")
 	}
-	if c.attemptTimeout != 60*time.Second || c.readLag != 2*time.Second || c.shared != defaultShared {
-		t.Errorf("attempt timeout %v, read lag %v, shared %p", c.attemptTimeout, c.readLag, c.shared)
+	if c.attemptTimeout != 60*time.Second || c.readLag != 2*time.Second {
+		t.Errorf("attempt timeout %v, read lag %v", c.attemptTimeout, c.readLag)
+	}
+	// No two clients share anything unless told to: there is no process-wide state.
+	if other := New("", ""); c.shared == nil || other.shared == c.shared || c.shared.opts.PerSecond == 0 {
+		t.Errorf("clients made alone share %p and %p, pacing %v", c.shared, other.shared, c.shared.opts.PerSecond)
 	}
 	if got := New("", "", WithRetries(-1, 0, -1)).retry; got != (retryPolicy{0, defaultMinBackoff, defaultMinBackoff}) {
 		t.Errorf("WithRetries with bad bounds = %+v", got)

@@ -152,7 +152,7 @@ func TestPacing(t *testing.T) {
 	}
 	c, _ := newTestClient(t, srv)
 	c = New(c.baseURL, testToken, withClock(sleeps.now, sleeps.sleep),
-		WithShared(NewShared(FlyRequestsPerSecond, FlyRequestBurst)), WithWaitNotifier(log.notify))
+		WithShared(NewShared(SharedOptions{PerSecond: FlyRequestsPerSecond, Burst: FlyRequestBurst})), WithWaitNotifier(log.notify))
 	ctx := context.Background()
 	for i := range 6 {
 		if _, err := c.SetSecret(ctx, "my-app", fmt.Sprintf("K%d", i), "v"); err != nil {
@@ -182,7 +182,7 @@ func TestPacing(t *testing.T) {
 // limit (the emulator's default), all succeed: the process's clients queue within the limit.
 func TestConcurrentWritesToOneAppStayWithinTheRateLimit(t *testing.T) {
 	srv, ts := emulatortest.Start(t, emulator.Options{FlyApps: []string{"busy"}})
-	shared := NewShared(FlyRequestsPerSecond*paceMargin, FlyRequestBurst)
+	shared := NewShared(FlyPacing())
 	var wg sync.WaitGroup
 	errs := make([]error, 12)
 	for i := range errs {

@@ -58,7 +58,7 @@ func newMachineEnv(t *testing.T, machines int, opts ...Option) *machineEnv {
 	proxy := &lossyProxy{next: srv}
 	ts := httptest.NewServer(proxy)
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	opts = append([]Option{WithShared(NewShared(FlyRequestsPerSecond*paceMargin, FlyRequestBurst))}, opts...)
+	opts = append([]Option{WithShared(NewShared(FlyPacing()))}, opts...)
 	return &machineEnv{srv: srv, proxy: proxy, client: New(ts.URL, emulator.DefaultFlyToken, opts...), url: ts.URL}
 }
 
@@ -154,7 +154,7 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	short := New(env.url, emulator.DefaultFlyToken, WithRetries(2500*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond),
-		WithShared(NewShared(FlyRequestsPerSecond*paceMargin, FlyRequestBurst)))
+		WithShared(NewShared(FlyPacing())))
 	_, err = short.UpdateMachine(ctx, "demo", s[1].ID, "", LaunchMachineInput{Config: m.Config})
 	if statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "lease currently held by") {
 		t.Errorf("update of a machine leased by another: %v", err)

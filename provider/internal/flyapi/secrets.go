@@ -46,9 +46,9 @@ type UpdateSecretsResponse struct {
 // whichever is newer: Fly's reads are eventually consistent.
 // GET /v1/apps/{app}/secrets?version=N -> 200 {"secrets":[...]}
 //
-// WithCoalescing, the answer comes from the app's listing, shared by every reader (see listing).
+// WithDesk, the answer comes from the app's desk (see WithDesk).
 func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) ([]Secret, error) {
-	if c.coalescing {
+	if c.coordinated {
 		return c.listedSecrets(ctx, app, minVersion)
 	}
 	op := fmt.Sprintf("list secrets on app %q", app)
@@ -70,20 +70,20 @@ func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) 
 // retried until the lag has passed.
 // GET /v1/apps/{app}/secrets/{name}?version=N -> 200 AppSecret
 //
-// WithCoalescing, it is looked up in the app's listing instead (see listing).
+// WithDesk, it is looked up in the app's listing instead (see WithDesk).
 func (c *Client) GetSecret(ctx context.Context, app, name string, minVersion int64) (Secret, error) {
 	return c.GetSecretWritten(ctx, app, name, minVersion, time.Time{})
 }
 
 // GetSecretWritten is GetSecret for a caller that knows when the write that minVersion names
-// set the secret (its updated_at as that write answered; zero when unknown). WithCoalescing, a
+// set the secret (its updated_at as that write answered; zero when unknown). WithDesk, a
 // listing that shows the secret updated then or later is recent enough, whatever version it
 // asked for: a refresh of secrets written in many versions then costs one listing of the app,
 // with no wait for the read lag.
 func (c *Client) GetSecretWritten(ctx context.Context, app, name string, minVersion int64, written time.Time) (Secret, error) {
 	op := fmt.Sprintf("get secret %q on app %q", name, app)
-	if c.coalescing {
-		return c.listedSecret(ctx, op, app, name, minVersion, written, true)
+	if c.coordinated {
+		return c.listedSecret(ctx, op, app, name, minVersion, written)
 	}
 	path, err := secretPath(op, app, name)
 	if err != nil {
@@ -115,21 +115,19 @@ func (c *Client) readRequest(op, app, action, path string, minVersion int64) req
 	return req
 }
 
-// wrote records the secrets version a write answered with, for later reads.
+// wrote records the secrets version a write made around the app's desk answered with, for later
+// reads, and drops the desk's listing, which does not show it.
 func (c *Client) wrote(app string, version int64) {
 	c.shared.wrote(c.baseURL, app, version, c.now())
+	c.desk(app).dropListing()
 }
 
 // SetSecret creates or replaces one secret. The write is staged: machines see it once they are
 // started or updated afterwards.
 // POST /v1/apps/{app}/secrets/{name} {"value":"..."} -> 201 {name,digest,created_at,updated_at,version}
-//
-// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write.
+// It is a call of its own, around the app's desk: resources write through Op.Write.
 func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSecretResponse, error) {
 	op := fmt.Sprintf("set secret %q on app %q", name, app)
-	if c.coalescing {
-		return c.queueSet(ctx, op, app, name, value)
-	}
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return SetSecretResponse{}, err
@@ -153,21 +151,16 @@ func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSec
 // UpdateSecrets sets and unsets several secrets of an app in one write: a non-nil value sets
 // the secret, a nil value unsets it.
 // POST /v1/apps/{app}/secrets {"values":{"A":"x","B":null}} -> 200 {"secrets":[...],"version":N}
-//
-// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write; the
-// answer lists the secrets of this call only.
+// It is a call of its own, around the app's desk: resources write through Op.Write.
 func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[string]*string) (UpdateSecretsResponse, error) {
-	if c.coalescing {
-		return c.queueWrite(ctx, app, values)
+	res, err := c.updateSecrets(ctx, app, values, request{})
+	if err == nil {
+		c.wrote(app, res.Version)
 	}
-	return c.updateSecrets(ctx, app, values, request{})
+	return res, err
 }
 
-// actionBulkWrite is the bulk write's name in the rate limit (Fly limits each action).
-const actionBulkWrite = "update"
-
-// updateSecrets is one bulk write; base carries the batch's pacing and listeners. WithCoalescing,
-// its answer is applied to the app's listing.
+// updateSecrets is one bulk write; base carries the batch's pacing and listeners.
 func (c *Client) updateSecrets(ctx context.Context, app string, values map[string]*string, base request) (UpdateSecretsResponse, error) {
 	op := updateOp(app, values)
 	path, err := secretsPath(op, app)
@@ -192,55 +185,21 @@ func (c *Client) updateSecrets(ctx context.Context, app string, values map[strin
 	}
 	req := base
 	req.op, req.app, req.action, req.method, req.path, req.body, req.secrets = op, app, actionBulkWrite, http.MethodPost, path, body, secrets
-	var l *listing
-	var before *snapshot
-	if c.coalescing {
-		l = c.listing(app)
-		before = l.writeStarted()
-	}
-	err = c.do(ctx, req, &out)
-	var res *UpdateSecretsResponse
-	if err == nil {
-		res = &UpdateSecretsResponse{Secrets: secretsFromJSON(out.Secrets), Version: out.version()}
-	}
-	if l != nil {
-		// Before the version is recorded: a read that needs it finds the listing updated.
-		l.writeDone(before, values, res)
-	}
-	if err != nil {
+	if err := c.do(ctx, req, &out); err != nil {
 		return UpdateSecretsResponse{}, err
 	}
-	c.wrote(app, res.Version)
-	return *res, nil
-}
-
-// queueSet is SetSecret WithCoalescing.
-func (c *Client) queueSet(ctx context.Context, op, app, name, value string) (SetSecretResponse, error) {
-	if _, err := secretPath(op, app, name); err != nil {
-		return SetSecretResponse{}, err
-	}
-	res, err := c.queueWrite(ctx, app, map[string]*string{name: &value})
-	if err != nil {
-		return SetSecretResponse{}, err
-	}
-	return SetSecretResponse{Secret: res.Secrets[0], Version: res.Version}, nil
+	return UpdateSecretsResponse{Secrets: secretsFromJSON(out.Secrets), Version: out.version()}, nil
 }
 
 // DeleteSecret removes one secret and returns the app's secrets version after the write.
 // IsNotFound(err) when it is already gone.
 // DELETE /v1/apps/{app}/secrets/{name} -> 200 {"version":N}
-//
-// WithCoalescing, it is sent with the app's other writes of the moment in one bulk write (a null
-// value), and a secret already gone is success.
+// It is a call of its own, around the app's desk: resources write through Op.Write.
 func (c *Client) DeleteSecret(ctx context.Context, app, name string) (version int64, err error) {
 	op := fmt.Sprintf("delete secret %q on app %q", name, app)
 	path, err := secretPath(op, app, name)
 	if err != nil {
 		return 0, err
-	}
-	if c.coalescing {
-		res, err := c.queueWrite(ctx, app, map[string]*string{name: nil})
-		return res.Version, err
 	}
 	var out versionJSON
 	if err := c.do(ctx, request{op: op, app: app, action: "delete", method: http.MethodDelete, path: path}, &out); err != nil {
