@@ -5,25 +5,27 @@ import (
 	"sync"
 )
 
-// claimSet is the names that creates of this process are making right now, per store: two
+// claimSet is the names that creates of this instance are making right now, per store: two
 // callers that create the same name at once are two resources declaring one secret, and only
 // one of them may ever take the result as its own.
 //
 // It also remembers what creates of this process have handed out: a create whose answer was
 // lost must never take as its own a secret or store that an earlier create already returned to
 // another caller, however recent.
+// The zero value is ready.
 type claimSet struct {
 	mu        sync.Mutex
 	names     map[string]bool // key: claimKey + "\x00" + name
 	handedOut map[string]bool // key: claimKey + "\x00" + ID
 }
 
-var claims = &claimSet{names: map[string]bool{}, handedOut: map[string]bool{}}
-
 // handOut records IDs a create returns to its caller.
 func (s *claimSet) handOut(where string, ids ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.handedOut == nil {
+		s.handedOut = map[string]bool{}
+	}
 	for _, id := range ids {
 		s.handedOut[where+"\x00"+id] = true
 	}
@@ -50,6 +52,9 @@ func (s *claimSet) take(where string, names []string) (release func(), err error
 			return nil, fmt.Errorf("another resource of this program is creating %q in the same place at the "+
 				"same time: two resources declare one secret or store; remove one of them", name)
 		}
+	}
+	if s.names == nil {
+		s.names = map[string]bool{}
 	}
 	for _, name := range names {
 		s.names[where+"\x00"+name] = true

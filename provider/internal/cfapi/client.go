@@ -27,7 +27,6 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/secrets_store"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/backoff"
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 )
 
 // DefaultBaseURL is Cloudflare's v4 API.
@@ -38,11 +37,13 @@ type Client struct {
 	accountID string
 	baseURL   string
 	tokenKey  string // the token's hash: what coalesced calls are shared by
-	gather    coalesce.Window
-	svc       *secrets_store.SecretsStoreService
-	retry     Options
-	now       func() time.Time
-	sleep     func(ctx context.Context, d time.Duration) error
+	shared    *Shared
+	// coordinated: creates coalesce and reads share listings with the Shared's other clients.
+	coordinated bool
+	svc         *secrets_store.SecretsStoreService
+	retry       Options
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) error
 }
 
 // WaitNotifier is told of every wait before it is taken: how long, and why, so that long
@@ -66,17 +67,16 @@ type Options struct {
 	UserAgent string
 	// Notify is told of every wait.
 	Notify WaitNotifier
-	// Coalesce makes the CreateSecrets calls into one store of every client of the process
-	// with the same API URL, token and account that arrive together one create call (the
-	// endpoint takes an array): one call is in flight per store at a time, and the next takes
-	// every call that queued meanwhile, after gathering for GatherGap (no new call for that
-	// long; default 30ms) and at most GatherMax (default 300ms). Each caller gets its own
-	// secrets back. A call the API refuses for its content (a name taken, a bad value: the API
-	// validates a whole call before creating any) is sent again caller by caller, so that one
-	// caller's failure is not its neighbours'.
-	Coalesce bool
-	// GatherGap and GatherMax bound a coalesced call's gathering (see Coalesce).
-	GatherGap, GatherMax time.Duration
+	// Shared, when set, makes the CreateSecrets calls into one store of every client of the
+	// provider instance with the same API URL, token and account that arrive together one
+	// create call (the endpoint takes an array): one call is in flight per store at a time, and
+	// the next takes every call that queued meanwhile, once no operation that entered the store
+	// (Begin) may still bring one, and once as many have queued as the last call took (within
+	// Shared.Grace of quiet; see coalesce.Batcher). Each caller gets its own secrets back. A
+	// call the API refuses for its content (a name taken, a bad value: the API validates a whole
+	// call before creating any) is sent again caller by caller, so that one caller's failure is
+	// not its neighbours'. Reads (LookUpSecret) then share one listing per store.
+	Shared *Shared
 	// ActivePoll is AwaitActive's first wait between listings (default 100ms; it doubles up to
 	// a second); ActiveWait how long it waits in all (default 30s).
 	ActivePoll, ActiveWait time.Duration
@@ -124,15 +124,20 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 	if opts.UserAgent != "" {
 		reqOpts = append(reqOpts, option.WithHeader("User-Agent", opts.UserAgent))
 	}
+	coordinated := opts.Shared != nil
+	if !coordinated {
+		opts.Shared = &Shared{} // the client's own: it shares nothing
+	}
 	return &Client{
-		accountID: accountID,
-		baseURL:   baseURL,
-		tokenKey:  tokenKey(token),
-		gather:    coalesce.Window{Gap: opts.GatherGap, Max: opts.GatherMax}.Or(coalesce.DefaultWindow),
-		svc:       secrets_store.NewSecretsStoreService(reqOpts...),
-		retry:     opts,
-		now:       time.Now,
-		sleep:     backoff.Sleep,
+		accountID:   accountID,
+		baseURL:     baseURL,
+		tokenKey:    tokenKey(token),
+		shared:      opts.Shared,
+		coordinated: coordinated,
+		svc:         secrets_store.NewSecretsStoreService(reqOpts...),
+		retry:       opts,
+		now:         time.Now,
+		sleep:       backoff.Sleep,
 	}
 }
 

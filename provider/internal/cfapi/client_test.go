@@ -75,9 +75,9 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	_, err := c.CreateStore(t.Context(), "second")
 	assert.True(t, HasMessage(err, MsgMaxStoresExceeded), "%v", err)
 
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}})
+	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}})
+	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
 	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
 	assert.NotContains(t, err.Error(), "hunter2")
@@ -96,9 +96,9 @@ func TestListingFollowsPages(t *testing.T) {
 	for i := range 100 {
 		batch = append(batch, NewSecret{Name: fmt.Sprintf("KEY_%03d", i), Value: "v", Scopes: []string{"workers"}})
 	}
-	_, err := c.CreateSecrets(t.Context(), store.ID, batch[:60])
+	_, err := c.CreateSecrets(t.Context(), store.ID, batch[:60], nil)
 	require.NoError(t, err)
-	_, err = c.CreateSecrets(t.Context(), store.ID, batch[60:])
+	_, err = c.CreateSecrets(t.Context(), store.ID, batch[60:], nil)
 	require.NoError(t, err)
 
 	all, err := c.ListSecrets(t.Context(), store.ID, "")
@@ -109,7 +109,7 @@ func TestListingFollowsPages(t *testing.T) {
 func TestEditSendsOnlyWhatChanged(t *testing.T) {
 	c := emulated(t)
 	store := accountStore(t, c)
-	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}})
+	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}}, nil)
 	require.NoError(t, err)
 	v := "v2"
 	edited, err := c.EditSecret(t.Context(), store.ID, created[0].ID, SecretEdit{Value: &v})

@@ -20,13 +20,35 @@ import (
 // secrets anyway).
 const maxBatchCreates = 100
 
-// perStore is what the process's clients share about each store, by API URL, token, account
-// and store: the queue of creates (Options.Coalesce), the activation waits (AwaitActive) and
-// what has been seen of its secrets (LookUpSecret).
-var perStore struct {
+// StageCreate is the stage an operation reaches when it hands its create to the store's queue.
+const StageCreate coalesce.Stage = "cloudflare-secrets-create"
+
+// Shared is what the Clients of one provider instance share about each store, by API URL,
+// token, account and store: the queue of creates, the activation waits (AwaitActive), what has
+// been seen of its secrets (LookUpSecret), the names being created (claims), and the operations
+// in flight per store (InFlight). Nothing here outlives the instance.
+type Shared struct {
+	// InFlight is what the instance's operations are on their way to do, by store (Begin).
+	InFlight coalesce.InFlight
+	// Grace bounds a create batch's wait for a round as large as the last (coalesce.Batcher).
+	Grace time.Duration
+
+	claims      claimSet
 	creates     coalesce.Keyed[createQueue]
 	activations coalesce.Keyed[activation]
 	listings    coalesce.Keyed[listing]
+}
+
+// Begin enters an operation that may create secrets in storeID: the store's create batch waits
+// for it (see Options.Shared). End it when the operation returns; it has reached its create
+// once it calls CreateSecrets.
+func (c *Client) Begin(storeID string) *coalesce.Op {
+	return c.shared.InFlight.Enter(c.flightKey(storeID), StageCreate)
+}
+
+// flightKey names a store at one API and account, whatever the token.
+func (c *Client) flightKey(storeID string) string {
+	return c.baseURL + "\x00" + c.accountID + "\x00" + storeID
 }
 
 func tokenKey(token string) string {
@@ -50,10 +72,13 @@ type queuedCreate struct {
 }
 
 func (c *Client) createQueue(storeID string) *createQueue {
-	return perStore.creates.Get(c.storeKey(storeID), func() *createQueue {
+	return c.shared.creates.Get(c.storeKey(storeID), func() *createQueue {
 		return &createQueue{
-			Window: c.gather,
-			Limit:  maxBatchCreates,
+			InFlight: &c.shared.InFlight,
+			Key:      c.flightKey(storeID),
+			Stage:    StageCreate,
+			Grace:    c.shared.Grace,
+			Limit:    maxBatchCreates,
 			Send: func(creates []*queuedCreate) []coalesce.Result[map[string]Secret] {
 				return sendCreates(storeID, creates)
 			},
@@ -219,7 +244,7 @@ func (w *activeWaiter) pending() []Secret {
 }
 
 func (c *Client) activation(storeID string) *activation {
-	return perStore.activations.Get(c.storeKey(storeID), func() *activation {
+	return c.shared.activations.Get(c.storeKey(storeID), func() *activation {
 		return &activation{storeID: storeID, wake: make(chan struct{}, 1)}
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce/enginetest"
 )
 
@@ -21,8 +22,17 @@ const (
 )
 
 // coalescing is a client of a process that coalesces, as the provider makes one per operation.
-func coalescing(url string) *Client {
-	return New(url, emulator.DefaultCloudflareToken, account, Options{Coalesce: true})
+func coalescing(url string, sh *Shared) *Client {
+	return New(url, emulator.DefaultCloudflareToken, account, Options{Shared: sh})
+}
+
+// beginAll enters n operations on the store, as the engine starts a round.
+func beginAll(url string, sh *Shared, storeID string, n int) []*coalesce.Op {
+	ops := make([]*coalesce.Op, n)
+	for i := range ops {
+		ops[i] = coalescing(url, sh).Begin(storeID)
+	}
+	return ops
 }
 
 func name(i int) string { return fmt.Sprintf("SECRET_%03d", i) }
@@ -32,16 +42,19 @@ func name(i int) string { return fmt.Sprintf("SECRET_%03d", i) }
 // at when they are due, not on a schedule an earlier round started); each resource gets its own
 // secret.
 func TestCreatesCoalesceAndShareActivationListings(t *testing.T) {
+	sh := &Shared{} // one provider instance
 	for _, tc := range []struct{ n, parallel, maxLists int }{{40, 8, 40/8 + 2}, {40, 40, 2}} {
 		t.Run(fmt.Sprintf("%d at parallel %d", tc.n, tc.parallel), func(t *testing.T) {
 			srv, ts := emulatortest.Start(t, emulator.Options{})
 			url := ts.URL + "/client/v4"
-			store := accountStore(t, coalescing(url))
+			store := accountStore(t, coalescing(url, sh))
 			srv.ResetStats()
 			got := make([]Secret, tc.n)
 			enginetest.Run(t, tc.n, tc.parallel, func(i int) error {
-				c := coalescing(url)
-				created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}})
+				c := coalescing(url, sh)
+				op := c.Begin(store.ID)
+				defer op.End()
+				created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}}, op)
 				if err != nil {
 					return err
 				}
@@ -68,18 +81,21 @@ func TestCreatesCoalesceAndShareActivationListings(t *testing.T) {
 
 // A name already taken fails only its own caller: the call is sent again caller by caller.
 func TestATakenNameFailsOnlyItsOwnCreate(t *testing.T) {
+	sh := &Shared{} // one provider instance
 	srv, ts := emulatortest.Start(t, emulator.Options{})
 	url := ts.URL + "/client/v4"
-	store := accountStore(t, coalescing(url))
-	_, err := coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "TAKEN", Value: "v", Scopes: []string{"workers"}}})
+	store := accountStore(t, coalescing(url, sh))
+	_, err := coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "TAKEN", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	srv.ResetStats()
 	names := []string{"A", "TAKEN", "B", "C"}
 	errs := make([]error, len(names))
+	ops := beginAll(url, sh, store.ID, len(names)) // on their way together: one call
 	var wg sync.WaitGroup
 	for i, n := range names {
 		wg.Go(func() {
-			_, errs[i] = coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}})
+			defer ops[i].End()
+			_, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
 		})
 	}
 	wg.Wait()
@@ -97,22 +113,27 @@ func TestATakenNameFailsOnlyItsOwnCreate(t *testing.T) {
 // secret, nothing is created twice, and a name that was there before is nobody's but fails only
 // its own caller.
 func TestLostAnswerOfACoalescedCreateIsRecoveredPerName(t *testing.T) {
+	sh := &Shared{} // one provider instance
 	lossy, ts := emulatortest.Start(t, emulator.Options{LostResponseRate: 1})
 	url := ts.URL + "/client/v4"
-	store := accountStore(t, coalescing(url))
+	store := accountStore(t, coalescing(url, sh))
 	_, err := New(url, emulator.DefaultCloudflareToken, account, Options{}).CreateSecrets(t.Context(), store.ID,
-		[]NewSecret{{Name: "BEFORE", Value: "v", Scopes: []string{"workers"}}})
+		[]NewSecret{{Name: "BEFORE", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
-	time.Sleep(1100 * time.Millisecond) // BEFORE is older than the next create, by the server's clock
+	// BEFORE must be older than the next create by the server's clock, whose Date header has a
+	// resolution of a second, less the second a recovery allows for: two and a half seconds.
+	time.Sleep(2500 * time.Millisecond)
 	lossy.ResetStats()
 	names := []string{"A", "B", "BEFORE", "C"}
 	got := make([]Secret, len(names))
 	errs := make([]error, len(names))
+	ops := beginAll(url, sh, store.ID, len(names)) // on their way together: one call
 	var wg sync.WaitGroup
 	for i, n := range names {
 		wg.Go(func() {
 			var created []Secret
-			created, errs[i] = coalescing(url).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}})
+			defer ops[i].End()
+			created, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
 			if len(created) == 1 {
 				got[i] = created[0]
 			}
@@ -121,7 +142,7 @@ func TestLostAnswerOfACoalescedCreateIsRecoveredPerName(t *testing.T) {
 	wg.Wait()
 	for i, n := range names {
 		if n == "BEFORE" {
-			assert.True(t, HasMessage(errs[i], MsgSecretNameExists), "%v", errs[i])
+			assert.True(t, HasMessage(errs[i], MsgSecretNameExists), "%v %+v", errs[i], got[i])
 			continue
 		}
 		require.NoError(t, errs[i], n)
@@ -139,7 +160,7 @@ func TestAwaitActiveGivesUpWithThePendingOnes(t *testing.T) {
 	_, ts := emulatortest.Start(t, emulator.Options{ActivationDelay: time.Hour})
 	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{ActiveWait: 300 * time.Millisecond})
 	store := accountStore(t, c)
-	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "SLOW", Value: "v", Scopes: []string{"workers"}}})
+	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "SLOW", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	got, err := c.AwaitActive(t.Context(), store.ID, created[0].ID)
 	var pending *PendingError

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
 
-// ListingMaxAge is how long a listing of a store serves LookUpSecret. A provider process serves
+// ListingMaxAge is how long a listing of a store serves LookUpSecret. A provider instance serves
 // one operation, whose reads (a refresh, a destroy's ownership checks) come together; the bound
 // keeps an up that refreshes first and deletes minutes later from judging ownership by an old
 // listing.
@@ -46,24 +45,13 @@ type listingFetch struct {
 }
 
 func (c *Client) listing(storeID string) *listing {
-	return perStore.listings.Get(c.storeKey(storeID), func() *listing { return &listing{seen: map[string]observation{}} })
-}
-
-// BeginOperation drops what the process's clients have listed of the stores at the API at
-// baseURL. A provider process serves one operation: it calls this when it is configured; a
-// program that serves several in one process calls it before each.
-func BeginOperation(baseURL string) {
-	prefix := strings.TrimRight(strings.TrimSpace(baseURL), "/") + "\x00"
-	if prefix == "\x00" {
-		prefix = DefaultBaseURL + "\x00"
-	}
-	perStore.listings.DropPrefix(prefix)
+	return c.shared.listings.Get(c.storeKey(storeID), func() *listing { return &listing{seen: map[string]observation{}} })
 }
 
 // observe records secrets as a write's answer (or a look asked for at at) showed them, for the
-// clients that share what they see (Options.Coalesce): a client that does not is someone else.
+// clients that share what they see (Options.Shared): a client that does not is someone else.
 func (c *Client) observe(storeID string, at time.Time, secrets ...Secret) {
-	if !c.retry.Coalesce {
+	if !c.coordinated {
 		return
 	}
 	l := c.listing(storeID)
@@ -89,11 +77,11 @@ func (l *listing) record(id string, o observation) {
 
 // LookUpSecret returns one secret's metadata as a listing of its store shows it, and an error
 // for which IsNotFound holds when the store has no such secret. Every reader of the process that
-// coalesces (Options.Coalesce) shares one list call per store for ListingMaxAge: a refresh or
+// coalesces (Options.Shared) shares one list call per store for ListingMaxAge: a refresh or
 // destroy of a whole store's Secret resources costs one listing, not a GET each. This process's
-// own writes show at once. Without Options.Coalesce it is GetSecret.
+// own writes show at once. Without Options.Shared it is GetSecret.
 func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Secret, error) {
-	if !c.retry.Coalesce {
+	if !c.coordinated {
 		return c.GetSecret(ctx, storeID, secretID)
 	}
 	l := c.listing(storeID)

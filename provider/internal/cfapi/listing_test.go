@@ -21,22 +21,22 @@ func seedSecrets(t *testing.T, url, storeID string, n int) []Secret {
 	for i := range want {
 		want[i] = NewSecret{Name: name(i), Value: "v", Scopes: []string{"workers"}}
 	}
-	made, err := outside.CreateSecrets(t.Context(), storeID, want)
+	made, err := outside.CreateSecrets(t.Context(), storeID, want, nil)
 	require.NoError(t, err)
 	return made
 }
 
 // A refresh of a store's Secret resources, at the engine's parallelism, reads one listing.
 func TestLookUpsShareOneListing(t *testing.T) {
+	sh := &Shared{} // one provider instance
 	srv, ts := emulatortest.Start(t, emulator.Options{})
 	url := ts.URL + "/client/v4"
-	BeginOperation(url)
-	store := accountStore(t, coalescing(url))
+	store := accountStore(t, coalescing(url, sh))
 	seeded := seedSecrets(t, url, store.ID, 40)
 	srv.ResetStats()
 	got := make([]Secret, len(seeded))
 	enginetest.Run(t, len(seeded), 8, func(i int) error {
-		s, err := coalescing(url).LookUpSecret(t.Context(), store.ID, seeded[i].ID)
+		s, err := coalescing(url, sh).LookUpSecret(t.Context(), store.ID, seeded[i].ID)
 		got[i] = s
 		return err
 	})
@@ -45,7 +45,7 @@ func TestLookUpsShareOneListing(t *testing.T) {
 		assert.Equal(t, seeded[i].ID, s.ID)
 		assert.Equal(t, name(i), s.Name)
 	}
-	_, err := coalescing(url).LookUpSecret(t.Context(), store.ID, "0123456789abcdef0123456789abcdef")
+	_, err := coalescing(url, sh).LookUpSecret(t.Context(), store.ID, "0123456789abcdef0123456789abcdef")
 	assert.True(t, IsNotFound(err), "a secret the listing lacks is not found: %v", err)
 	assert.Equal(t, 1, srv.Stats().Total, "still the one listing")
 }
@@ -53,10 +53,10 @@ func TestLookUpsShareOneListing(t *testing.T) {
 // The process's own writes show without another listing; someone else's show from the next
 // operation on, or once the listing is older than ListingMaxAge.
 func TestLookUpSeesOwnWritesAtOnceAndOthersNextOperation(t *testing.T) {
+	sh := &Shared{} // one provider instance
 	srv, ts := emulatortest.Start(t, emulator.Options{})
 	url := ts.URL + "/client/v4"
-	BeginOperation(url)
-	c := coalescing(url)
+	c := coalescing(url, sh)
 	store := accountStore(t, c)
 	seeded := seedSecrets(t, url, store.ID, 3)
 	first, err := c.LookUpSecret(t.Context(), store.ID, seeded[0].ID)
@@ -67,7 +67,7 @@ func TestLookUpSeesOwnWritesAtOnceAndOthersNextOperation(t *testing.T) {
 	edited, err := c.EditSecret(t.Context(), store.ID, seeded[0].ID, SecretEdit{Comment: &comment})
 	require.NoError(t, err)
 	require.NoError(t, c.DeleteSecret(t.Context(), store.ID, seeded[1].ID))
-	made, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "NEW", Value: "v", Scopes: []string{"workers"}}})
+	made, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "NEW", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	other := "someone else's"
 	_, err = New(url, emulator.DefaultCloudflareToken, account, Options{}).
@@ -101,8 +101,8 @@ func TestLookUpSeesOwnWritesAtOnceAndOthersNextOperation(t *testing.T) {
 
 	t.Run("the next operation lists again", func(t *testing.T) {
 		srv.ResetStats()
-		BeginOperation(url)
-		s, err := c.LookUpSecret(t.Context(), store.ID, seeded[2].ID)
+		next := coalescing(url, &Shared{}) // the next operation's instance
+		s, err := next.LookUpSecret(t.Context(), store.ID, seeded[2].ID)
 		require.NoError(t, err)
 		assert.Equal(t, other, s.Comment)
 		assert.Equal(t, map[string]int{routeListSecrets: 1}, srv.Stats().Routes)

@@ -28,7 +28,7 @@ func TestLostCreateAnswerIsRecoveredNotRepeated(t *testing.T) {
 	srv.ResetStats()
 	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{
 		{Name: "A", Value: "a", Scopes: []string{"workers"}}, {Name: "B", Value: "b", Scopes: []string{"workers"}},
-	})
+	}, nil)
 	require.NoError(t, err)
 	require.Len(t, created, 2)
 	assert.Equal(t, []string{"A", "B"}, []string{created[0].Name, created[1].Name})
@@ -39,7 +39,7 @@ func TestLostCreateAnswerIsRecoveredNotRepeated(t *testing.T) {
 	assert.Len(t, all, 2, "no duplicate")
 
 	// A secret that was there before the create is not taken as the create's own.
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "other", Scopes: []string{"workers"}}})
+	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "other", Scopes: []string{"workers"}}}, nil)
 	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
 }
 
@@ -74,16 +74,16 @@ func TestConcurrentCreatesOfOneNameAreRefused(t *testing.T) {
 	store := fmt.Sprintf("%032d", 7)
 	first := make(chan error, 1)
 	go func() {
-		_, err := c.CreateSecrets(context.Background(), store, []NewSecret{{Name: "A", Value: "1", Scopes: []string{"workers"}}})
+		_, err := c.CreateSecrets(context.Background(), store, []NewSecret{{Name: "A", Value: "1", Scopes: []string{"workers"}}}, nil)
 		first <- err
 	}()
 	<-arrived
-	_, err := c.CreateSecrets(t.Context(), store, []NewSecret{{Name: "A", Value: "2", Scopes: []string{"workers"}}})
+	_, err := c.CreateSecrets(t.Context(), store, []NewSecret{{Name: "A", Value: "2", Scopes: []string{"workers"}}}, nil)
 	assert.ErrorContains(t, err, "another resource of this program is creating \"A\"")
 	close(release)
 	require.NoError(t, <-first)
 	// Once the first is done, the name is free again.
-	_, err = c.CreateSecrets(t.Context(), store, []NewSecret{{Name: "A", Value: "3", Scopes: []string{"workers"}}})
+	_, err = c.CreateSecrets(t.Context(), store, []NewSecret{{Name: "A", Value: "3", Scopes: []string{"workers"}}}, nil)
 	assert.NoError(t, err)
 }
 
@@ -119,7 +119,7 @@ func TestRetryAfterIsCappedAndTold(t *testing.T) {
 func TestCreateAfterServerErrorIsLookedUpFirst(t *testing.T) {
 	srv, ts := emulatortest.Start(t, emulator.Options{FailRate: 1})
 	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{RetryBudget: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	_, err := c.CreateSecrets(t.Context(), fmt.Sprintf("%032d", 3), []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}})
+	_, err := c.CreateSecrets(t.Context(), fmt.Sprintf("%032d", 3), []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
 	assert.Equal(t, 1, srv.Stats().Routes[routeCreateSecrets], "a create that met a 5xx is not repeated before a lookup")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"net/http"
 	"strings"
 	"time"
@@ -42,28 +43,30 @@ func secretNames(secrets []NewSecret) string {
 // never taken again. The Date header's resolution leaves one blind spot: a secret of the same
 // name made by someone else within about a second before the call is taken as its own.
 //
-// With Options.Coalesce, the creates of every such client of the process into one store that
-// arrive together are sent as one call (see Options.Coalesce).
-func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []NewSecret) ([]Secret, error) {
-	op := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
+// With Options.Shared, the creates of every such client of the process into one store that
+// arrive together are sent as one call (see Options.Shared); op, when not nil, is the operation
+// (Begin) the create comes from.
+func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []NewSecret, op *coalesce.Op) ([]Secret, error) {
+	defer op.Reached(StageCreate)
+	desc := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
 	names := make([]string, len(secrets))
 	for i, s := range secrets {
 		names[i] = s.Name
 	}
 	where := c.claimKey(storeID)
-	release, err := claims.take(where, names)
+	release, err := c.shared.claims.take(where, names)
 	if err != nil {
-		return nil, fmt.Errorf("cloudflare: %s: %w", op, err)
+		return nil, fmt.Errorf("cloudflare: %s: %w", desc, err)
 	}
 	defer release()
 	var ours map[string]Secret
-	if c.retry.Coalesce {
-		ours, err = c.createQueue(storeID).Do(ctx, &queuedCreate{c: c, ctx: ctx, op: op, secrets: secrets})
+	if c.coordinated {
+		ours, err = c.createQueue(storeID).Do(ctx, &queuedCreate{c: c, ctx: ctx, op: desc, secrets: secrets}, op)
 	} else {
 		var before []string
-		ours, before, err = c.createRecovering(ctx, op, storeID, secrets)
+		ours, before, err = c.createRecovering(ctx, desc, storeID, secrets)
 		if err == nil && len(before) > 0 {
-			err = nameExists(op)
+			err = nameExists(desc)
 		}
 	}
 	if err != nil {
@@ -71,14 +74,14 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 	}
 	out := inOrder(names, ours)
 	for _, s := range out {
-		claims.handOut(where, s.ID)
+		c.shared.claims.handOut(where, s.ID)
 	}
 	c.observe(storeID, c.now(), out...)
 	return out, nil
 }
 
 // createRecovering is one create call, recovered by a listing when its answer is lost (see
-// CreateSecrets); the caller holds the names' claims. It returns the secrets it made by name,
+// CreateSecrets); the caller holds the names' c.shared.claims. It returns the secrets it made by name,
 // and the names a recovery found there from before the call: not its own, and not made.
 func (c *Client) createRecovering(ctx context.Context, op, storeID string, secrets []NewSecret) (ours map[string]Secret, before []string, err error) {
 	where := c.claimKey(storeID)
@@ -107,7 +110,7 @@ func (c *Client) createRecovering(ctx context.Context, op, storeID string, secre
 		var rest []NewSecret
 		for _, s := range pending {
 			switch existing, ok := found[s.Name]; {
-			case ok && !existing.Created.Before(since) && !claims.wasHandedOut(where, existing.ID):
+			case ok && !existing.Created.Before(since) && !c.shared.claims.wasHandedOut(where, existing.ID):
 				ours[s.Name] = existing
 			case ok:
 				// There before this call began, or another create's: not ours, and a create

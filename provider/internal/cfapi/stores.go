@@ -79,7 +79,7 @@ func (c *Client) GetStore(ctx context.Context, storeID string) (Store, error) {
 func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 	op := fmt.Sprintf("create store %q", name)
 	where := c.claimKey("")
-	release, err := claims.take(where, []string{name})
+	release, err := c.shared.claims.take(where, []string{name})
 	if err != nil {
 		return Store{}, fmt.Errorf("cloudflare: %s: %w", op, err)
 	}
@@ -105,7 +105,7 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 			}
 			store, err := fromRaw[Store](raw)
 			if err == nil {
-				claims.handOut(where, store.ID)
+				c.shared.claims.handOut(where, store.ID)
 			}
 			return store, err
 		}
@@ -119,8 +119,8 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 		}
 		since := got.date.Add(-got.received.Sub(started) - time.Second)
 		for _, st := range stores {
-			if st.Name == name && !st.Created.Before(since) && !claims.wasHandedOut(where, st.ID) {
-				claims.handOut(where, st.ID)
+			if st.Name == name && !st.Created.Before(since) && !c.shared.claims.wasHandedOut(where, st.ID) {
+				c.shared.claims.handOut(where, st.ID)
 				return st, nil
 			}
 		}

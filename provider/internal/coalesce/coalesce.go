@@ -10,55 +10,7 @@ import (
 	"time"
 )
 
-// Window is how long a batch gathers before it is sent: until no call has arrived for Gap, and
-// at most Max after gathering began, so that a steady stream of arrivals cannot hold a batch
-// back for ever.
-type Window struct {
-	Gap, Max time.Duration
-}
-
-// DefaultWindow suits calls the engine starts together: the engine hands its next operations
-// to the provider a few milliseconds apart (it records each finished one first), so a gap of
-// tens of milliseconds gathers all of them, and costs little next to an API call.
-var DefaultWindow = Window{Gap: 30 * time.Millisecond, Max: 300 * time.Millisecond}
-
-// Or returns w with zero fields taken from def.
-func (w Window) Or(def Window) Window {
-	if w.Gap <= 0 {
-		w.Gap = def.Gap
-	}
-	if w.Max <= 0 {
-		w.Max = def.Max
-	}
-	return w
-}
-
-// Gather waits until no signal has come on arrived for w.Gap, or w.Max has passed since it
-// began, or ctx ends. With enough (optional), a quiet gap ends it only once enough reports
-// true: gathering goes on, up to w.Max, for calls still expected.
-func (w Window) Gather(ctx context.Context, arrived <-chan struct{}, enough func() bool) {
-	deadline := time.Now().Add(w.Max)
-	for {
-		wait := min(w.Gap, time.Until(deadline))
-		if wait <= 0 {
-			return
-		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-arrived:
-			timer.Stop()
-		case <-timer.C:
-			if enough == nil || enough() {
-				return
-			}
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		}
-	}
-}
-
-// Signal makes a channel for Gather, and Poke signals on it without blocking.
+// Signal makes a channel for a batcher's arrivals, and Poke signals on it without blocking.
 func Signal() chan struct{} { return make(chan struct{}, 1) }
 
 // Poke signals on ch without blocking; a signal already pending is enough.
@@ -75,18 +27,30 @@ type Result[R any] struct {
 	Err   error
 }
 
-// Batcher sends items in batches, one batch at a time: while a batch gathers, waits for its
-// turn or is in flight, new items queue, and the next batch takes all that queued.
+// Batcher sends items in batches, one batch at a time: while a batch waits for its turn or is in
+// flight, new items queue, and the next batch takes all that queued.
 //
-// A batch gathers (Window) until no item has come for a while and it holds as many as the last
-// batch did, or for Window.Max: the engine runs its operations in rounds of the same size (its
-// parallelism), handing the provider each round's items a few milliseconds apart, so the last
-// batch's size is the best guess of how many are still to come. The functions are called
-// from the batcher's own goroutine, never two at once.
+// A batch closes on what is known to be on its way, not on a timer:
+//   - while an operation that entered on Key (InFlight) may still reach Stage, the batch waits
+//     for it;
+//   - the first batch then goes at once: a lone call waits for nothing; so do items a batch
+//     left behind (they did not fit in it);
+//   - a later batch also waits until as many items queue as the last batch took, when that was
+//     more than one: the engine runs its operations in rounds of its parallelism, and hands the
+//     provider each round's operations one at a time, a Check between each;
+//   - Grace is the only clock, and only the liveness bound of that wait: a round smaller than
+//     the last (the program's last one, or one that shares the engine with other resources)
+//     goes once no item has queued and no operation has entered for Grace.
+//
+// The functions are called from the batcher's own goroutine, never two at once.
 type Batcher[T, R any] struct {
-	// Window is how long each batch gathers once it is ready to go.
-	Window Window
-	// Ready runs once each batch has gathered, with the items waiting then, before the batch
+	// InFlight, Key and Stage, when set, say which operations a batch waits for.
+	InFlight *InFlight
+	Key      string
+	Stage    Stage
+	// Grace ends the wait for a round as large as the last (default DefaultGrace).
+	Grace time.Duration
+	// Ready runs once each batch may close, with the items waiting then, before the batch
 	// takes them (pacing to a rate limit goes here: arrivals during it join the batch). Optional.
 	Ready func(waiting []T)
 	// Fits says whether item may join a batch that already holds taken (e.g. no name twice in
@@ -101,8 +65,14 @@ type Batcher[T, R any] struct {
 	pending []*call[T, R]
 	running bool
 	arrived chan struct{}
-	last    int // the last batch's size
+	last    int  // the last batch's size
+	sent    int  // batches sent
+	carried bool // the last batch left queued items behind (Fits, Limit): they go next, at once
 }
+
+// DefaultGrace is Batcher.Grace's default: far longer than the engine takes between two
+// operations of one round, even on a busy machine, so that a round is never split by it.
+const DefaultGrace = time.Second
 
 type call[T, R any] struct {
 	item  T
@@ -113,8 +83,9 @@ type call[T, R any] struct {
 
 // Do queues item and returns its answer. If ctx ends before the item is in a batch, it is
 // withdrawn and ctx's error returned; once in a batch, Do waits for the batch, so that a write
-// never goes unreported.
-func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
+// never goes unreported. op, when not nil, is the operation the item comes from: it reaches the
+// batcher's Stage once the item is queued.
+func (b *Batcher[T, R]) Do(ctx context.Context, item T, op *Op) (R, error) {
 	c := &call[T, R]{item: item, done: make(chan struct{})}
 	b.mu.Lock()
 	if b.arrived == nil {
@@ -124,6 +95,7 @@ func (b *Batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
 	start := !b.running
 	b.running = true
 	b.mu.Unlock()
+	op.Reached(b.Stage)
 	Poke(b.arrived)
 	if start {
 		go b.run()
@@ -175,7 +147,7 @@ func (b *Batcher[T, R]) run() {
 			}
 			continue
 		}
-		b.Window.Gather(context.Background(), b.arrived, b.asManyAsLast)
+		b.gather()
 		if waiting = b.waiting(); b.Ready != nil && len(waiting) > 0 {
 			b.Ready(waiting)
 		}
@@ -195,11 +167,51 @@ func (b *Batcher[T, R]) run() {
 	}
 }
 
-// asManyAsLast reports whether as many items wait as the last batch took.
-func (b *Batcher[T, R]) asManyAsLast() bool {
+// gather waits until the batch may close (see Batcher).
+func (b *Batcher[T, R]) gather() {
+	grace := b.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	quietSince := time.Now()
+	for {
+		var changed <-chan struct{}
+		if b.InFlight != nil {
+			changed = b.InFlight.Changed(b.Key)
+			if b.InFlight.Pending(b.Key, b.Stage) > 0 {
+				select {
+				case <-changed:
+				case <-b.arrived:
+				}
+				quietSince = time.Now()
+				continue
+			}
+		}
+		if b.roundComplete() {
+			return
+		}
+		wait := time.Until(quietSince.Add(grace))
+		if wait <= 0 {
+			return
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-changed:
+			quietSince = time.Now()
+		case <-b.arrived:
+			quietSince = time.Now()
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// roundComplete says whether the batch holds what is known to come: anything, for the first
+// batch; as many as the last took, when that was more than one.
+func (b *Batcher[T, R]) roundComplete() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.pending) >= b.last
+	return b.sent == 0 || b.carried || (b.last > 1 && len(b.pending) >= b.last)
 }
 
 // stopIfIdle ends the run when nothing is queued (under the lock, so that an arrival either
@@ -237,6 +249,8 @@ func (b *Batcher[T, R]) take() []*call[T, R] {
 	}
 	b.pending = rest
 	b.last = len(batch)
+	b.sent++
+	b.carried = len(rest) > 0
 	return batch
 }
 

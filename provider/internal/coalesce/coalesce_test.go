@@ -2,6 +2,7 @@ package coalesce
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -27,21 +28,33 @@ func (b *batches) send(items []string) []Result[int] {
 	return out
 }
 
-// Calls that arrive together share a batch; a call that does not fit with one already taken
-// waits for the next; a batch takes at most Limit; each caller gets its own answer.
+// enterAll enters n operations on "k" that will reach "write": a batch waits for all of them.
+func enterAll(f *InFlight, n int) []*Op {
+	ops := make([]*Op, n)
+	for i := range ops {
+		ops[i] = f.Enter("k", "write")
+	}
+	return ops
+}
+
+// Calls on their way share a batch; a call that does not fit with one already taken waits for
+// the next; a batch takes at most Limit; each caller gets its own answer.
 func TestBatcher(t *testing.T) {
 	rec := &batches{}
+	var f InFlight
 	b := &Batcher[string, int]{
-		Window: Window{Gap: 20 * time.Millisecond, Max: time.Second},
-		Fits:   func(taken []string, item string) bool { return !slices.Contains(taken, item) },
-		Limit:  3,
-		Send:   rec.send,
+		InFlight: &f, Key: "k", Stage: "write", Grace: time.Hour,
+		Fits:  func(taken []string, item string) bool { return !slices.Contains(taken, item) },
+		Limit: 3,
+		Send:  rec.send,
 	}
 	items := []string{"a", "bb", "a", "ccc", "dddd"}
+	ops := enterAll(&f, len(items))
 	var wg sync.WaitGroup
-	for _, item := range items {
+	for i, item := range items {
 		wg.Go(func() {
-			if got, err := b.Do(context.Background(), item); err != nil || got != len(item) {
+			defer ops[i].End()
+			if got, err := b.doReached(ops[i], item); err != nil || got != len(item) {
 				t.Errorf("%q answered %d, %v", item, got, err)
 			}
 		})
@@ -55,27 +68,43 @@ func TestBatcher(t *testing.T) {
 			t.Errorf("batch %v: more than 3, or a name twice", batch)
 		}
 	}
-	// Three at most: the first takes 3, the next what fits of the rest ("a" twice does not).
-	if total != len(items) || len(rec.sent[0]) != 3 || len(rec.sent) > 3 {
+	// Two: the first takes 3 (no "a" twice), the next the other 2.
+	if total != len(items) || len(rec.sent) != 2 || len(rec.sent[0]) != 3 {
 		t.Errorf("batches %v", rec.sent)
+	}
+}
+
+// doReached queues item for op, which has then reached its stage.
+func (b *Batcher[T, R]) doReached(op *Op, item T) (R, error) { return b.Do(context.Background(), item, op) }
+
+// A lone call waits for nothing: the first batch goes as soon as nothing else is on its way.
+func TestALoneCallGoesAtOnce(t *testing.T) {
+	rec := &batches{}
+	b := &Batcher[string, int]{Grace: time.Hour, Send: rec.send}
+	if _, err := b.Do(context.Background(), "lone", nil); err != nil || len(rec.sent) != 1 {
+		t.Errorf("%v, batches %v", err, rec.sent)
 	}
 }
 
 // A caller whose context ends while it queues is withdrawn; the rest are sent.
 func TestBatcherWithdrawsACancelledCall(t *testing.T) {
 	rec := &batches{}
-	release := make(chan struct{})
-	b := &Batcher[string, int]{Window: Window{Gap: time.Millisecond, Max: time.Millisecond},
-		Ready: func([]string) { <-release }, Send: rec.send}
+	var f InFlight
+	hold := f.Enter("k", "write") // keeps the batch from closing until it ends
+	b := &Batcher[string, int]{InFlight: &f, Key: "k", Stage: "write", Send: rec.send}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var withdrawn error
-	wg.Go(func() { _, withdrawn = b.Do(ctx, "gone") })
-	wg.Go(func() { _, _ = b.Do(context.Background(), "kept") })
-	time.Sleep(20 * time.Millisecond)
+	wg.Go(func() { _, withdrawn = b.Do(ctx, "gone", nil) })
+	wg.Go(func() { _, _ = b.Do(context.Background(), "kept", nil) })
+	for len(b.waiting()) < 2 {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
-	time.Sleep(20 * time.Millisecond)
-	close(release)
+	for len(b.waiting()) > 1 {
+		time.Sleep(time.Millisecond)
+	}
+	hold.End()
 	wg.Wait()
 	if withdrawn == nil || len(rec.sent) != 1 || !slices.Equal(rec.sent[0], []string{"kept"}) {
 		t.Errorf("withdrawn %v; batches %v", withdrawn, rec.sent)
@@ -102,23 +131,48 @@ func TestContextLastsWhileAnyCallerWaits(t *testing.T) {
 	}
 }
 
-// After a batch of n, the next gathers past quiet gaps until n have come (the engine's next
-// round, handed over a few at a time), within Window.Max.
+// After a batch of n, the next waits until n have come (the engine's next round, handed over one
+// at a time), however far apart they come: Grace is far away.
 func TestBatcherWaitsForAsManyAsLastTime(t *testing.T) {
 	rec := &batches{}
-	b := &Batcher[string, int]{Window: Window{Gap: 10 * time.Millisecond, Max: 2 * time.Second}, Send: rec.send}
-	round := func(stagger time.Duration) {
+	var f InFlight
+	b := &Batcher[string, int]{InFlight: &f, Key: "k", Stage: "write", Grace: time.Hour, Send: rec.send}
+	round := func(n int, stagger time.Duration) {
 		var wg sync.WaitGroup
-		for i := range 4 {
-			wg.Go(func() { _, _ = b.Do(context.Background(), strings.Repeat("x", i+1)) })
+		for i := range n {
+			wg.Go(func() { _, _ = b.Do(context.Background(), strings.Repeat("x", i+1), nil) })
 			time.Sleep(stagger)
 		}
 		wg.Wait()
 	}
-	round(0)
-	round(30 * time.Millisecond) // three quiet gaps on the way
-	if len(rec.sent) != 2 || len(rec.sent[1]) != 4 {
+	ops := enterAll(&f, 4)
+	var wg sync.WaitGroup
+	for i, op := range ops {
+		wg.Go(func() { defer op.End(); _, _ = b.doReached(op, strings.Repeat("y", i+1)) })
+	}
+	wg.Wait()                     // a round of 4, on its way together
+	round(4, 30*time.Millisecond) // the next round, one at a time
+	if len(rec.sent) != 2 || len(rec.sent[0]) != 4 || len(rec.sent[1]) != 4 {
 		t.Errorf("batches %v, want two of 4", rec.sent)
+	}
+}
+
+// A round smaller than the last goes once nothing has come for Grace: the wait for as many as
+// last time has a bound.
+func TestASmallerRoundGoesAfterTheGrace(t *testing.T) {
+	rec := &batches{}
+	var f InFlight
+	b := &Batcher[string, int]{InFlight: &f, Key: "k", Stage: "write", Grace: 50 * time.Millisecond, Send: rec.send}
+	for _, n := range []int{4, 4, 2} {
+		ops := enterAll(&f, n)
+		var wg sync.WaitGroup
+		for i, op := range ops {
+			wg.Go(func() { defer op.End(); _, _ = b.doReached(op, fmt.Sprint(n, i)) })
+		}
+		wg.Wait()
+	}
+	if len(rec.sent) != 3 || len(rec.sent[2]) != 2 {
+		t.Errorf("batches %v", rec.sent)
 	}
 }
 

@@ -39,6 +39,14 @@ func (o *Op) End() { o.flight.End() }
 // Client is the operation's client.
 func (o *Op) Client() *Client { return o.c }
 
+// OnTheirWay counts the operations on app that entered (Begin) and may still reach stage, and
+// returns a channel closed at the next change: what a gathering of their calls waits for.
+func (c *Client) OnTheirWay(app string, stage coalesce.Stage) (int, <-chan struct{}) {
+	key := deskKey(c.baseURL, app)
+	changed := c.shared.InFlight.Changed(key)
+	return c.shared.InFlight.Pending(key, stage), changed
+}
+
 // Change is one secret in a Write.
 type Change struct {
 	Name string

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 )
 
@@ -52,17 +53,23 @@ type Request struct {
 	// Progress, if set, is told what the rollout does ("rolling 2/5: machine 3d8d...: waiting
 	// for it to start"), never a secret value.
 	Progress func(msg string)
+	// Op, when set, is the caller's operation (flyapi.Client.Begin): it reaches StageDeploy
+	// once the caller has joined a rollout.
+	Op *flyapi.Op
 }
 
 // DefaultMachineTimeout is how long one machine may take, as flyctl's --wait-timeout.
 const DefaultMachineTimeout = 5 * time.Minute
 
+// StageDeploy is the stage an operation that deploys reaches when it calls Deploy: a rollout
+// gathers every operation on the app (flyapi.Client.Begin) that may still reach it.
+const StageDeploy coalesce.Stage = "fly-deploy"
+
 // Options tune a Deployer.
 type Options struct {
-	// Gather is how long a rollout waits after the last caller arrived for more (default
-	// DefaultGather).
-	Gather time.Duration
-	// MaxGather bounds the gathering, from the first caller (default DefaultMaxGather).
+	// MaxGather bounds a rollout's wait for the operations on their way to it, from the first
+	// caller: only a liveness bound (an operation that entered always reaches its deploy or
+	// returns), never what makes deploys share a rollout (default DefaultMaxGather).
 	MaxGather time.Duration
 	// LeaseTTL is how long each lease is taken for; it is refreshed while the machine is waited
 	// on, so that a lease of a crashed process expires soon (default DefaultLeaseTTL).
@@ -73,14 +80,13 @@ type Options struct {
 
 // Defaults of Options.
 const (
-	DefaultGather     = 1500 * time.Millisecond
-	DefaultMaxGather  = 15 * time.Second
+	DefaultMaxGather  = 5 * time.Minute
 	DefaultLeaseTTL   = 60 * time.Second
 	DefaultHealthPoll = time.Second
 )
 
 // Deployer runs rollouts and gathers concurrent deploys of one app into one. It is safe for
-// concurrent use; one per process (Shared) is what makes the gathering work.
+// concurrent use; the provider has one per instance.
 type Deployer struct {
 	opts Options
 
@@ -94,13 +100,10 @@ type appRollouts struct {
 	next    *rollout
 }
 
-// New returns a Deployer with its own gathering (tests; the provider uses Shared).
+// New returns a Deployer.
 func New(opts Options) *Deployer {
-	if opts.Gather <= 0 {
-		opts.Gather = DefaultGather
-	}
-	if opts.MaxGather < opts.Gather {
-		opts.MaxGather = max(DefaultMaxGather, opts.Gather)
+	if opts.MaxGather <= 0 {
+		opts.MaxGather = DefaultMaxGather
 	}
 	if opts.LeaseTTL < 3*time.Second {
 		opts.LeaseTTL = DefaultLeaseTTL
@@ -111,22 +114,17 @@ func New(opts Options) *Deployer {
 	return &Deployer{opts: opts, apps: map[string]*appRollouts{}}
 }
 
-var shared = New(Options{})
-
-// Shared is the process's Deployer.
-func Shared() *Deployer { return shared }
-
 // rollout is one rollout and the callers waiting for it. Its fields are guarded by
 // Deployer.mu until it runs; version, strategy and timeout are then fixed.
 type rollout struct {
-	client                    *flyapi.Client
-	app                       string
-	version                   int64
-	strategy                  Strategy
-	timeout                   time.Duration
-	firstArrival, lastArrival time.Time
-	waiters                   map[*waiter]bool
-	cancel                    context.CancelFunc // set once it runs
+	client       *flyapi.Client
+	app          string
+	version      int64
+	strategy     Strategy
+	timeout      time.Duration
+	firstArrival time.Time
+	waiters      map[*waiter]bool
+	cancel       context.CancelFunc // set once it runs
 
 	done   chan struct{} // closed when it has finished (or was dropped, every caller gone)
 	result Result
@@ -161,6 +159,9 @@ func (d *Deployer) Deploy(ctx context.Context, client *flyapi.Client, req Reques
 
 	w := &waiter{progress: req.Progress}
 	r := d.join(client, req, w)
+	if req.Op != nil {
+		req.Op.Reached(StageDeploy)
+	}
 	select {
 	case <-r.done:
 		return r.result, r.err
@@ -199,7 +200,6 @@ func (d *Deployer) join(client *flyapi.Client, req Request, w *waiter) *rollout 
 		r.strategy = Rolling
 	}
 	r.timeout = max(r.timeout, req.MachineTimeout)
-	r.lastArrival = now
 	r.waiters[w] = true
 	return r
 }
@@ -215,8 +215,8 @@ func (d *Deployer) leave(r *rollout, w *waiter) {
 	}
 }
 
-// gather waits until the rollout's window has closed and the app has no rollout running, then
-// runs it.
+// gather waits until no operation on the app may still join the rollout (or MaxGather has
+// passed) and the app has no rollout running, then runs it.
 func (d *Deployer) gather(key string, ar *appRollouts, r *rollout) {
 	for {
 		d.mu.Lock()
@@ -235,11 +235,17 @@ func (d *Deployer) gather(key string, ar *appRollouts, r *rollout) {
 			<-running.done
 			continue
 		}
-		wait := min(time.Until(r.lastArrival.Add(d.opts.Gather)), time.Until(r.firstArrival.Add(d.opts.MaxGather)))
-		if wait > 0 {
-			d.mu.Unlock()
-			time.Sleep(wait)
-			continue
+		if onTheirWay, changed := r.client.OnTheirWay(r.app, StageDeploy); onTheirWay > 0 {
+			if wait := time.Until(r.firstArrival.Add(d.opts.MaxGather)); wait > 0 {
+				d.mu.Unlock()
+				timer := time.NewTimer(wait)
+				select {
+				case <-changed:
+				case <-timer.C:
+				}
+				timer.Stop()
+				continue
+			}
 		}
 		ar.running, ar.next = r, nil
 		ctx, cancel := context.WithCancel(context.Background())

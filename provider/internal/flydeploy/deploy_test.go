@@ -37,8 +37,8 @@ func newEnv(t *testing.T, n int, opts emulator.Options) *env {
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	client := flyapi.New(ts.URL, emulator.DefaultFlyToken, flyapi.WithShared(flyapi.NewShared(0.9, 3)))
-	return &env{t: t, url: ts.URL, srv: srv, client: client, d: New(Options{Gather: 200 * time.Millisecond, HealthPoll: 100 * time.Millisecond})}
+	client := flyapi.New(ts.URL, emulator.DefaultFlyToken, flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())))
+	return &env{t: t, url: ts.URL, srv: srv, client: client, d: New(Options{MaxGather: time.Hour, HealthPoll: 100 * time.Millisecond})}
 }
 
 // write sets a secret and returns the app's version.
@@ -268,20 +268,29 @@ func TestUnhealthyMachineTimesOut(t *testing.T) {
 	}
 }
 
-// Two deploys of one app at once, at versions 5 and 6, are one rollout to 6: each machine
-// restarts once, and both return.
+// Two deploys of one app by operations on their way together, at versions 5 and 6, are one
+// rollout to 6: each machine restarts once, and both return. The rollout waits for the second
+// however late it comes (MaxGather is an hour): it closes on what is in flight, not on a timer.
 func TestConcurrentDeploysAreOneRollout(t *testing.T) {
 	e := newEnv(t, 3, emulator.Options{})
 	var versions []int64
 	for i := range 6 {
 		versions = append(versions, e.write(fmt.Sprintf("K%d", i)))
 	}
+	ops := []*flyapi.Op{e.client.Begin("demo", StageDeploy), e.client.Begin("demo", StageDeploy)}
+	for _, op := range ops {
+		op.Reached(flyapi.StageWrite) // their writes are done
+	}
 	var wg sync.WaitGroup
 	results := make([]Result, 2)
 	errs := make([]error, 2)
 	for i, v := range versions[4:] {
 		wg.Go(func() {
-			results[i], errs[i] = e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: v})
+			defer ops[i].End()
+			if i == 1 {
+				time.Sleep(300 * time.Millisecond) // comes late: the rollout waits for it all the same
+			}
+			results[i], errs[i] = e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: v, Op: ops[i]})
 		})
 	}
 	wg.Wait()
@@ -342,7 +351,7 @@ func TestDeployDuringARollout(t *testing.T) {
 func TestRolloutThroughFaults(t *testing.T) {
 	e := newEnv(t, 3, emulator.Options{LostResponseRate: 0.25, FailRate: 0.1, Seed: 7})
 	e.client = flyapi.New(e.url, emulator.DefaultFlyToken,
-		flyapi.WithShared(flyapi.NewShared(0.9, 3)), flyapi.WithRetries(time.Minute, 50*time.Millisecond, 400*time.Millisecond))
+		flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())), flyapi.WithRetries(time.Minute, 50*time.Millisecond, 400*time.Millisecond))
 	version := e.write("A")
 	if _, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version}); err != nil {
 		t.Fatal(err)
