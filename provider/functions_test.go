@@ -54,7 +54,7 @@ func TestGetSecretsStoreAndGetSecret(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
 	made, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{
-		{Name: "api_key", Value: "never-returned", Scopes: []string{"workers", "ai_gateway"}, Comment: "for the API"}})
+		{Name: "api_key", Value: "never-returned", Scopes: []string{"workers", "ai_gateway"}, Comment: "for the API"}}, nil)
 	require.NoError(t, err)
 
 	out, err := h.invoke("edgesecrets:cloudflare:getSecretsStore", map[string]any{})

@@ -18,28 +18,34 @@ import (
 func withInputRules(inner p.Provider, byType map[string]rules.Rules) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
+	innerCheck := inner.Check
+	inner.Check = func(ctx context.Context, req p.CheckRequest) (p.CheckResponse, error) {
+		return innerCheck(rules.WithURN(ctx, string(req.Urn)), req)
+	}
 	inner.Diff = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
+		ctx = rules.WithURN(ctx, string(req.Urn))
 		if r, ok := byType[string(req.Urn.Type())]; ok {
 			return r.Diff(req)
 		}
 		return innerDiff(ctx, req)
 	}
 	inner.Read = func(ctx context.Context, req p.ReadRequest) (p.ReadResponse, error) {
+		ctx = rules.WithURN(ctx, string(req.Urn))
 		req.Properties = byType[string(req.Urn.Type())].FreshCredentials(req.Properties, req.Inputs)
 		return innerRead(ctx, req)
 	}
 	inner.Create = func(ctx context.Context, req p.CreateRequest) (p.CreateResponse, error) {
-		ctx, cancel := withTimeout(ctx, req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
 		defer cancel()
 		return innerCreate(ctx, req)
 	}
 	inner.Update = func(ctx context.Context, req p.UpdateRequest) (p.UpdateResponse, error) {
-		ctx, cancel := withTimeout(ctx, req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
 		defer cancel()
 		return innerUpdate(ctx, req)
 	}
 	inner.Delete = func(ctx context.Context, req p.DeleteRequest) error {
-		ctx, cancel := withTimeout(ctx, req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
 		defer cancel()
 		req.Properties = byType[string(req.Urn.Type())].FreshCredentials(req.Properties, req.OldInputs)
 		return innerDelete(ctx, req)

@@ -178,7 +178,7 @@ func TestInlineSecretDriftIsDetected(t *testing.T) {
 func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}})
+	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 
 	r := h.resource(cloudflare.SecretsStoreToken, "store")

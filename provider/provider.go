@@ -30,7 +30,7 @@ func New() p.Provider { return newProvider(config.DefaultTiming()) }
 
 // newProvider builds the provider with the given timing (tests shorten the waits).
 func newProvider(t *config.Timing) p.Provider {
-	modules := []rules.Module{fly.Module(t), cloudflare.Module(t)}
+	modules := []rules.Module{fly.Module(), cloudflare.Module()}
 	var resources []infer.InferredResource
 	var functions []infer.InferredFunction
 	byType := map[string]rules.Rules{}
@@ -50,7 +50,7 @@ func newProvider(t *config.Timing) p.Provider {
 		WithPublisher("edgesecrets").
 		WithLicense("Apache-2.0").
 		WithLanguageMap(languageMap()).
-		WithConfig(infer.Config(&config.Config{})).
+		WithConfig(infer.Config(config.New(t))).
 		WithResources(resources...).
 		WithFunctions(functions...).
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).

@@ -214,7 +214,7 @@ func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
 func TestSecretAdopt(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}})
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	id := existing[0].ID
 
@@ -237,7 +237,7 @@ func TestSecretAdopt(t *testing.T) {
 func TestSecretImport(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}})
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}}, nil)
 	require.NoError(t, err)
 	id := h.opts.CloudflareAccount + "/" + store.ID + "/" + existing[0].ID
 
@@ -263,7 +263,7 @@ func TestSecretImport(t *testing.T) {
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 
 	t.Run("an imported secret can be destroyed", func(t *testing.T) {
-		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}})
+		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}}, nil)
 		require.NoError(t, err)
 		h.newProcess()
 		r, err := h.importID(cloudflare.SecretToken, "bare", h.opts.CloudflareAccount+"/"+store.ID+"/"+created[0].ID)

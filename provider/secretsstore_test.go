@@ -226,7 +226,7 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 
 	t.Run("a store holding secrets it does not manage is refused before anything is deleted", func(t *testing.T) {
 		r.update(props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1"), "delete": true}))
-		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID, []cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}})
+		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID, []cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}}, nil)
 		require.NoError(t, err)
 		start := time.Now()
 		err = r.delete()

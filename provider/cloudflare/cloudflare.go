@@ -43,10 +43,25 @@ func sortedScopes(scopes []string) []string {
 
 func sameScopes(a, b []string) bool { return slices.Equal(sortedScopes(a), sortedScopes(b)) }
 
+// cloudflareClient is the Cloudflare client of ctx's provider instance, with the resource's own
+// token and account when it has them.
+func cloudflareClient(ctx context.Context, token, account *string) (*cfapi.Client, error) {
+	inst, err := config.Of(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return inst.Cloudflare(token, account)
+}
+
 // accountStore finds the account's one store, for secrets given no storeId. An account that
 // has none yet may be getting one in this same operation (a SecretsStore beside the Secret,
 // which the engine creates in parallel): the wait for it is bounded.
-func accountStore(ctx context.Context, t *config.Timing, client *cfapi.Client) (cfapi.Store, error) {
+func accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error) {
+	inst, err := config.Of(ctx)
+	if err != nil {
+		return cfapi.Store{}, err
+	}
+	t := inst.Timing()
 	var store cfapi.Store
 	found, err := t.WaitFor(ctx, t.StoreWait, fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID()),
 		func() (bool, error) {
@@ -117,8 +132,13 @@ func (e *takenError) Error() string {
 // createOrAdopt creates secrets in one call, for a Secret (one) and a store's inline secrets
 // (many) alike. When names are taken it takes those secrets over with a PATCH if adopt is set
 // (and creates the rest), else answers *takenError. It returns the secrets in the order asked.
+//
+// The operation it is part of enters the store first, so that the creates the engine runs
+// together share one call (cfapi.Options.Shared).
 func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, want []cfapi.NewSecret, adopt bool) ([]cfapi.Secret, error) {
-	created, err := client.CreateSecrets(ctx, storeID, want)
+	op := client.Begin(storeID)
+	defer op.End()
+	created, err := client.CreateSecrets(ctx, storeID, want, op)
 	if !cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
 		return created, err
 	}
@@ -159,7 +179,7 @@ func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, wa
 		out[w.Name] = edited
 	}
 	if len(fresh) > 0 {
-		made, err := client.CreateSecrets(ctx, storeID, fresh)
+		made, err := client.CreateSecrets(ctx, storeID, fresh, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -193,4 +213,20 @@ func checkScopes(c *rules.Checker, prop string) {
 				rules.Quoted(item.WithSecret(item.Secret() || v.Secret()), s), strings.Join(knownScopes, ", "))
 		}
 	}
+}
+
+// providerAccount is the provider's Cloudflare account, "" when none is configured.
+func providerAccount(ctx context.Context) string {
+	if inst, err := config.Of(ctx); err == nil {
+		return inst.CloudflareAccount()
+	}
+	return ""
+}
+
+// timing is ctx's provider instance's Timing.
+func timing(ctx context.Context) *config.Timing {
+	if inst, err := config.Of(ctx); err == nil {
+		return inst.Timing()
+	}
+	return config.DefaultTiming()
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // GetSecretsStore looks up a Secrets Store of the account: by name, or the account's store.
-type GetSecretsStore struct{ timing *config.Timing }
+type GetSecretsStore struct{}
 
 // GetSecretsStoreArgs are getSecretsStore's inputs.
 type GetSecretsStoreArgs struct {
@@ -32,7 +32,7 @@ type GetSecretsStoreResult struct {
 }
 
 // GetSecret looks up a secret of a store by name: its metadata and Worker binding, never a value.
-type GetSecret struct{ timing *config.Timing }
+type GetSecret struct{}
 
 // GetSecretArgs are getSecret's inputs.
 type GetSecretArgs struct {
@@ -122,7 +122,7 @@ func (r *GetSecretResult) Annotate(a infer.Annotator) {
 // Invoke lists the account's stores once and picks the one asked for.
 func (f GetSecretsStore) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecretsStoreArgs]) (infer.FunctionResponse[GetSecretsStoreResult], error) {
 	in := req.Input
-	client, err := f.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.FunctionResponse[GetSecretsStoreResult]{}, err
 	}
@@ -150,13 +150,13 @@ func (f GetSecret) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecr
 	if !namePattern.MatchString(in.Name) {
 		return infer.FunctionResponse[GetSecretResult]{}, fmt.Errorf("name is %q: Secrets Store names use letters, digits, `_` and `-`", in.Name)
 	}
-	client, err := f.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.FunctionResponse[GetSecretResult]{}, err
 	}
 	storeID := rules.OrDefault(in.StoreID, "")
 	if storeID == "" {
-		store, err := accountStore(ctx, f.timing, client)
+		store, err := accountStore(ctx, client)
 		if err != nil {
 			return infer.FunctionResponse[GetSecretResult]{}, err
 		}

@@ -19,16 +19,16 @@ const (
 	SecretToken       = config.Package + ":cloudflare:Secret"
 )
 
-// Module is what the provider's builder serves of this module, with the given timing.
-func Module(t *config.Timing) rules.Module {
+// Module is what the provider's builder serves of this module.
+func Module() rules.Module {
 	return rules.Module{
 		Resources: []infer.InferredResource{
-			infer.Resource(SecretsStore{timing: t}),
-			infer.Resource(Secret{timing: t}),
+			infer.Resource(SecretsStore{}),
+			infer.Resource(Secret{}),
 		},
 		Functions: []infer.InferredFunction{
-			infer.Function(GetSecretsStore{timing: t}),
-			infer.Function(GetSecret{timing: t}),
+			infer.Function(GetSecretsStore{}),
+			infer.Function(GetSecret{}),
 		},
 		Rules: map[string]rules.Rules{
 			SecretsStoreToken: secretsStoreRules,

@@ -16,7 +16,7 @@ import (
 )
 
 // Secret manages one secret of a Cloudflare Secrets Store.
-type Secret struct{ timing *config.Timing }
+type Secret struct{}
 
 // SecretArgs are Secret's inputs. The store, name and account identify the secret; value,
 // scopes and comment change in place (PATCH).
@@ -208,7 +208,7 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 // Create makes the secret with one write, then waits until it is active.
 func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
 	in := req.Inputs
-	client, err := r.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretState]{}, err
 	}
@@ -217,7 +217,7 @@ func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs])
 		return infer.CreateResponse[SecretState]{Output: state}, nil
 	}
 	if state.StoreID == "" {
-		store, err := accountStore(ctx, r.timing, client)
+		store, err := accountStore(ctx, client)
 		if err != nil {
 			return infer.CreateResponse[SecretState]{}, err
 		}
@@ -269,7 +269,7 @@ func createSecret(ctx context.Context, client *cfapi.Client, resourceName string
 // delete, adopt or the token need no call. A secret recorded pending is waited on again.
 func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.CloudflareClient(ctx, in.APIToken, &old.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretState]{}, err
 	}
@@ -314,7 +314,7 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	accountID, storeID, secretID := parts[0], parts[1], parts[2]
 	state := req.State
 	imported := state.SecretID == ""
-	client, err := r.timing.CloudflareClient(ctx, state.APIToken, &accountID)
+	client, err := cloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
 	}
@@ -362,7 +362,7 @@ func (r Secret) Delete(ctx context.Context, req infer.DeleteRequest[SecretState]
 	if !s.Delete {
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := r.timing.CloudflareClient(ctx, s.APIToken, &s.AccountID)
+	client, err := cloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // SecretsStore manages a Cloudflare Secrets Store and, optionally, secrets inline.
-type SecretsStore struct{ timing *config.Timing }
+type SecretsStore struct{}
 
 // SecretsStoreArgs are SecretsStore's inputs.
 type SecretsStoreArgs struct {
@@ -193,7 +193,7 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 // Create makes the store (or adopts it) and its inline secrets.
 func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
 	in := req.Inputs
-	client, err := r.timing.CloudflareClient(ctx, in.APIToken, in.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
 		return infer.CreateResponse[SecretsStoreState]{}, err
 	}
@@ -260,7 +260,7 @@ func createStore(ctx context.Context, client *cfapi.Client, resourceName, name s
 // Update writes inline secret changes; adopt, delete and the token need no call.
 func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.CloudflareClient(ctx, in.APIToken, &old.AccountID)
+	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
 		return infer.UpdateResponse[SecretsStoreState]{}, err
 	}
@@ -415,11 +415,11 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
 	state := req.State
 	imported := state.StoreID == ""
-	accountID, storeID, err := parseStoreID(req.ID, config.CloudflareAccount(ctx))
+	accountID, storeID, err := parseStoreID(req.ID, providerAccount(ctx))
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
-	client, err := r.timing.CloudflareClient(ctx, state.APIToken, &accountID)
+	client, err := cloudflareClient(ctx, state.APIToken, &accountID)
 	if err != nil {
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, err
 	}
@@ -479,7 +479,7 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q) and its secrets: delete: false", s.StoreID, s.Name)
 		return infer.DeleteResponse{}, nil
 	}
-	client, err := r.timing.CloudflareClient(ctx, s.APIToken, &s.AccountID)
+	client, err := cloudflareClient(ctx, s.APIToken, &s.AccountID)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
@@ -568,7 +568,7 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 	}
 	var others []string
 	current := map[string]cfapi.Secret{}
-	done, err := r.timing.WaitFor(ctx, r.timing.StoreWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
+	done, err := timing(ctx).WaitFor(ctx, timing(ctx).StoreWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
 		func() (bool, error) {
 			secrets, err := client.ListSecrets(ctx, s.StoreID, "")
 			others, current = others[:0], map[string]cfapi.Secret{}
@@ -587,7 +587,7 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 	return nil, fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
 		"nothing was deleted. Delete them first (or remove them from the program), or set `delete: false` to keep "+
 		"the store; give every Secret in it `storeId: <store>.storeId` so that Pulumi deletes them before the store",
-		s.StoreID, s.Name, len(others), strings.Join(others, ", "), r.timing.StoreWait)
+		s.StoreID, s.Name, len(others), strings.Join(others, ", "), timing(ctx).StoreWait)
 }
 
 // state is the state the inputs describe, before the API fills in the rest; adopted says

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
@@ -96,20 +97,26 @@ func (d Deployment) pending(mode DeployMode, version int64) bool {
 	return mode == DeployRolling && version > 0 && (d.DeployedVersion == nil || *d.DeployedVersion < version)
 }
 
-// rollOut runs the rollout that is owed (see pending) with the process's Deployer, which gathers
-// the deploys of one app in one operation into one rollout, and tells its progress to the CLI's
-// status column. A failed rollout leaves the Deployment as it was, the rollout still owed, and is
-// reported as an init failure: the write is recorded, and the engine runs Update on the next up,
-// which resumes it.
-func (d *Deployment) rollOut(ctx context.Context, client *flyapi.Client, app string, mode DeployMode, version int64, strategy DeployStrategy) error {
+// rollOut runs the rollout that is owed (see pending) with the instance's Deployer, which gathers
+// the deploys of one app in one operation into one rollout (every operation op's app has on its
+// way to a deploy), and tells its progress to the CLI's status column. A failed rollout leaves
+// the Deployment as it was, the rollout still owed, and is reported as an init failure: the
+// write is recorded, and the engine runs Update on the next up, which resumes it.
+func (d *Deployment) rollOut(ctx context.Context, op *flyapi.Op, app string, mode DeployMode, version int64, strategy DeployStrategy) error {
+	defer op.Reached(flydeploy.StageDeploy)
 	if !d.pending(mode, version) {
 		return nil
 	}
-	res, err := flydeploy.Shared().Deploy(ctx, client, flydeploy.Request{
+	inst, err := config.Of(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := inst.Deployer().Deploy(ctx, op.Client(), flydeploy.Request{
 		App:      app,
 		Version:  version,
 		Strategy: flydeploy.Strategy(strategy),
 		Progress: func(msg string) { p.GetLogger(ctx).InfoStatus(msg) },
+		Op:       op,
 	})
 	if err != nil {
 		return infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
@@ -126,8 +133,17 @@ func (d *Deployment) rollOut(ctx context.Context, client *flyapi.Client, app str
 
 // rollOutWrite is the rollout a FlySecret or FlyAppSecrets owes after writing version: with
 // `deploy: rolling`, the app's machines one at a time.
-func (d *Deployment) rollOutWrite(ctx context.Context, client *flyapi.Client, app string, deploy *DeployMode, version int64) error {
-	return d.rollOut(ctx, client, app, rules.OrDefault(deploy, DeployNone), version, StrategyRolling)
+func (d *Deployment) rollOutWrite(ctx context.Context, op *flyapi.Op, app string, deploy *DeployMode, version int64) error {
+	return d.rollOut(ctx, op, app, rules.OrDefault(deploy, DeployNone), version, StrategyRolling)
+}
+
+// begin enters an operation of a resource on app, with the stages it may reach: its write, and
+// its deploy when it deploys. End it when the operation returns.
+func begin(client *flyapi.Client, app string, deploy *DeployMode) *flyapi.Op {
+	if rules.OrDefault(deploy, DeployNone) == DeployRolling {
+		return client.Begin(app, flydeploy.StageDeploy)
+	}
+	return client.Begin(app)
 }
 
 // wireDeploy declares the dependencies of the deploy input (input, echoed as output) and of the

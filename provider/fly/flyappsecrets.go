@@ -3,11 +3,13 @@ package fly
 import (
 	"context"
 	_ "embed"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
@@ -15,12 +17,13 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // FlyAppSecrets manages many secrets of one Fly.io app as one resource: every change, removals
 // included, is one bulk write.
-type FlyAppSecrets struct{ timing *config.Timing }
+type FlyAppSecrets struct{}
 
 // FlyAppSecretsArgs are FlyAppSecrets' inputs.
 type FlyAppSecretsArgs struct {
@@ -29,6 +32,7 @@ type FlyAppSecretsArgs struct {
 	Encoding    *ValueEncoding    `pulumi:"encoding,optional"`
 	KeyTemplate *string           `pulumi:"keyTemplate,optional"`
 	Prune       *bool             `pulumi:"prune,optional"`
+	PruneScope  *string           `pulumi:"pruneScope,optional"`
 	Adopt       *bool             `pulumi:"adopt,optional"`
 	Deploy      *DeployMode       `pulumi:"deploy,optional"`
 	APIToken    *string           `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
@@ -45,9 +49,13 @@ type FlyAppSecretsState struct {
 	WrittenDigests map[string]string `pulumi:"writtenDigests"`
 	WrittenAt      map[string]string `pulumi:"writtenAt"`
 	Version        int64             `pulumi:"version"`
-	// UnmanagedNames are secrets of the app that match the key template but that no resource
-	// manages, as the last refresh found them: with prune, the next up unsets them.
+	// UnmanagedNames are the secrets of the app inside the prune scope that no resource of the
+	// program declares and that were there before this resource took the scope over, as the
+	// last refresh or up found them: the next up unsets them (its preview lists each).
 	UnmanagedNames []string `pulumi:"unmanagedNames,optional"`
+	// PruneSince is when this resource took its prune scope over, less a margin: only secrets
+	// written before it are pruned; one written into the scope since is someone else's.
+	PruneSince string `pulumi:"pruneSince,optional"`
 	Deployment
 }
 
@@ -95,8 +103,14 @@ func (a *FlyAppSecretsArgs) Annotate(an infer.Annotator) {
 	an.SetDefault(&a.Encoding, EncodingPlain)
 	an.Describe(&a.KeyTemplate, "The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. "+
 		"Without one, a key is its own name. Changing it renames the secrets, in one write.")
-	an.Describe(&a.Prune, "Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) "+
-		"and that no resource of the program declares (default `false`).")
+	an.Describe(&a.Prune, "Unset the app's secrets inside the prune scope that this resource does not manage "+
+		"(default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, "+
+		"e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: \"*\"`. Only secrets that were "+
+		"there before this resource took the scope over are unset, each listed in the preview; one written into the "+
+		"scope later is kept, with a warning (another resource, stack or person writes it), and a secret another "+
+		"resource of the program declares inside the scope fails the preview.")
+	an.Describe(&a.PruneScope, "The names `prune` may unset: a pattern where `*` stands for any run of characters, "+
+		"e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).")
 	an.Describe(&a.Adopt, "Take over keys that already exist on the app, writing the program's values, instead of "+
 		"failing (default `false`).")
 	an.Describe(&a.Deploy, deployDescription)
@@ -112,8 +126,11 @@ func (s *FlyAppSecretsState) Annotate(a infer.Annotator) {
 	a.Describe(&s.WrittenAt, "When this resource last wrote each secret (RFC 3339), by Fly name. Empty after an import.")
 	a.Describe(&s.Version, "The app's secrets version after this resource's last write. Machines at "+
 		"`min_secrets_version` >= this value see every value written. 0 after an import.")
-	a.Describe(&s.UnmanagedNames, "Secrets of the app that match the key template and that no resource manages, as the "+
-		"last refresh found them; with `prune`, the next `pulumi up` unsets them.")
+	a.Describe(&s.UnmanagedNames, "Secrets of the app inside the prune scope that no resource of the program manages and "+
+		"that were there before this resource took the scope over, as the last refresh or up found them: the next "+
+		"`pulumi up` unsets them.")
+	a.Describe(&s.PruneSince, "When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: "+
+		"only secrets written before it are pruned.")
 }
 
 // WireDependencies keeps the values and token secret in every output and says which inputs
@@ -124,6 +141,9 @@ func (FlyAppSecrets) WireDependencies(f infer.FieldSelector, args *FlyAppSecrets
 	app, secrets := f.InputField(&args.App).Computed(), f.InputField(&args.Secrets).Computed()
 	encoding, template := f.InputField(&args.Encoding).Computed(), f.InputField(&args.KeyTemplate).Computed()
 	prune := f.InputField(&args.Prune).Computed()
+	scope := f.InputField(&args.PruneScope).Computed()
+	f.OutputField(&state.PruneScope).DependsOn(scope)
+	f.OutputField(&state.PruneSince).DependsOn(prune, scope, template)
 	f.OutputField(&state.App).DependsOn(app)
 	f.OutputField(&state.Secrets).DependsOn(secrets)
 	f.OutputField(&state.Encoding).DependsOn(encoding)
@@ -132,11 +152,11 @@ func (FlyAppSecrets) WireDependencies(f infer.FieldSelector, args *FlyAppSecrets
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Names).DependsOn(secrets, template)
-	f.OutputField(&state.UnmanagedNames).DependsOn(app, secrets, template, prune)
+	f.OutputField(&state.UnmanagedNames).DependsOn(app, secrets, template, prune, scope)
 	for _, written := range []any{&state.Digests, &state.WrittenDigests, &state.WrittenAt, &state.Version} {
-		f.OutputField(written).DependsOn(app, secrets, encoding, template, prune)
+		f.OutputField(written).DependsOn(app, secrets, encoding, template, prune, scope)
 	}
-	wireDeploy(f, &args.Deploy, &state.Deploy, &state.Deployment, app, secrets, encoding, template, prune)
+	wireDeploy(f, &args.Deploy, &state.Deploy, &state.Deployment, app, secrets, encoding, template, prune, scope)
 }
 
 // Check validates at preview, before any API call: the app, the template, and every key's
@@ -168,51 +188,47 @@ func (FlyAppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 			return limitSecretName.Exceeds(what, len(name))
 		}
 		c.SecretMap("secrets", req.OldInputs, names, limitValue)
-		if app, ok := c.Str("app"); ok {
-			if m, ok := c.Inputs.GetOk("secrets"); ok && m.IsMap() && !m.IsComputed() && (!templateGiven || templateKnown) {
-				for key := range m.AsMap().AllStable {
-					declared.declare(app, appSecretsOwner(app, template), nameFor(template, key))
-				}
-			}
+		c.Credential("apiToken", config.KeyFlyToken)
+		scopeKnown, scope := checkPruneScope(c, template)
+		app, appKnown := c.Str("app")
+		m, mapGiven := c.Inputs.GetOk("secrets")
+		if !appKnown || !mapGiven || !m.IsMap() || m.IsComputed() || !scopeKnown || len(c.Failures) > 0 {
+			return // names and scope checked once they are known
 		}
+		var flyNames []string
+		for key := range m.AsMap().AllStable {
+			flyNames = append(flyNames, nameFor(template, key))
+		}
+		var owned *ownership.Scope
+		if scope != nil {
+			owned = scope.ownership()
+		}
+		declare(ctx, c, "secrets", app, flyNames, owned)
 	})
 }
 
-// Create writes every secret in one call, after one look at the app: keys that exist are
-// taken over only with adopt, and with prune the app's other matching secrets are unset in the
-// same call.
+// Create writes every secret in one bulk call with the other writes of the moment: keys that
+// exist are taken over only with adopt (and confirmed, see confirmTakeover); with prune the
+// scope's strays are unset in the same call.
 func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAppSecretsArgs]) (infer.CreateResponse[FlyAppSecretsState], error) {
 	in := req.Inputs
-	client, err := r.timing.FlyClient(ctx, in.APIToken)
+	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.CreateResponse[FlyAppSecretsState]{}, err
 	}
 	if req.DryRun {
 		return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: in.preview()}, nil
 	}
-	rec := newAppSecretsRecord(in)
-	w := rec.plan(in, nil)
-	listed, err := client.ListSecrets(ctx, in.App, 0)
-	if err != nil {
-		return infer.CreateResponse[FlyAppSecretsState]{}, err
-	}
-	if err := w.ownership(ctx, in, req.Name, listed, rec); err != nil {
-		return infer.CreateResponse[FlyAppSecretsState]{}, err
-	}
-	if err := w.write(ctx, client, rec); err != nil {
-		return infer.CreateResponse[FlyAppSecretsState]{}, err
-	}
-	state := rec.state(in)
-	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
+	state, err := newAppSecretsRecord(in).apply(ctx, client, in, nil, req.Name)
 	return infer.CreateResponse[FlyAppSecretsState]{ID: in.App, Output: state}, err
 }
 
-// Update writes, in one call, what changed: new and changed values, values changed outside
-// Pulumi, keys removed from the program (from the old state) and, with prune, unmanaged keys.
-// It looks at the app first (one list) only when keys are added or removed or prune is on.
+// Update writes, in one bulk call, what changed: new and changed values, values changed outside
+// Pulumi, keys removed from the program (from the old state) and, with prune, the scope's
+// strays. The conditions of the unsets are decided when the call is sent.
 func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAppSecretsArgs, FlyAppSecretsState]) (infer.UpdateResponse[FlyAppSecretsState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.FlyClient(ctx, in.APIToken)
+	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.UpdateResponse[FlyAppSecretsState]{}, err
 	}
@@ -221,32 +237,120 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 		if slices.Equal(next.Names, old.Names) {
 			next.Digests, next.WrittenDigests, next.WrittenAt, next.Version = old.Digests, old.WrittenDigests, old.WrittenAt, old.Version
 		}
+		next.UnmanagedNames, next.PruneSince = old.UnmanagedNames, old.PruneSince
 		next.Deployment = old.Deployment
 		return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, nil
 	}
 	rec := recordOf(old)
-	w := rec.plan(in, &old.FlyAppSecretsArgs)
-	if len(w.added) > 0 || len(w.removed) > 0 || orFalse(in.Prune) {
-		listed, err := client.ListSecrets(ctx, in.App, old.Version)
-		if err != nil {
-			return infer.UpdateResponse[FlyAppSecretsState]{}, err
-		}
-		if err := w.ownership(ctx, in, "<name>", listed, rec); err != nil {
-			return infer.UpdateResponse[FlyAppSecretsState]{}, err
-		}
-	}
-	if err := w.write(ctx, client, rec); err != nil {
-		return infer.UpdateResponse[FlyAppSecretsState]{}, err
-	}
-	next := rec.state(in)
-	next.Deployment = old.Deployment
-	err = next.Deployment.rollOutWrite(ctx, client, next.App, next.Deploy, next.Version)
+	next, err := rec.apply(ctx, client, in, &old, "<name>")
 	return infer.UpdateResponse[FlyAppSecretsState]{Output: next}, err
 }
 
+// apply makes the one bulk write that takes the record to the inputs in (old: the state of the
+// last write, nil for a create), confirms what it took over, records the answer, and runs the
+// rollout it owes.
+func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in FlyAppSecretsArgs, old *FlyAppSecretsState,
+	resourceName string) (FlyAppSecretsState, error) {
+	op := begin(client, in.App, in.Deploy)
+	defer op.End()
+	owner := rules.URN(ctx)
+	var oldArgs *FlyAppSecretsArgs
+	if old != nil {
+		oldArgs = &old.FlyAppSecretsArgs
+		r.pruneSince = old.PruneSince
+	}
+	w, values := r.plan(in, oldArgs)
+	w.Owner = owner
+	if scope, on := pruneScopeOf(in); on {
+		if r.pruneSince == "" || oldArgs == nil || !samePruneScope(*oldArgs, in) {
+			r.pruneSince = rules.Timestamp(time.Now().Add(-pruneMargin))
+		}
+		w.Prune = &flyapi.Prune{Match: scope.match, Managed: slices.Sorted(maps.Keys(values)), Before: r.since()}
+	} else {
+		r.pruneSince = ""
+	}
+	var res flyapi.WriteResult
+	var err error
+	if len(w.Changes) > 0 || w.Prune != nil {
+		res, err = op.Write(ctx, w)
+	}
+	var exists *flyapi.ExistsError
+	if errors.As(err, &exists) {
+		names := make([]string, len(exists.Secrets))
+		for i, s := range exists.Secrets {
+			names[i] = s.Name
+		}
+		return FlyAppSecretsState{}, fmt.Errorf("Fly.io app %q already has secrets %s, and this resource does not "+
+			"manage them. If you renamed this resource, add the old name to its `aliases`. Otherwise bring just these "+
+			"under management with `pulumi import %s %s '%s'` (the app's other secrets stay outside it), or set "+
+			"`adopt: true` to overwrite them", in.App, strings.Join(names, ", "), FlyAppSecretsToken, resourceName,
+			importID(in.App, orEmpty(in.KeyTemplate), keysOf(orEmpty(in.KeyTemplate), names)))
+	}
+	if err != nil {
+		return FlyAppSecretsState{}, err
+	}
+	op.Reached(flyapi.StageWrite)
+	if res, err = confirmTakeover(ctx, op, in.App, owner, res, values); err != nil {
+		return FlyAppSecretsState{}, err
+	}
+	r.record(ctx, in.App, w, res)
+	next := r.state(in)
+	if old != nil {
+		next.Deployment = old.Deployment
+	}
+	err = next.Deployment.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
+	return next, err
+}
+
+// pruneMargin is how long before this resource took its prune scope over a secret must have been
+// written to be pruned: a secret written during the operation that took it over (by a resource
+// this provider instance cannot see: another provider instance, a --target run) is never a
+// stray.
+const pruneMargin = 10 * time.Minute
+
+func (r *appSecretsRecord) since() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.pruneSince)
+	return t
+}
+
+// record takes in what the write did: the secrets it wrote, those it unset or left (a removal
+// another owner now holds is no longer this resource's), and what prune kept.
+func (r *appSecretsRecord) record(ctx context.Context, app string, w flyapi.Write, res flyapi.WriteResult) {
+	log := p.GetLogger(ctx)
+	for _, name := range res.Unset {
+		log.Infof("unset Fly.io secret %s/%s", app, name)
+		r.forget(name)
+	}
+	for _, ch := range w.Changes {
+		if ch.Kind != flyapi.Unset {
+			r.names[ch.Name] = true
+			if s, ok := res.Secrets[ch.Name]; ok {
+				r.digests[ch.Name], r.writtenDigests[ch.Name] = s.Digest, s.Digest
+				r.at[ch.Name] = rules.Timestamp(s.UpdatedAt)
+			}
+			continue
+		}
+		if why, left := res.Left[ch.Name]; left {
+			leftInPlace(ctx, app, ch.Name, why)
+			r.forget(ch.Name)
+		}
+	}
+	for _, name := range sortedKeysOf(res.Left) {
+		if !r.names[name] && !slices.ContainsFunc(w.Changes, func(c flyapi.Change) bool { return c.Name == name }) {
+			log.Warningf("prune kept Fly.io secret %s/%s: %s", app, name, res.Left[name])
+		}
+	}
+	if res.Version > 0 {
+		r.version = res.Version
+	}
+	r.unmanaged = nil
+}
+
+func sortedKeysOf[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
 // Read serves refresh and import with one list of the app's secrets.
 func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSecretsArgs, FlyAppSecretsState]) (infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState], error) {
-	app, template, err := parseAppSecretsID(req.ID)
+	app, template, keys, err := parseAppSecretsID(req.ID)
 	if err != nil {
 		return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{}, err
 	}
@@ -258,7 +362,7 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 			state.KeyTemplate = &template
 		}
 	}
-	client, err := r.timing.FlyClient(ctx, state.APIToken)
+	client, err := flyClient(ctx, state.APIToken)
 	if err != nil {
 		return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{}, err
 	}
@@ -279,7 +383,7 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 	if imported {
 		state.Secrets = map[string]string{}
 		for _, s := range listed {
-			if key, ok := keyFor(tmpl, s.Name); ok {
+			if key, ok := keyFor(tmpl, s.Name); ok && (keys == nil || slices.Contains(keys, key)) {
 				state.Secrets[key] = "" // unknown: the next up writes the program's value
 				state.Names = append(state.Names, s.Name)
 			}
@@ -290,41 +394,87 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 		}
 	}
 	rec := recordOf(state)
-	rec.refresh(listed, tmpl, declared.others(app, appSecretsOwner(app, tmpl)))
+	var kept map[string]string
+	if scope, on := pruneScopeOf(state.FlyAppSecretsArgs); on {
+		if rec.pruneSince == "" {
+			rec.pruneSince = rules.Timestamp(time.Now().Add(-pruneMargin))
+		}
+		kept = rec.strays(ctx, app, listed, scope)
+	}
+	rec.refresh(listed)
 	for _, why := range rec.driftReport(app, orFalse(state.Prune)) {
 		p.GetLogger(ctx).Warning(why)
+	}
+	for _, name := range sortedKeysOf(kept) {
+		p.GetLogger(ctx).Warningf("prune keeps Fly.io secret %s/%s: %s", app, name, kept[name])
 	}
 	next := rec.state(state.FlyAppSecretsArgs)
 	next.Deployment = state.Deployment
 	return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{ID: req.ID, Inputs: next.FlyAppSecretsArgs, State: next}, nil
 }
 
-// Delete unsets every managed secret in one call, after one look at the app, leaving in place
-// (with a warning) those written since this resource last wrote them.
+// strays records, from a listing, the scope's secrets the next up unsets (unmanaged), and returns
+// those it keeps and why: declared by another resource of the program, or written since the
+// resource took the scope over. It is the rule the desk applies when it prunes (flyapi.Prune).
+func (r *appSecretsRecord) strays(ctx context.Context, app string, listed []flyapi.Secret, scope pruneScope) (kept map[string]string) {
+	kept = map[string]string{}
+	r.unmanaged = nil
+	inst, _ := config.Of(ctx)
+	for _, s := range listed {
+		if r.names[s.Name] || !scope.match(s.Name) {
+			continue
+		}
+		by := ""
+		if inst != nil {
+			by = inst.Owners.DeclaredBy(inst.FlyPlace(app), s.Name, rules.URN(ctx))
+		}
+		switch {
+		case by != "":
+			kept[s.Name] = "declared by " + by
+		case !s.UpdatedAt.Before(r.since()):
+			kept[s.Name] = fmt.Sprintf("written at %s, after this resource took over its prune scope %s: another "+
+				"resource, stack or person writes it", rules.Timestamp(s.UpdatedAt), scope.describe)
+		default:
+			r.unmanaged = append(r.unmanaged, s.Name)
+		}
+	}
+	slices.Sort(r.unmanaged)
+	return kept
+}
+
+// Delete unsets every managed secret in one bulk call, leaving in place (with a warning) those
+// written since this resource last wrote them and those another resource of the program writes
+// or declares; those it never wrote (imported, and never written since) are let go, not unset.
 func (r FlyAppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[FlyAppSecretsState]) (infer.DeleteResponse, error) {
 	s := req.State
-	client, err := r.timing.FlyClient(ctx, s.APIToken)
+	client, err := flyClient(ctx, s.APIToken)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	if len(s.Names) == 0 {
+	rec := recordOf(s)
+	w := flyapi.Write{Owner: rules.URN(ctx)}
+	for _, name := range s.Names {
+		if ch, ok := rec.removal(name); ok {
+			w.Changes = append(w.Changes, ch)
+		} else {
+			p.GetLogger(ctx).Infof("let go of Fly.io secret %s/%s: this resource never wrote it (it was imported), so it "+
+				"stays on the app", s.App, name)
+		}
+	}
+	if len(w.Changes) == 0 {
 		return infer.DeleteResponse{}, nil
 	}
-	listed, err := client.ListSecrets(ctx, s.App, s.Version)
+	op := client.Begin(s.App)
+	defer op.End()
+	res, err := op.Write(ctx, w)
 	switch {
-	case flyapi.IsNotFound(err):
+	case flyapi.IsAppNotFound(err):
 		return infer.DeleteResponse{}, nil
 	case err != nil:
 		return infer.DeleteResponse{}, err
 	}
-	rec := recordOf(s)
-	w := &appSecretsWrite{app: s.App, values: map[string]*string{}}
-	for _, name := range s.Names {
-		w.removed = append(w.removed, name)
-		w.values[name] = nil
-	}
-	w.leaveOthersWrites(ctx, listed, rec)
-	return infer.DeleteResponse{}, w.write(ctx, client, rec)
+	rec.record(ctx, s.App, w, res)
+	return infer.DeleteResponse{}, nil
 }
 
 // appSecretsRecord is what FlyAppSecrets knows of its secrets, by Fly name, while an operation
@@ -335,6 +485,7 @@ type appSecretsRecord struct {
 	version                     int64
 	unmanaged                   []string
 	prune                       bool
+	pruneSince                  string
 }
 
 func newAppSecretsRecord(in FlyAppSecretsArgs) *appSecretsRecord {
@@ -349,7 +500,8 @@ func recordOf(s FlyAppSecretsState) *appSecretsRecord {
 		return m
 	}
 	r := &appSecretsRecord{names: map[string]bool{}, digests: clone(s.Digests), writtenDigests: clone(s.WrittenDigests),
-		at: clone(s.WrittenAt), version: s.Version, unmanaged: s.UnmanagedNames, prune: orFalse(s.Prune)}
+		at: clone(s.WrittenAt), version: s.Version, unmanaged: s.UnmanagedNames, prune: orFalse(s.Prune),
+		pruneSince: s.PruneSince}
 	for _, n := range s.Names {
 		r.names[n] = true
 	}
@@ -394,8 +546,8 @@ func (r *appSecretsRecord) drifted() []string {
 }
 
 // refresh takes in what a list of the app found: the managed secrets' digests (a secret gone is
-// dropped from digests, a drift), and the secrets matching the template that no resource manages.
-func (r *appSecretsRecord) refresh(listed []flyapi.Secret, template string, declaredElsewhere map[string]bool) {
+// dropped from digests, a drift).
+func (r *appSecretsRecord) refresh(listed []flyapi.Secret) {
 	found := map[string]flyapi.Secret{}
 	for _, s := range listed {
 		found[s.Name] = s
@@ -407,13 +559,6 @@ func (r *appSecretsRecord) refresh(listed []flyapi.Secret, template string, decl
 			delete(r.digests, name)
 		}
 	}
-	r.unmanaged = nil
-	for _, s := range listed {
-		if _, matches := keyFor(template, s.Name); matches && !r.names[s.Name] && !declaredElsewhere[s.Name] {
-			r.unmanaged = append(r.unmanaged, s.Name)
-		}
-	}
-	slices.Sort(r.unmanaged)
 }
 
 // driftReport says, per key, what changed outside Pulumi.
@@ -428,8 +573,9 @@ func (r *appSecretsRecord) driftReport(app string, prune bool) []string {
 		}
 	}
 	if len(r.unmanaged) > 0 && prune {
-		out = append(out, fmt.Sprintf("Fly.io app %s has secrets that no resource manages (%s) and prune is on: the next up "+
-			"unsets them", app, strings.Join(r.unmanaged, ", ")))
+		out = append(out, fmt.Sprintf("Fly.io app %s has secrets in this resource's prune scope that were there before it "+
+			"took the scope over and that no resource manages (%s): the next up unsets them", app,
+			strings.Join(r.unmanaged, ", ")))
 	}
 	return out
 }
@@ -441,133 +587,56 @@ func (r *appSecretsRecord) state(in FlyAppSecretsArgs) FlyAppSecretsState {
 		names = []string{}
 	}
 	return FlyAppSecretsState{FlyAppSecretsArgs: in, Names: names, Digests: r.digests, WrittenDigests: r.writtenDigests,
-		WrittenAt: r.at, Version: r.version, UnmanagedNames: r.unmanaged}
+		WrittenAt: r.at, Version: r.version, UnmanagedNames: r.unmanaged, PruneSince: r.pruneSince}
 }
 
-// appSecretsWrite is one bulk write of an app's secrets: values to set (non-nil) and unset (nil).
-type appSecretsWrite struct {
-	app string
-	// values is what the write sends, by Fly name.
-	values map[string]*string
-	// added are names the resource does not manage yet; removed, names it stops managing.
-	added, removed []string
-}
-
-// plan is the write that takes the record to the inputs in: old are the inputs of the last write
-// (nil for a create). A managed secret is written when its value or encoding changed, when it
-// drifted, or when its value is unknown (after an import).
-func (r *appSecretsRecord) plan(in FlyAppSecretsArgs, old *FlyAppSecretsArgs) *appSecretsWrite {
-	w := &appSecretsWrite{app: in.App, values: map[string]*string{}}
+// plan is the write that takes the record to the inputs in, and the values it writes by Fly name:
+// old are the inputs of the last write (nil for a create). A managed secret is written when its
+// value or encoding changed, when it drifted, or when its value is unknown (after an import); a
+// new one is created (taken over, with adopt); a removed one is unset if it still holds this
+// resource's last write, and let go if this resource never wrote it (an import).
+func (r *appSecretsRecord) plan(in FlyAppSecretsArgs, old *FlyAppSecretsArgs) (flyapi.Write, map[string]string) {
+	var w flyapi.Write
 	want := in.encodedByName()
 	var before map[string]string
 	if old != nil {
 		before = old.encodedByName()
 	}
 	drifted := r.drifted()
-	for name, value := range want {
+	newKind := flyapi.Create
+	if orFalse(in.Adopt) {
+		newKind = flyapi.Take
+	}
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		value := want[name]
 		switch {
 		case !r.names[name]:
-			w.added = append(w.added, name)
+			w.Changes = append(w.Changes, flyapi.Change{Name: name, Kind: newKind, Value: value})
 		case before[name] == value && r.writtenDigests[name] != "" && !slices.Contains(drifted, name):
+		default:
+			w.Changes = append(w.Changes, flyapi.Change{Name: name, Kind: flyapi.Set, Value: value})
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.names)) {
+		if _, kept := want[name]; kept {
 			continue
 		}
-		w.values[name] = &value
-	}
-	for name := range r.names {
-		if _, kept := want[name]; !kept {
-			w.removed = append(w.removed, name)
-			w.values[name] = nil
+		if ch, ok := r.removal(name); ok {
+			w.Changes = append(w.Changes, ch)
+		} else {
+			r.forget(name) // imported and never written: it stays on the app, unmanaged
 		}
 	}
-	slices.Sort(w.added)
-	slices.Sort(w.removed)
-	return w
+	return w, want
 }
 
-// ownership applies the ownership rule to a write, given the app's secrets as listed: a name to
-// add that exists is taken over only with adopt; a name to remove that someone else wrote
-// since this resource did is left; with prune, unmanaged matching names are unset.
-func (w *appSecretsWrite) ownership(ctx context.Context, in FlyAppSecretsArgs, resourceName string, listed []flyapi.Secret, rec *appSecretsRecord) error {
-	found := map[string]bool{}
-	for _, s := range listed {
-		found[s.Name] = true
+// removal is the unset of a managed secret, judged by this resource's last write of it; false
+// when it never wrote it.
+func (r *appSecretsRecord) removal(name string) (flyapi.Change, bool) {
+	if r.writtenDigests[name] == "" || r.at[name] == "" {
+		return flyapi.Change{}, false
 	}
-	var taken []string
-	for _, name := range w.added {
-		if found[name] {
-			taken = append(taken, name)
-		}
-	}
-	if len(taken) > 0 && !orFalse(in.Adopt) {
-		return fmt.Errorf("Fly.io app %q already has secrets %s, and this resource does not manage them. If you "+
-			"renamed this resource, add the old name to its `aliases`. Otherwise bring the app's secrets under "+
-			"management with `pulumi import %s %s '%s'`, or set `adopt: true` to overwrite them",
-			in.App, strings.Join(taken, ", "), FlyAppSecretsToken, resourceName, appSecretsID(in.App, orEmpty(in.KeyTemplate)))
-	}
-	w.leaveOthersWrites(ctx, listed, rec)
-	if orFalse(in.Prune) {
-		others := declared.others(in.App, appSecretsOwner(in.App, orEmpty(in.KeyTemplate)))
-		for _, s := range listed {
-			_, matches := keyFor(orEmpty(in.KeyTemplate), s.Name)
-			if _, planned := w.values[s.Name]; matches && !planned && !rec.names[s.Name] && !others[s.Name] {
-				w.values[s.Name] = nil
-			}
-		}
-	}
-	return nil
-}
-
-// leaveOthersWrites drops from the write the removals of secrets written since this resource
-// last wrote them (their updated_at is not the one it recorded), with a warning, and those
-// already gone.
-func (w *appSecretsWrite) leaveOthersWrites(ctx context.Context, listed []flyapi.Secret, rec *appSecretsRecord) {
-	byName := map[string]flyapi.Secret{}
-	for _, s := range listed {
-		byName[s.Name] = s
-	}
-	for _, name := range w.removed {
-		s, exists := byName[name]
-		ours := rec.at[name]
-		switch {
-		case !exists:
-			delete(w.values, name)
-		case ours != "" && rules.Timestamp(s.UpdatedAt) != ours:
-			p.GetLogger(ctx).Warningf("left Fly.io secret %s/%s in place: it was written at %s, after this resource last "+
-				"wrote it (%s), so another stack, resource or person owns it now. To remove it anyway: "+
-				"`fly secrets unset %s --app %s --stage`", w.app, name, rules.Timestamp(s.UpdatedAt), ours, name, w.app)
-			delete(w.values, name)
-		}
-		rec.forget(name)
-	}
-}
-
-// write makes the one bulk call (none when there is nothing to change) and records its answer.
-func (w *appSecretsWrite) write(ctx context.Context, client *flyapi.Client, rec *appSecretsRecord) error {
-	for _, name := range w.added {
-		rec.names[name] = true
-	}
-	if len(w.values) == 0 {
-		return nil
-	}
-	res, err := client.UpdateSecrets(ctx, w.app, w.values)
-	if err != nil {
-		return err
-	}
-	for _, s := range res.Secrets {
-		if !rec.names[s.Name] {
-			continue
-		}
-		rec.digests[s.Name], rec.writtenDigests[s.Name] = s.Digest, s.Digest
-		rec.at[s.Name] = rules.Timestamp(s.UpdatedAt)
-	}
-	for name, value := range w.values {
-		if value == nil {
-			rec.forget(name)
-		}
-	}
-	rec.version = res.Version
-	rec.unmanaged = nil
-	return nil
+	return flyapi.Change{Name: name, Kind: flyapi.Unset, Written: writtenRecord(r.writtenDigests[name], r.at[name], r.version)}, true
 }
 
 func (r *appSecretsRecord) forget(name string) {
@@ -619,39 +688,70 @@ func orDefaultTemplate(template string) string {
 	return fmt.Sprintf("%q", template)
 }
 
-// appSecretsOwner is how the program's declarations name a FlyAppSecrets: by what it manages.
-func appSecretsOwner(app, template string) string {
-	return "FlyAppSecrets " + appSecretsID(app, template)
-}
-
 // appSecretsID is the import ID of an app's secrets under a template.
-func appSecretsID(app, template string) string {
-	if template == "" {
+func appSecretsID(app, template string) string { return importID(app, template, nil) }
+
+// importID is the import ID of an app's secrets under a template, only keys when given.
+func importID(app, template string, keys []string) string {
+	q := url.Values{}
+	if template != "" {
+		q.Set("keyTemplate", template)
+	}
+	if len(keys) > 0 {
+		q.Set("keys", strings.Join(keys, ","))
+	}
+	if len(q) == 0 {
 		return app
 	}
-	return app + "?keyTemplate=" + template
+	// The template's braces read better unescaped; names and templates hold no & or =.
+	query := strings.NewReplacer("%7B", "{", "%7D", "}", "%2C", ",").Replace(q.Encode())
+	return app + "?" + query
 }
 
-// parseAppSecretsID reads `<app>` or `<app>?keyTemplate=<template>`, checking both before any
-// API call.
-func parseAppSecretsID(id string) (app, template string, err error) {
+// keysOf are the keys Fly names stand for under a template.
+func keysOf(template string, names []string) []string {
+	var keys []string
+	for _, n := range names {
+		if k, ok := keyFor(template, n); ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// parseAppSecretsID reads `<app>`, `<app>?keyTemplate=<template>`, and either with
+// `keys=<key>,<key>` (import only those), checking all before any API call.
+func parseAppSecretsID(id string) (app, template string, keys []string, err error) {
 	app, query, hasQuery := strings.Cut(id, "?")
-	malformed := fmt.Errorf("FlyAppSecrets ID %q is malformed: expected <app> or <app>?keyTemplate=<template>, e.g. "+
-		"my-app or my-app?keyTemplate=PROD_{{key}}", id)
+	malformed := fmt.Errorf("FlyAppSecrets ID %q is malformed: expected <app>, <app>?keyTemplate=<template> or "+
+		"<app>?keys=<key>,<key> (both may be given, joined with &), e.g. my-app?keyTemplate=PROD_{{key}}&keys=DATABASE_URL", id)
 	if !appPattern.MatchString(app) {
-		return "", "", malformed
+		return "", "", nil, malformed
 	}
 	if hasQuery {
 		values, err := url.ParseQuery(query)
-		if err != nil || len(values) != 1 || len(values["keyTemplate"]) != 1 {
-			return "", "", malformed
+		if err != nil {
+			return "", "", nil, malformed
 		}
-		template = values.Get("keyTemplate")
-		if strings.Count(template, keyPlaceholder) != 1 {
-			return "", "", fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id, keyPlaceholder)
+		for k, v := range values {
+			if (k != "keyTemplate" && k != "keys") || len(v) != 1 {
+				return "", "", nil, malformed
+			}
+		}
+		if values.Has("keyTemplate") {
+			template = values.Get("keyTemplate")
+			if strings.Count(template, keyPlaceholder) != 1 {
+				return "", "", nil, fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id, keyPlaceholder)
+			}
+		}
+		if values.Has("keys") {
+			keys = strings.Split(values.Get("keys"), ",")
+			if slices.Contains(keys, "") {
+				return "", "", nil, malformed
+			}
 		}
 	}
-	return app, template, nil
+	return app, template, keys, nil
 }
 
 func orEmpty(s *string) string { return rules.OrDefault(s, "") }

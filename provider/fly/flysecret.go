@@ -18,7 +18,7 @@ import (
 )
 
 // FlySecret manages one secret of a Fly.io app.
-type FlySecret struct{ timing *config.Timing }
+type FlySecret struct{}
 
 // FlySecretArgs are FlySecret's inputs. app and name identify the secret; the token is only
 // how we reach it.
@@ -169,50 +169,63 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 		c.NonEmptyValue(req.OldInputs, "value")
 		c.Length("value", limitValue)
 		checkEncoding(c)
+		c.Credential("apiToken", config.KeyFlyToken)
 		app, appKnown := c.Str("app")
-		if name, nameKnown := c.Str("name"); appKnown && nameKnown {
-			declared.declare(app, "FlySecret "+req.Name, name)
+		if name, nameKnown := c.Str("name"); appKnown && nameKnown && len(c.Failures) == 0 {
+			declare(ctx, c, "name", app, []string{name}, nil)
 		}
 	})
 }
 
-// Create sets the secret, after a look that it does not exist yet (unless adopt): two calls.
+// Create sets the secret if the app has none of that name (unless adopt): one bulk call with the
+// other writes of the moment, after one listing per app. A secret adopt took over is confirmed
+// once another process's unset of it would show, and written again if it went (see
+// confirmTakeover).
 func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
 	in := req.Inputs
 	id := flySecretID(in.App, in.Name)
-	client, err := r.timing.FlyClient(ctx, in.APIToken)
+	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
 	if req.DryRun {
 		return infer.CreateResponse[FlySecretState]{ID: id, Output: FlySecretState{FlySecretArgs: in}}, nil
 	}
-	write := client.CreateSecret
+	op := begin(client, in.App, in.Deploy)
+	defer op.End()
+	kind := flyapi.Create
 	if rules.OrDefault(in.Adopt, false) {
-		write = client.SetSecret
+		kind = flyapi.Take
 	}
-	res, err := write(ctx, in.App, in.Name, in.encodedValue())
+	owner := rules.URN(ctx)
+	res, err := op.Write(ctx, flyapi.Write{Owner: owner,
+		Changes: []flyapi.Change{{Name: in.Name, Kind: kind, Value: in.encodedValue()}}})
 	var exists *flyapi.ExistsError
 	if errors.As(err, &exists) {
 		return infer.CreateResponse[FlySecretState]{}, fmt.Errorf("Fly.io app %q already has a secret %q (set %s), and "+
 			"this resource did not create it. If you renamed this resource, add the old name to its `aliases`, so that "+
 			"Pulumi moves it instead of creating a new one and deleting the old. Otherwise bring it under management "+
 			"with `pulumi import %s %s %s`, or set `adopt: true` to overwrite it",
-			in.App, in.Name, rules.Timestamp(exists.Secret.UpdatedAt), FlySecretToken, req.Name, id)
+			in.App, in.Name, rules.Timestamp(exists.Secrets[0].UpdatedAt), FlySecretToken, req.Name, id)
 	}
 	if err != nil {
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
+	res, err = confirmTakeover(ctx, op, in.App, owner, res, map[string]string{in.Name: in.encodedValue()})
+	if err != nil {
+		return infer.CreateResponse[FlySecretState]{}, err
+	}
 	state := written(in, res)
-	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
+	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
 // Update writes the value when it or its encoding changed, or when a refresh found it
-// changed outside Pulumi: one API call, or none; then the rollout it owes, when it deploys.
+// changed outside Pulumi: one bulk call with the other writes of the moment, or none; then the
+// rollout it owes, when it deploys.
 func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
-	client, err := r.timing.FlyClient(ctx, in.APIToken)
+	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.UpdateResponse[FlySecretState]{}, err
 	}
@@ -223,15 +236,19 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 	if req.DryRun {
 		return infer.UpdateResponse[FlySecretState]{Output: state}, nil
 	}
+	op := begin(client, in.App, in.Deploy)
+	defer op.End()
 	if !unchanged {
-		res, err := client.SetSecret(ctx, in.App, in.Name, in.encodedValue())
+		res, err := op.Write(ctx, flyapi.Write{Owner: rules.URN(ctx),
+			Changes: []flyapi.Change{{Name: in.Name, Kind: flyapi.Set, Value: in.encodedValue()}}})
 		if err != nil {
 			return infer.UpdateResponse[FlySecretState]{}, err
 		}
 		state = written(in, res)
 		state.Deployment = old.Deployment
 	}
-	err = state.Deployment.rollOutWrite(ctx, client, state.App, state.Deploy, state.Version)
+	op.Reached(flyapi.StageWrite)
+	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, err
 }
 
@@ -247,7 +264,7 @@ func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs
 	}
 	state := req.State
 	imported := state.Digest == ""
-	client, err := r.timing.FlyClient(ctx, state.APIToken)
+	client, err := flyClient(ctx, state.APIToken)
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err
 	}
@@ -295,46 +312,50 @@ func (s FlySecretState) lastSeen() time.Time {
 }
 
 // Delete unsets the secret, unless it was written since this resource last wrote it (by
-// another stack, a resource that adopted it, or by hand): then it stays, with a warning. One
-// already gone is success.
+// another stack, a resource that adopted it, or by hand), or another resource of the program
+// writes or declares it: then it stays, with a warning. One already gone is success. The
+// condition is decided when the bulk call is sent, from a listing that shows every earlier write
+// of this instance.
 func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecretState]) (infer.DeleteResponse, error) {
 	s := req.State
-	client, err := r.timing.FlyClient(ctx, s.APIToken)
+	client, err := flyClient(ctx, s.APIToken)
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	remote, err := client.GetSecretWritten(ctx, s.App, s.Name, s.Version, s.lastSeen())
+	op := client.Begin(s.App)
+	defer op.End()
+	res, err := op.Write(ctx, flyapi.Write{Owner: rules.URN(ctx),
+		Changes: []flyapi.Change{{Name: s.Name, Kind: flyapi.Unset, Written: s.lastWrite()}}})
 	switch {
-	case flyapi.IsNotFound(err):
-		return infer.DeleteResponse{}, nil
+	case flyapi.IsAppNotFound(err):
+		return infer.DeleteResponse{}, nil // the app is gone, and its secrets with it
 	case err != nil:
 		return infer.DeleteResponse{}, err
 	}
-	ours := s.WrittenAt
-	if ours == "" {
-		ours = s.UpdatedAt // state of 0.1.0, or an import: the last time this resource saw it
+	if why, left := res.Left[s.Name]; left {
+		leftInPlace(ctx, s.App, s.Name, why)
 	}
-	if got := rules.Timestamp(remote.UpdatedAt); got != ours {
-		p.GetLogger(ctx).Warningf("left Fly.io secret %s/%s in place: it was written at %s, after this resource last "+
-			"wrote it (%s), so another stack, resource or person owns it now. To remove it anyway: "+
-			"`fly secrets unset %s --app %s --stage`", s.App, s.Name, got, ours, s.Name, s.App)
-		return infer.DeleteResponse{}, nil
+	return infer.DeleteResponse{}, nil
+}
+
+// lastWrite is what the state knows of this resource's last write of the secret: its own, or
+// for a state of 0.1.0 or an import, the last time it saw it.
+func (s FlySecretState) lastWrite() flyapi.Written {
+	if s.WrittenAt != "" {
+		return writtenRecord(s.WrittenDigest, s.WrittenAt, s.Version)
 	}
-	_, err = client.DeleteSecret(ctx, s.App, s.Name)
-	if flyapi.IsNotFound(err) {
-		err = nil
-	}
-	return infer.DeleteResponse{}, err
+	return writtenRecord(s.Digest, s.UpdatedAt, s.Version)
 }
 
 // written is the state after a write of the inputs' value.
-func written(in FlySecretArgs, res flyapi.SetSecretResponse) FlySecretState {
+func written(in FlySecretArgs, w flyapi.WriteResult) FlySecretState {
+	res := w.Secrets[in.Name]
 	return FlySecretState{
 		FlySecretArgs: in,
 		Digest:        res.Digest,
 		CreatedAt:     rules.Timestamp(res.CreatedAt),
 		UpdatedAt:     rules.Timestamp(res.UpdatedAt),
-		Version:       res.Version,
+		Version:       w.Version,
 		WrittenDigest: res.Digest,
 		WrittenAt:     rules.Timestamp(res.UpdatedAt),
 	}

@@ -8,13 +8,12 @@ import (
 
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // GetFlySecrets lists an app's secrets, as `fly secrets list` does: names, digests and times,
 // never a value.
-type GetFlySecrets struct{ timing *config.Timing }
+type GetFlySecrets struct{}
 
 // GetFlySecretsArgs are getFlySecrets' inputs.
 type GetFlySecretsArgs struct {
@@ -85,7 +84,7 @@ func (f GetFlySecrets) Invoke(ctx context.Context, req infer.FunctionRequest[Get
 	if err := checkAppName(in.App); err != nil {
 		return infer.FunctionResponse[GetFlySecretsResult]{}, err
 	}
-	client, err := f.timing.FlyClient(ctx, in.APIToken)
+	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
 		return infer.FunctionResponse[GetFlySecretsResult]{}, err
 	}

@@ -19,16 +19,16 @@ const (
 	SecretsDeploymentToken = config.Package + ":fly:SecretsDeployment"
 )
 
-// Module is what the provider's builder serves of this module, with the given timing.
-func Module(t *config.Timing) rules.Module {
+// Module is what the provider's builder serves of this module.
+func Module() rules.Module {
 	return rules.Module{
 		Resources: []infer.InferredResource{
-			infer.Resource(FlySecret{timing: t}),
-			infer.Resource(FlyAppSecrets{timing: t}),
-			infer.Resource(SecretsDeployment{timing: t}),
+			infer.Resource(FlySecret{}),
+			infer.Resource(FlyAppSecrets{}),
+			infer.Resource(SecretsDeployment{}),
 		},
 		Functions: []infer.InferredFunction{
-			infer.Function(GetFlySecrets{timing: t}),
+			infer.Function(GetFlySecrets{}),
 		},
 		Rules: map[string]rules.Rules{
 			FlySecretToken:         flySecretRules,

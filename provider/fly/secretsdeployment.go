@@ -8,13 +8,14 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
-	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // SecretsDeployment rolls an app's machines to the highest of the secrets versions it follows:
 // one restart per up for programs that declare one FlySecret per secret.
-type SecretsDeployment struct{ timing *config.Timing }
+type SecretsDeployment struct{}
 
 // SecretsDeploymentArgs are SecretsDeployment's inputs.
 type SecretsDeploymentArgs struct {
@@ -130,11 +131,14 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 	if !s.Deployment.pending(DeployRolling, version) {
 		return nil // checked before a client is made: an up with nothing owed needs no credential
 	}
-	client, err := r.timing.FlyClient(ctx, s.APIToken)
+	client, err := flyClient(ctx, s.APIToken)
 	if err != nil {
 		return err
 	}
-	return s.Deployment.rollOut(ctx, client, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
+	op := client.Begin(s.App, flydeploy.StageDeploy)
+	defer op.End()
+	op.Reached(flyapi.StageWrite) // it writes no secret
+	return s.Deployment.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
 }
 
 // Read keeps the record: a deployment is an action taken, not a thing on Fly.io to read back.

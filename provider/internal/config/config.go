@@ -40,9 +40,14 @@ type Config struct {
 	CloudflareAccountID *string `pulumi:"cloudflareAccountId,optional"`
 	CloudflareAPIURL    *string `pulumi:"cloudflareApiUrl,optional"`
 
-	// What Configure resolved from config, environment and defaults.
-	resolved resolvedConfig
+	// timing is what the provider was built with (DefaultTiming; tests shorten the waits).
+	timing *Timing
+	// inst is the instance Configure made: everything the resources share.
+	inst *Instance
 }
+
+// New is the configuration of a provider built with timing t.
+func New(t *Timing) *Config { return &Config{timing: t} }
 
 type resolvedConfig struct {
 	flyToken, flyURL               string
@@ -117,11 +122,13 @@ func (c *Config) Configure(context.Context) error {
 		return fmt.Errorf("%s (or CLOUDFLARE_ACCOUNT_ID) is %q: a Cloudflare account ID is 32 hexadecimal characters",
 			KeyCloudflareAccount, r.cloudflareAccount)
 	}
-	c.resolved = r
-	// The engine runs one provider process per operation, configured once: what the clients
-	// know of each app's and store's secrets (the listings) lasts that long.
-	flyapi.BeginOperation(r.flyURL)
-	cfapi.BeginOperation(r.cloudflareURL)
+	t := c.timing
+	if t == nil {
+		t = DefaultTiming()
+	}
+	// The engine configures each provider instance once, for one operation: what the clients
+	// know of each app's and store's secrets lasts that long, and no longer.
+	c.inst = newInstance(r, t)
 	return nil
 }
 
@@ -171,9 +178,13 @@ type Timing struct {
 	// waits on the account's store (to appear for a Secret that names none; to hold only
 	// what a deleted SecretsStore manages, while the same operation deletes the rest).
 	Poll, ActiveWait, StoreWait time.Duration
-	// Gather is how long the API calls of operations the engine runs at once gather into one
-	// (zero fields: the clients' defaults, 30ms without a new call, 300ms at most).
-	Gather coalesce.Window
+	// UnsetFreshness bounds the age of the listing a Fly unset is decided from (a write another
+	// process made since may be missing from it); a takeover confirms its write twice a read lag
+	// and this long after it (flyapi.SharedOptions).
+	UnsetFreshness time.Duration
+	// CreateGrace bounds a Cloudflare create batch's wait for a round as large as the last
+	// (coalesce.Batcher.Grace).
+	CreateGrace time.Duration
 }
 
 // DefaultTiming is what users get; the README's reliability section quotes it.
@@ -187,64 +198,9 @@ func DefaultTiming() *Timing {
 		Poll:           100 * time.Millisecond,
 		ActiveWait:     30 * time.Second,
 		StoreWait:      30 * time.Second,
+		UnsetFreshness: flyapi.DefaultUnsetFreshness,
+		CreateGrace:    coalesce.DefaultGrace,
 	}
-}
-
-// FlyClient is the one place a Fly client is made, for every operation of every resource: the
-// resource's own token over the provider's, the provider's Timing, and waits told to the CLI.
-func (t *Timing) FlyClient(ctx context.Context, resourceToken *string) (*flyapi.Client, error) {
-	c := infer.GetConfig[Config](ctx).resolved
-	token := override(resourceToken, c.flyToken)
-	if token == "" {
-		return nil, fmt.Errorf("no Fly.io API token: set it with `pulumi config set --secret %s <token>`, "+
-			"or the FLY_API_TOKEN environment variable, or the resource's `apiToken` input", KeyFlyToken)
-	}
-	return flyapi.New(c.flyURL, token,
-		flyapi.WithHTTPClient(c.httpClient),
-		flyapi.WithRetries(t.RetryBudget, t.MinBackoff, t.MaxBackoff),
-		flyapi.WithAttemptTimeout(t.AttemptTimeout),
-		flyapi.WithReadLag(t.FlyReadLag),
-		flyapi.WithWaitNotifier(flyapi.WaitNotifier(TellWait)),
-		flyapi.WithUserAgent(userAgent()),
-		// The engine runs many resources' operations at once: their calls to one app share
-		// bulk writes and one listing (see flyapi.WithCoalescing).
-		flyapi.WithCoalescing(t.Gather.Gap, t.Gather.Max),
-	), nil
-}
-
-// CloudflareClient is the one place a Secrets Store client is made: the resource's account and
-// token over the provider's, the provider's Timing, and waits told to the CLI.
-func (t *Timing) CloudflareClient(ctx context.Context, resourceToken, resourceAccount *string) (*cfapi.Client, error) {
-	c := infer.GetConfig[Config](ctx).resolved
-	token := override(resourceToken, c.cloudflareToken)
-	account := override(resourceAccount, c.cloudflareAccount)
-	if token == "" {
-		return nil, fmt.Errorf("no Cloudflare API token: set it with `pulumi config set --secret %s <token>`, "+
-			"or the CLOUDFLARE_API_TOKEN environment variable, or the resource's `apiToken` input", KeyCloudflareToken)
-	}
-	if account == "" {
-		return nil, fmt.Errorf("no Cloudflare account ID: set it with `pulumi config set %s <id>`, "+
-			"or the CLOUDFLARE_ACCOUNT_ID environment variable, or the resource's `accountId` input", KeyCloudflareAccount)
-	}
-	return cfapi.New(c.cloudflareURL, token, account, cfapi.Options{
-		RetryBudget:    t.RetryBudget,
-		MinBackoff:     t.MinBackoff,
-		MaxBackoff:     t.MaxBackoff,
-		RequestTimeout: t.AttemptTimeout,
-		HTTPClient:     c.httpClient,
-		UserAgent:      userAgent(),
-		Notify:         cfapi.WaitNotifier(TellWait),
-		Coalesce:       true,
-		GatherGap:      t.Gather.Gap,
-		GatherMax:      t.Gather.Max,
-		ActivePoll:     t.Poll,
-		ActiveWait:     t.ActiveWait,
-	}), nil
-}
-
-// CloudflareAccount is the provider's Cloudflare account (config, then environment), "" when none.
-func CloudflareAccount(ctx context.Context) string {
-	return infer.GetConfig[Config](ctx).resolved.cloudflareAccount
 }
 
 // TellWait shows a wait in the CLI's status column ("waiting 3s: Fly.io rate limit for app

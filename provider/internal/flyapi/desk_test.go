@@ -19,6 +19,7 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/emulatortest"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce/enginetest"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 )
 
 // The emulator's routes, as its stats name them.
@@ -163,7 +164,7 @@ func (dt *deskTest) visible(s Secret) {
 			dt.t.Fatal(err)
 		}
 		for _, l := range listed {
-			if l.Name == s.Name && l.Digest == s.Digest && SameInstant(l.UpdatedAt, s.UpdatedAt) {
+			if l.Name == s.Name && l.Digest == s.Digest && instant.Same(l.UpdatedAt, s.UpdatedAt) {
 				return
 			}
 		}
@@ -589,24 +590,5 @@ func TestConfirmFindsASecretUnsetBehindTheWrite(t *testing.T) {
 	gone, changed, err := op.Confirm(t.Context(), res.At, res.Version, res.Secrets)
 	if err != nil || !slices.Equal(gone, []string{"LOST"}) || !slices.Equal(changed, []string{"CHANGED"}) {
 		t.Errorf("gone %v, changed %v, %v", gone, changed, err)
-	}
-}
-
-// Two answers of one write may name its time with other precision or in another zone.
-func TestSameInstant(t *testing.T) {
-	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
-	for _, tc := range []struct {
-		a, b time.Time
-		same bool
-	}{
-		{at, at.In(time.FixedZone("CET", 3600)), true},
-		{at, at.Truncate(time.Millisecond), true},
-		{at, at.Truncate(time.Second), true},
-		{at, at.Add(time.Millisecond).Truncate(time.Millisecond), false},
-		{at.Truncate(time.Second), at.Add(time.Second).Truncate(time.Second), false},
-	} {
-		if got := SameInstant(tc.a, tc.b); got != tc.same {
-			t.Errorf("SameInstant(%v, %v) = %v", tc.a, tc.b, got)
-		}
 	}
 }

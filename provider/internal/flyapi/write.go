@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 )
 
 // StageWrite is the stage an operation reaches when it hands its write to the app's desk.
@@ -67,6 +68,9 @@ const (
 	// Create writes the value only if the app has no secret of that name: the whole Write is
 	// refused (*ExistsError) otherwise.
 	Create
+	// Take writes the value like Set, and reports in WriteResult.Taken whether the app had the
+	// secret: a takeover, which the caller confirms (Op.Confirm).
+	Take
 	// Unset removes the secret only if it still shows the owner's last write (Written): a
 	// secret written since (another stack, a resource that took it over, a person) is left, and
 	// so is one that another resource of the program writes or declares.
@@ -118,6 +122,8 @@ type WriteResult struct {
 	// Left are secrets the write did not unset, by name, with the reason: changes to Unset that
 	// did not apply, and names inside a prune's scope that it kept.
 	Left map[string]string
+	// Taken are the names of Take changes that the app had before the write.
+	Taken []string
 	// At is when the call was answered (local clock).
 	At time.Time
 }
@@ -193,7 +199,7 @@ func (w *writeCall) sets() []string {
 func (w *writeCall) needs() (listing, unset bool, version int64) {
 	for _, ch := range w.w.Changes {
 		switch ch.Kind {
-		case Create:
+		case Create, Take:
 			listing = true
 		case Unset:
 			listing, unset = true, true
@@ -227,6 +233,9 @@ func (w *writeCall) decide(app string, snap *snapshot, setByOthers map[string]bo
 		if ch.Kind != Unset {
 			value := ch.Value
 			w.values[ch.Name] = &value
+			if _, exists := snap.get(ch.Name); ch.Kind == Take && exists {
+				w.res.Taken = append(w.res.Taken, ch.Name)
+			}
 			continue
 		}
 		if why := w.leaveReason(ch, snap, setByOthers, keep); why != "" {
@@ -275,7 +284,7 @@ func (w *writeCall) leaveReason(ch Change, snap *snapshot, setByOthers map[strin
 	switch {
 	case !exists:
 		return "gone already"
-	case !SameInstant(s.UpdatedAt, ch.Written.At) || (ch.Written.Digest != "" && s.Digest != ch.Written.Digest):
+	case !instant.Same(s.UpdatedAt, ch.Written.At) || (ch.Written.Digest != "" && s.Digest != ch.Written.Digest):
 		return fmt.Sprintf("written at %s, after this resource last wrote it (%s): another stack, resource or "+
 			"person owns it now", s.UpdatedAt.UTC().Format(time.RFC3339Nano), ch.Written.At.UTC().Format(time.RFC3339Nano))
 	}
@@ -301,26 +310,5 @@ func (w *writeCall) answer(res UpdateSecretsResponse, at time.Time) {
 	}
 	slices.Sort(w.res.Unset)
 	slices.Sort(w.res.Pruned)
-}
-
-// SameInstant reports whether two timestamps of one write name the same instant: answers of one
-// API may give a time with fewer fractional digits, or in another zone, than another answer
-// gave it, so the finer one is compared cut to the coarser one's precision.
-func SameInstant(a, b time.Time) bool {
-	if a.Equal(b) {
-		return true
-	}
-	unit := max(precision(a), precision(b))
-	return a.Truncate(unit).Equal(b.Truncate(unit))
-}
-
-// precision is the coarsest unit t is a whole number of (a second, a millisecond, ...).
-func precision(t time.Time) time.Duration {
-	ns := t.Nanosecond()
-	for _, unit := range []time.Duration{time.Second, time.Millisecond, time.Microsecond} {
-		if ns%int(unit) == 0 {
-			return unit
-		}
-	}
-	return time.Nanosecond
+	slices.Sort(w.res.Taken)
 }

@@ -284,3 +284,14 @@ func (c *Checker) SecretMap(prop string, olds property.Map, invalidName func(key
 		c.Fail(prop, "%s[%q]: %s", prop, f.Property, f.Reason)
 	}
 }
+
+// Credential fails a token input that is present but empty: without it the provider's token is
+// used, which an empty value written on purpose (a secret that did not load) must not mean.
+func (c *Checker) Credential(prop, providerKey string) {
+	v, present := c.Inputs.GetOk(prop)
+	if !present || v.IsNull() || v.IsComputed() || !v.IsString() || strings.TrimSpace(v.AsString()) != "" {
+		return
+	}
+	c.Fail(prop, "%s is present but empty: give the token, or leave %s out to use the provider's %s "+
+		"(an empty token is usually a secret or environment variable that did not load)", prop, prop, providerKey)
+}
