@@ -203,6 +203,11 @@ func TestRateLimitIsOnByDefault(t *testing.T) {
 	if n := srv.Stats().Faults["rate_limited"]; n != 1 {
 		t.Errorf("stats count %d rate-limited answers, want 1", n)
 	}
+	route := "POST /v1/apps/{app}/secrets/{name}"
+	if st := srv.Stats(); st.RateLimited[route] != 1 || st.Routes[route] != 4 || st.Answered()[route] != 3 {
+		t.Errorf("%d requests, %d refused by the rate limit, %d answered; want 4, 1, 3",
+			st.Routes[route], st.RateLimited[route], st.Answered()[route])
+	}
 	if r.header.Get("Retry-After") != "1" || strings.TrimSpace(r.body) != `{"error":"rate limit exceeded"}` {
 		t.Errorf("429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
 	}

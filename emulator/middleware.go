@@ -116,7 +116,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 	}
 	if limiter := fam.limiter(s, r); limiter != nil {
 		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
-			s.stats.addFault("rate_limited")
+			s.stats.addRateLimited(routeKey(r))
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
 			return faultThrottle

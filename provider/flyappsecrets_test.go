@@ -75,7 +75,7 @@ func TestFlyAppSecretsOneWritePerChange(t *testing.T) {
 		}
 		before, _ := h.flySecret(testFlyApp, "KEY_100")
 		st := h.operation(func() { r.update(appSecrets(next)) })
-		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
+		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Answered())
 		names := h.flySecretNames(testFlyApp)
 		assert.Len(t, names, 197)
 		assert.NotContains(t, names, "KEY_010")
@@ -91,53 +91,84 @@ func TestFlyAppSecretsOneWritePerChange(t *testing.T) {
 
 	t.Run("refresh reads once and finds nothing changed", func(t *testing.T) {
 		st := h.operation(func() { require.True(t, r.refresh()) })
-		assert.Equal(t, map[string]int{flyListRoute: 1}, st.Routes)
+		assert.Equal(t, map[string]int{flyListRoute: 1}, st.Answered())
 		_, diff := r.diff(appSecrets(secrets))
 		assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 	})
 
 	t.Run("destroy is one write", func(t *testing.T) {
 		st := h.operation(func() { require.NoError(t, r.delete()) })
-		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
+		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Answered())
 		assert.Empty(t, h.flySecretNames(testFlyApp))
 	})
 }
 
+// Prune has an explicit scope (the template's fixed parts, or pruneScope), unsets only what was
+// there before the resource took the scope over, keeps what is written into it later, and
+// refuses a name another resource declares inside it.
 func TestFlyAppSecretsKeyTemplateAndPrune(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	for name, value := range map[string]string{"PROD_STALE": "x", "OTHER": "y", "PROD_DB": "z"} {
+	for name, value := range map[string]string{"PROD_STALE": "x", "OTHER": "y"} {
 		_, err := h.fly().SetSecret(t.Context(), testFlyApp, name, value)
 		require.NoError(t, err)
 	}
 	h.outOfBandLag()
-	// Another resource of the program declares PROD_DB: prune must leave it.
-	h.resource(fly.FlySecretToken, "db").mustCheck(flyInputs("PROD_DB", "z"))
+
+	t.Run("a name another resource declares inside the scope fails the preview, naming both", func(t *testing.T) {
+		h.resource(fly.FlySecretToken, "db").mustCheck(flyInputs("PROD_DB", "z"))
+		_, failures := h.resource(fly.FlyAppSecretsToken, "prod").check(
+			appSecrets(map[string]string{"API_KEY": "k"}, "keyTemplate", "PROD_{{key}}", "prune", true))
+		require.Len(t, failures, 1)
+		assert.Contains(t, failures[0].Reason, `"PROD_DB" is inside the prune scope PROD_* of fly:FlyAppSecrets "prod"`)
+		h.newProcess() // the program without that FlySecret
+	})
+
+	t.Run("prune needs a scope", func(t *testing.T) {
+		_, failures := h.resource(fly.FlyAppSecretsToken, "all").check(appSecrets(map[string]string{"A": "a"}, "prune", true))
+		require.Len(t, failures, 1)
+		assert.Contains(t, failures[0].Reason, `pruneScope`)
+	})
 
 	r := h.resource(fly.FlyAppSecretsToken, "prod")
-	r.create(appSecrets(map[string]string{"API_KEY": "k", "TOKEN": "t"}, "keyTemplate", "PROD_{{key}}", "prune", true))
+	inputs := appSecrets(map[string]string{"API_KEY": "k", "TOKEN": "t"}, "keyTemplate", "PROD_{{key}}", "prune", true)
+	r.create(inputs)
 	names := h.flySecretNames(testFlyApp)
 	slices.Sort(names)
-	assert.Equal(t, []string{"OTHER", "PROD_API_KEY", "PROD_DB", "PROD_TOKEN"}, names,
-		"the template names the keys; prune unsets the unmanaged match, not the other name or a declared one")
+	assert.Equal(t, []string{"OTHER", "PROD_API_KEY", "PROD_TOKEN"}, names,
+		"the template names the keys; prune unsets the stray there before, not the name outside its scope")
 	assert.Equal(t, []string{"PROD_API_KEY", "PROD_TOKEN"}, stringsOf(r.state.Get("names")))
 
-	t.Run("a key added outside is found at refresh and pruned at the next up", func(t *testing.T) {
+	t.Run("a key written into the scope later is someone else's: kept, and refresh settles", func(t *testing.T) {
 		_, err := h.fly().SetSecret(t.Context(), testFlyApp, "PROD_NEW", "n")
 		require.NoError(t, err)
 		h.outOfBandLag()
+		before := r.state
 		require.True(t, r.refresh())
-		assert.Equal(t, []string{"PROD_NEW"}, stringsOf(r.state.Get("unmanagedNames")))
-		op, err := r.up(appSecrets(map[string]string{"API_KEY": "k", "TOKEN": "t"}, "keyTemplate", "PROD_{{key}}", "prune", true))
+		assert.Empty(t, stringsOf(r.state.Get("unmanagedNames")))
+		assert.Equal(t, before, r.state, "refresh changes nothing")
+		op, err := r.up(inputs)
 		require.NoError(t, err)
-		assert.Equal(t, "update", op)
-		assert.NotContains(t, h.flySecretNames(testFlyApp), "PROD_NEW")
+		assert.Equal(t, "same", op)
+		assert.Contains(t, h.flySecretNames(testFlyApp), "PROD_NEW")
+	})
+
+	t.Run("the whole app only with pruneScope *", func(t *testing.T) {
+		all := h.resource(fly.FlyAppSecretsToken, "all")
+		h.outOfBandLag()
+		all.create(appSecrets(map[string]string{"OTHER": "mine now"}, "adopt", true, "prune", true, "pruneScope", "*"))
+		assert.Equal(t, []string{"OTHER"}, h.flySecretNames(testFlyApp),
+			"everything else of the app was there before it took the app over")
+		require.NoError(t, all.delete())
+		h.outOfBandLag() // the next program, without it
+		r = h.resource(fly.FlyAppSecretsToken, "prod")
 	})
 
 	t.Run("a template change renames in one write", func(t *testing.T) {
+		r.create(inputs)
 		st := h.calls(func() {
 			r.update(appSecrets(map[string]string{"API_KEY": "k", "TOKEN": "t"}, "keyTemplate", "STAGING_{{key}}"))
 		})
-		assert.Equal(t, 1, st.Routes[flyBulkRoute])
+		assert.Equal(t, 1, st.Answered()[flyBulkRoute])
 		names := h.flySecretNames(testFlyApp)
 		assert.Contains(t, names, "STAGING_API_KEY")
 		assert.NotContains(t, names, "PROD_API_KEY")
@@ -153,7 +184,8 @@ func TestFlyAppSecretsOwnership(t *testing.T) {
 	r := h.resource(fly.FlyAppSecretsToken, "app")
 	_, err = r.up(appSecrets(map[string]string{"TAKEN": "ours-secret-value", "FREE": "f"}))
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "pulumi import edgesecrets:fly:FlyAppSecrets app 'demo-app'")
+	// The advice imports only the program's keys: the app's other secrets stay outside.
+	assert.Contains(t, err.Error(), "pulumi import edgesecrets:fly:FlyAppSecrets app 'demo-app?keys=TAKEN'")
 	assertNoLeak(t, err, "ours-secret-value", "theirs")
 	assert.ElementsMatch(t, []string{"TAKEN"}, h.flySecretNames(testFlyApp), "a refused create writes nothing")
 
@@ -191,7 +223,7 @@ func TestFlyAppSecretsDriftIsWrittenBackInOneCall(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "update", op)
 	})
-	assert.Equal(t, map[string]int{flyBulkRoute: 1}, st.Routes)
+	assert.Equal(t, map[string]int{flyBulkRoute: 1}, st.Answered())
 	a, _ := h.flySecret(testFlyApp, "A")
 	assert.Equal(t, "a", a.Value)
 	assert.Contains(t, h.flySecretNames(testFlyApp), "B")

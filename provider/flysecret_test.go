@@ -106,7 +106,7 @@ func TestFlySecretLifecycle(t *testing.T) {
 
 	t.Run("delete is a look that it is still ours and one call; deleting what is gone succeeds", func(t *testing.T) {
 		st := h.operation(func() { require.NoError(t, r.delete()) })
-		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes)
+		assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Answered())
 		_, found := h.flySecret(testFlyApp, "DATABASE_URI")
 		assert.False(t, found, "secret still there")
 		require.NoError(t, r.delete(), "delete of a secret already gone")

@@ -70,9 +70,10 @@ func testTiming() *config.Timing {
 	t.RetryBudget, t.MinBackoff, t.MaxBackoff = 30*time.Second, 20*time.Millisecond, time.Second
 	t.AttemptTimeout = 10 * time.Second
 	t.Poll, t.ActiveWait, t.StoreWait = 20*time.Millisecond, 10*time.Second, time.Second
-	// The emulator's reads lag 200ms: a takeover confirms its write 2 x 500ms + 1s after it.
-	t.FlyReadLag, t.UnsetFreshness = 500*time.Millisecond, time.Second
+	// The emulator's reads lag 200ms: a takeover confirms its write 2 x 500ms + 3s after it.
+	t.FlyReadLag, t.UnsetFreshness = 500*time.Millisecond, 3*time.Second
 	t.CreateGrace = 300 * time.Millisecond
+	t.PruneMargin = 0 // tests arrange what was written before a takeover by the order of their steps
 	return t
 }
 

@@ -15,7 +15,7 @@ import (
 // still hold the token of the last write; the engine's current inputs hold the new one.
 // Create, Update and Delete also get the resource's customTimeouts as their context's
 // deadline, which infer v1.5.0 drops, so that every wait inside honours them.
-func withInputRules(inner p.Provider, byType map[string]rules.Rules) p.Provider {
+func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config.Config) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
 	innerCheck := inner.Check
@@ -24,10 +24,17 @@ func withInputRules(inner p.Provider, byType map[string]rules.Rules) p.Provider 
 	}
 	inner.Diff = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
 		ctx = rules.WithURN(ctx, string(req.Urn))
+		var resp p.DiffResponse
+		var err error
 		if r, ok := byType[string(req.Urn.Type())]; ok {
-			return r.Diff(req)
+			resp, err = r.Diff(req)
+		} else {
+			resp, err = innerDiff(ctx, req)
 		}
-		return innerDiff(ctx, req)
+		if inst := cfg.Instance(); err == nil && inst != nil && !resp.HasChanges {
+			inst.Retract(string(req.Urn))
+		}
+		return resp, err
 	}
 	inner.Read = func(ctx context.Context, req p.ReadRequest) (p.ReadResponse, error) {
 		ctx = rules.WithURN(ctx, string(req.Urn))

@@ -28,6 +28,8 @@ func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
 	_, err := old.up(flyInputs("DATABASE_URL", "v1"))
 	require.NoError(t, err)
 
+	// The next up (a new provider instance, a while later) no longer has "db" in the program.
+	h.outOfBandLag()
 	renamed := h.resource(fly.FlySecretToken, "database")
 	_, err = renamed.up(flyInputs("DATABASE_URL", "v1"))
 	require.Error(t, err, "the create of the renamed resource must not take over the secret")
@@ -59,8 +61,11 @@ func TestFlySecretTwoStacksOneName(t *testing.T) {
 	_, err := first.up(flyInputs("SHARED", "one"))
 	require.NoError(t, err)
 
+	h.outOfBandLag() // the second stack's up comes later: Fly's reads show the first's write
 	other := h.newServer(h.config)
-	second := h.resource(fly.FlySecretToken, "shared")
+	otherStack := *h
+	otherStack.server = other // the second stack's program is checked by its own provider
+	second := otherStack.resource(fly.FlySecretToken, "shared")
 	checked := second.mustCheck(flyInputs("SHARED", "two"))
 	_, err = other.Create(p.CreateRequest{Urn: second.urn, Properties: checked})
 	require.ErrorContains(t, err, "already has a secret \"SHARED\"")

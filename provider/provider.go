@@ -31,6 +31,7 @@ func New() p.Provider { return newProvider(config.DefaultTiming()) }
 // newProvider builds the provider with the given timing (tests shorten the waits).
 func newProvider(t *config.Timing) p.Provider {
 	modules := []rules.Module{fly.Module(), cloudflare.Module()}
+	cfg := config.New(t)
 	var resources []infer.InferredResource
 	var functions []infer.InferredFunction
 	byType := map[string]rules.Rules{}
@@ -50,7 +51,7 @@ func newProvider(t *config.Timing) p.Provider {
 		WithPublisher("edgesecrets").
 		WithLicense("Apache-2.0").
 		WithLanguageMap(languageMap()).
-		WithConfig(infer.Config(config.New(t))).
+		WithConfig(infer.Config(cfg)).
 		WithResources(resources...).
 		WithFunctions(functions...).
 		WithModuleMap(map[tokens.ModuleName]tokens.ModuleName{"provider": "index"}).
@@ -59,7 +60,7 @@ func newProvider(t *config.Timing) p.Provider {
 		// Build only fails on a malformed resource definition: a programming error.
 		panic(err)
 	}
-	return withInputRules(built, byType)
+	return withInputRules(built, byType, cfg)
 }
 
 // languageMap names the SDK packages (see the design's "Names").

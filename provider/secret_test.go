@@ -175,7 +175,7 @@ func TestSecretLifecycle(t *testing.T) {
 
 	t.Run("delete is a look that it is still ours and one call; deleting what is gone succeeds", func(t *testing.T) {
 		st := h.operation(func() { require.NoError(t, r.delete()) })
-		assert.Equal(t, map[string]int{cfListSecrets: 1, cfDeleteRoute: 1}, st.Routes)
+		assert.Equal(t, map[string]int{cfListSecrets: 1, cfDeleteRoute: 1}, st.Answered())
 		require.NoError(t, r.delete())
 		assert.False(t, r.refresh(), "a deleted secret leaves the state on refresh")
 	})

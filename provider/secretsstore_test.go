@@ -111,7 +111,7 @@ func TestSecretsStoreLifecycle(t *testing.T) {
 
 	t.Run("delete is a look at what the store holds, then one call; deleting what is gone succeeds", func(t *testing.T) {
 		st := h.calls(func() { require.NoError(t, r.delete()) })
-		assert.Equal(t, map[string]int{cfListSecrets: 1, cfDeleteStore: 1}, st.Routes)
+		assert.Equal(t, map[string]int{cfListSecrets: 1, cfDeleteStore: 1}, st.Answered())
 		require.NoError(t, r.delete())
 		assert.False(t, r.refresh())
 	})

@@ -137,13 +137,29 @@ func (d *Deployment) rollOutWrite(ctx context.Context, op *flyapi.Op, app string
 	return d.rollOut(ctx, op, app, rules.OrDefault(deploy, DeployNone), version, StrategyRolling)
 }
 
-// begin enters an operation of a resource on app, with the stages it may reach: its write, and
-// its deploy when it deploys. End it when the operation returns.
-func begin(client *flyapi.Client, app string, deploy *DeployMode) *flyapi.Op {
+// begin enters an operation of ctx's resource on app, with the stages it may reach: its write,
+// and its deploy when it deploys. End it when the operation returns.
+func begin(ctx context.Context, client *flyapi.Client, app string, deploy *DeployMode) *flyapi.Op {
 	if rules.OrDefault(deploy, DeployNone) == DeployRolling {
-		return client.Begin(app, flydeploy.StageDeploy)
+		return client.Begin(app, rules.URN(ctx), flydeploy.StageDeploy)
 	}
-	return client.Begin(app)
+	return client.Begin(app, rules.URN(ctx))
+}
+
+// announceDeploy says, at Check, that ctx's resource will deploy app: the app's rollout waits
+// for its operation, which the engine starts right after (see flyapi.Client.Announce), so that
+// the deploys of one up are one rollout however far apart they reach the provider.
+func announceDeploy(ctx context.Context, app string, deploy bool) {
+	if !deploy || rules.URN(ctx) == "" {
+		return
+	}
+	inst, err := config.Of(ctx)
+	if err != nil {
+		return
+	}
+	if client, err := inst.Fly(nil); err == nil {
+		client.Announce(app, rules.URN(ctx), flydeploy.StageDeploy)
+	}
 }
 
 // wireDeploy declares the dependencies of the deploy input (input, echoed as output) and of the

@@ -191,6 +191,9 @@ func (FlyAppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 		c.Credential("apiToken", config.KeyFlyToken)
 		scopeKnown, scope := checkPruneScope(c, template)
 		app, appKnown := c.Str("app")
+		if deploy, ok := c.Str("deploy"); appKnown && ok {
+			announceDeploy(ctx, app, deploy == string(DeployRolling))
+		}
 		m, mapGiven := c.Inputs.GetOk("secrets")
 		if !appKnown || !mapGiven || !m.IsMap() || m.IsComputed() || !scopeKnown || len(c.Failures) > 0 {
 			return // names and scope checked once they are known
@@ -251,7 +254,7 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 // rollout it owes.
 func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in FlyAppSecretsArgs, old *FlyAppSecretsState,
 	resourceName string) (FlyAppSecretsState, error) {
-	op := begin(client, in.App, in.Deploy)
+	op := begin(ctx, client, in.App, in.Deploy)
 	defer op.End()
 	owner := rules.URN(ctx)
 	var oldArgs *FlyAppSecretsArgs
@@ -263,7 +266,7 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 	w.Owner = owner
 	if scope, on := pruneScopeOf(in); on {
 		if r.pruneSince == "" || oldArgs == nil || !samePruneScope(*oldArgs, in) {
-			r.pruneSince = rules.Timestamp(time.Now().Add(-pruneMargin))
+			r.pruneSince = pruneSinceNow(ctx)
 		}
 		w.Prune = &flyapi.Prune{Match: scope.match, Managed: slices.Sorted(maps.Keys(values)), Before: r.since()}
 	} else {
@@ -302,11 +305,15 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 	return next, err
 }
 
-// pruneMargin is how long before this resource took its prune scope over a secret must have been
-// written to be pruned: a secret written during the operation that took it over (by a resource
-// this provider instance cannot see: another provider instance, a --target run) is never a
-// stray.
-const pruneMargin = 10 * time.Minute
+// pruneSinceNow is the pruneSince of a resource that takes its scope over now: the instance's
+// Timing.PruneMargin earlier.
+func pruneSinceNow(ctx context.Context) string {
+	margin := config.DefaultTiming().PruneMargin
+	if inst, err := config.Of(ctx); err == nil {
+		margin = inst.Timing().PruneMargin
+	}
+	return rules.Timestamp(time.Now().Add(-margin))
+}
 
 func (r *appSecretsRecord) since() time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, r.pruneSince)
@@ -397,7 +404,7 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 	var kept map[string]string
 	if scope, on := pruneScopeOf(state.FlyAppSecretsArgs); on {
 		if rec.pruneSince == "" {
-			rec.pruneSince = rules.Timestamp(time.Now().Add(-pruneMargin))
+			rec.pruneSince = pruneSinceNow(ctx)
 		}
 		kept = rec.strays(ctx, app, listed, scope)
 	}
@@ -464,7 +471,7 @@ func (r FlyAppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[FlyAp
 	if len(w.Changes) == 0 {
 		return infer.DeleteResponse{}, nil
 	}
-	op := client.Begin(s.App)
+	op := client.Begin(s.App, rules.URN(ctx))
 	defer op.End()
 	res, err := op.Write(ctx, w)
 	switch {

@@ -174,6 +174,9 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 		if name, nameKnown := c.Str("name"); appKnown && nameKnown && len(c.Failures) == 0 {
 			declare(ctx, c, "name", app, []string{name}, nil)
 		}
+		if deploy, ok := c.Str("deploy"); appKnown && ok {
+			announceDeploy(ctx, app, deploy == string(DeployRolling))
+		}
 	})
 }
 
@@ -191,7 +194,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 	if req.DryRun {
 		return infer.CreateResponse[FlySecretState]{ID: id, Output: FlySecretState{FlySecretArgs: in}}, nil
 	}
-	op := begin(client, in.App, in.Deploy)
+	op := begin(ctx, client, in.App, in.Deploy)
 	defer op.End()
 	kind := flyapi.Create
 	if rules.OrDefault(in.Adopt, false) {
@@ -236,7 +239,7 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 	if req.DryRun {
 		return infer.UpdateResponse[FlySecretState]{Output: state}, nil
 	}
-	op := begin(client, in.App, in.Deploy)
+	op := begin(ctx, client, in.App, in.Deploy)
 	defer op.End()
 	if !unchanged {
 		res, err := op.Write(ctx, flyapi.Write{Owner: rules.URN(ctx),
@@ -322,7 +325,7 @@ func (r FlySecret) Delete(ctx context.Context, req infer.DeleteRequest[FlySecret
 	if err != nil {
 		return infer.DeleteResponse{}, err
 	}
-	op := client.Begin(s.App)
+	op := client.Begin(s.App, rules.URN(ctx))
 	defer op.End()
 	res, err := op.Write(ctx, flyapi.Write{Owner: rules.URN(ctx),
 		Changes: []flyapi.Change{{Name: s.Name, Kind: flyapi.Unset, Written: s.lastWrite()}}})

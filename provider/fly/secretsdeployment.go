@@ -8,6 +8,7 @@ import (
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi-go-provider/infer"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
@@ -81,6 +82,10 @@ func (SecretsDeployment) WireDependencies(f infer.FieldSelector, args *SecretsDe
 func (SecretsDeployment) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsDeploymentArgs], error) {
 	return rules.Check[SecretsDeploymentArgs](ctx, req.NewInputs, func(c *rules.Checker) {
 		checkApp(c)
+		c.Credential("apiToken", config.KeyFlyToken)
+		if app, ok := c.Str("app"); ok {
+			announceDeploy(ctx, app, true)
+		}
 		if s, ok := c.Str("strategy"); ok && s != string(StrategyRolling) && s != string(StrategyImmediate) {
 			c.Fail("strategy", "strategy is %s: use \"rolling\" or \"immediate\"", rules.Quoted(c.Inputs.Get("strategy"), s))
 		}
@@ -135,7 +140,7 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 	if err != nil {
 		return err
 	}
-	op := client.Begin(s.App, flydeploy.StageDeploy)
+	op := client.Begin(s.App, rules.URN(ctx), flydeploy.StageDeploy)
 	defer op.End()
 	op.Reached(flyapi.StageWrite) // it writes no secret
 	return s.Deployment.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))

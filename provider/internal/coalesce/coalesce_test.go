@@ -75,7 +75,9 @@ func TestBatcher(t *testing.T) {
 }
 
 // doReached queues item for op, which has then reached its stage.
-func (b *Batcher[T, R]) doReached(op *Op, item T) (R, error) { return b.Do(context.Background(), item, op) }
+func (b *Batcher[T, R]) doReached(op *Op, item T) (R, error) {
+	return b.Do(context.Background(), item, op)
+}
 
 // A lone call waits for nothing: the first batch goes as soon as nothing else is on its way.
 func TestALoneCallGoesAtOnce(t *testing.T) {

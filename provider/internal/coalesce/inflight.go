@@ -1,6 +1,9 @@
 package coalesce
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Stage is a point an operation reaches on its way: its write to an app, its deploy of an app.
 type Stage string
@@ -11,13 +14,73 @@ type Stage string
 // operations the engine runs together share one call, and a lone one waits for nothing. The
 // zero value is ready; it is safe for concurrent use.
 type InFlight struct {
-	mu   sync.Mutex
-	keys map[string]*inFlightKey
+	mu        sync.Mutex
+	keys      map[string]*inFlightKey
+	announced map[string]*announcement // by id
 }
 
 type inFlightKey struct {
 	ops     map[*Op]bool
 	changed chan struct{} // closed and replaced on every change
+}
+
+// announcement is an operation the engine is known to be about to start (its resource was
+// checked): pending for its stages until it enters, is retracted, or its bound passes.
+type announcement struct {
+	key    string
+	stages map[Stage]bool
+	timer  *time.Timer
+}
+
+// Announce records that an operation with id (its resource's URN) on key is about to start, and
+// may reach stages: what waits for those stages waits for it too, until it enters (EnterAs),
+// is retracted, or bound has passed (a resource the engine checks but never runs: one with no
+// change, an up that stops). It replaces an earlier announcement of id.
+func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retractLocked(id)
+	a := &announcement{key: key, stages: map[Stage]bool{}}
+	for _, s := range stages {
+		a.stages[s] = true
+	}
+	if f.announced == nil {
+		f.announced = map[string]*announcement{}
+	}
+	f.announced[id] = a
+	a.timer = time.AfterFunc(bound, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.announced[id] == a {
+			f.retractLocked(id)
+		}
+	})
+	f.changedLocked(f.key(key))
+}
+
+// Retract drops the announcement of id: its operation will not start (its diff has no change).
+func (f *InFlight) Retract(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retractLocked(id)
+}
+
+func (f *InFlight) retractLocked(id string) {
+	a, ok := f.announced[id]
+	if !ok {
+		return
+	}
+	a.timer.Stop()
+	delete(f.announced, id)
+	f.changedLocked(f.key(a.key))
+}
+
+// EnterAs is Enter for the operation announced as id: its announcement is consumed.
+func (f *InFlight) EnterAs(key, id string, stages ...Stage) *Op {
+	if id != "" {
+		f.Retract(id)
+	}
+	return f.Enter(key, stages...)
 }
 
 // Op is one operation that entered: it may still reach the stages it was entered with.
@@ -79,6 +142,11 @@ func (f *InFlight) Pending(key string, stage Stage) int {
 	n := 0
 	for op := range f.key(key).ops {
 		if op.pending[stage] {
+			n++
+		}
+	}
+	for _, a := range f.announced {
+		if a.key == key && a.stages[stage] {
 			n++
 		}
 	}

@@ -182,6 +182,11 @@ type Timing struct {
 	// process made since may be missing from it); a takeover confirms its write twice a read lag
 	// and this long after it (flyapi.SharedOptions).
 	UnsetFreshness time.Duration
+	// PruneMargin is how long before a FlyAppSecrets took its prune scope over a secret must
+	// have been written to be pruned: one written during the operation that took it over, by a
+	// resource this instance cannot see (another provider instance, a --target run), is never a
+	// stray.
+	PruneMargin time.Duration
 	// CreateGrace bounds a Cloudflare create batch's wait for a round as large as the last
 	// (coalesce.Batcher.Grace).
 	CreateGrace time.Duration
@@ -200,6 +205,7 @@ func DefaultTiming() *Timing {
 		StoreWait:      30 * time.Second,
 		UnsetFreshness: flyapi.DefaultUnsetFreshness,
 		CreateGrace:    coalesce.DefaultGrace,
+		PruneMargin:    10 * time.Minute,
 	}
 }
 

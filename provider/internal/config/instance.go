@@ -53,6 +53,9 @@ func Of(ctx context.Context) (*Instance, error) {
 	return c.inst, nil
 }
 
+// Instance is the instance Configure made, nil before.
+func (c *Config) Instance() *Instance { return c.inst }
+
 // Timing is how long the instance waits for what.
 func (i *Instance) Timing() *Timing { return i.timing }
 
@@ -119,3 +122,7 @@ func (i *Instance) Cloudflare(resourceToken, resourceAccount *string) (*cfapi.Cl
 		ActiveWait:     t.ActiveWait,
 	}), nil
 }
+
+// Retract says that the resource urn, announced at its Check, has no operation to run (its diff
+// found no change): nothing waits for it.
+func (i *Instance) Retract(urn string) { i.fly.InFlight.Retract(urn) }

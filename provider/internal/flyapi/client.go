@@ -301,6 +301,9 @@ type request struct {
 	// tell, when set, is told of the request's waits instead of the client's notifier: a
 	// request made for many callers tells each of them.
 	tell func(wait time.Duration, why string)
+	// sent, when set, is told when each attempt is sent (after its pacing): a listing shows the
+	// app as of its last attempt.
+	sent func(at time.Time)
 }
 
 // response is what one attempt got back, body read in full.
@@ -457,6 +460,9 @@ func withAttempts(err error, attempts int) error {
 }
 
 func (c *Client) send(ctx context.Context, req request) (*response, error) {
+	if req.sent != nil {
+		req.sent(c.now())
+	}
 	var body io.Reader
 	if req.body != nil {
 		body = bytes.NewReader(req.body)

@@ -65,6 +65,9 @@ type snapshot struct {
 	// at is when the listing was asked for: a write someone else made a read lag before it, or
 	// since, may be missing from it.
 	at time.Time
+	// auth is the Authorization it was fetched with: a read with another token lists with its
+	// own (a token the API refuses must not read through another's listing).
+	auth string
 }
 
 func (s *snapshot) get(name string) (Secret, bool) {
@@ -101,7 +104,7 @@ func (s *snapshot) after(values map[string]*string, res UpdateSecretsResponse) *
 		}
 		next[name] = sec
 	}
-	return &snapshot{secrets: next, version: res.Version, exact: true, at: s.at}
+	return &snapshot{secrets: next, version: res.Version, exact: true, at: s.at, auth: s.auth}
 }
 
 func (c *Client) desk(app string) *desk {
@@ -150,7 +153,7 @@ func (d *desk) startLocked() {
 // up the batch it is waited for in.
 func (d *desk) run() {
 	key := deskKey(d.baseURL, d.app)
-	slotTaken := false
+	slotTaken, prefetched := false, false
 	for {
 		d.mu.Lock()
 		d.answerReadsLocked()
@@ -176,8 +179,11 @@ func (d *desk) run() {
 		}
 		// The listing the writes' conditions need comes first: operations that arrive while it is
 		// fetched join the batch.
-		if fetched, err := d.prefetch(waiting); err != nil || fetched {
-			continue
+		if !prefetched {
+			if fetched, err := d.prefetch(waiting); err != nil || fetched {
+				prefetched = err == nil
+				continue
+			}
 		}
 		if !slotTaken {
 			lead := waiting[0].c
@@ -188,7 +194,7 @@ func (d *desk) run() {
 				continue // operations that entered during the wait join the batch
 			}
 		}
-		slotTaken = false
+		slotTaken, prefetched = false, false
 		d.sendBatch()
 	}
 }
@@ -387,8 +393,8 @@ func (d *desk) showsUnsets(snap *snapshot, batch []*writeCall) bool {
 func (d *desk) fetch(ctx context.Context, c *Client, version int64, tell func(time.Duration, string)) (*snapshot, error) {
 	own, _ := d.s.lastWrite(d.baseURL, d.app)
 	version = max(version, own)
-	at := c.now()
-	secrets, err := c.listOnce(ctx, d.app, version, tell)
+	var at time.Time
+	secrets, err := c.listOnce(ctx, d.app, version, tell, func(t time.Time) { at = t })
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +402,7 @@ func (d *desk) fetch(ctx context.Context, c *Client, version int64, tell func(ti
 	for _, s := range secrets {
 		byName[s.Name] = s
 	}
-	snap := &snapshot{secrets: byName, version: version, at: at}
+	snap := &snapshot{secrets: byName, version: version, at: at, auth: c.authorization}
 	d.setListing(snap)
 	return snap, nil
 }
@@ -453,7 +459,8 @@ func tellCalls(calls []*writeCall) func(time.Duration, string) {
 }
 
 // listOnce is one list call asking for version (0 for any).
-func (c *Client) listOnce(ctx context.Context, app string, version int64, tell func(time.Duration, string)) ([]Secret, error) {
+func (c *Client) listOnce(ctx context.Context, app string, version int64, tell func(time.Duration, string),
+	sent func(time.Time)) ([]Secret, error) {
 	op := fmt.Sprintf("list secrets on app %q", app)
 	path, err := secretsPath(op, app)
 	if err != nil {
@@ -463,7 +470,7 @@ func (c *Client) listOnce(ctx context.Context, app string, version int64, tell f
 		path += "?version=" + strconv.FormatInt(version, 10)
 	}
 	var out listSecretsJSON
-	req := request{op: op, app: app, action: "list", method: http.MethodGet, path: path, tell: tell}
+	req := request{op: op, app: app, action: "list", method: http.MethodGet, path: path, tell: tell, sent: sent}
 	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}

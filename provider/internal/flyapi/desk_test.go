@@ -108,13 +108,13 @@ func (dt *deskTest) outsider() *Client {
 
 // write is one resource operation that writes w to app "app".
 func (dt *deskTest) write(ctx context.Context, w Write, opts ...Option) (WriteResult, error) {
-	op := dt.client(opts...).Begin("app")
+	op := dt.client(opts...).Begin("app", "")
 	defer op.End()
 	return op.Write(ctx, w)
 }
 
-func set(name, value string) Change { return Change{Name: name, Kind: Set, Value: value} }
-func create(name, value string) Change { return Change{Name: name, Kind: Create, Value: value} }
+func set(name, value string) Change       { return Change{Name: name, Kind: Set, Value: value} }
+func create(name, value string) Change    { return Change{Name: name, Kind: Create, Value: value} }
 func unset(name string, w Written) Change { return Change{Name: name, Kind: Unset, Written: w} }
 
 // calls counts the requests to routes since the last reset.
@@ -249,7 +249,7 @@ func TestAWriteWaitsForTheOperationsOnTheirWay(t *testing.T) {
 		t.Fatalf("a lone write waited %d times and made %d calls", paced.Load(), dt.calls(routeBulk))
 	}
 
-	slow := dt.client().Begin("app") // entered; its write comes later
+	slow := dt.client().Begin("app", "") // entered; its write comes later
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if _, err := dt.write(t.Context(), Write{Changes: []Change{set("FAST", "v")}}); err != nil {
@@ -358,7 +358,7 @@ func TestAnUnsetLeavesWhatSomeoneElseWrote(t *testing.T) {
 	dt.newInstance()
 	var unsetRes WriteResult
 	var wg sync.WaitGroup
-	slow := dt.client().Begin("app")
+	slow := dt.client().Begin("app", "")
 	wg.Go(func() {
 		var err error
 		unsetRes, err = dt.write(t.Context(), Write{Owner: "FlyAppSecrets a", Changes: []Change{
@@ -448,7 +448,7 @@ func TestABadKeyFailsOnlyItsOwnWrite(t *testing.T) {
 	errs := make([]error, len(names))
 	ops := make([]*Op, len(names))
 	for i := range names {
-		ops[i] = dt.client().Begin("app") // all on their way before any writes
+		ops[i] = dt.client().Begin("app", "") // all on their way before any writes
 	}
 	var wg sync.WaitGroup
 	for i, name := range names {
@@ -541,7 +541,7 @@ func TestBatchWaitsAreToldToEveryCaller(t *testing.T) {
 	if _, err := dt.write(t.Context(), Write{Changes: []Change{set("FIRST", "v")}}); err != nil {
 		t.Fatal(err)
 	}
-	hold := dt.client().Begin("app") // keeps the batch from going until it ends
+	hold := dt.client().Begin("app", "") // keeps the batch from going until it ends
 	gone, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var cancelled error
@@ -575,7 +575,7 @@ func TestConfirmFindsASecretUnsetBehindTheWrite(t *testing.T) {
 	o := FlyPacing()
 	o.ReadLag, o.UnsetFreshness = 50*time.Millisecond, 100*time.Millisecond
 	dt.shared = NewShared(o)
-	op := dt.client().Begin("app")
+	op := dt.client().Begin("app", "")
 	defer op.End()
 	res, err := op.Write(t.Context(), Write{Changes: []Change{set("KEPT", "v"), set("LOST", "v"), set("CHANGED", "v")}})
 	if err != nil {

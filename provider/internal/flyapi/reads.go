@@ -25,9 +25,10 @@ type readNeed struct {
 	freshAfter time.Time
 }
 
-// metBy says whether snap serves the read (maxAge: how old a listing may be).
-func (n readNeed) metBy(snap *snapshot, now time.Time, maxAge time.Duration) bool {
-	if snap == nil || now.Sub(snap.at) >= maxAge || (!n.freshAfter.IsZero() && snap.at.Before(n.freshAfter)) {
+// metBy says whether snap serves the read of client c (maxAge: how old a listing may be).
+func (n readNeed) metBy(snap *snapshot, c *Client, maxAge time.Duration) bool {
+	if snap == nil || snap.auth != c.authorization || c.now().Sub(snap.at) >= maxAge ||
+		(!n.freshAfter.IsZero() && snap.at.Before(n.freshAfter)) {
 		return false
 	}
 	if snap.version >= n.version {
@@ -54,7 +55,7 @@ type readCall struct {
 // read waiting when it is fetched.
 func (d *desk) read(ctx context.Context, c *Client, need readNeed) (*snapshot, error) {
 	d.mu.Lock()
-	if snap := d.snap; need.metBy(snap, c.now(), d.s.opts.ListingMaxAge) {
+	if snap := d.snap; need.metBy(snap, c, d.s.opts.ListingMaxAge) {
 		d.mu.Unlock()
 		return snap, nil
 	}
@@ -80,7 +81,7 @@ func (d *desk) read(ctx context.Context, c *Client, need readNeed) (*snapshot, e
 // answerReadsLocked answers the reads the desk's listing serves. The caller holds d.mu.
 func (d *desk) answerReadsLocked() {
 	d.reads = slices.DeleteFunc(d.reads, func(r *readCall) bool {
-		if !r.need.metBy(d.snap, r.c.now(), d.s.opts.ListingMaxAge) {
+		if !r.need.metBy(d.snap, r.c, d.s.opts.ListingMaxAge) {
 			return false
 		}
 		r.snap = d.snap

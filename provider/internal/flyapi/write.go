@@ -25,11 +25,23 @@ type Op struct {
 }
 
 // Begin enters an operation on app that may write its secrets, and may reach the other stages
-// (a deploy). The client must have a Shared (it always has one) and coordinate (WithDesk) for
-// its writes to coalesce; without WithDesk every Write is a call of its own.
-func (c *Client) Begin(app string, stages ...coalesce.Stage) *Op {
-	return &Op{c: c, app: app, flight: c.shared.InFlight.Enter(deskKey(c.baseURL, app), append(stages, StageWrite)...)}
+// (a deploy); id is its resource's URN ("" for none), which consumes its announcement.
+func (c *Client) Begin(app, id string, stages ...coalesce.Stage) *Op {
+	return &Op{c: c, app: app, flight: c.shared.InFlight.EnterAs(deskKey(c.baseURL, app), id, append(stages, StageWrite)...)}
 }
+
+// AnnounceBound bounds how long an announced operation is waited for: the engine starts an
+// operation right after it checks its resource, unless all its workers are busy.
+const AnnounceBound = 3 * time.Second
+
+// Announce says that the resource id (a URN) has been checked and its operation on app, which
+// may reach stages, is about to start: a rollout waits for it (see coalesce.InFlight.Announce).
+func (c *Client) Announce(app, id string, stages ...coalesce.Stage) {
+	c.shared.InFlight.Announce(deskKey(c.baseURL, app), id, AnnounceBound, stages...)
+}
+
+// Retract says that the announced operation of id will not start.
+func (c *Client) Retract(id string) { c.shared.InFlight.Retract(id) }
 
 // Reached says the operation got to stage (or will not): what waits for it goes on.
 func (o *Op) Reached(stage coalesce.Stage) { o.flight.Reached(stage) }

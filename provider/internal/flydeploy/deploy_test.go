@@ -277,7 +277,7 @@ func TestConcurrentDeploysAreOneRollout(t *testing.T) {
 	for i := range 6 {
 		versions = append(versions, e.write(fmt.Sprintf("K%d", i)))
 	}
-	ops := []*flyapi.Op{e.client.Begin("demo", StageDeploy), e.client.Begin("demo", StageDeploy)}
+	ops := []*flyapi.Op{e.client.Begin("demo", "", StageDeploy), e.client.Begin("demo", "", StageDeploy)}
 	for _, op := range ops {
 		op.Reached(flyapi.StageWrite) // their writes are done
 	}

@@ -123,15 +123,23 @@ export class FlyAppSecrets extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly names: pulumi.Output<string[]>;
     /**
-     * Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+     * Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
      */
     declare public readonly prune: pulumi.Output<boolean | undefined>;
+    /**
+     * The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+     */
+    declare public readonly pruneScope: pulumi.Output<string | undefined>;
+    /**
+     * When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets written before it are pruned.
+     */
+    declare public /*out*/ readonly pruneSince: pulumi.Output<string | undefined>;
     /**
      * The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
      */
     declare public readonly secrets: pulumi.Output<{[key: string]: string}>;
     /**
-     * Secrets of the app that match the key template and that no resource manages, as the last refresh found them; with `prune`, the next `pulumi up` unsets them.
+     * Secrets of the app inside the prune scope that no resource of the program manages and that were there before this resource took the scope over, as the last refresh or up found them: the next `pulumi up` unsets them.
      */
     declare public /*out*/ readonly unmanagedNames: pulumi.Output<string[] | undefined>;
     /**
@@ -171,11 +179,13 @@ export class FlyAppSecrets extends pulumi.CustomResource {
             resourceInputs["encoding"] = (args?.encoding) ?? "plain";
             resourceInputs["keyTemplate"] = args?.keyTemplate;
             resourceInputs["prune"] = args?.prune;
+            resourceInputs["pruneScope"] = args?.pruneScope;
             resourceInputs["secrets"] = args?.secrets ? pulumi.secret(args.secrets) : undefined;
             resourceInputs["deployedVersion"] = undefined /*out*/;
             resourceInputs["digests"] = undefined /*out*/;
             resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
+            resourceInputs["pruneSince"] = undefined /*out*/;
             resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
@@ -192,6 +202,8 @@ export class FlyAppSecrets extends pulumi.CustomResource {
             resourceInputs["machines"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
             resourceInputs["prune"] = undefined /*out*/;
+            resourceInputs["pruneScope"] = undefined /*out*/;
+            resourceInputs["pruneSince"] = undefined /*out*/;
             resourceInputs["secrets"] = undefined /*out*/;
             resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["version"] = undefined /*out*/;
@@ -236,9 +248,13 @@ export interface FlyAppSecretsArgs {
      */
     keyTemplate?: pulumi.Input<string | undefined>;
     /**
-     * Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+     * Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
      */
     prune?: pulumi.Input<boolean | undefined>;
+    /**
+     * The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+     */
+    pruneScope?: pulumi.Input<string | undefined>;
     /**
      * The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
      */

@@ -96,11 +96,15 @@ type FlyAppSecrets struct {
 	Machines DeployedMachineArrayOutput `pulumi:"machines"`
 	// The Fly names of the secrets this resource manages, sorted.
 	Names pulumi.StringArrayOutput `pulumi:"names"`
-	// Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+	// Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
 	Prune pulumi.BoolPtrOutput `pulumi:"prune"`
+	// The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+	PruneScope pulumi.StringPtrOutput `pulumi:"pruneScope"`
+	// When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets written before it are pruned.
+	PruneSince pulumi.StringPtrOutput `pulumi:"pruneSince"`
 	// The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
 	Secrets pulumi.StringMapOutput `pulumi:"secrets"`
-	// Secrets of the app that match the key template and that no resource manages, as the last refresh found them; with `prune`, the next `pulumi up` unsets them.
+	// Secrets of the app inside the prune scope that no resource of the program manages and that were there before this resource took the scope over, as the last refresh or up found them: the next `pulumi up` unsets them.
 	UnmanagedNames pulumi.StringArrayOutput `pulumi:"unmanagedNames"`
 	// The app's secrets version after this resource's last write. Machines at `min_secrets_version` >= this value see every value written. 0 after an import.
 	Version pulumi.IntOutput `pulumi:"version"`
@@ -186,8 +190,10 @@ type flyAppSecretsArgs struct {
 	Encoding *ValueEncoding `pulumi:"encoding"`
 	// The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
 	KeyTemplate *string `pulumi:"keyTemplate"`
-	// Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+	// Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
 	Prune *bool `pulumi:"prune"`
+	// The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+	PruneScope *string `pulumi:"pruneScope"`
 	// The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
 	Secrets map[string]string `pulumi:"secrets"`
 }
@@ -206,8 +212,10 @@ type FlyAppSecretsArgs struct {
 	Encoding ValueEncodingPtrInput
 	// The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
 	KeyTemplate pulumi.StringPtrInput
-	// Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+	// Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
 	Prune pulumi.BoolPtrInput
+	// The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+	PruneScope pulumi.StringPtrInput
 	// The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
 	Secrets pulumi.StringMapInput
 }
@@ -349,9 +357,19 @@ func (o FlyAppSecretsOutput) Names() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringArrayOutput { return v.Names }).(pulumi.StringArrayOutput)
 }
 
-// Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+// Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
 func (o FlyAppSecretsOutput) Prune() pulumi.BoolPtrOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.BoolPtrOutput { return v.Prune }).(pulumi.BoolPtrOutput)
+}
+
+// The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+func (o FlyAppSecretsOutput) PruneScope() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringPtrOutput { return v.PruneScope }).(pulumi.StringPtrOutput)
+}
+
+// When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets written before it are pruned.
+func (o FlyAppSecretsOutput) PruneSince() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringPtrOutput { return v.PruneSince }).(pulumi.StringPtrOutput)
 }
 
 // The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
@@ -359,7 +377,7 @@ func (o FlyAppSecretsOutput) Secrets() pulumi.StringMapOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringMapOutput { return v.Secrets }).(pulumi.StringMapOutput)
 }
 
-// Secrets of the app that match the key template and that no resource manages, as the last refresh found them; with `prune`, the next `pulumi up` unsets them.
+// Secrets of the app inside the prune scope that no resource of the program manages and that were there before this resource took the scope over, as the last refresh or up found them: the next `pulumi up` unsets them.
 func (o FlyAppSecretsOutput) UnmanagedNames() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *FlyAppSecrets) pulumi.StringArrayOutput { return v.UnmanagedNames }).(pulumi.StringArrayOutput)
 }

@@ -28,7 +28,8 @@ class FlyAppSecretsArgs:
                  deploy: pulumi.Input[Optional['DeployMode']] = None,
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
-                 prune: pulumi.Input[Optional[_builtins.bool]] = None):
+                 prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a FlyAppSecrets resource.
 
@@ -39,7 +40,8 @@ class FlyAppSecretsArgs:
         :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
         :param pulumi.Input[_builtins.str] key_template: The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
-        :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+        :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
+        :param pulumi.Input[_builtins.str] prune_scope: The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
         """
         pulumi.set(__self__, "app", app)
         pulumi.set(__self__, "secrets", secrets)
@@ -57,6 +59,8 @@ class FlyAppSecretsArgs:
             pulumi.set(__self__, "key_template", key_template)
         if prune is not None:
             pulumi.set(__self__, "prune", prune)
+        if prune_scope is not None:
+            pulumi.set(__self__, "prune_scope", prune_scope)
 
     @_builtins.property
     @pulumi.getter
@@ -146,13 +150,25 @@ class FlyAppSecretsArgs:
     @pulumi.getter
     def prune(self) -> pulumi.Input[Optional[_builtins.bool]]:
         """
-        Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+        Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
         """
         return pulumi.get(self, "prune")
 
     @prune.setter
     def prune(self, value: pulumi.Input[Optional[_builtins.bool]]):
         pulumi.set(self, "prune", value)
+
+    @_builtins.property
+    @pulumi.getter(name="pruneScope")
+    def prune_scope(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+        """
+        return pulumi.get(self, "prune_scope")
+
+    @prune_scope.setter
+    def prune_scope(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "prune_scope", value)
 
 
 @pulumi.type_token("edgesecrets:fly:FlyAppSecrets")
@@ -168,6 +184,7 @@ class FlyAppSecrets(pulumi.CustomResource):
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
                  prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None,
                  secrets: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
         """
@@ -227,7 +244,8 @@ class FlyAppSecrets(pulumi.CustomResource):
         :param pulumi.Input['DeployMode'] deploy: `none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as `fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged.
         :param pulumi.Input['ValueEncoding'] encoding: How the values are written: `plain` (default) as they are, or `base64` to have the provider base64-encode them, for fly.toml `[[files]]` mounts.
         :param pulumi.Input[_builtins.str] key_template: The Fly name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
-        :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+        :param pulumi.Input[_builtins.bool] prune: Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
+        :param pulumi.Input[_builtins.str] prune_scope: The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
         :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by key: each is written as the Fly secret named by `keyTemplate` (the key itself without one). The whole map is a Pulumi secret.
         """
         ...
@@ -307,6 +325,7 @@ class FlyAppSecrets(pulumi.CustomResource):
                  encoding: pulumi.Input[Optional['ValueEncoding']] = None,
                  key_template: pulumi.Input[Optional[_builtins.str]] = None,
                  prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None,
                  secrets: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
         opts = pulumi.ResourceOptions.merge(_utilities.get_resource_opts_defaults(), opts)
@@ -328,6 +347,7 @@ class FlyAppSecrets(pulumi.CustomResource):
             __props__.__dict__["encoding"] = encoding
             __props__.__dict__["key_template"] = key_template
             __props__.__dict__["prune"] = prune
+            __props__.__dict__["prune_scope"] = prune_scope
             if secrets is None and not opts.urn:
                 raise TypeError("Missing required property 'secrets'")
             __props__.__dict__["secrets"] = None if secrets is None else pulumi.Output.secret(secrets)
@@ -335,6 +355,7 @@ class FlyAppSecrets(pulumi.CustomResource):
             __props__.__dict__["digests"] = None
             __props__.__dict__["machines"] = None
             __props__.__dict__["names"] = None
+            __props__.__dict__["prune_since"] = None
             __props__.__dict__["unmanaged_names"] = None
             __props__.__dict__["version"] = None
             __props__.__dict__["written_at"] = None
@@ -376,6 +397,8 @@ class FlyAppSecrets(pulumi.CustomResource):
         __props__.__dict__["machines"] = None
         __props__.__dict__["names"] = None
         __props__.__dict__["prune"] = None
+        __props__.__dict__["prune_scope"] = None
+        __props__.__dict__["prune_since"] = None
         __props__.__dict__["secrets"] = None
         __props__.__dict__["unmanaged_names"] = None
         __props__.__dict__["version"] = None
@@ -467,9 +490,25 @@ class FlyAppSecrets(pulumi.CustomResource):
     @pulumi.getter
     def prune(self) -> pulumi.Output[Optional[_builtins.bool]]:
         """
-        Unset the app's secrets that match `keyTemplate` (all of the app's secrets without one) and that no resource of the program declares (default `false`).
+        Unset the app's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`. Only secrets that were there before this resource took the scope over are unset, each listed in the preview; one written into the scope later is kept, with a warning (another resource, stack or person writes it), and a secret another resource of the program declares inside the scope fails the preview.
         """
         return pulumi.get(self, "prune")
+
+    @_builtins.property
+    @pulumi.getter(name="pruneScope")
+    def prune_scope(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The names `prune` may unset: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the app (this resource then owns the whole app).
+        """
+        return pulumi.get(self, "prune_scope")
+
+    @_builtins.property
+    @pulumi.getter(name="pruneSince")
+    def prune_since(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets written before it are pruned.
+        """
+        return pulumi.get(self, "prune_since")
 
     @_builtins.property
     @pulumi.getter
@@ -483,7 +522,7 @@ class FlyAppSecrets(pulumi.CustomResource):
     @pulumi.getter(name="unmanagedNames")
     def unmanaged_names(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
         """
-        Secrets of the app that match the key template and that no resource manages, as the last refresh found them; with `prune`, the next `pulumi up` unsets them.
+        Secrets of the app inside the prune scope that no resource of the program manages and that were there before this resource took the scope over, as the last refresh or up found them: the next `pulumi up` unsets them.
         """
         return pulumi.get(self, "unmanaged_names")
 
