@@ -12,6 +12,7 @@ import (
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/fly"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 func cfapiEdit(value *string) cfapi.SecretEdit { return cfapi.SecretEdit{Value: value} }
@@ -139,6 +140,7 @@ func TestSecretRenameWithAdoptLosesNothing(t *testing.T) {
 	_, err := old.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
 	require.NoError(t, err)
 
+	h.newProcess() // the next up, whose program no longer has "api"
 	renamed := h.resource(cloudflare.SecretToken, "apiKey")
 	_, err = renamed.up(secretInputs(store.ID, "v1", "name", "API_KEY"))
 	require.Error(t, err)
@@ -202,8 +204,9 @@ func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 	assert.Equal(t, names["EXISTING"], r.state.Get("secretIds").AsMap().Get("EXISTING").AsString(), "taken over, not duplicated")
 }
 
-// An inline secret written since this resource wrote it is left in place when it is removed
-// from the map, as a Secret's delete leaves it.
+// An inline secret removed from the map is released: kept until the next up, which deletes it
+// only if it is still as this resource left it. One written since (by someone else) is left in
+// place, as a Secret's delete leaves it.
 func TestInlineSecretWrittenSinceIsLeft(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
@@ -211,8 +214,46 @@ func TestInlineSecretWrittenSinceIsLeft(t *testing.T) {
 	theirs := "theirs"
 	_, err := h.cloudflare().EditSecret(t.Context(), storeID, h.secretNamesIn(storeID)["A"], cfapiEdit(&theirs))
 	require.NoError(t, err)
-	r.update(props(map[string]any{"secrets": inline()}))
+	program := props(map[string]any{"secrets": inline()})
+	r.update(program)
+	assert.ElementsMatch(t, []string{"A", "B"}, keys(h.secretNamesIn(storeID)), "released, not deleted, by the up that removes them")
+	assert.ElementsMatch(t, []string{"A", "B"}, keys(rules.StringMap(r.state, "releasedSecrets")))
+	h.newProcess()
+	r.update(program) // the next up: what was released and left as it was goes
 	names := h.secretNamesIn(storeID)
 	assert.Contains(t, names, "A", "the secret someone wrote since was deleted")
 	assert.NotContains(t, names, "B")
+	assert.True(t, r.state.Get("releasedSecrets").IsNull() || r.state.Get("releasedSecrets").AsMap().Len() == 0)
+	_, diff := r.diff(program)
+	assert.False(t, diff.HasChanges, "settled: %v", diff.DetailedDiff)
+}
+
+// A secret moved from a store's inline map to a Secret resource in one up, the Secret after the
+// store (it takes the store's storeId): it is never absent, also when the Secret's create fails;
+// when the Secret takes it over, the store's next up lets go of it.
+func TestInlineSecretMovedToASecretIsNeverAbsent(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	store := h.resource(cloudflare.SecretsStoreToken, "store").create(
+		props(map[string]any{"secrets": inline("MOVED", "v", "FAILED", "f", "KEPT", "k")}))
+	storeID := str(store.state, "storeId")
+	before := h.secretNamesIn(storeID)
+
+	h.newProcess() // the up of the move
+	program := props(map[string]any{"secrets": inline("KEPT", "k")})
+	store.update(program)
+	assert.Equal(t, before, h.secretNamesIn(storeID), "all there after the store's update")
+	moved := h.resource(cloudflare.SecretToken, "moved")
+	_, err := moved.up(secretInputs(storeID, "v2", "name", "MOVED", "adopt", true))
+	require.NoError(t, err)
+	// The other Secret's create fails (here: its token is refused): its secret stays all the same.
+	failed := h.resource(cloudflare.SecretToken, "failed")
+	_, err = failed.up(secretInputs(storeID, "f", "name", "FAILED", "adopt", true, "apiToken", secret("refused-token")))
+	require.Error(t, err)
+	assert.Equal(t, before, h.secretNamesIn(storeID), "all there after the move")
+
+	h.newProcess() // the next up, its Secret fixed
+	store.update(program)
+	assert.Equal(t, before["MOVED"], h.secretNamesIn(storeID)["MOVED"], "the store deleted the secret the Secret took over")
+	_, diff := store.diff(program)
+	assert.False(t, diff.HasChanges, "settled: %v", diff.DetailedDiff)
 }

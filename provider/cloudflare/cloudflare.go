@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
@@ -229,4 +230,20 @@ func timing(ctx context.Context) *config.Timing {
 		return inst.Timing()
 	}
 	return config.DefaultTiming()
+}
+
+// declare records, in the instance's table, the secret names a resource's Check found in its
+// account's store: a name two resources declare fails the Check, naming both.
+func declare(ctx context.Context, c *rules.Checker, prop string, names []string) {
+	inst, err := config.Of(ctx)
+	if err != nil {
+		return
+	}
+	account, known := c.Str("accountId")
+	if v, given := c.Inputs.GetOk("accountId"); given && !v.IsNull() && !known {
+		return // an unknown account: checked once it is known
+	}
+	if err := inst.Owners.Declare(inst.StorePlace(account), ownership.OwnerOf(rules.URN(ctx)), names, nil); err != nil {
+		c.Fail(prop, "Cloudflare Secrets Store: %v", err)
+	}
 }

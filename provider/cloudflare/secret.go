@@ -202,6 +202,10 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 		c.NonEmptyValue(req.OldInputs, "value")
 		c.Length("value", limitValue)
 		checkScopes(c, "scopes")
+		c.Credential("apiToken", config.KeyCloudflareToken)
+		if name, ok := c.Str("name"); ok && len(c.Failures) == 0 {
+			declare(ctx, c, "name", []string{name})
+		}
 	})
 }
 

@@ -1,6 +1,7 @@
 package cloudflare
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
@@ -54,6 +56,12 @@ type SecretsStoreState struct {
 	// was changed outside Pulumi and the next up writes the program's value back.
 	InlineModifiedAt map[string]string `pulumi:"inlineModifiedAt,optional"`
 	InlineWrittenAt  map[string]string `pulumi:"inlineWrittenAt,optional"`
+	// ReleasedSecrets are inline secrets removed from `secrets` by the last up, by name: their
+	// IDs. They stay in the store until the next up, which deletes each one still as this
+	// resource left it (ReleasedModifiedAt) and lets go of one another resource took over: a
+	// secret moved from `secrets` to a Secret resource in one up is never absent.
+	ReleasedSecrets    map[string]string `pulumi:"releasedSecrets,optional"`
+	ReleasedModifiedAt map[string]string `pulumi:"releasedModifiedAt,optional"`
 }
 
 var (
@@ -74,10 +82,11 @@ var (
 var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 	DeleteBeforeReplace: true,
 	Drift: func(state property.Map) string {
-		if len(driftedInline(rules.StringMap(state, "inlineModifiedAt"), rules.StringMap(state, "inlineWrittenAt"))) == 0 {
+		if len(driftedInline(rules.StringMap(state, "inlineModifiedAt"), rules.StringMap(state, "inlineWrittenAt"))) == 0 &&
+			len(rules.StringMap(state, "releasedSecrets")) == 0 {
 			return ""
 		}
-		return "secrets"
+		return "secrets" // values to write back, or released secrets to delete
 	},
 	StateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
@@ -144,6 +153,10 @@ func (s *SecretsStoreState) Annotate(a infer.Annotator) {
 	a.Describe(&s.InlineModifiedAt, "When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).")
 	a.Describe(&s.InlineWrittenAt, "When this resource last wrote each inline secret (RFC 3339): a different "+
 		"`inlineModifiedAt` means it was changed outside Pulumi.")
+	a.Describe(&s.ReleasedSecrets, "Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): "+
+		"they stay in the store until the next `pulumi up`, which deletes each one still as this resource left it and "+
+		"lets go of one another resource took over, so that moving a secret to a Secret resource loses nothing.")
+	a.Describe(&s.ReleasedModifiedAt, "When each released secret was last modified by this resource (RFC 3339).")
 }
 
 // WireDependencies keeps the inline values and the token secret in every output, and says
@@ -162,7 +175,8 @@ func (SecretsStore) WireDependencies(f infer.FieldSelector, args *SecretsStoreAr
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.Delete).DependsOn(f.InputField(&args.Delete).Computed())
 	f.OutputField(&state.Adopted).DependsOn(name)
-	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs, &state.InlineModifiedAt, &state.InlineWrittenAt} {
+	for _, written := range []any{&state.ModifiedAt, &state.SecretIDs, &state.InlineModifiedAt, &state.InlineWrittenAt,
+		&state.ReleasedSecrets, &state.ReleasedModifiedAt} {
 		f.OutputField(written).DependsOn(name, secrets)
 	}
 }
@@ -173,10 +187,20 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 		c.Pattern("name", namePattern, "store names use letters, digits, `_` and `-`")
 		c.Length("name", limitName)
 		c.Pattern("accountId", config.CloudflareIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
+		c.Credential("apiToken", config.KeyCloudflareToken)
 		secrets, ok := c.Inputs.GetOk("secrets")
 		if !ok || !secrets.IsMap() {
 			return
 		}
+		defer func() {
+			if len(c.Failures) == 0 && !secrets.IsComputed() {
+				var names []string
+				for name := range secrets.AsMap().AllStable {
+					names = append(names, name)
+				}
+				declare(ctx, c, "secrets", names)
+			}
+		}()
 		entries := secrets.AsMap()
 		if reason := limitInlineSecrets.Exceeds("secrets", entries.Len()); reason != "" {
 			c.Fail("secrets", "%s", reason)
@@ -268,6 +292,7 @@ func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[Secret
 	next.StoreID, next.CreatedAt, next.ModifiedAt = old.StoreID, old.CreatedAt, old.ModifiedAt
 	next.Secrets, next.SecretIDs = old.Secrets, old.SecretIDs
 	next.InlineModifiedAt, next.InlineWrittenAt = old.InlineModifiedAt, old.InlineWrittenAt
+	next.ReleasedSecrets, next.ReleasedModifiedAt = old.ReleasedSecrets, old.ReleasedModifiedAt
 	if req.DryRun {
 		next.Secrets = in.Secrets
 		return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
@@ -282,6 +307,8 @@ func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[Secret
 // changes it: the values written, the IDs, and the modification times seen and written.
 type inlineRecord struct {
 	values, ids, modified, written map[string]string
+	// released are the secrets released by the last up (IDs), and when each was last modified.
+	released, releasedAt map[string]string
 }
 
 func (s SecretsStoreState) inline() inlineRecord {
@@ -291,13 +318,31 @@ func (s SecretsStoreState) inline() inlineRecord {
 		}
 		return m
 	}
-	return inlineRecord{orEmpty(s.Secrets), orEmpty(s.SecretIDs), orEmpty(s.InlineModifiedAt), orEmpty(s.InlineWrittenAt)}
+	return inlineRecord{orEmpty(s.Secrets), orEmpty(s.SecretIDs), orEmpty(s.InlineModifiedAt), orEmpty(s.InlineWrittenAt),
+		orEmpty(s.ReleasedSecrets), orEmpty(s.ReleasedModifiedAt)}
 }
 
 // store puts the record back into the state.
 func (r inlineRecord) store(s *SecretsStoreState) {
 	s.Secrets, s.SecretIDs = emptyAsNil(r.values), r.ids
 	s.InlineModifiedAt, s.InlineWrittenAt = emptyAsNil(r.modified), emptyAsNil(r.written)
+	s.ReleasedSecrets, s.ReleasedModifiedAt = emptyAsNil(r.released), emptyAsNil(r.releasedAt)
+}
+
+// release stops managing an inline secret without deleting it: the next up deletes it if it is
+// still as this resource left it (see SecretsStoreState.ReleasedSecrets).
+func (r inlineRecord) release(name string) {
+	r.released[name] = r.ids[name]
+	r.releasedAt[name] = cmp.Or(r.written[name], r.modified[name])
+	r.forget(name)
+}
+
+// unrelease takes a released secret back under management: the program lists it again.
+func (r inlineRecord) unrelease(name string) {
+	r.ids[name] = r.released[name]
+	r.modified[name], r.written[name] = r.releasedAt[name], r.releasedAt[name]
+	delete(r.released, name)
+	delete(r.releasedAt, name)
 }
 
 // wrote records a write of value to the secret.
@@ -327,7 +372,7 @@ func inlineDrift(storeID string, modified, written map[string]string) string {
 func driftedInline(modified, written map[string]string) []string {
 	var names []string
 	for name, at := range written {
-		if at != "" && modified[name] != at {
+		if at != "" && !instant.SameText(modified[name], at) {
 			names = append(names, name)
 		}
 	}
@@ -336,12 +381,18 @@ func driftedInline(modified, written map[string]string) []string {
 }
 
 // syncInlineSecrets makes the store's inline secrets match want: one bulk create for new
-// names, one PATCH per changed value (or one changed outside Pulumi), one DELETE per removed
-// name. The state records only what succeeded, so a failure halfway loses nothing and the next
-// up finishes the job.
+// names, one PATCH per changed value (or one changed outside Pulumi); a removed name is released
+// (kept until the next up), and the secrets the last up released are deleted, one DELETE each,
+// if still as this resource left them. The state records only what succeeded, so a failure
+// halfway loses nothing and the next up finishes the job.
 func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
 	rec := s.inline()
 	defer rec.store(s)
+	for name := range rec.released {
+		if _, again := want[name]; again {
+			rec.unrelease(name)
+		}
+	}
 	drifted := driftedInline(rec.modified, rec.written)
 
 	var errs []error
@@ -363,23 +414,17 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 		}
 		rec.wrote(name, value, edited)
 	}
-	var removed []string
+	if len(rec.released) > 0 {
+		if err := deleteReleased(ctx, client, s, rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(rec.ids)) {
 		if _, keep := want[name]; !keep {
-			removed = append(removed, name)
+			rec.release(name)
+			p.GetLogger(ctx).Infof("released inline secret %q of store %s: it stays until the next up, which deletes it "+
+				"unless another resource takes it over (a move to a Secret resource loses nothing)", name, s.StoreID)
 		}
-	}
-	current, err := currentSecrets(ctx, client, s.StoreID, len(removed))
-	if err != nil {
-		errs = append(errs, err)
-		removed = nil
-	}
-	for _, name := range removed {
-		if err := deleteInline(ctx, client, s.StoreID, rec, name, current); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		rec.forget(name)
 	}
 	if len(create) > 0 {
 		if err := r.createInlineSecrets(ctx, client, s, create, rec); err != nil {
@@ -387,6 +432,40 @@ func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Clien
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// deleteReleased deletes the secrets the last up released that are still as this resource left
+// them, and lets go of those another resource took over or declares, or that are gone.
+func deleteReleased(ctx context.Context, client *cfapi.Client, s *SecretsStoreState, rec inlineRecord) error {
+	current, err := currentSecrets(ctx, client, s.StoreID, len(rec.released))
+	if err != nil {
+		return err
+	}
+	inst, _ := config.Of(ctx)
+	for _, name := range slices.Sorted(maps.Keys(rec.released)) {
+		id := rec.released[name]
+		remote, there := current[id]
+		by := ""
+		if inst != nil {
+			by = inst.Owners.DeclaredBy(inst.StorePlace(s.AccountID), name, rules.URN(ctx))
+		}
+		switch {
+		case !there:
+		case by != "":
+			p.GetLogger(ctx).Infof("let go of released secret %q of store %s: %s declares it now", name, s.StoreID, by)
+		case !instant.SameText(rules.Timestamp(remote.Modified), rec.releasedAt[name]):
+			p.GetLogger(ctx).Infof("let go of released secret %q of store %s: it was modified at %s, after this resource "+
+				"released it: another resource took it over", name, s.StoreID, rules.Timestamp(remote.Modified))
+		default:
+			if err := client.DeleteSecret(ctx, s.StoreID, id); err != nil && !cfapi.IsNotFound(err) {
+				return err
+			}
+			p.GetLogger(ctx).Infof("deleted released secret %q of store %s", name, s.StoreID)
+		}
+		delete(rec.released, name)
+		delete(rec.releasedAt, name)
+	}
+	return nil
 }
 
 // createInlineSecrets creates new inline secrets in one call, as a Secret is created
@@ -487,7 +566,7 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 		// It existed before this resource: it stays, without the secrets this resource made.
 		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q): it existed before this resource; set `delete: true` "+
 			"to delete it", s.StoreID, s.Name)
-		current, err := currentSecrets(ctx, client, s.StoreID, len(s.SecretIDs))
+		current, err := currentSecrets(ctx, client, s.StoreID, len(s.SecretIDs)+len(s.ReleasedSecrets))
 		if err != nil {
 			return infer.DeleteResponse{}, err
 		}
@@ -516,8 +595,12 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 // deleteInlineSecrets deletes the secrets this resource manages inline, given the store's
 // secrets by ID as just listed; those already gone are no error, and those written since this
 // resource last wrote them (someone else owns them now) are left in place, with a warning.
+// Released secrets go too, if still as this resource left them.
 func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState, current map[string]cfapi.Secret) error {
 	rec := s.inline()
+	for name, id := range rec.released {
+		rec.ids[name], rec.written[name] = id, rec.releasedAt[name]
+	}
 	for _, name := range slices.Sorted(maps.Keys(rec.ids)) {
 		if err := deleteInline(ctx, client, s.StoreID, rec, name, current); err != nil {
 			return err
@@ -546,7 +629,7 @@ func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec
 	if !there {
 		return nil // already gone
 	}
-	if written := rec.written[name]; written != "" && rules.Timestamp(remote.Modified) != written {
+	if written := rec.written[name]; written != "" && !instant.SameText(rules.Timestamp(remote.Modified), written) {
 		p.GetLogger(ctx).Warningf("left inline secret %q of store %s in place: it was modified at %s, after this "+
 			"resource last wrote it (%s), so another stack, resource or person owns it now", name, storeID,
 			rules.Timestamp(remote.Modified), written)
@@ -564,6 +647,9 @@ func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec
 func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.Client, s SecretsStoreState) (map[string]cfapi.Secret, error) {
 	managed := map[string]bool{}
 	for _, id := range s.SecretIDs {
+		managed[id] = true
+	}
+	for _, id := range s.ReleasedSecrets {
 		managed[id] = true
 	}
 	var others []string

@@ -65,9 +65,13 @@ func (i *Instance) Deployer() *flydeploy.Deployer { return i.deployer }
 // FlyPlace names an app of the instance's Fly API in Owners.
 func (i *Instance) FlyPlace(app string) string { return "fly\x00" + i.resolved.flyURL + "\x00" + app }
 
-// StorePlace names a store of a Cloudflare account in Owners.
-func (i *Instance) StorePlace(account, storeID string) string {
-	return "cloudflare\x00" + i.resolved.cloudflareURL + "\x00" + account + "\x00" + storeID
+// StorePlace names the Secrets Store of a Cloudflare account in Owners (an account holds one):
+// account "" is the provider's.
+func (i *Instance) StorePlace(account string) string {
+	if account == "" {
+		account = i.resolved.cloudflareAccount
+	}
+	return "cloudflare\x00" + i.resolved.cloudflareURL + "\x00" + account
 }
 
 // CloudflareAccount is the provider's Cloudflare account (config, then environment), "" when none.

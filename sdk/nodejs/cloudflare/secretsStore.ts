@@ -109,6 +109,14 @@ export class SecretsStore extends pulumi.CustomResource {
      */
     declare public readonly name: pulumi.Output<string>;
     /**
+     * When each released secret was last modified by this resource (RFC 3339).
+     */
+    declare public /*out*/ readonly releasedModifiedAt: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
+     * Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): they stay in the store until the next `pulumi up`, which deletes each one still as this resource left it and lets go of one another resource took over, so that moving a secret to a Secret resource loses nothing.
+     */
+    declare public /*out*/ readonly releasedSecrets: pulumi.Output<{[key: string]: string} | undefined>;
+    /**
      * Cloudflare's IDs of the inline secrets, by name.
      */
     declare public /*out*/ readonly secretIds: pulumi.Output<{[key: string]: string}>;
@@ -143,6 +151,8 @@ export class SecretsStore extends pulumi.CustomResource {
             resourceInputs["inlineModifiedAt"] = undefined /*out*/;
             resourceInputs["inlineWrittenAt"] = undefined /*out*/;
             resourceInputs["modifiedAt"] = undefined /*out*/;
+            resourceInputs["releasedModifiedAt"] = undefined /*out*/;
+            resourceInputs["releasedSecrets"] = undefined /*out*/;
             resourceInputs["secretIds"] = undefined /*out*/;
             resourceInputs["storeId"] = undefined /*out*/;
         } else {
@@ -156,6 +166,8 @@ export class SecretsStore extends pulumi.CustomResource {
             resourceInputs["inlineWrittenAt"] = undefined /*out*/;
             resourceInputs["modifiedAt"] = undefined /*out*/;
             resourceInputs["name"] = undefined /*out*/;
+            resourceInputs["releasedModifiedAt"] = undefined /*out*/;
+            resourceInputs["releasedSecrets"] = undefined /*out*/;
             resourceInputs["secretIds"] = undefined /*out*/;
             resourceInputs["secrets"] = undefined /*out*/;
             resourceInputs["storeId"] = undefined /*out*/;

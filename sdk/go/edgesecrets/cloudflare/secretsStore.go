@@ -84,6 +84,10 @@ type SecretsStore struct {
 	ModifiedAt pulumi.StringOutput `pulumi:"modifiedAt"`
 	// Store name.
 	Name pulumi.StringOutput `pulumi:"name"`
+	// When each released secret was last modified by this resource (RFC 3339).
+	ReleasedModifiedAt pulumi.StringMapOutput `pulumi:"releasedModifiedAt"`
+	// Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): they stay in the store until the next `pulumi up`, which deletes each one still as this resource left it and lets go of one another resource took over, so that moving a secret to a Secret resource loses nothing.
+	ReleasedSecrets pulumi.StringMapOutput `pulumi:"releasedSecrets"`
 	// Cloudflare's IDs of the inline secrets, by name.
 	SecretIds pulumi.StringMapOutput `pulumi:"secretIds"`
 	// The inline secrets (secret).
@@ -314,6 +318,16 @@ func (o SecretsStoreOutput) ModifiedAt() pulumi.StringOutput {
 // Store name.
 func (o SecretsStoreOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v *SecretsStore) pulumi.StringOutput { return v.Name }).(pulumi.StringOutput)
+}
+
+// When each released secret was last modified by this resource (RFC 3339).
+func (o SecretsStoreOutput) ReleasedModifiedAt() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *SecretsStore) pulumi.StringMapOutput { return v.ReleasedModifiedAt }).(pulumi.StringMapOutput)
+}
+
+// Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): they stay in the store until the next `pulumi up`, which deletes each one still as this resource left it and lets go of one another resource took over, so that moving a secret to a Secret resource loses nothing.
+func (o SecretsStoreOutput) ReleasedSecrets() pulumi.StringMapOutput {
+	return o.ApplyT(func(v *SecretsStore) pulumi.StringMapOutput { return v.ReleasedSecrets }).(pulumi.StringMapOutput)
 }
 
 // Cloudflare's IDs of the inline secrets, by name.

@@ -274,6 +274,8 @@ class SecretsStore(pulumi.CustomResource):
             __props__.__dict__["inline_modified_at"] = None
             __props__.__dict__["inline_written_at"] = None
             __props__.__dict__["modified_at"] = None
+            __props__.__dict__["released_modified_at"] = None
+            __props__.__dict__["released_secrets"] = None
             __props__.__dict__["secret_ids"] = None
             __props__.__dict__["store_id"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["apiToken", "secrets"])
@@ -310,6 +312,8 @@ class SecretsStore(pulumi.CustomResource):
         __props__.__dict__["inline_written_at"] = None
         __props__.__dict__["modified_at"] = None
         __props__.__dict__["name"] = None
+        __props__.__dict__["released_modified_at"] = None
+        __props__.__dict__["released_secrets"] = None
         __props__.__dict__["secret_ids"] = None
         __props__.__dict__["secrets"] = None
         __props__.__dict__["store_id"] = None
@@ -394,6 +398,22 @@ class SecretsStore(pulumi.CustomResource):
         Store name.
         """
         return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter(name="releasedModifiedAt")
+    def released_modified_at(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        When each released secret was last modified by this resource (RFC 3339).
+        """
+        return pulumi.get(self, "released_modified_at")
+
+    @_builtins.property
+    @pulumi.getter(name="releasedSecrets")
+    def released_secrets(self) -> pulumi.Output[Optional[Mapping[str, _builtins.str]]]:
+        """
+        Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): they stay in the store until the next `pulumi up`, which deletes each one still as this resource left it and lets go of one another resource took over, so that moving a secret to a Secret resource loses nothing.
+        """
+        return pulumi.get(self, "released_secrets")
 
     @_builtins.property
     @pulumi.getter(name="secretIds")
