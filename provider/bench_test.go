@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -77,7 +78,7 @@ func BenchmarkDiffRules(b *testing.B) {
 	secretRules := allRules()[cloudflare.SecretToken]
 	b.ReportAllocs()
 	for b.Loop() {
-		if d, err := secretRules.Diff(req); err != nil || len(d.DetailedDiff) != 1 {
+		if d, err := secretRules.Diff(context.Background(), req); err != nil || len(d.DetailedDiff) != 1 {
 			b.Fatal(d.DetailedDiff)
 		}
 	}

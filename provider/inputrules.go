@@ -18,16 +18,19 @@ import (
 func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config.Config) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
-	innerCheck := inner.Check
+	innerCheck, innerInvoke := inner.Check, inner.Invoke
 	inner.Check = func(ctx context.Context, req p.CheckRequest) (p.CheckResponse, error) {
-		return innerCheck(rules.WithURN(ctx, string(req.Urn)), req)
+		return innerCheck(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req)
+	}
+	inner.Invoke = func(ctx context.Context, req p.InvokeRequest) (p.InvokeResponse, error) {
+		return innerInvoke(config.WithConfig(ctx, cfg), req)
 	}
 	inner.Diff = func(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
-		ctx = rules.WithURN(ctx, string(req.Urn))
+		ctx = rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn))
 		var resp p.DiffResponse
 		var err error
 		if r, ok := byType[string(req.Urn.Type())]; ok {
-			resp, err = r.Diff(req)
+			resp, err = r.Diff(ctx, req)
 		} else {
 			resp, err = innerDiff(ctx, req)
 		}
@@ -37,22 +40,22 @@ func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config
 		return resp, err
 	}
 	inner.Read = func(ctx context.Context, req p.ReadRequest) (p.ReadResponse, error) {
-		ctx = rules.WithURN(ctx, string(req.Urn))
+		ctx = rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn))
 		req.Properties = byType[string(req.Urn.Type())].FreshCredentials(req.Properties, req.Inputs)
 		return innerRead(ctx, req)
 	}
 	inner.Create = func(ctx context.Context, req p.CreateRequest) (p.CreateResponse, error) {
-		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)
 		defer cancel()
 		return innerCreate(ctx, req)
 	}
 	inner.Update = func(ctx context.Context, req p.UpdateRequest) (p.UpdateResponse, error) {
-		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)
 		defer cancel()
 		return innerUpdate(ctx, req)
 	}
 	inner.Delete = func(ctx context.Context, req p.DeleteRequest) error {
-		ctx, cancel := withTimeout(rules.WithURN(ctx, string(req.Urn)), req.Timeout)
+		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)
 		defer cancel()
 		req.Properties = byType[string(req.Urn.Type())].FreshCredentials(req.Properties, req.OldInputs)
 		return innerDelete(ctx, req)

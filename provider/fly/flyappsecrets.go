@@ -72,6 +72,7 @@ var (
 )
 
 var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
+	Removals: pruneRemovals,
 	Drift: func(state property.Map) string {
 		s := appSecretsRecordOf(state)
 		if len(s.drifted()) > 0 || (s.prune && len(s.unmanaged) > 0) {
@@ -763,3 +764,89 @@ func parseAppSecretsID(id string) (app, template string, keys []string, err erro
 
 func orEmpty(s *string) string { return rules.OrDefault(s, "") }
 func orFalse(b *bool) bool     { return rules.OrDefault(b, false) }
+
+// pruneRemovals are the strays the next up's prune unsets, as the app holds them now, for the
+// preview (each a Delete in the detailed diff): the rule the desk applies (see strays), from one
+// listing of the app. Nothing while the inputs that decide it are unknown.
+func pruneRemovals(ctx context.Context, req p.DiffRequest) ([]string, error) {
+	in, known := pruneInputs(req.Inputs)
+	scope, on := pruneScopeOf(in)
+	if !known || !on {
+		return nil, nil
+	}
+	var old FlyAppSecretsState
+	old.FlyAppSecretsArgs, _ = pruneInputs(req.State)
+	old.PruneSince = rules.StringProp(req.State, "pruneSince")
+	client, err := flyClient(ctx, in.APIToken)
+	if err != nil {
+		return nil, err
+	}
+	version, _ := rules.NonNull(req.State, "version")
+	var since int64
+	if version.IsNumber() {
+		since = int64(version.AsNumber())
+	}
+	listed, err := client.ListSecrets(ctx, in.App, since)
+	if err != nil {
+		return nil, err
+	}
+	rec := newAppSecretsRecord(in)
+	for name := range in.encodedByName() {
+		rec.names[name] = true
+	}
+	rec.pruneSince = old.PruneSince
+	if rec.pruneSince == "" || !samePruneScope(old.FlyAppSecretsArgs, in) {
+		rec.pruneSince = pruneSinceNow(ctx)
+	}
+	rec.strays(ctx, in.App, listed, scope)
+	paths := make([]string, len(rec.unmanaged))
+	for i, name := range rec.unmanaged {
+		paths[i] = pruneRemovalPath(name)
+		p.GetLogger(ctx).Infof("prune will unset Fly.io secret %s/%s: it is in the prune scope %s, no resource of "+
+			"the program declares it, and it was there before this resource took the scope over", in.App, name,
+			scope.describe)
+	}
+	return paths, nil
+}
+
+// pruneRemovalPath is how the detailed diff names a secret prune unsets.
+func pruneRemovalPath(name string) string { return fmt.Sprintf("unmanagedNames[%q]", name) }
+
+// pruneInputs reads what decides a prune from raw inputs (or state); known is false while one of
+// them is unknown.
+func pruneInputs(m property.Map) (a FlyAppSecretsArgs, known bool) {
+	str := func(key string) (*string, bool) {
+		v, ok := rules.NonNull(m, key)
+		if !ok {
+			return nil, true
+		}
+		if !v.IsString() {
+			return nil, !v.IsComputed()
+		}
+		s := v.AsString()
+		return &s, true
+	}
+	app, okApp := str("app")
+	a.KeyTemplate, known = str("keyTemplate")
+	var okScope, okToken bool
+	a.PruneScope, okScope = str("pruneScope")
+	a.APIToken, okToken = str("apiToken")
+	if app != nil {
+		a.App = *app
+	}
+	if v, ok := rules.NonNull(m, "prune"); ok && v.IsBool() {
+		prune := v.AsBool()
+		a.Prune = &prune
+	}
+	secrets, ok := rules.NonNull(m, "secrets")
+	if ok && (secrets.IsComputed() || !secrets.IsMap()) {
+		return a, false
+	}
+	a.Secrets = map[string]string{}
+	if ok {
+		for key := range secrets.AsMap().AllStable {
+			a.Secrets[key] = ""
+		}
+	}
+	return a, known && okApp && app != nil && okScope && okToken
+}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pulumi/pulumi-go-provider/infer"
-
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
@@ -44,10 +42,20 @@ func newInstance(r resolvedConfig, t *Timing) *Instance {
 // before it uses it, so this is a programming error.
 var errNotConfigured = errors.New("edgesecrets: the provider is not configured yet")
 
+// configKey carries the provider's Config in a request's context (WithConfig).
+type configKey struct{}
+
+// WithConfig is ctx for a request to the provider built with c: the provider's entry points set
+// it on every request, so that everything behind them (diff rules too, which run outside infer)
+// reaches the instance.
+func WithConfig(ctx context.Context, c *Config) context.Context {
+	return context.WithValue(ctx, configKey{}, c)
+}
+
 // Of is the instance serving ctx's request.
 func Of(ctx context.Context) (*Instance, error) {
-	c := infer.GetConfig[Config](ctx)
-	if c.inst == nil {
+	c, _ := ctx.Value(configKey{}).(*Config)
+	if c == nil || c.inst == nil {
 		return nil, errNotConfigured
 	}
 	return c.inst, nil

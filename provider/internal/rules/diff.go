@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
@@ -50,6 +51,10 @@ type Rules struct {
 	// since the resource last wrote it: the input it names then differs from what is there (a
 	// diff that writes it back). Read warns of it when it finds it.
 	Drift func(state property.Map) (prop string)
+	// Removals, if set, names what the next Update will remove that the inputs do not show (a
+	// prune's strays), as the API holds them now: each is a Delete of its property path in the
+	// detailed diff, so that the preview lists it.
+	Removals func(ctx context.Context, req p.DiffRequest) (paths []string, err error)
 }
 
 // Of reads the diff rules of the input struct I from its field tags; extra adds the rules
@@ -85,7 +90,7 @@ func Of[I any](extra Rules) Rules {
 }
 
 // Diff compares the new inputs with the old ones (or, for resolved inputs, the state).
-func (r Rules) Diff(req p.DiffRequest) (p.DiffResponse, error) {
+func (r Rules) Diff(ctx context.Context, req p.DiffRequest) (p.DiffResponse, error) {
 	olds := req.OldInputs
 	fromState := olds.Len() == 0
 	if fromState {
@@ -166,6 +171,15 @@ func (r Rules) Diff(req p.DiffRequest) (p.DiffResponse, error) {
 			if _, found := detailed[prop]; !found {
 				detailed[prop] = p.PropertyDiff{Kind: p.Update}
 			}
+		}
+	}
+	if r.Removals != nil && !replace {
+		paths, err := r.Removals(ctx, req)
+		if err != nil {
+			return p.DiffResponse{}, err
+		}
+		for _, path := range paths {
+			detailed[path] = p.PropertyDiff{Kind: p.Delete}
 		}
 	}
 	if replace && r.CanReplace != nil {
@@ -259,7 +273,7 @@ func ConfigDiff(req p.DiffRequest) (p.DiffResponse, error) {
 	req.Inputs = req.Inputs.Delete("version")
 	req.OldInputs = req.OldInputs.Delete("version")
 	req.State = req.State.Delete("version")
-	return Rules{}.Diff(req)
+	return Rules{}.Diff(context.Background(), req)
 }
 
 // StringMap returns m[key] as a map of its string entries (empty when absent or not a map).
