@@ -108,10 +108,17 @@ func TestFlySecretsFollowedByOneDeployment(t *testing.T) {
 
 func TestFlySecretsDeployingTogetherAreOneRollout(t *testing.T) {
 	h := newHarness(t, emulator.Options{FlyMachines: 2})
+	// The engine checks each resource before it runs it: once all three are checked, all three are
+	// known to be on their way to the app's rollout, however late each goroutine then reaches it.
+	// (A resource checked after a rollout has started is another rollout, rightly.)
+	resources := make([]*res, 3)
+	for i := range resources {
+		resources[i] = h.resource(fly.FlySecretToken, fmt.Sprintf("s%d", i))
+		resources[i].mustCheck(flyInputs(fmt.Sprintf("S%d", i), "v", "deploy", "rolling"))
+	}
 	done := make(chan *res, 3)
-	for i := range 3 {
+	for i, r := range resources {
 		go func() {
-			r := h.resource(fly.FlySecretToken, fmt.Sprintf("s%d", i))
 			_, err := r.up(flyInputs(fmt.Sprintf("S%d", i), "v", "deploy", "rolling"))
 			assert.NoError(t, err)
 			done <- r

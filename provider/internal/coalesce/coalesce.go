@@ -6,6 +6,7 @@ package coalesce
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -255,9 +256,16 @@ func (b *Batcher[T, R]) take() []*call[T, R] {
 }
 
 // Context is the context of a call made for several callers: it lasts while any of theirs does,
-// and carries the first one's values. cancel releases it.
+// and carries the first one's values. When every caller has a deadline it has the latest of
+// them, and callers that all timed out leave it ended by that deadline (its error says the
+// timeout, not a cancellation). cancel releases it.
 func Context(callers []context.Context) (ctx context.Context, cancel context.CancelFunc) {
-	ctx, cancelAll := context.WithCancel(context.WithoutCancel(callers[0]))
+	base := context.WithoutCancel(callers[0])
+	releaseDeadline := context.CancelFunc(func() {})
+	if latest, ok := latestDeadline(callers); ok {
+		base, releaseDeadline = context.WithDeadline(base, latest)
+	}
+	ctx, cancelAll := context.WithCancel(base)
 	left := make(chan struct{}, len(callers))
 	stops := make([]func() bool, len(callers))
 	for i, caller := range callers {
@@ -271,6 +279,9 @@ func Context(callers []context.Context) (ctx context.Context, cancel context.Can
 				return
 			}
 		}
+		if allTimedOut(callers) {
+			return // the latest deadline has passed: ctx ends by it
+		}
 		cancelAll()
 	}()
 	return ctx, func() {
@@ -278,5 +289,29 @@ func Context(callers []context.Context) (ctx context.Context, cancel context.Can
 			stop()
 		}
 		cancelAll()
+		releaseDeadline()
 	}
+}
+
+func latestDeadline(callers []context.Context) (time.Time, bool) {
+	var latest time.Time
+	for _, caller := range callers {
+		d, ok := caller.Deadline()
+		if !ok {
+			return time.Time{}, false
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return latest, true
+}
+
+func allTimedOut(callers []context.Context) bool {
+	for _, caller := range callers {
+		if !errors.Is(caller.Err(), context.DeadlineExceeded) {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package coalesce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -130,6 +131,28 @@ func TestContextLastsWhileAnyCallerWaits(t *testing.T) {
 	case <-ctx.Done():
 	case <-time.After(time.Second):
 		t.Fatal("still going after every caller left")
+	}
+}
+
+// Callers that all timed out end the shared context by a deadline: the call's error says the
+// timeout (as each caller's would), not a cancellation.
+func TestContextOfCallersThatTimedOutSaysDeadline(t *testing.T) {
+	a, cancelA := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancelA()
+	b, cancelB := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancelB()
+	ctx, release := Context([]context.Context{a, b})
+	defer release()
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("still going after every caller timed out")
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Errorf("ended with %v, want the deadline", ctx.Err())
+	}
+	if a.Err() == nil || b.Err() == nil {
+		t.Error("ended before its callers")
 	}
 }
 
