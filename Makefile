@@ -150,7 +150,7 @@ test-e2e: build dist-host tools sdk-build e2e-deps ## End-to-end tests: every ex
 # Opt-in, never part of `make test`: it needs real tokens and writes to a real app and account.
 # Without EDGESECRETS_LIVE_FLY_APP, FLY_API_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
 # the suite is skipped.
-test-live: build tools sdk-build e2e-deps ## Opt-in: every example against the real Fly.io and Cloudflare APIs (README, "Live tests")
+test-live: build tools sdk-build e2e-deps ## Opt-in: every example against the real Fly.io and Cloudflare APIs (docs/development.md, "Live tests")
 	cd tests && EDGESECRETS_LIVE=1 EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
 		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
 		$(GO) test -count=1 -timeout 30m -run '^TestLive$$' -v ./...

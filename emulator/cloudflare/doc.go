@@ -1,6 +1,6 @@
 // Package cloudflare emulates the Cloudflare Secrets Store API under
 // /client/v4/accounts/{account_id}/secrets_store, following the project's
-// contract (shared/api/cloudflare-secrets-store.md) and what cloudflare-go
+// contract (docs/contract-cloudflare-secrets-store.md) and what cloudflare-go
 // v7.9.0's secrets_store package sends and decodes. It shares nothing with the
 // provider's client.
 //

@@ -1,7 +1,7 @@
 // Package fly emulates the Fly.io Machines API endpoints that manage app
 // secrets, plus the app and machine endpoints a deploy touches (after fly-go's
 // flaps client: flaps_machines.go, flaps_machines_wait.go, its leases). It follows the
-// project's Fly secrets contract (shared/api/fly-secrets.md) and is an
+// project's Fly secrets contract (docs/contract-fly.md) and is an
 // independent reading of it: nothing here is shared with the provider's client.
 //
 // Routes (all under /v1, all answering JSON):

@@ -1,7 +1,7 @@
 // Package cfapi is a thin wrapper over cloudflare-go's secrets_store service: it owns the
 // retry policy, turns the SDK's responses into small plain structs, and turns its errors
 // into an APIError the provider can match on (codes are shared between errors, so matching
-// is on the message, as ../shared/api/cloudflare-secrets-store.md says).
+// is on the message, as docs/contract-cloudflare-secrets-store.md says).
 //
 // The SDK's own retries are off: it would repeat creates blindly (a create whose answer was
 // lost then fails as "already exists"), sleep any Retry-After, and retry 409s. Here reads and

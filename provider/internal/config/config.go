@@ -192,7 +192,7 @@ type Timing struct {
 	CreateGrace time.Duration
 }
 
-// DefaultTiming is what users get; the README's reliability section quotes it.
+// DefaultTiming is what users get; docs/reliability.md quotes it.
 func DefaultTiming() *Timing {
 	return &Timing{
 		RetryBudget:    2 * time.Minute,

@@ -36,7 +36,7 @@ const (
 	defaultMaxBackoff  = 8 * time.Second
 
 	// defaultReadLag is how long after a write a read may still miss it: Fly's reads are
-	// eventually consistent (the contract's "Read consistency"). A 404 within it is retried.
+	// eventually consistent (docs/contract-fly.md, "Read consistency"). A 404 within it is retried.
 	defaultReadLag = 2 * time.Second
 
 	maxResponseBytes  = 16 << 20

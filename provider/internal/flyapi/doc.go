@@ -1,7 +1,7 @@
 // Package flyapi is a small client for the app secrets endpoints of the Fly Machines API
 // (https://api.machines.dev/v1/apps/{app}/secrets...), and for the machines endpoints a deploy
 // uses (list, get, update, wait, leases; machines.go), written from the project's contract in
-// shared/api/fly-secrets.md and fly-go's flaps client. It knows nothing about Pulumi.
+// docs/contract-fly.md and fly-go's flaps client. It knows nothing about Pulumi.
 //
 //	c := flyapi.New("", os.Getenv("FLY_API_TOKEN"))
 //	res, err := c.SetSecret(ctx, "my-app", "DATABASE_URL", dsn)

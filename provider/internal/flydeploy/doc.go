@@ -1,5 +1,5 @@
 // Package flydeploy rolls an app's Fly Machines onto a secrets version, the way `fly secrets
-// deploy` does (shared/api/fly-secrets.md, "Staged vs deployed"), for the resources that deploy
+// deploy` does (docs/contract-fly.md, "Staged and deployed"), for the resources that deploy
 // what they wrote. It knows nothing about Pulumi.
 //
 // A rollout lists the app's machines and, for every eligible one (not destroyed or being
