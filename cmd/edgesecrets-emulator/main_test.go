@@ -236,7 +236,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		}
 	})
 	// The fixed command line from the design is all there.
-	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app", "cloudflare-worker", "latency", "fail-rate", "throttle-rate", "seed"} {
+	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app",
+		"cloudflare-worker", "latency", "fail-rate", "throttle-rate", "seed"} {
 		if flagSet(&cfg, &apps, &tokens, &workers).Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}
@@ -295,7 +296,8 @@ func TestParseFlagsCloudflareWorkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := cfg.opts; strings.Join(o.CloudflareWorkers, ",") != "api,tenants/site-1" || !o.CloudflareUploadKeepsSecrets {
+	o := cfg.opts
+	if strings.Join(o.CloudflareWorkers, ",") != "api,tenants/site-1" || !o.CloudflareUploadKeepsSecrets {
 		t.Errorf("parsed %+v", o)
 	}
 	if d, _ := parseFlags(nil, io.Discard); d.opts.CloudflareUploadKeepsSecrets || len(d.opts.CloudflareWorkers) != 0 {
