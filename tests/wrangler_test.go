@@ -24,9 +24,9 @@ var wranglerDir = filepath.Join(repoRoot, "tests", "testdata", "wrangler")
 
 // The Workers routes wrangler's secret commands call.
 const (
-	routeWorkersPutSecret  = "PUT /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets"
-	routeWorkersBulk       = "PATCH /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets-bulk"
-	routeWorkersDelete     = "DELETE /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets/" +
+	routeWorkersPutSecret = "PUT /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets"
+	routeWorkersBulk      = "PATCH /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets-bulk"
+	routeWorkersDelete    = "DELETE /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets/" +
 		"{secret_name}"
 	routeWorkersList       = "GET /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets"
 	routeWorkersLatestEdit = "PATCH /client/v4/accounts/{account_id}/workers/workers/{script_name}/versions/latest"
