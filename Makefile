@@ -135,7 +135,7 @@ demo: build tools ## The demo: emulator + `pulumi up` of examples/yaml, show out
 .PHONY: e2e-deps test-e2e
 
 # Idempotent: reinstalls an SDK only when its files changed (see the script).
-e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in tests/testdata/nodejs, E2E_VENV
+e2e-deps: sdk-build ## Install what test-e2e runs programs with: npm packages in tests/testdata/nodejs and tests/testdata/wrangler, E2E_VENV
 	PYTHON=$(PYTHON) E2E_VENV=$(E2E_VENV) tests/e2e-deps.sh
 
 # EDGESECRETS_E2E_REQUIRE=1: a missing prerequisite fails the run instead of skipping a test.

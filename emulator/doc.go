@@ -1,8 +1,12 @@
-// Package emulator serves a local stand-in for the two APIs edgesecrets
+// Package emulator serves a local stand-in for the APIs edgesecrets
 // manages, on one port: the Fly.io Machines API secrets endpoints under /v1
-// (package fly) and the Cloudflare Secrets Store API under /client/v4
-// (package cloudflare). Tests, the demo and users' CI point the provider at it
-// with the variables from Env; cmd/edgesecrets-emulator is the binary.
+// (package fly), the Cloudflare Secrets Store API under /client/v4
+// (package cloudflare) and, on the same Cloudflare base, the Workers scripts
+// API as far as a Worker's own secrets need it (package workers: secrets,
+// uploads, settings, versions, deployments, and the Workers for Platforms
+// forms). Tests, the demo and users' CI point the provider at it with the
+// variables from Env (wrangler takes CLOUDFLARE_BASE_URL's value as
+// CLOUDFLARE_API_BASE_URL); cmd/edgesecrets-emulator is the binary.
 //
 // What this package adds around the two APIs:
 //
@@ -40,7 +44,18 @@
 //     machine: 5/s, burst 10), and Cloudflare's, 1,200 requests per 5 minutes per
 //     token (a bucket of 1,200 refilled at 4/s); beyond them a 429 in the
 //     API's error shape with Retry-After in whole seconds.
-//   - State (Options.StatePath): apps, stores and secrets (values included)
+//   - Workers scripts (package workers): Options.CloudflareWorkers creates
+//     scripts at start and after Reset ("NAME", or "NAMESPACE/NAME" for
+//     Workers for Platforms), each with one deployed version and no bindings.
+//     The Workers routes share Cloudflare's token, account check and rate-limit
+//     bucket, and count in Stats under their own templates, e.g.
+//     "PUT /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets".
+//     A script upload whose keep_bindings lacks "secret_text" drops the
+//     script's secrets (Options.CloudflareUploadKeepsSecrets keeps them).
+//     Server.Workers reads a script's secrets with values, its versions and
+//     deployments, and acts as a foreign tool would (DropSecrets,
+//     UploadVersion, Deploy).
+//   - State (Options.StatePath): apps, stores, scripts and secrets (values included)
 //     are saved to one JSON file after every change, before the change is
 //     answered, written atomically (temp file in the same directory, fsync,
 //     rename) with mode 0600, and loaded by New. Stats and rate-limit buckets

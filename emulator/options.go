@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/workers"
 )
 
 // Defaults for Options and the binary.
@@ -59,6 +61,13 @@ type Options struct {
 	// FlyApps are created at start (and again by Reset); existing ones keep
 	// their secrets.
 	FlyApps []string
+	// CloudflareWorkers are Workers scripts created at start (and again by Reset), each with one
+	// deployed version and no bindings, as a draft upload makes; "NAMESPACE/NAME" makes a Workers
+	// for Platforms script. Existing ones keep their secrets.
+	CloudflareWorkers []string
+	// CloudflareUploadKeepsSecrets makes a script upload keep the script's secrets even without
+	// "secret_text" in its keep_bindings. By default such an upload drops them.
+	CloudflareUploadKeepsSecrets bool
 	// FlyMachines gives each of FlyApps that many started machines at start
 	// (and again after Reset); an app restored with machines keeps them and
 	// gets more only up to the number.
@@ -163,6 +172,11 @@ func (o Options) validate() error {
 	if o.FlyMachines < 0 || o.FlyMachineBootDelay < 0 || o.FlyMachineCheckDelay < 0 {
 		return fmt.Errorf("fly machines and their delays must not be negative")
 	}
+	for _, name := range o.CloudflareWorkers {
+		if _, err := workers.ParseScriptRef(name); err != nil {
+			return err
+		}
+	}
 	if o.CloudflareAutoStore && !o.CloudflareEmptyAccount {
 		return fmt.Errorf("the auto-created store is for an empty account: the account already holds its default store")
 	}
@@ -181,4 +195,15 @@ func (o Options) validate() error {
 		return fmt.Errorf("drop, fail, throttle, conflict and lost response rates add up to %v, more than 1", sum)
 	}
 	return nil
+}
+
+// workerRefs are the scripts of CloudflareWorkers; validate has checked them.
+func (o Options) workerRefs() []workers.ScriptRef {
+	refs := make([]workers.ScriptRef, 0, len(o.CloudflareWorkers))
+	for _, name := range o.CloudflareWorkers {
+		if ref, err := workers.ParseScriptRef(name); err == nil {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
 }

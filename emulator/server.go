@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/workers"
 )
 
 // Server is the emulator: an http.Handler serving both APIs. It is safe for
@@ -30,6 +31,9 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// workers is the Workers scripts API (a Worker's own secrets), on the Cloudflare base.
+	workers *workers.API
 }
 
 // New builds a server from opts, loading Options.StatePath if it exists.
@@ -77,6 +81,16 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 
+	s.workers, err = workers.New(workers.Config{
+		Token:              opts.CloudflareToken,
+		AccountID:          opts.CloudflareAccount,
+		UploadKeepsSecrets: opts.CloudflareUploadKeepsSecrets,
+		OnChange:           s.changed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emulator: %w", err)
+	}
+
 	if s.state != nil {
 		st, found, err := loadState(opts.StatePath)
 		if err != nil {
@@ -87,6 +101,9 @@ func New(opts Options) (*Server, error) {
 				return nil, fmt.Errorf("emulator: %w", err)
 			}
 			if err := s.cf.Restore(st.Cloudflare); err != nil {
+				return nil, fmt.Errorf("emulator: %w", err)
+			}
+			if err := s.workers.Restore(st.Workers); err != nil {
 				return nil, fmt.Errorf("emulator: %w", err)
 			}
 		}
@@ -114,6 +131,11 @@ func (s *Server) createStartApps() error {
 			return err
 		}
 	}
+	for _, ref := range s.opts.workerRefs() {
+		if err := s.workers.EnsureScript(ref); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -121,6 +143,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	s.fly.Register(&instrumentedMux{mux: mux, s: s, family: flyFamily})
 	s.cf.Register(&instrumentedMux{mux: mux, s: s, family: cloudflareFamily})
+	s.workers.Register(&instrumentedMux{mux: mux, s: s, family: cloudflareFamily})
 	s.fly.RegisterInspection(mux)
 	mux.HandleFunc("GET /_emulator/stats", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -146,6 +169,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Options() Options {
 	o := s.opts
 	o.FlyApps = slices.Clone(o.FlyApps)
+	o.CloudflareWorkers = slices.Clone(o.CloudflareWorkers)
 	return o
 }
 
@@ -166,17 +190,31 @@ func (s *Server) Fly() *fly.API {
 	return s.fly
 }
 
+// Workers is the emulated Workers scripts API, for tests that read a script's secrets (values
+// included), versions and deployments, or act as another tool would (DropSecrets, UploadVersion,
+// Deploy).
+func (s *Server) Workers() *workers.API {
+	return s.workers
+}
+
+// WorkersState returns everything the Workers scripts API holds now, values included, as the
+// state file would. For tests.
+func (s *Server) WorkersState() workers.State {
+	return s.workers.Snapshot()
+}
+
 // ResetStats zeroes the request counts only, like DELETE /_emulator/stats.
 func (s *Server) ResetStats() {
 	s.stats.reset()
 }
 
-// Reset empties everything, like POST /_emulator/reset: apps, stores,
+// Reset empties everything, like POST /_emulator/reset: apps, stores, Workers scripts,
 // secrets, stats and rate-limit buckets; it re-creates Options.FlyApps and
-// re-seeds the fault generator.
+// Options.CloudflareWorkers and re-seeds the fault generator.
 func (s *Server) Reset() {
 	s.fly.Reset()
 	s.cf.Reset()
+	s.workers.Reset()
 	_ = s.createStartApps() // validated by New
 	s.stats.reset()
 	s.faults.reseed()
@@ -205,5 +243,6 @@ func (s *Server) changed() {
 }
 
 func (s *Server) snapshot() stateFile {
-	return stateFile{Format: stateFormat, Fly: s.fly.Snapshot(), Cloudflare: s.cf.Snapshot()}
+	return stateFile{Format: stateFormat, Fly: s.fly.Snapshot(), Cloudflare: s.cf.Snapshot(),
+		Workers: s.workers.Snapshot()}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/workers"
 )
 
 // stateFormat is the version of the state file layout.
@@ -23,6 +24,9 @@ type stateFile struct {
 	Format     int              `json:"format"`
 	Fly        fly.State        `json:"fly"`
 	Cloudflare cloudflare.State `json:"cloudflare"`
+	// Workers is the Workers scripts API's state; a file written before it existed has none and
+	// loads as no scripts.
+	Workers workers.State `json:"workers"`
 }
 
 // loadState reads path; found is false when the file does not exist.

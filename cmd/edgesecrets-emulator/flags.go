@@ -12,10 +12,11 @@ import (
 
 var usageText = `Usage: edgesecrets-emulator [flags]
 
-Serves the Fly.io Machines API secrets, apps and machines endpoints (under /v1) and the Cloudflare
-Secrets Store API (under /client/v4) on one port, prints the shell exports that
-point edgesecrets at it (FLY_FLAPS_BASE_URL, FLY_API_TOKEN, CLOUDFLARE_BASE_URL,
-CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID), then serves until SIGINT/SIGTERM.
+Serves the Fly.io Machines API secrets, apps and machines endpoints (under /v1), the Cloudflare
+Secrets Store API and the Workers scripts secrets API (both under /client/v4) on one port,
+prints the shell exports that point edgesecrets at it (FLY_FLAPS_BASE_URL, FLY_API_TOKEN,
+CLOUDFLARE_BASE_URL, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID; wrangler takes the same
+base as CLOUDFLARE_API_BASE_URL), then serves until SIGINT/SIGTERM.
 GET /_emulator/stats counts requests per route; POST /_emulator/reset empties
 everything. GET /_emulator/fly/apps/APP/machines and .../leases show the
 machines (secrets version booted with, restarts, leases);
@@ -52,6 +53,13 @@ Flags:
   --cloudflare-auto-store     with --cloudflare-empty-account, create
                               "default_secrets_store" on the account's first
                               Secrets Store request, as the dashboard does
+  --cloudflare-worker NAME    create Workers script NAME at start (one deployed
+                              version, no bindings); NAMESPACE/NAME makes a
+                              Workers for Platforms script; repeatable
+  --cloudflare-upload-keeps-secrets  a script upload keeps the script's
+                              secrets even without "secret_text" in its
+                              keep_bindings (default: such an upload drops
+                              them)
   --activation-delay DURATION how long a new Cloudflare secret stays "pending"
                               (default ` + emulator.DefaultActivationDelay.String() + `; 0: active at once)
   --fly-read-lag DURATION     how long a Fly secrets write takes to reach reads
@@ -98,8 +106,8 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// flagSet binds every flag to cfg, apps and deployTokens.
-func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
+// flagSet binds every flag to cfg, apps, deployTokens and workers.
+func flagSet(cfg *config, apps, deployTokens, workers *listFlag) *flag.FlagSet {
 	o := &cfg.opts
 	fs := flag.NewFlagSet("edgesecrets-emulator", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // main reports errors; --help prints usageText
@@ -115,6 +123,8 @@ func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
 	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
 	fs.BoolVar(&o.CloudflareEmptyAccount, "cloudflare-empty-account", false, "")
 	fs.BoolVar(&o.CloudflareAutoStore, "cloudflare-auto-store", false, "")
+	fs.Var(workers, "cloudflare-worker", "")
+	fs.BoolVar(&o.CloudflareUploadKeepsSecrets, "cloudflare-upload-keeps-secrets", false, "")
 	fs.DurationVar(&cfg.activationTime, "activation-delay", emulator.DefaultActivationDelay, "")
 	fs.DurationVar(&cfg.flyReadLag, "fly-read-lag", emulator.DefaultFlyReadLag, "")
 	fs.DurationVar(&o.Latency, "latency", 0, "")
@@ -133,8 +143,8 @@ func flagSet(cfg *config, apps, deployTokens *listFlag) *flag.FlagSet {
 // returns flag.ErrHelp.
 func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var cfg config
-	var apps, deployTokens listFlag
-	fs := flagSet(&cfg, &apps, &deployTokens)
+	var apps, deployTokens, workers listFlag
+	fs := flagSet(&cfg, &apps, &deployTokens, &workers)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprint(stdout, usageText)
@@ -147,6 +157,7 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	}
 	o := &cfg.opts
 	o.FlyApps = apps
+	o.CloudflareWorkers = workers
 	o.NoRateLimit = !cfg.rateLimit
 	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
 	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0

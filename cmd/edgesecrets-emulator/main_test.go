@@ -229,15 +229,16 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	var cfg config
-	var apps, tokens listFlag
-	flagSet(&cfg, &apps, &tokens).VisitAll(func(f *flag.Flag) {
+	var apps, tokens, workers listFlag
+	flagSet(&cfg, &apps, &tokens, &workers).VisitAll(func(f *flag.Flag) {
 		if !strings.Contains(out.String(), "--"+f.Name+" ") && !strings.Contains(out.String(), "--"+f.Name+"=") {
 			t.Errorf("--help does not document --%s", f.Name)
 		}
 	})
 	// The fixed command line from the design is all there.
-	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app", "latency", "fail-rate", "throttle-rate", "seed"} {
-		if flagSet(&cfg, &apps, &tokens).Lookup(name) == nil {
+	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app",
+		"cloudflare-worker", "latency", "fail-rate", "throttle-rate", "seed"} {
+		if flagSet(&cfg, &apps, &tokens, &workers).Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}
 	}
@@ -286,5 +287,25 @@ func TestParseFlags(t *testing.T) {
 	slow, _ := parseFlags([]string{"--fly-machine-boot-delay", "2s", "--fly-machine-check-delay", "0"}, io.Discard)
 	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second || o.FlyMachineCheckDelay > time.Microsecond {
 		t.Errorf("boot 2s, checks 0: %+v", o)
+	}
+}
+
+func TestParseFlagsCloudflareWorkers(t *testing.T) {
+	cfg, err := parseFlags([]string{"--cloudflare-worker", "api", "--cloudflare-worker", "tenants/site-1",
+		"--cloudflare-upload-keeps-secrets"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := cfg.opts
+	if strings.Join(o.CloudflareWorkers, ",") != "api,tenants/site-1" || !o.CloudflareUploadKeepsSecrets {
+		t.Errorf("parsed %+v", o)
+	}
+	if d, _ := parseFlags(nil, io.Discard); d.opts.CloudflareUploadKeepsSecrets || len(d.opts.CloudflareWorkers) != 0 {
+		t.Errorf("defaults %+v", d.opts)
+	}
+	// A bad name fails at start, naming it.
+	if _, err := emulator.New(emulator.Options{CloudflareWorkers: []string{"Not_A_Worker!"}}); err == nil ||
+		!strings.Contains(err.Error(), "Not_A_Worker!") {
+		t.Errorf("bad --cloudflare-worker: %v", err)
 	}
 }
