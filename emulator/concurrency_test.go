@@ -54,7 +54,7 @@ func TestConcurrentWritesWithState(t *testing.T) {
 	}
 
 	srv2, ts2 := serve(t, opts)
-	defer func() { ts2.Close(); srv2.Close() }()
+	defer func() { ts2.Close(); closeServer(t, srv2) }()
 	var list struct {
 		Secrets []struct{ Name string } `json:"secrets"`
 	}

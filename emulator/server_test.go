@@ -161,7 +161,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer closeServer(t, srv)
 	o := srv.Options()
 	if o.FlyToken != emulator.DefaultFlyToken || o.CloudflareToken != emulator.DefaultCloudflareToken ||
 		o.CloudflareAccount != emulator.DefaultCloudflareAccount || o.Logger == nil {

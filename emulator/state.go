@@ -52,8 +52,9 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			// Best effort: the error being returned is the one to report.
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil {
@@ -73,7 +74,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	if dir, derr := os.Open(filepath.Dir(path)); derr == nil {
 		_ = dir.Sync() // make the rename durable where the platform allows
-		dir.Close()
+		_ = dir.Close() // opened only to sync
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 
 	srv2, ts2 := serve(t, opts)
-	defer func() { ts2.Close(); srv2.Close() }()
+	defer func() { ts2.Close(); closeServer(t, srv2) }()
 	var before, after struct {
 		Digest    string `json:"digest"`
 		CreatedAt string `json:"created_at"`
@@ -97,27 +97,34 @@ func TestStateIsWrittenBeforeTheAnswer(t *testing.T) {
 	}
 }
 
+func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStateFileProblems(t *testing.T) {
 	dir := t.TempDir()
 	corrupt := filepath.Join(dir, "corrupt.json")
-	os.WriteFile(corrupt, []byte("{not json"), 0o600)
+	writeFile(t, corrupt, []byte("{not json"), 0o600)
 	if _, err := emulator.New(emulator.Options{StatePath: corrupt}); err == nil {
 		t.Error("loaded a corrupt state file")
 	}
 	future := filepath.Join(dir, "future.json")
-	os.WriteFile(future, []byte(`{"format":99}`), 0o600)
+	writeFile(t, future, []byte(`{"format":99}`), 0o600)
 	if _, err := emulator.New(emulator.Options{StatePath: future}); err == nil {
 		t.Error("loaded a state file of an unknown format")
 	}
 
 	// A file readable by others is tightened to 0600 at start.
 	loose := filepath.Join(dir, "loose.json")
-	os.WriteFile(loose, []byte(`{"format":1,"fly":{"apps":[]},"cloudflare":{"accounts":[]}}`), 0o644)
+	writeFile(t, loose, []byte(`{"format":1,"fly":{"apps":[]},"cloudflare":{"accounts":[]}}`), 0o644)
 	srv, err := emulator.New(emulator.Options{StatePath: loose})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer closeServer(t, srv)
 	if info, _ := os.Stat(loose); info.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v after start, want 0600", info.Mode().Perm())
 	}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"debug/buildinfo"
 	"fmt"
 	"os"
@@ -247,14 +246,12 @@ func (s *rssSampler) stop() int64 {
 
 // statusKiB reads a "Key:   123 kB" line of a /proc status-like file (0 when absent).
 func statusKiB(path, key string) int64 {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == key {
+	for line := range strings.Lines(string(data)) {
+		if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == key {
 			n, _ := strconv.ParseInt(fields[1], 10, 64)
 			return n
 		}

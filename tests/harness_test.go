@@ -64,7 +64,9 @@ func TestMain(m *testing.M) {
 	// Let `cd tests && go test ./...` find the tools `make tools` built without PATH set up.
 	// Appended, so a PATH that already has them wins.
 	if dir := toolsBin(); dir != "" {
-		os.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+dir)
+		if err := os.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+dir); err != nil {
+			panic(err)
+		}
 	}
 	os.Exit(m.Run())
 }

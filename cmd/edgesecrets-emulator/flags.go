@@ -137,7 +137,9 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs := flagSet(&cfg, &apps, &deployTokens)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fmt.Fprint(stdout, usageText)
+			if _, werr := fmt.Fprint(stdout, usageText); werr != nil {
+				return cfg, werr
+			}
 			return cfg, err
 		}
 		return cfg, usageError{err}

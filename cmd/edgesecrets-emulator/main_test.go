@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,7 +34,9 @@ func TestMain(m *testing.M) {
 		panic("building the emulator: " + err.Error())
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "removing the test binary:", err)
+	}
 	os.Exit(code)
 }
 
@@ -61,8 +64,10 @@ func launch(t *testing.T, args ...string) *process {
 	}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.exited
+			if err := cmd.Process.Kill(); err != nil {
+				t.Errorf("killing the emulator: %v", err)
+			}
+			t.Logf("emulator killed: %v", <-p.exited)
 		}
 	})
 
@@ -74,7 +79,7 @@ func launch(t *testing.T, args ...string) *process {
 			got = append(got, sc.Text())
 		}
 		lines <- got
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // drained until the process exits; Wait reports how
 		p.exited <- cmd.Wait()
 	}()
 	var got []string
