@@ -73,7 +73,7 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	if dir, derr := os.Open(filepath.Dir(path)); derr == nil {
-		_ = dir.Sync() // make the rename durable where the platform allows
+		_ = dir.Sync()  // make the rename durable where the platform allows
 		_ = dir.Close() // opened only to sync
 	}
 	return nil
