@@ -26,7 +26,13 @@ func TestConcurrentWritesWithState(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			r := call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%02d", ts.URL, i), flyAuth, map[string]string{"value": fmt.Sprint(i)})
+			r := call(
+				t,
+				"POST",
+				fmt.Sprintf("%s/v1/apps/demo/secrets/K%02d", ts.URL, i),
+				flyAuth,
+				map[string]string{"value": fmt.Sprint(i)},
+			)
 			if r.err != nil || r.status != 201 {
 				t.Errorf("writer %d: %d %s %v", i, r.status, r.body, r.err)
 				return

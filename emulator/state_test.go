@@ -26,7 +26,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}}
 
 	srv, ts := serve(t, opts)
-	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).want(t, 201)
+	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).
+		want(t, 201)
 	call(t, "POST", ts.URL+"/v1/apps", flyAuth, map[string]string{"app_name": "made-later"}).want(t, 201)
 	storeID := defaultStoreID(t, ts.URL)
 	var created struct {
@@ -67,7 +68,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	call(t, "GET", ts2.URL+accountPath+"/stores/"+storeID, cfAuth, nil).want(t, 200)
 	call(t, "GET", ts2.URL+accountPath+"/stores/"+storeID+"/secrets/"+created.Result[0].ID, cfAuth, nil).want(t, 200)
-	call(t, "POST", ts2.URL+accountPath+"/stores", cfAuth, map[string]string{"name": "second"}).want(t, 400) // still one store
+	// Still one store.
+	call(t, "POST", ts2.URL+accountPath+"/stores", cfAuth, map[string]string{"name": "second"}).want(t, 400)
 }
 
 func TestStateIsWrittenBeforeTheAnswer(t *testing.T) {

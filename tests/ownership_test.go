@@ -83,7 +83,8 @@ func TestRenameWithAdoptKeepsTheSecret(t *testing.T) {
 	// Renamed without an alias: both creates fail, naming the fix; nothing is deleted.
 	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, "")+apiKey("apiKey", ""))
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, "already has a secret named \"API_KEY\"") || !strings.Contains(out, "pulumi import edgesecrets:cloudflare:Secret apiKey ") {
+	if !strings.Contains(out, "already has a secret named \"API_KEY\"") ||
+		!strings.Contains(out, "pulumi import edgesecrets:cloudflare:Secret apiKey ") {
 		t.Errorf("the up does not say the Cloudflare secret exists and how to import it:\n%s", out)
 	}
 	if _, _, ok := h.contents().cloudflareSecret("API_KEY"); !ok {
@@ -142,7 +143,8 @@ func TestOneSecretTwiceInAProgram(t *testing.T) {
 	h := newHarness(t)
 	dir := yamlProgram(t, h, flySecretProgram("first", "TWICE", "one", "")+flySecretProgram("second", "TWICE", "two", ""))
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, "already has a secret \"TWICE\"") && !strings.Contains(out, "two resources declare one secret") {
+	if !strings.Contains(out, "already has a secret \"TWICE\"") &&
+		!strings.Contains(out, "two resources declare one secret") {
 		t.Errorf("the up does not say the secret is declared twice:\n%s", out)
 	}
 }

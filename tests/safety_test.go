@@ -135,7 +135,8 @@ func TestMisspeltConfigKeyFails(t *testing.T) {
 	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", "postgres://x", ""))
 	h.pulumi(dir, "", "config", "set", "edgesecrets:flyToken", "tok")
 	out := h.pulumiFails(dir, "", "preview")
-	if !strings.Contains(out, "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?") {
+	const hint = "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?"
+	if !strings.Contains(out, hint) {
 		t.Errorf("the output does not name the key meant:\n%s", out)
 	}
 }

@@ -165,7 +165,11 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"name":"demo"`) {
 		t.Errorf("GET /v1/apps/demo: %d %s", status, body)
 	}
-	status, _ = get(t, p.env["CLOUDFLARE_BASE_URL"]+"/accounts/"+p.env["CLOUDFLARE_ACCOUNT_ID"]+"/secrets_store/quota", p.env["CLOUDFLARE_API_TOKEN"])
+	status, _ = get(
+		t,
+		p.env["CLOUDFLARE_BASE_URL"]+"/accounts/"+p.env["CLOUDFLARE_ACCOUNT_ID"]+"/secrets_store/quota",
+		p.env["CLOUDFLARE_API_TOKEN"],
+	)
 	if status != 200 {
 		t.Errorf("Cloudflare quota: %d", status)
 	}
@@ -183,7 +187,13 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 func TestBinaryKeepsStateAcrossRestart(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	p := launch(t, "--addr", "127.0.0.1:0", "--fly-app", "demo", "--state", state, "--quiet")
-	status, body := send(t, "POST", p.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", p.env["FLY_API_TOKEN"], `{"value":"v"}`)
+	status, body := send(
+		t,
+		"POST",
+		p.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT",
+		p.env["FLY_API_TOKEN"],
+		`{"value":"v"}`,
+	)
 	if status != 201 {
 		t.Fatalf("set: %d %s", status, body)
 	}
@@ -275,7 +285,8 @@ func TestParseFlags(t *testing.T) {
 	d := defaults.opts
 	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay || d.InstantActivation ||
 		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount ||
-		d.FlyMachines != 0 || d.InstantFlyMachines || d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
+		d.FlyMachines != 0 || d.InstantFlyMachines ||
+		d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
 		d.FlyMachineCheckDelay != emulator.DefaultFlyMachineCheckDelay {
 		t.Errorf("defaults %+v", defaults)
 	}
@@ -289,7 +300,8 @@ func TestParseFlags(t *testing.T) {
 	}
 	// One delay set apart from the other keeps its own value.
 	slow, _ := parseFlags([]string{"--fly-machine-boot-delay", "2s", "--fly-machine-check-delay", "0"}, io.Discard)
-	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second || o.FlyMachineCheckDelay > time.Microsecond {
+	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second ||
+		o.FlyMachineCheckDelay > time.Microsecond {
 		t.Errorf("boot 2s, checks 0: %+v", o)
 	}
 }

@@ -47,12 +47,18 @@ func (a *API) RegisterInspection(mux Mux) {
 		leases, err := a.Leases(r.PathValue("app"))
 		inspectionAnswer(w, leases, err)
 	}))
-	mux.Handle("POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inspectionDone(w, a.FailNextUpdate(r.PathValue("app"), r.PathValue("id")))
-	}))
-	mux.Handle("POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inspectionDone(w, a.FailChecks(r.PathValue("app"), r.PathValue("id")))
-	}))
+	mux.Handle(
+		"POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inspectionDone(w, a.FailNextUpdate(r.PathValue("app"), r.PathValue("id")))
+		}),
+	)
+	mux.Handle(
+		"POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inspectionDone(w, a.FailChecks(r.PathValue("app"), r.PathValue("id")))
+		}),
+	)
 }
 
 func inspectionAnswer[T any](w http.ResponseWriter, body T, err error) {
