@@ -363,8 +363,8 @@ func (c *plainClient) storeID() string {
 			ID string `json:"id"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(c.do("GET", fmt.Sprintf("/client/v4/accounts/%s/secrets_store/stores", c.account), c.cf, nil), &list); err != nil ||
-		len(list.Result) == 0 {
+	stores := c.do("GET", fmt.Sprintf("/client/v4/accounts/%s/secrets_store/stores", c.account), c.cf, nil)
+	if err := json.Unmarshal(stores, &list); err != nil || len(list.Result) == 0 {
 		c.t.Fatalf("the account's store: %v", err)
 	}
 	return list.Result[0].ID

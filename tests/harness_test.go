@@ -40,8 +40,9 @@ const flyApp = "demo"
 const (
 	routeCloudflareCreateStore = "POST /client/v4/accounts/{account_id}/secrets_store/stores"
 	routeCloudflareCreate      = "POST /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"
-	routeCloudflarePatch       = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
-	routeCloudflareDelete      = "DELETE /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	// One secret's writes.
+	routeCloudflarePatch  = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	routeCloudflareDelete = "DELETE /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
 	// A rollout's writes: one of each per machine restarted.
 	routeFlyLease        = "POST /v1/apps/{app}/machines/{id}/lease"
 	routeFlyMachine      = "POST /v1/apps/{app}/machines/{id}"

@@ -164,7 +164,8 @@ func TestStoreRenameLosesNothing(t *testing.T) {
 		if len(stores) != 1 {
 			t.Fatalf("%d stores", len(stores))
 		}
-		path := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + stores[0].ID + "/secrets"
+		path := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] +
+			"/secrets_store/stores/" + stores[0].ID + "/secrets"
 		h.apiJSON("POST", path, []map[string]any{{"name": "HAND_MADE", "value": "x", "scopes": []string{"workers"}}}, nil)
 	}
 	assertKept := func(h *harness, step string) {
@@ -234,7 +235,8 @@ func TestDriftIsVisibleAndWrittenBack(t *testing.T) {
 	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/DATABASE_URL", map[string]string{"value": "by-hand"}, nil)
 	storeID, apiKey, _ := h.contents().cloudflareSecret("API_KEY")
 	_, inline, _ := h.contents().cloudflareSecret("INLINE")
-	secretsPath := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + storeID + "/secrets/"
+	secretsPath := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] +
+		"/secrets_store/stores/" + storeID + "/secrets/"
 	for _, id := range []string{apiKey.ID, inline.ID} {
 		h.apiJSON("PATCH", secretsPath+id, map[string]string{"value": "by-hand"}, nil)
 	}

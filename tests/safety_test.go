@@ -148,7 +148,8 @@ func TestImportOfNothingFails(t *testing.T) {
 	dir := yamlProgram(t, h, "  {}\n")
 	for _, imp := range []struct{ typ, id, want string }{
 		{"edgesecrets:fly:FlySecret", flyApp + "/DATABASE_URLL", `Fly.io secret "demo/DATABASE_URLL" not found`},
-		{"edgesecrets:cloudflare:Secret", h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/" + strings.Repeat("ab", 16) + "/" + strings.Repeat("cd", 16), "not found"},
+		{"edgesecrets:cloudflare:Secret",
+			h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/" + strings.Repeat("ab", 16) + "/" + strings.Repeat("cd", 16), "not found"},
 	} {
 		out := h.pulumiFails(dir, "", "import", imp.typ, "ghost", imp.id, "--yes")
 		if !strings.Contains(out, imp.want) {

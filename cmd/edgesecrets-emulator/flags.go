@@ -40,7 +40,8 @@ Flags:
                               (default ` + emulator.DefaultFlyMachineBootDelay.String() + `; 0: at once)
   --fly-machine-check-delay DURATION
                               how long a started machine's health checks stay
-                              critical (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
+                              critical
+                              (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
   --cloudflare-token TOKEN    Cloudflare API token to accept
                               (default ` + emulator.DefaultCloudflareToken + `)
   --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex

@@ -206,7 +206,8 @@ func TestBinaryKeepsStateAcrossRestart(t *testing.T) {
 	}
 
 	again := launch(t, "--addr", "127.0.0.1:0", "--state", state, "--quiet")
-	if status, body := get(t, again.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", again.env["FLY_API_TOKEN"]); status != 200 {
+	status, body = get(t, again.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", again.env["FLY_API_TOKEN"])
+	if status != 200 {
 		t.Errorf("after restart: %d %s", status, body)
 	}
 	again.stop(t)
@@ -251,7 +252,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		}
 	})
 	// The fixed command line from the design is all there.
-	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app", "latency", "fail-rate", "throttle-rate", "seed"} {
+	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app",
+		"latency", "fail-rate", "throttle-rate", "seed"} {
 		if flagSet(&cfg, &apps, &tokens).Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}
@@ -268,7 +270,8 @@ func TestParseFlags(t *testing.T) {
 		"--addr", "127.0.0.1:9999", "--fly-app", "a", "--fly-app", "b", "--fly-deploy-token", "a=tok",
 		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit=false",
 		"--cloudflare-empty-account", "--cloudflare-auto-store", "--activation-delay", "0s", "--fly-read-lag", "0",
-		"--lost-response-rate", "0.3", "--fly-machines", "4", "--fly-machine-boot-delay", "0", "--fly-machine-check-delay", "0s",
+		"--lost-response-rate", "0.3", "--fly-machines", "4", "--fly-machine-boot-delay", "0",
+		"--fly-machine-check-delay", "0s",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +286,8 @@ func TestParseFlags(t *testing.T) {
 	// By default the emulator is as unkind as the real services.
 	defaults, _ := parseFlags(nil, io.Discard)
 	d := defaults.opts
-	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay || d.InstantActivation ||
+	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay ||
+		d.InstantActivation ||
 		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount ||
 		d.FlyMachines != 0 || d.InstantFlyMachines ||
 		d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||

@@ -258,7 +258,8 @@ func TestSDKDecodesErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sdk.Stores.Secrets.New(ctx, store.ID, newSecretsParams(secretBody("TAKEN", "v", "", "workers"))); err != nil {
+	taken := newSecretsParams(secretBody("TAKEN", "v", "", "workers"))
+	if _, err := sdk.Stores.Secrets.New(ctx, store.ID, taken); err != nil {
 		t.Fatal(err)
 	}
 	const missing = "0123456789abcdef0123456789abcdef"
@@ -282,7 +283,8 @@ func TestSDKDecodesErrors(t *testing.T) {
 			"Authentication error",
 		},
 		{"unknown account", func() error { _, err := sdk.Stores.List(ctx, otherAccount); return err }, 404, 7003,
-			"Could not route to /client/v4/accounts/00000000000000000000000000000000/secrets_store/stores, perhaps your object identifier is invalid?"},
+			"Could not route to /client/v4/accounts/00000000000000000000000000000000/secrets_store/stores, " +
+				"perhaps your object identifier is invalid?"},
 		{
 			"second store",
 			func() error { _, err := sdk.Stores.New(ctx, newStoreParams("two")); return err },

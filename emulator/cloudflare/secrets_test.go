@@ -182,8 +182,8 @@ func TestEditSecret(t *testing.T) {
 
 	ts.clock.Advance(time.Hour)
 	var edited secretJSON
-	r := ts.do("PATCH", path, map[string]any{"value": "new", "scopes": []string{"workers", "access"}, "comment": "rotated"}).
-		ok(t, &edited)
+	patch := map[string]any{"value": "new", "scopes": []string{"workers", "access"}, "comment": "rotated"}
+	r := ts.do("PATCH", path, patch).ok(t, &edited)
 	if edited.ID != s.ID || edited.Name != "A" || edited.Comment != "rotated" ||
 		!slices.Equal(edited.Scopes, []string{"access", "workers"}) {
 		t.Errorf("edited %+v", edited)
@@ -309,9 +309,10 @@ func TestDuplicateSecret(t *testing.T) {
 	ts.do("POST", path, map[string]any{"name": "X", "scopes": []string{"mail"}}).
 		fails(t, http.StatusBadRequest, 1001, "secret_scope_invalid")
 	ts.do("POST", path, `{`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
-	ts.do("POST", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef/duplicate", map[string]any{"name": "X", "scopes": []string{"workers"}}).
+	x := map[string]any{"name": "X", "scopes": []string{"workers"}}
+	ts.do("POST", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef/duplicate", x).
 		fails(t, http.StatusNotFound, 1001, "secret_not_found")
-	ts.do("POST", "/stores/0123456789abcdef0123456789abcdef/secrets/"+src.ID+"/duplicate", map[string]any{"name": "X", "scopes": []string{"workers"}}).
+	ts.do("POST", "/stores/0123456789abcdef0123456789abcdef/secrets/"+src.ID+"/duplicate", x).
 		fails(t, http.StatusNotFound, 1001, "store_not_found")
 }
 

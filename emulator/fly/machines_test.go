@@ -79,7 +79,8 @@ func TestCreateMachineBootsThroughItsStates(t *testing.T) {
 	ts.writeSecret("A")
 	m := ts.createMachine(map[string]any{"config": appConfig, "region": "cdg", "name": "web-1"})
 	if m.State != stateCreated || len(m.ID) != 14 || len(m.InstanceID) != 26 || m.Region != "cdg" || m.Name != "web-1" ||
-		m.HostStatus != "ok" || m.ImageRef.Registry != "registry.fly.io" || m.ImageRef.Repository != "demo" || m.ImageRef.Tag != "deployment-1" {
+		m.HostStatus != "ok" || m.ImageRef.Registry != "registry.fly.io" || m.ImageRef.Repository != "demo" ||
+		m.ImageRef.Tag != "deployment-1" {
 		t.Fatalf("created %+v", m)
 	}
 	// The config comes back with Fly's defaults filled in, the rest as sent.
@@ -120,7 +121,8 @@ func TestCreateMachineRefusals(t *testing.T) {
 		expectError(t, http.StatusBadRequest, "config is required")
 	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": map[string]any{"env": map[string]string{}}}).
 		expectError(t, http.StatusBadRequest, "config.image is required")
-	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": map[string]any{"image": "x", "metadata": map[string]int{"a": 1}}}).
+	badMetadata := map[string]any{"image": "x", "metadata": map[string]int{"a": 1}}
+	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": badMetadata}).
 		expectError(t, http.StatusBadRequest, "invalid machine config")
 	ts.do("POST", "/v1/apps/demo/machines", `{"config":`).expectError(t, http.StatusBadRequest, invalidJSONMessage)
 	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": appConfig, "min_secrets_version": 1}).
@@ -154,7 +156,8 @@ func TestUpdateRestartsWithTheSecretsVersion(t *testing.T) {
 	ts.writeSecret("A")
 	ts.writeSecret("B")
 	var updated machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": json.RawMessage(m.Config), "min_secrets_version": 2}).
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID,
+		map[string]any{"config": json.RawMessage(m.Config), "min_secrets_version": 2}).
 		expect(t, http.StatusOK, &updated)
 	if updated.State != stateReplacing || updated.InstanceID == m.InstanceID ||
 		string(updated.Config) != string(m.Config) {
@@ -202,7 +205,8 @@ func TestUpdateSkipLaunchKeepsAStoppedMachineStopped(t *testing.T) {
 		expect(t, http.StatusOK, &stopped)
 	ts.writeSecret("A")
 	var again machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": json.RawMessage(stopped.Config), "skip_launch": true, "min_secrets_version": 1}).
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID,
+		map[string]any{"config": json.RawMessage(stopped.Config), "skip_launch": true, "min_secrets_version": 1}).
 		expect(t, http.StatusOK, &again)
 	ts.clock.Advance(time.Minute)
 	got := ts.getMachine(m.ID)
@@ -218,7 +222,8 @@ func TestUpdateCurrentVersionAndInjectedFailure(t *testing.T) {
 	ts := newMachineServer(t)
 	m := ts.startedMachine(appConfig)
 	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": "01STALE"}).
-		expectError(t, http.StatusPreconditionFailed, "current_version 01STALE does not match the machine's version "+m.InstanceID)
+		expectError(t, http.StatusPreconditionFailed,
+			"current_version 01STALE does not match the machine's version "+m.InstanceID)
 
 	if err := ts.api.FailNextUpdate("demo", m.ID); err != nil {
 		t.Fatal(err)
@@ -268,7 +273,8 @@ func TestLeases(t *testing.T) {
 	var lease leaseJSON
 	ts.do("POST", path+"?ttl=30", map[string]string{"description": "rollout 1"}).expect(t, http.StatusOK, &lease)
 	now := ts.clock.Now()
-	if lease.Status != "success" || len(lease.Data.Nonce) != 12 || lease.Data.Owner != leaseOwner || lease.Data.Version != m.InstanceID ||
+	if lease.Status != "success" || len(lease.Data.Nonce) != 12 || lease.Data.Owner != leaseOwner ||
+		lease.Data.Version != m.InstanceID ||
 		lease.Data.Description != "rollout 1" ||
 		lease.Data.ExpiresAt != now.Add(30*time.Second).Unix() {
 		t.Errorf("lease %+v", lease)
@@ -491,7 +497,8 @@ func TestInspectionRoutes(t *testing.T) {
 			t.Errorf("%s: %d", path, res.StatusCode)
 		}
 	}
-	if res, _ := apitest.Send(t, "POST", srv.URL+"/_emulator/fly/apps/demo/machines/nope/fail-next-update", "", nil); res.StatusCode != http.StatusNotFound {
+	res, _ = apitest.Send(t, "POST", srv.URL+"/_emulator/fly/apps/demo/machines/nope/fail-next-update", "", nil)
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown machine: %d", res.StatusCode)
 	}
 }

@@ -292,7 +292,10 @@ func TestDigest(t *testing.T) {
 	if d != digestOf("app", "NAME", "value") {
 		t.Error("digest is not deterministic")
 	}
-	for _, other := range []string{digestOf("app2", "NAME", "value"), digestOf("app", "NAME2", "value"), digestOf("app", "NAME", "value2"), digestOf("ap", "pNAME", "value")} {
+	for _, other := range []string{
+		digestOf("app2", "NAME", "value"), digestOf("app", "NAME2", "value"),
+		digestOf("app", "NAME", "value2"), digestOf("ap", "pNAME", "value"),
+	} {
 		if other == d {
 			t.Error("digest ignores part of its input")
 		}
