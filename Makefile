@@ -21,6 +21,8 @@ LDFLAGS   := -s -w -X github.com/edgesecrets/pulumi-edgesecrets/provider/version
 GEN       := bin/edgesecrets-gen
 # actionlint, which `make lint-workflows` builds into TOOLS_BIN from the Go module proxy.
 ACTIONLINT_VERSION ?= v1.7.12
+# golangci-lint, which `make lint` builds into TOOLS_BIN the same way (.golangci.yml configures it).
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 # Recipes find our provider binary and the pinned tools first.
 export PATH := $(CURDIR)/bin:$(TOOLS_BIN):$(PATH)
@@ -117,6 +119,20 @@ $(ACTIONLINT):
 lint-workflows: $(ACTIONLINT) ## Lint .github/workflows with actionlint (pinned: ACTIONLINT_VERSION)
 	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
 	@echo "actionlint $(ACTIONLINT_VERSION): .github/workflows are clean"
+
+# Built like actionlint. Lints the root module and tests/ (its own module); sdk/ is generated.
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+$(GOLANGCI_LINT):
+	rm -rf $@.d
+	GOBIN=$(abspath $@).d GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $@.d/golangci-lint $@
+	rm -rf $@.d
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Lint the Go code (root module and tests/) with golangci-lint (pinned: GOLANGCI_LINT_VERSION)
+	$(GOLANGCI_LINT) run ./...
+	cd tests && $(GOLANGCI_LINT) run --config $(abspath .golangci.yml) ./...
+	@echo "golangci-lint $(GOLANGCI_LINT_VERSION): the root module and tests/ are clean"
 
 bench: ## Benchmarks: time and allocations per provider operation against the emulator
 	$(GO) test ./provider -run '^$$' -bench . -benchmem

@@ -26,7 +26,13 @@ func TestConcurrentWritesWithState(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range writers {
 		wg.Go(func() {
-			r := call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%02d", ts.URL, i), flyAuth, map[string]string{"value": fmt.Sprint(i)})
+			r := call(
+				t,
+				"POST",
+				fmt.Sprintf("%s/v1/apps/demo/secrets/K%02d", ts.URL, i),
+				flyAuth,
+				map[string]string{"value": fmt.Sprint(i)},
+			)
 			if r.err != nil || r.status != 201 {
 				t.Errorf("writer %d: %d %s %v", i, r.status, r.body, r.err)
 				return
@@ -54,7 +60,7 @@ func TestConcurrentWritesWithState(t *testing.T) {
 	}
 
 	srv2, ts2 := serve(t, opts)
-	defer func() { ts2.Close(); srv2.Close() }()
+	defer func() { ts2.Close(); closeServer(t, srv2) }()
 	var list struct {
 		Secrets []struct{ Name string } `json:"secrets"`
 	}

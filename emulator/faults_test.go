@@ -64,7 +64,10 @@ func TestThrottleCarriesRetryAfter(t *testing.T) {
 	}
 	r = call(t, "GET", base+accountPath+"/quota", cfAuth, nil).want(t, 429)
 	if r.header.Get("Retry-After") != "1" ||
-		!strings.Contains(r.body, `"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]`) ||
+		!strings.Contains(
+			r.body,
+			`"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]`,
+		) ||
 		!strings.Contains(r.body, `"success":false`) {
 		t.Errorf("Cloudflare 429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
 	}
@@ -100,8 +103,15 @@ func TestConflictsHitFlyWritesOnly(t *testing.T) {
 	call(t, "POST", base+"/v1/apps/demo/secrets", flyAuth, `{"values":{"A":"x"}}`).want(t, 409)
 	call(t, "DELETE", base+"/v1/apps/demo/secrets/A", flyAuth, nil).want(t, 409)
 	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)
-	call(t, "POST", base+accountPath+"/stores/"+defaultStoreID(t, base)+"/secrets", cfAuth,
-		[]map[string]any{{"name": "A", "value": "v", "scopes": []string{"workers"}}}).want(t, 200) // Cloudflare writes are not affected
+	call(
+		t,
+		"POST",
+		base+accountPath+"/stores/"+defaultStoreID(t, base)+"/secrets",
+		cfAuth,
+		[]map[string]any{
+			{"name": "A", "value": "v", "scopes": []string{"workers"}},
+		},
+	).want(t, 200) // Cloudflare writes are not affected
 }
 
 func TestLatency(t *testing.T) {
@@ -122,7 +132,10 @@ func TestLatency(t *testing.T) {
 func TestLostResponsesApplyTheWrite(t *testing.T) {
 	// Consistent reads and no rate limit: this test is about lost answers; 20
 	// writes in a row would otherwise meet the limit and the final read the lag.
-	srv, base := start(t, emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true})
+	srv, base := start(
+		t,
+		emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true},
+	)
 	dropped, proxied := 0, 0
 	for i := range 20 {
 		r := call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", base, i), flyAuth, map[string]string{"value": "v"})
@@ -194,7 +207,13 @@ func TestCloudflareRateLimit(t *testing.T) {
 func TestRateLimitIsOnByDefault(t *testing.T) {
 	srv, base := start(t, emulator.Options{FlyApps: []string{"demo", "other"}})
 	set := func(app string, i int) reply {
-		return call(t, "POST", fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i), flyAuth, map[string]string{"value": "v"})
+		return call(
+			t,
+			"POST",
+			fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i),
+			flyAuth,
+			map[string]string{"value": "v"},
+		)
 	}
 	for i := range 3 { // the burst
 		set("demo", i).want(t, 201)
@@ -222,6 +241,12 @@ func TestRateLimitIsOnByDefault(t *testing.T) {
 
 	_, off := start(t, emulator.Options{FlyApps: []string{"demo"}, NoRateLimit: true})
 	for i := range 10 {
-		call(t, "POST", fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", off, i), flyAuth, map[string]string{"value": "v"}).want(t, 201)
+		call(
+			t,
+			"POST",
+			fmt.Sprintf("%s/v1/apps/demo/secrets/K%d", off, i),
+			flyAuth,
+			map[string]string{"value": "v"},
+		).want(t, 201)
 	}
 }

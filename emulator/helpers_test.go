@@ -55,6 +55,14 @@ func (r reply) decode(t testing.TB, out any) {
 	}
 }
 
+// closeServer closes an emulator, failing the test if saving its state fails.
+func closeServer(t testing.TB, srv *emulator.Server) {
+	t.Helper()
+	if err := srv.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
 // start serves an emulator and returns its base URL.
 func start(t testing.TB, opts emulator.Options) (*emulator.Server, string) {
 	t.Helper()

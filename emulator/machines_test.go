@@ -43,7 +43,8 @@ func TestStartAppsGetMachines(t *testing.T) {
 	}
 	var list []machineReply
 	call(t, "GET", base+"/v1/apps/demo/machines", flyAuth, nil).want(t, 200).decode(t, &list)
-	if len(list) != 3 || list[0].Config["image"] != "registry.fly.io/demo:deployment-emulator" || len(list[0].Checks) != 1 {
+	if len(list) != 3 || list[0].Config["image"] != "registry.fly.io/demo:deployment-emulator" ||
+		len(list[0].Checks) != 1 {
 		t.Errorf("list %+v", list)
 	}
 	var leases fly.LeaseSummary
@@ -100,7 +101,13 @@ func TestLostUpdateAnswersApplyTheUpdate(t *testing.T) {
 	srv, base := start(t, emulator.Options{FlyApps: []string{"demo"}, FlyMachines: 1, InstantFlyMachines: true,
 		NoRateLimit: true, LostResponseRate: 1})
 	id := machineSummaries(t, base, "demo")[0].ID
-	r := call(t, "POST", base+"/v1/apps/demo/machines/"+id, flyAuth, map[string]any{"config": map[string]any{"image": "x"}})
+	r := call(
+		t,
+		"POST",
+		base+"/v1/apps/demo/machines/"+id,
+		flyAuth,
+		map[string]any{"config": map[string]any{"image": "x"}},
+	)
 	if r.err == nil && r.status != 502 {
 		t.Fatalf("update answered %d, want its answer lost", r.status)
 	}
@@ -117,7 +124,13 @@ func TestMachinesAreKeptInTheStateFile(t *testing.T) {
 	opts := emulator.Options{FlyApps: []string{"demo"}, FlyMachines: 2, StatePath: path, InstantFlyMachines: true}
 	first, base := start(t, opts)
 	ids := machineSummaries(t, base, "demo")
-	call(t, "POST", base+"/v1/apps/demo/machines/"+ids[0].ID, flyAuth, map[string]any{"config": map[string]any{"image": "x"}}).want(t, 200)
+	call(
+		t,
+		"POST",
+		base+"/v1/apps/demo/machines/"+ids[0].ID,
+		flyAuth,
+		map[string]any{"config": map[string]any{"image": "x"}},
+	).want(t, 200)
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +144,8 @@ func TestMachinesAreKeptInTheStateFile(t *testing.T) {
 // The default machines take a while to boot and to pass their checks.
 func TestMachinesAreSlowByDefault(t *testing.T) {
 	srv, base := start(t, emulator.Options{FlyApps: []string{"demo"}, FlyMachines: 1})
-	if o := srv.Options(); o.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay || o.FlyMachineCheckDelay != emulator.DefaultFlyMachineCheckDelay {
+	if o := srv.Options(); o.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
+		o.FlyMachineCheckDelay != emulator.DefaultFlyMachineCheckDelay {
 		t.Errorf("delays %v %v", o.FlyMachineBootDelay, o.FlyMachineCheckDelay)
 	}
 	id := machineSummaries(t, base, "demo")[0].ID
@@ -143,8 +157,13 @@ func TestMachinesAreSlowByDefault(t *testing.T) {
 		t.Errorf("just updated: %s", updated.State)
 	}
 	began := time.Now()
-	call(t, "GET", fmt.Sprintf("%s/v1/apps/demo/machines/%s/wait?state=started&timeout=10&version=%s", base, id, updated.InstanceID),
-		flyAuth, nil).want(t, 200)
+	call(
+		t,
+		"GET",
+		fmt.Sprintf("%s/v1/apps/demo/machines/%s/wait?state=started&timeout=10&version=%s", base, id, updated.InstanceID),
+		flyAuth,
+		nil,
+	).want(t, 200)
 	if waited := time.Since(began); waited < emulator.DefaultFlyMachineBootDelay/2 {
 		t.Errorf("started after %v", waited)
 	}

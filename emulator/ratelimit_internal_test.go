@@ -74,7 +74,8 @@ func TestFaultBands(t *testing.T) {
 			t.Fatalf("server error status %d", status)
 		}
 	}
-	if counts[noFault] != 0 || counts[faultServerError] < 1800 || counts[faultThrottle] < 800 || counts[faultConflict] < 800 {
+	if counts[noFault] != 0 || counts[faultServerError] < 1800 || counts[faultThrottle] < 800 ||
+		counts[faultConflict] < 800 {
 		t.Errorf("bands %v", counts)
 	}
 	// Reads never get a conflict.

@@ -60,7 +60,9 @@ func TestNoValueInLogsOrErrors(t *testing.T) {
 
 	// Fly: successes and failures.
 	check(call(t, "POST", base+"/v1/apps/demo/secrets/A", fly, map[string]string{"value": value}))
-	check(call(t, "POST", base+"/v1/apps/demo/secrets", fly, map[string]any{"values": map[string]any{"B": value, "C": nil}}))
+	check(
+		call(t, "POST", base+"/v1/apps/demo/secrets", fly, map[string]any{"values": map[string]any{"B": value, "C": nil}}),
+	)
 	check(call(t, "GET", base+"/v1/apps/demo/secrets", fly, nil))
 	check(call(t, "GET", base+"/v1/apps/demo/secrets/A", fly, nil))
 	check(call(t, "POST", base+"/v1/apps/demo/secrets/bad-name", fly, map[string]string{"value": value}))
@@ -85,7 +87,9 @@ func TestNoValueInLogsOrErrors(t *testing.T) {
 	}
 	secretID := r.body[strings.Index(r.body, `"id":"`)+6:][:32]
 	check(call(t, "POST", secrets, cf, []map[string]any{{"name": "S", "value": value, "scopes": []string{"workers"}}}))
-	check(call(t, "POST", secrets, cf, []map[string]any{{"name": "bad name", "value": value, "scopes": []string{"workers"}}}))
+	check(
+		call(t, "POST", secrets, cf, []map[string]any{{"name": "bad name", "value": value, "scopes": []string{"workers"}}}),
+	)
 	check(call(t, "POST", secrets, cf, []map[string]any{{"name": "L", "value": long, "scopes": []string{"workers"}}}))
 	check(call(t, "POST", secrets, cf, []map[string]any{{"name": "X", "value": value, "scopes": []string{marker}}}))
 	check(call(t, "POST", secrets, cf, `[{"name":"X","value":"`+value+`",}]`))
@@ -94,9 +98,19 @@ func TestNoValueInLogsOrErrors(t *testing.T) {
 	check(call(t, "PATCH", secrets+"/"+secretID, cf, `{"value":"`+value+`"`))
 	check(call(t, "GET", secrets+"/"+secretID, cf, nil))
 	check(call(t, "GET", secrets+"?search="+marker, cf, nil))
-	check(call(t, "POST", secrets+"/"+secretID+"/duplicate", cf, map[string]any{"name": "S", "scopes": []string{"workers"}}))
+	check(
+		call(t, "POST", secrets+"/"+secretID+"/duplicate", cf, map[string]any{"name": "S", "scopes": []string{"workers"}}),
+	)
 	check(call(t, "DELETE", base+accountPath+"/stores/"+storeID, cf, nil))
-	check(call(t, "POST", secrets, "Bearer "+value, []map[string]any{{"name": "Y", "value": value, "scopes": []string{"workers"}}}))
+	check(
+		call(
+			t,
+			"POST",
+			secrets,
+			"Bearer "+value,
+			[]map[string]any{{"name": "Y", "value": value, "scopes": []string{"workers"}}},
+		),
+	)
 
 	if len(errorBodies) < 15 {
 		t.Fatalf("only %d error answers exercised", len(errorBodies))

@@ -130,7 +130,8 @@ func TestEnv(t *testing.T) {
 	}
 
 	srv, env2 := emulatortest.Env(t, emulator.Options{CloudflareAccount: "ffffffffffffffffffffffffffffffff"})
-	if env2["CLOUDFLARE_ACCOUNT_ID"] != "ffffffffffffffffffffffffffffffff" || srv.Options().CloudflareAccount != env2["CLOUDFLARE_ACCOUNT_ID"] {
+	if env2["CLOUDFLARE_ACCOUNT_ID"] != "ffffffffffffffffffffffffffffffff" ||
+		srv.Options().CloudflareAccount != env2["CLOUDFLARE_ACCOUNT_ID"] {
 		t.Errorf("emulatortest.Env = %v", env2)
 	}
 	call(t, "GET", env2["FLY_FLAPS_BASE_URL"]+"/v1/apps", "Bearer "+env2["FLY_API_TOKEN"], nil).want(t, 200)
@@ -161,7 +162,7 @@ func TestOptionsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer closeServer(t, srv)
 	o := srv.Options()
 	if o.FlyToken != emulator.DefaultFlyToken || o.CloudflareToken != emulator.DefaultCloudflareToken ||
 		o.CloudflareAccount != emulator.DefaultCloudflareAccount || o.Logger == nil {

@@ -56,8 +56,9 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			// Best effort: the error being returned is the one to report.
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil {
@@ -76,8 +77,8 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	if dir, derr := os.Open(filepath.Dir(path)); derr == nil {
-		_ = dir.Sync() // make the rename durable where the platform allows
-		dir.Close()
+		_ = dir.Sync()  // make the rename durable where the platform allows
+		_ = dir.Close() // opened only to sync
 	}
 	return nil
 }

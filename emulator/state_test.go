@@ -26,7 +26,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}}
 
 	srv, ts := serve(t, opts)
-	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).want(t, 201)
+	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).
+		want(t, 201)
 	call(t, "POST", ts.URL+"/v1/apps", flyAuth, map[string]string{"app_name": "made-later"}).want(t, 201)
 	storeID := defaultStoreID(t, ts.URL)
 	var created struct {
@@ -50,7 +51,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 
 	srv2, ts2 := serve(t, opts)
-	defer func() { ts2.Close(); srv2.Close() }()
+	defer func() { ts2.Close(); closeServer(t, srv2) }()
 	var before, after struct {
 		Digest    string `json:"digest"`
 		CreatedAt string `json:"created_at"`
@@ -67,7 +68,8 @@ func TestStateSurvivesRestart(t *testing.T) {
 	}
 	call(t, "GET", ts2.URL+accountPath+"/stores/"+storeID, cfAuth, nil).want(t, 200)
 	call(t, "GET", ts2.URL+accountPath+"/stores/"+storeID+"/secrets/"+created.Result[0].ID, cfAuth, nil).want(t, 200)
-	call(t, "POST", ts2.URL+accountPath+"/stores", cfAuth, map[string]string{"name": "second"}).want(t, 400) // still one store
+	// Still one store.
+	call(t, "POST", ts2.URL+accountPath+"/stores", cfAuth, map[string]string{"name": "second"}).want(t, 400)
 }
 
 func TestStateIsWrittenBeforeTheAnswer(t *testing.T) {
@@ -97,27 +99,34 @@ func TestStateIsWrittenBeforeTheAnswer(t *testing.T) {
 	}
 }
 
+func writeFile(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestStateFileProblems(t *testing.T) {
 	dir := t.TempDir()
 	corrupt := filepath.Join(dir, "corrupt.json")
-	os.WriteFile(corrupt, []byte("{not json"), 0o600)
+	writeFile(t, corrupt, []byte("{not json"), 0o600)
 	if _, err := emulator.New(emulator.Options{StatePath: corrupt}); err == nil {
 		t.Error("loaded a corrupt state file")
 	}
 	future := filepath.Join(dir, "future.json")
-	os.WriteFile(future, []byte(`{"format":99}`), 0o600)
+	writeFile(t, future, []byte(`{"format":99}`), 0o600)
 	if _, err := emulator.New(emulator.Options{StatePath: future}); err == nil {
 		t.Error("loaded a state file of an unknown format")
 	}
 
 	// A file readable by others is tightened to 0600 at start.
 	loose := filepath.Join(dir, "loose.json")
-	os.WriteFile(loose, []byte(`{"format":1,"fly":{"apps":[]},"cloudflare":{"accounts":[]}}`), 0o644)
+	writeFile(t, loose, []byte(`{"format":1,"fly":{"apps":[]},"cloudflare":{"accounts":[]}}`), 0o644)
 	srv, err := emulator.New(emulator.Options{StatePath: loose})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
+	defer closeServer(t, srv)
 	if info, _ := os.Stat(loose); info.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v after start, want 0600", info.Mode().Perm())
 	}

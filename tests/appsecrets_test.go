@@ -118,9 +118,11 @@ func TestFlyAppSecretsImportThenOneWrite(t *testing.T) {
 	dir := yamlProgram(t, h, appSecretsProgram("app", secrets, ""))
 	generated := filepath.Join(t.TempDir(), "generated.yaml")
 	h.emulator.ResetStats()
-	h.pulumi(dir, "", "import", "edgesecrets:fly:FlyAppSecrets", "app", flyApp, "--yes", "--protect=false", "--out", generated)
+	h.pulumi(dir, "", "import", "edgesecrets:fly:FlyAppSecrets", "app", flyApp,
+		"--yes", "--protect=false", "--out", generated)
 	h.assertWrites("pulumi import", map[string]int{})
-	if code, err := os.ReadFile(generated); err != nil || !strings.Contains(string(code), "edgesecrets:fly:FlyAppSecrets") {
+	if code, err := os.ReadFile(generated); err != nil ||
+		!strings.Contains(string(code), "edgesecrets:fly:FlyAppSecrets") {
 		t.Errorf("the generated code does not declare the resource (%v):\n%s", err, code)
 	}
 	h.emulator.ResetStats()

@@ -123,9 +123,17 @@ func (r *benchReport) markdown() string {
 	b.WriteString("\n## The provider against itself\n\n")
 	b.WriteString("Both sides of each ratio through the provider, each in an emulator of its own.\n\n")
 	b.WriteString("| measure | ratio |\n|---|---:|\n")
-	fmt.Fprintf(&b, "| `pulumi up` of a SecretsStore holding the smaller stack's number of inline secrets ÷ one holding none "+
-		"(Cloudflare's 100 ms activation delay) | %s |\n", r.inline)
-	fmt.Fprintf(&b, "| `pulumi up --parallel 100` of the smaller FlySecrets stack, Fly's rate limit on ÷ off | %s |\n", r.rateLimit)
+	fmt.Fprintf(
+		&b,
+		"| `pulumi up` of a SecretsStore holding the smaller stack's number of inline secrets ÷ one holding none "+
+			"(Cloudflare's 100 ms activation delay) | %s |\n",
+		r.inline,
+	)
+	fmt.Fprintf(
+		&b,
+		"| `pulumi up --parallel 100` of the smaller FlySecrets stack, Fly's rate limit on ÷ off | %s |\n",
+		r.rateLimit,
+	)
 
 	b.WriteString("\n## Provider overhead per operation, against a plain HTTP loop\n\n")
 	b.WriteString("One operation at a time, through the provider in-process (pulumi-go-provider's integration server), " +
@@ -170,11 +178,14 @@ func coldStart(t *testing.T, binary string) time.Duration {
 	if err != nil {
 		t.Fatalf("%s printed no port: %v", binary, err)
 	}
-	conn, err := grpc.NewClient("127.0.0.1:"+strings.TrimSpace(port), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(
+		"127.0.0.1:"+strings.TrimSpace(port),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // the stub is killed next: nothing to report
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := pulumirpc.NewResourceProviderClient(conn).GetSchema(ctx, &pulumirpc.GetSchemaRequest{}); err != nil {
@@ -191,7 +202,10 @@ func overheadRatios(t *testing.T, n int) []overheadRow {
 	for i := range 4 * n {
 		apps = append(apps, fmt.Sprintf("ovh-%d", i))
 	}
-	emu, ts := emulatortest.Start(t, emulator.Options{FlyApps: apps, NoRateLimit: true, ConsistentFlyReads: true, InstantActivation: true})
+	emu, ts := emulatortest.Start(
+		t,
+		emulator.Options{FlyApps: apps, NoRateLimit: true, ConsistentFlyReads: true, InstantActivation: true},
+	)
 	env := emu.Env(ts.URL)
 	server, err := integration.NewServer(t.Context(), provider.Name, semver.MustParse(version.Version),
 		integration.WithProvider(provider.New()))
@@ -208,7 +222,13 @@ func overheadRatios(t *testing.T, n int) []overheadRow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain := &plainClient{t: t, base: ts.URL, fly: env["FLY_API_TOKEN"], cf: env["CLOUDFLARE_API_TOKEN"], account: env["CLOUDFLARE_ACCOUNT_ID"]}
+	plain := &plainClient{
+		t:       t,
+		base:    ts.URL,
+		fly:     env["FLY_API_TOKEN"],
+		cf:      env["CLOUDFLARE_API_TOKEN"],
+		account: env["CLOUDFLARE_ACCOUNT_ID"],
+	}
 	storeID := plain.storeID()
 
 	var flyCreate, flyUpdate, cfUpdate ratios
@@ -281,7 +301,9 @@ func (r *flyResource) update(t *testing.T, inputs property.Map) {
 	if err != nil || len(checked.Failures) > 0 {
 		t.Fatalf("check: %v %v", err, checked.Failures)
 	}
-	resp, err := r.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked.Inputs, OldInputs: r.inputs})
+	resp, err := r.server.Update(
+		p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked.Inputs, OldInputs: r.inputs},
+	)
 	if err != nil {
 		t.Fatalf("update: %v", err)
 	}
@@ -341,7 +363,8 @@ func (c *plainClient) storeID() string {
 			ID string `json:"id"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(c.do("GET", fmt.Sprintf("/client/v4/accounts/%s/secrets_store/stores", c.account), c.cf, nil), &list); err != nil || len(list.Result) == 0 {
+	stores := c.do("GET", fmt.Sprintf("/client/v4/accounts/%s/secrets_store/stores", c.account), c.cf, nil)
+	if err := json.Unmarshal(stores, &list); err != nil || len(list.Result) == 0 {
 		c.t.Fatalf("the account's store: %v", err)
 	}
 	return list.Result[0].ID

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"bufio"
 	"debug/buildinfo"
 	"fmt"
 	"os"
@@ -73,7 +72,10 @@ func cloudflareSecretsScenario(n int) benchScenario {
 func appSecretsScenario(n int) benchScenario {
 	return benchScenario{
 		name: fmt.Sprintf("1 FlyAppSecrets of %d keys", n), n: 1, values: n,
-		header: fmt.Sprintf("  all:\n    type: edgesecrets:fly:FlyAppSecrets\n    properties:\n      app: %s\n      secrets:\n", benchApp),
+		header: fmt.Sprintf(
+			"  all:\n    type: edgesecrets:fly:FlyAppSecrets\n    properties:\n      app: %s\n      secrets:\n",
+			benchApp,
+		),
 		resource: func(b *strings.Builder, i int, value string) {
 			fmt.Fprintf(b, "        KEY_%03d:\n          fn::secret: %s\n", i, value)
 		},
@@ -143,7 +145,13 @@ func lifecycle(t *testing.T, s benchScenario, provider string, rateLimit, counte
 
 // firstUp times the first `pulumi up` (with extra arguments) of the program that write puts in
 // a fresh directory, through provider, in an emulator of its own.
-func firstUp(t *testing.T, provider string, opts emulator.Options, write func(dir string), extra ...string) time.Duration {
+func firstUp(
+	t *testing.T,
+	provider string,
+	opts emulator.Options,
+	write func(dir string),
+	extra ...string,
+) time.Duration {
 	t.Helper()
 	h := newHarnessOf(t, opts, provider)
 	dir := t.TempDir()
@@ -161,7 +169,9 @@ func inlineRatios(t *testing.T, provider string, n, runs int) ratios {
 	store := func(inline int) func(dir string) {
 		return func(dir string) {
 			var b strings.Builder
-			b.WriteString("name: edgesecrets-inline\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
+			b.WriteString(
+				"name: edgesecrets-inline\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n",
+			)
 			if inline > 0 {
 				b.WriteString("    properties:\n      secrets:\n")
 				for i := range inline {
@@ -247,14 +257,12 @@ func (s *rssSampler) stop() int64 {
 
 // statusKiB reads a "Key:   123 kB" line of a /proc status-like file (0 when absent).
 func statusKiB(path, key string) int64 {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == key {
+	for line := range strings.Lines(string(data)) {
+		if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == key {
 			n, _ := strconv.ParseInt(fields[1], 10, 64)
 			return n
 		}
@@ -308,7 +316,8 @@ func benchMachine() []string {
 	pulumi, _ := exec.Command("pulumi", "version").Output()
 	return []string{
 		fmt.Sprintf("%s/%s, Linux %s, %d CPUs (%s), %.1f GiB memory", runtime.GOOS, runtime.GOARCH,
-			strings.TrimSpace(string(kernel)), runtime.NumCPU(), model, float64(statusKiB("/proc/meminfo", "MemTotal:"))/(1<<20)),
+			strings.TrimSpace(string(kernel)), runtime.NumCPU(), model,
+			float64(statusKiB("/proc/meminfo", "MemTotal:"))/(1<<20)),
 		fmt.Sprintf("%s, Pulumi CLI %s (YAML programs), engine parallelism %d (the default, 4 × CPUs)",
 			runtime.Version(), strings.TrimSpace(string(pulumi)), 4*runtime.NumCPU()),
 		fmt.Sprintf("load average at the start: %s (the machine may be shared: ratios of one run hold better than times)",

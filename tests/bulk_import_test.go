@@ -75,7 +75,10 @@ func TestBulkImport(t *testing.T) {
 		wantIDs["edgesecrets:fly:FlySecret"] = append(wantIDs["edgesecrets:fly:FlySecret"], flyApp+"/"+name)
 	}
 	for _, name := range cfNames {
-		wantIDs["edgesecrets:cloudflare:Secret"] = append(wantIDs["edgesecrets:cloudflare:Secret"], account+"/"+storeID+"/"+cfIDs[name])
+		wantIDs["edgesecrets:cloudflare:Secret"] = append(
+			wantIDs["edgesecrets:cloudflare:Secret"],
+			account+"/"+storeID+"/"+cfIDs[name],
+		)
 	}
 	code := importAll(h, dir, doc, importFile, wantIDs)
 	if n := strings.Count(string(code), `value: ""`); n != len(flyNames)+len(cfNames) {
@@ -120,7 +123,12 @@ func TestBulkImport(t *testing.T) {
 			old, _ := before.flySecret(flyApp, name)
 			now, _ := after.flySecret(flyApp, name)
 			if now.Value != want || !now.CreatedAt.Equal(old.CreatedAt) {
-				t.Errorf("Fly.io secret %s: not the program's value, or created anew (created %v, was %v)", name, now.CreatedAt, old.CreatedAt)
+				t.Errorf(
+					"Fly.io secret %s: not the program's value, or created anew (created %v, was %v)",
+					name,
+					now.CreatedAt,
+					old.CreatedAt,
+				)
 			}
 		case "edgesecrets:cloudflare:Secret":
 			name := cfNameOf[r.ID[strings.LastIndex(r.ID, "/")+1:]]
@@ -246,7 +254,8 @@ func importAll(h *harness, dir string, doc []importDocResource, importFile strin
 	generated := filepath.Join(t.TempDir(), "generated.yaml")
 	h.emulator.ResetStats()
 	timed(t, "pulumi import --file", func() string {
-		return h.pulumi(dir, "", "import", "--file", importFile, "--yes", "--skip-preview", "--protect=false", "--out", generated)
+		return h.pulumi(dir, "", "import", "--file", importFile,
+			"--yes", "--skip-preview", "--protect=false", "--out", generated)
 	})
 	h.assertWrites("pulumi import --file", map[string]int{})
 	inState := h.stackResources(dir)
@@ -313,7 +322,10 @@ func (h *harness) stackResources(dir string) []importDocResource {
 	var resources []importDocResource
 	for _, r := range state.Deployment.Resources {
 		if strings.HasPrefix(r.Type, "edgesecrets:") {
-			resources = append(resources, importDocResource{Type: r.Type, LogicalName: r.URN[strings.LastIndex(r.URN, "::")+2:], ID: r.ID})
+			resources = append(
+				resources,
+				importDocResource{Type: r.Type, LogicalName: r.URN[strings.LastIndex(r.URN, "::")+2:], ID: r.ID},
+			)
 		}
 	}
 	return resources

@@ -51,7 +51,8 @@ func TestCrashMidCreateIsRecoverable(t *testing.T) {
 	}
 
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	recovery := regexp.MustCompile("`(pulumi import edgesecrets:cloudflare:Secret key [0-9a-f/]+)`").FindStringSubmatch(out)
+	recovery := regexp.MustCompile("`(pulumi import edgesecrets:cloudflare:Secret key [0-9a-f/]+)`").
+		FindStringSubmatch(out)
 	if recovery == nil {
 		t.Fatalf("the next up does not say how to recover:\n%s", out)
 	}

@@ -46,7 +46,12 @@ func (h *harness) assertRollout(step string, restarts int) {
 	}
 	h.apiJSON("GET", "/_emulator/fly/apps/"+flyApp+"/leases", nil, &leases)
 	if leases.Held != 0 || leases.MaxHeldAtOnce > 1 {
-		h.t.Errorf("%s: %d leases held, at most %d at once; want none left and one at a time", step, leases.Held, leases.MaxHeldAtOnce)
+		h.t.Errorf(
+			"%s: %d leases held, at most %d at once; want none left and one at a time",
+			step,
+			leases.Held,
+			leases.MaxHeldAtOnce,
+		)
 	}
 }
 
@@ -72,7 +77,11 @@ func TestRollingDeployReachesEveryMachine(t *testing.T) {
 	t.Parallel()
 	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, FlyMachines: 3})
 	program := func(value string) string {
-		return appSecretsProgram("app", map[string]string{"API_KEY": value, "DB_URL": "postgres://db"}, "      deploy: rolling\n")
+		return appSecretsProgram(
+			"app",
+			map[string]string{"API_KEY": value, "DB_URL": "postgres://db"},
+			"      deploy: rolling\n",
+		)
 	}
 	dir := yamlProgram(t, h, program("one"))
 	out := h.pulumi(dir, "", "up", "--yes", "--skip-preview")

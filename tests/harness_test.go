@@ -40,8 +40,9 @@ const flyApp = "demo"
 const (
 	routeCloudflareCreateStore = "POST /client/v4/accounts/{account_id}/secrets_store/stores"
 	routeCloudflareCreate      = "POST /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets"
-	routeCloudflarePatch       = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
-	routeCloudflareDelete      = "DELETE /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	// One secret's writes.
+	routeCloudflarePatch  = "PATCH /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
+	routeCloudflareDelete = "DELETE /client/v4/accounts/{account_id}/secrets_store/stores/{store_id}/secrets/{secret_id}"
 	// A rollout's writes: one of each per machine restarted.
 	routeFlyLease        = "POST /v1/apps/{app}/machines/{id}/lease"
 	routeFlyMachine      = "POST /v1/apps/{app}/machines/{id}"
@@ -64,7 +65,9 @@ func TestMain(m *testing.M) {
 	// Let `cd tests && go test ./...` find the tools `make tools` built without PATH set up.
 	// Appended, so a PATH that already has them wins.
 	if dir := toolsBin(); dir != "" {
-		os.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+dir)
+		if err := os.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+dir); err != nil {
+			panic(err)
+		}
 	}
 	os.Exit(m.Run())
 }

@@ -74,7 +74,8 @@ func TestInstallFromReleaseArchive(t *testing.T) {
 	requireFile(t, importArchive, "run `make dist-host`")
 	unpacked := t.TempDir()
 	h.run(repoRoot, "", "tar", "-xzf", importArchive, "-C", unpacked)
-	if usage := h.run(repoRoot, "", filepath.Join(unpacked, "edgesecrets-import"), "--help"); !strings.Contains(usage, "--fly-app") {
+	usage := h.run(repoRoot, "", filepath.Join(unpacked, "edgesecrets-import"), "--help")
+	if !strings.Contains(usage, "--fly-app") {
 		t.Errorf("edgesecrets-import --help from its archive printed %q, without --fly-app", usage)
 	}
 

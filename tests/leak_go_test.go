@@ -68,19 +68,38 @@ func TestNoSecretLeaksGo(t *testing.T) {
 		out.Reset()
 	}
 	ctx := context.Background()
-	_, err = stack.Preview(ctx, optpreview.ProgressStreams(&out), optpreview.ErrorProgressStreams(&out), optpreview.DebugLogging(logging))
+	_, err = stack.Preview(
+		ctx,
+		optpreview.ProgressStreams(&out),
+		optpreview.ErrorProgressStreams(&out),
+		optpreview.DebugLogging(logging),
+	)
 	step("preview", err)
 	_, err = stack.Up(ctx, optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out), optup.DebugLogging(logging))
 	step("up", err)
-	_, err = stack.Refresh(ctx, optrefresh.ProgressStreams(&out), optrefresh.ErrorProgressStreams(&out), optrefresh.DebugLogging(logging))
+	_, err = stack.Refresh(
+		ctx,
+		optrefresh.ProgressStreams(&out),
+		optrefresh.ErrorProgressStreams(&out),
+		optrefresh.DebugLogging(logging),
+	)
 	step("refresh", err)
 	fresh()
 	_, err = stack.Up(ctx, optup.ProgressStreams(&out), optup.ErrorProgressStreams(&out), optup.DebugLogging(logging))
 	step("update", err)
-	_, err = stack.Destroy(ctx, optdestroy.ProgressStreams(&out), optdestroy.ErrorProgressStreams(&out), optdestroy.DebugLogging(logging))
+	_, err = stack.Destroy(
+		ctx,
+		optdestroy.ProgressStreams(&out),
+		optdestroy.ErrorProgressStreams(&out),
+		optdestroy.DebugLogging(logging),
+	)
 	step("destroy", err)
 
 	w.checkFiles(h.backendDir, workDir)
 	w.check("the emulator's log", emulatorLog.String())
-	t.Logf("checked %d canary forms; %d engine RPC-marshalling lines holding one were left out", len(w.canaries), w.excluded)
+	t.Logf(
+		"checked %d canary forms; %d engine RPC-marshalling lines holding one were left out",
+		len(w.canaries),
+		w.excluded,
+	)
 }

@@ -216,5 +216,9 @@ func TestNoSecretLeaks(t *testing.T) {
 		w.check("the stack config", string(config))
 	}
 	w.check("the emulator's log", emulatorLog.String())
-	t.Logf("checked %d canary forms; %d engine RPC-marshalling lines holding one were left out", len(w.canaries), w.excluded)
+	t.Logf(
+		"checked %d canary forms; %d engine RPC-marshalling lines holding one were left out",
+		len(w.canaries),
+		w.excluded,
+	)
 }

@@ -175,7 +175,8 @@ func (h *harness) assertExampleDeployed(t *testing.T, step string, outputs map[s
 	}
 
 	// The app holds these three and nothing else, and getFlySecrets lists all of them.
-	if got := h.flyNames(flyApp); !reflect.DeepEqual(got, []string{"APP_SESSION_KEY", "APP_WEBHOOK_SECRET", "DATABASE_URL"}) {
+	held := []string{"APP_SESSION_KEY", "APP_WEBHOOK_SECRET", "DATABASE_URL"}
+	if got := h.flyNames(flyApp); !reflect.DeepEqual(got, held) {
 		t.Errorf("%s: Fly.io app %s holds %v, want DATABASE_URL and appSecrets' two", step, flyApp, got)
 	}
 	want := map[string]any{

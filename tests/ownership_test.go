@@ -83,7 +83,8 @@ func TestRenameWithAdoptKeepsTheSecret(t *testing.T) {
 	// Renamed without an alias: both creates fail, naming the fix; nothing is deleted.
 	rewrite(t, dir, flySecretProgram("database", "DATABASE_URL", value, "")+apiKey("apiKey", ""))
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, "already has a secret named \"API_KEY\"") || !strings.Contains(out, "pulumi import edgesecrets:cloudflare:Secret apiKey ") {
+	if !strings.Contains(out, "already has a secret named \"API_KEY\"") ||
+		!strings.Contains(out, "pulumi import edgesecrets:cloudflare:Secret apiKey ") {
 		t.Errorf("the up does not say the Cloudflare secret exists and how to import it:\n%s", out)
 	}
 	if _, _, ok := h.contents().cloudflareSecret("API_KEY"); !ok {
@@ -142,7 +143,8 @@ func TestOneSecretTwiceInAProgram(t *testing.T) {
 	h := newHarness(t)
 	dir := yamlProgram(t, h, flySecretProgram("first", "TWICE", "one", "")+flySecretProgram("second", "TWICE", "two", ""))
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, "already has a secret \"TWICE\"") && !strings.Contains(out, "two resources declare one secret") {
+	if !strings.Contains(out, "already has a secret \"TWICE\"") &&
+		!strings.Contains(out, "two resources declare one secret") {
 		t.Errorf("the up does not say the secret is declared twice:\n%s", out)
 	}
 }
@@ -162,7 +164,8 @@ func TestStoreRenameLosesNothing(t *testing.T) {
 		if len(stores) != 1 {
 			t.Fatalf("%d stores", len(stores))
 		}
-		path := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + stores[0].ID + "/secrets"
+		path := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] +
+			"/secrets_store/stores/" + stores[0].ID + "/secrets"
 		h.apiJSON("POST", path, []map[string]any{{"name": "HAND_MADE", "value": "x", "scopes": []string{"workers"}}}, nil)
 	}
 	assertKept := func(h *harness, step string) {
@@ -232,7 +235,8 @@ func TestDriftIsVisibleAndWrittenBack(t *testing.T) {
 	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/DATABASE_URL", map[string]string{"value": "by-hand"}, nil)
 	storeID, apiKey, _ := h.contents().cloudflareSecret("API_KEY")
 	_, inline, _ := h.contents().cloudflareSecret("INLINE")
-	secretsPath := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/secrets_store/stores/" + storeID + "/secrets/"
+	secretsPath := "/client/v4/accounts/" + h.envVars["CLOUDFLARE_ACCOUNT_ID"] +
+		"/secrets_store/stores/" + storeID + "/secrets/"
 	for _, id := range []string{apiKey.ID, inline.ID} {
 		h.apiJSON("PATCH", secretsPath+id, map[string]string{"value": "by-hand"}, nil)
 	}

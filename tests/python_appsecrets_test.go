@@ -45,11 +45,16 @@ func TestPythonFlyAppSecretsDeployAndLookup(t *testing.T) {
 	if !reflect.DeepEqual(created.Outputs["names"], names) {
 		t.Errorf("names output is %v, want %v", created.Outputs["names"], names)
 	}
-	if got, want := created.Outputs["listedNames"], []any{"APP_API_KEY", "APP_DATABASE_URL", "OTHER"}; !reflect.DeepEqual(got, want) {
+	want := []any{"APP_API_KEY", "APP_DATABASE_URL", "OTHER"}
+	if got := created.Outputs["listedNames"]; !reflect.DeepEqual(got, want) {
 		t.Errorf("getFlySecrets lists %v, want %v", got, want)
 	}
 	if created.Outputs["deployedVersion"] != created.Outputs["version"] {
-		t.Errorf("deployedVersion %v, want the version written, %v", created.Outputs["deployedVersion"], created.Outputs["version"])
+		t.Errorf(
+			"deployedVersion %v, want the version written, %v",
+			created.Outputs["deployedVersion"],
+			created.Outputs["version"],
+		)
 	}
 	if s, _ := h.contents().flySecret(flyApp, "APP_DATABASE_URL"); s.Value != first["databaseUrl"] {
 		t.Error("APP_DATABASE_URL does not hold the config's databaseUrl")
@@ -64,7 +69,8 @@ func TestPythonFlyAppSecretsDeployAndLookup(t *testing.T) {
 
 	refreshed := timed(t, "refresh", p.refresh)
 	assertChanges(t, "refresh", refreshed.Changes, map[string]int{"same": 2})
-	assertNoPlaintext(t, []string{first["databaseUrl"], first["apiKey"], second["databaseUrl"], second["apiKey"]}, p.stateDirs()...)
+	values := []string{first["databaseUrl"], first["apiKey"], second["databaseUrl"], second["apiKey"]}
+	assertNoPlaintext(t, values, p.stateDirs()...)
 	timed(t, "destroy", p.destroy)
 	if got := h.flyNames(flyApp); !reflect.DeepEqual(got, []string{"OTHER"}) {
 		t.Errorf("after destroy the app holds %v, want only the unmanaged OTHER", got)

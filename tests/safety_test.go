@@ -135,7 +135,8 @@ func TestMisspeltConfigKeyFails(t *testing.T) {
 	dir := yamlProgram(t, h, flySecretProgram("db", "DATABASE_URL", "postgres://x", ""))
 	h.pulumi(dir, "", "config", "set", "edgesecrets:flyToken", "tok")
 	out := h.pulumiFails(dir, "", "preview")
-	if !strings.Contains(out, "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?") {
+	const hint = "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?"
+	if !strings.Contains(out, hint) {
 		t.Errorf("the output does not name the key meant:\n%s", out)
 	}
 }
@@ -147,7 +148,8 @@ func TestImportOfNothingFails(t *testing.T) {
 	dir := yamlProgram(t, h, "  {}\n")
 	for _, imp := range []struct{ typ, id, want string }{
 		{"edgesecrets:fly:FlySecret", flyApp + "/DATABASE_URLL", `Fly.io secret "demo/DATABASE_URLL" not found`},
-		{"edgesecrets:cloudflare:Secret", h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/" + strings.Repeat("ab", 16) + "/" + strings.Repeat("cd", 16), "not found"},
+		{"edgesecrets:cloudflare:Secret",
+			h.envVars["CLOUDFLARE_ACCOUNT_ID"] + "/" + strings.Repeat("ab", 16) + "/" + strings.Repeat("cd", 16), "not found"},
 	} {
 		out := h.pulumiFails(dir, "", "import", imp.typ, "ghost", imp.id, "--yes")
 		if !strings.Contains(out, imp.want) {

@@ -83,7 +83,9 @@ func newScaleProgram(t *testing.T, h *harness, app string) *scaleProgram {
 	requireCommand(t, "pulumi-language-yaml", "run `make tools`")
 	p := &scaleProgram{t: t, h: h, dir: t.TempDir(), app: app, values: map[string]string{}}
 	var b strings.Builder
-	b.WriteString("name: edgesecrets-scale\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n")
+	b.WriteString(
+		"name: edgesecrets-scale\nruntime: yaml\nresources:\n  store:\n    type: edgesecrets:cloudflare:SecretsStore\n",
+	)
 	for i := range scaleFlySecrets {
 		name := fmt.Sprintf("FLY_SECRET_%02d", i)
 		p.values[name] = uniqueValue("fly-")

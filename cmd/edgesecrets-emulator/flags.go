@@ -41,7 +41,8 @@ Flags:
                               (default ` + emulator.DefaultFlyMachineBootDelay.String() + `; 0: at once)
   --fly-machine-check-delay DURATION
                               how long a started machine's health checks stay
-                              critical (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
+                              critical
+                              (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
   --cloudflare-token TOKEN    Cloudflare API token to accept
                               (default ` + emulator.DefaultCloudflareToken + `)
   --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex
@@ -147,7 +148,9 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs := flagSet(&cfg, &apps, &deployTokens, &workers)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			fmt.Fprint(stdout, usageText)
+			if _, werr := fmt.Fprint(stdout, usageText); werr != nil {
+				return cfg, werr
+			}
 			return cfg, err
 		}
 		return cfg, usageError{err}

@@ -63,7 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
+	// For the early returns: the normal stop below saves the state and reports its error.
+	defer func() { _ = srv.Close() }()
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	baseURL := "http://" + dialableAddr(ln.Addr().(*net.TCPAddr))
 	for _, line := range emulator.ExportLines(srv.Env(baseURL)) {
 		if _, err := fmt.Fprintln(stdout, line); err != nil {
-			ln.Close()
+			_ = ln.Close() // the write's error is the one to report
 			return err
 		}
 	}

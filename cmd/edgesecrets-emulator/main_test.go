@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,7 +34,9 @@ func TestMain(m *testing.M) {
 		panic("building the emulator: " + err.Error())
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "removing the test binary:", err)
+	}
 	os.Exit(code)
 }
 
@@ -61,8 +64,10 @@ func launch(t *testing.T, args ...string) *process {
 	}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-p.exited
+			if err := cmd.Process.Kill(); err != nil {
+				t.Errorf("killing the emulator: %v", err)
+			}
+			t.Logf("emulator killed: %v", <-p.exited)
 		}
 	})
 
@@ -74,7 +79,7 @@ func launch(t *testing.T, args ...string) *process {
 			got = append(got, sc.Text())
 		}
 		lines <- got
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // drained until the process exits; Wait reports how
 		p.exited <- cmd.Wait()
 	}()
 	var got []string
@@ -160,7 +165,11 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"name":"demo"`) {
 		t.Errorf("GET /v1/apps/demo: %d %s", status, body)
 	}
-	status, _ = get(t, p.env["CLOUDFLARE_BASE_URL"]+"/accounts/"+p.env["CLOUDFLARE_ACCOUNT_ID"]+"/secrets_store/quota", p.env["CLOUDFLARE_API_TOKEN"])
+	status, _ = get(
+		t,
+		p.env["CLOUDFLARE_BASE_URL"]+"/accounts/"+p.env["CLOUDFLARE_ACCOUNT_ID"]+"/secrets_store/quota",
+		p.env["CLOUDFLARE_API_TOKEN"],
+	)
 	if status != 200 {
 		t.Errorf("Cloudflare quota: %d", status)
 	}
@@ -178,7 +187,13 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 func TestBinaryKeepsStateAcrossRestart(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	p := launch(t, "--addr", "127.0.0.1:0", "--fly-app", "demo", "--state", state, "--quiet")
-	status, body := send(t, "POST", p.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", p.env["FLY_API_TOKEN"], `{"value":"v"}`)
+	status, body := send(
+		t,
+		"POST",
+		p.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT",
+		p.env["FLY_API_TOKEN"],
+		`{"value":"v"}`,
+	)
 	if status != 201 {
 		t.Fatalf("set: %d %s", status, body)
 	}
@@ -191,7 +206,8 @@ func TestBinaryKeepsStateAcrossRestart(t *testing.T) {
 	}
 
 	again := launch(t, "--addr", "127.0.0.1:0", "--state", state, "--quiet")
-	if status, body := get(t, again.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", again.env["FLY_API_TOKEN"]); status != 200 {
+	status, body = get(t, again.env["FLY_FLAPS_BASE_URL"]+"/v1/apps/demo/secrets/KEPT", again.env["FLY_API_TOKEN"])
+	if status != 200 {
 		t.Errorf("after restart: %d %s", status, body)
 	}
 	again.stop(t)
@@ -254,7 +270,8 @@ func TestParseFlags(t *testing.T) {
 		"--addr", "127.0.0.1:9999", "--fly-app", "a", "--fly-app", "b", "--fly-deploy-token", "a=tok",
 		"--latency", "5ms", "--fail-rate", "0.1", "--throttle-rate", "0.2", "--seed", "9", "--rate-limit=false",
 		"--cloudflare-empty-account", "--cloudflare-auto-store", "--activation-delay", "0s", "--fly-read-lag", "0",
-		"--lost-response-rate", "0.3", "--fly-machines", "4", "--fly-machine-boot-delay", "0", "--fly-machine-check-delay", "0s",
+		"--lost-response-rate", "0.3", "--fly-machines", "4", "--fly-machine-boot-delay", "0",
+		"--fly-machine-check-delay", "0s",
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -269,9 +286,11 @@ func TestParseFlags(t *testing.T) {
 	// By default the emulator is as unkind as the real services.
 	defaults, _ := parseFlags(nil, io.Discard)
 	d := defaults.opts
-	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay || d.InstantActivation ||
+	if defaults.addr != emulator.DefaultAddr || d.ActivationDelay != emulator.DefaultActivationDelay ||
+		d.InstantActivation ||
 		d.NoRateLimit || d.FlyReadLag != emulator.DefaultFlyReadLag || d.ConsistentFlyReads || d.CloudflareEmptyAccount ||
-		d.FlyMachines != 0 || d.InstantFlyMachines || d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
+		d.FlyMachines != 0 || d.InstantFlyMachines ||
+		d.FlyMachineBootDelay != emulator.DefaultFlyMachineBootDelay ||
 		d.FlyMachineCheckDelay != emulator.DefaultFlyMachineCheckDelay {
 		t.Errorf("defaults %+v", defaults)
 	}
@@ -285,7 +304,8 @@ func TestParseFlags(t *testing.T) {
 	}
 	// One delay set apart from the other keeps its own value.
 	slow, _ := parseFlags([]string{"--fly-machine-boot-delay", "2s", "--fly-machine-check-delay", "0"}, io.Discard)
-	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second || o.FlyMachineCheckDelay > time.Microsecond {
+	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second ||
+		o.FlyMachineCheckDelay > time.Microsecond {
 		t.Errorf("boot 2s, checks 0: %+v", o)
 	}
 }

@@ -97,8 +97,15 @@ func runSDK(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staged)
+	defer removeTemp(staged)
 	return syncTree(staged, *out)
+}
+
+// removeTemp removes a temporary directory: failing to is worth a warning, not a failed run.
+func removeTemp(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: warning: %v\n", toolName, err)
+	}
 }
 
 func runCheck(ctx context.Context, args []string) error {
@@ -119,7 +126,7 @@ func runCheck(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(staged)
+	defer removeTemp(staged)
 
 	var stale []string
 	haveSchema, err := os.ReadFile(*schemaPath)

@@ -88,7 +88,10 @@ func TestCompleteMetadata(t *testing.T) {
 	if py.Project.RequiresPython != ">=3.11" {
 		t.Errorf("pyproject.toml requires-python = %q, want >=3.11 (what the tests run)", py.Project.RequiresPython)
 	}
-	for _, c := range []string{"License :: OSI Approved :: Apache Software License", "Programming Language :: Python :: 3.11"} {
+	for _, c := range []string{
+		"License :: OSI Approved :: Apache Software License",
+		"Programming Language :: Python :: 3.11",
+	} {
 		if !slices.Contains(py.Project.Classifiers, c) {
 			t.Errorf("pyproject.toml classifiers lack %q: %v", c, py.Project.Classifiers)
 		}
@@ -111,7 +114,8 @@ func TestCompleteMetadata(t *testing.T) {
 func TestCompleteMetadataRefusesWhatItWouldDrop(t *testing.T) {
 	spec, files := generatedFiles(t)
 	for name, content := range map[string]string{
-		npmManifest:      `{"name": "x", "version": "1.0.0", "funding": "https://example.com", "devDependencies": {"typescript": "^4"}}`,
+		npmManifest: `{"name": "x", "version": "1.0.0", "funding": "https://example.com", ` +
+			`"devDependencies": {"typescript": "^4"}}`,
 		pythonManifest:   "[project]\nname = \"x\"\nnew-field = 1\n",
 		goSDKVersionFile: "package internal\n\nvar SdkVersion = semver.Version{Major: 2}\n",
 	} {

@@ -81,7 +81,7 @@ func stageSDKs(schemaJSON []byte) (dir string, err error) {
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(dir)
+			removeTemp(dir)
 		}
 	}()
 	if err := writeTree(dir, files); err != nil {

@@ -168,7 +168,10 @@ func diffTrees(want, have string) ([]string, error) {
 	}
 	for name := range haveFiles {
 		if _, ok := wantFiles[name]; !ok {
-			diffs = append(diffs, fmt.Sprintf("extra:    %s (not generated; delete it)", path.Join(filepath.ToSlash(have), name)))
+			diffs = append(
+				diffs,
+				fmt.Sprintf("extra:    %s (not generated; delete it)", path.Join(filepath.ToSlash(have), name)),
+			)
 		}
 	}
 	sort.Slice(diffs, func(i, j int) bool { return diffPath(diffs[i]) < diffPath(diffs[j]) })

@@ -22,7 +22,8 @@ func TestAuthentication(t *testing.T) {
 	}
 	for _, r := range routes {
 		ts.doAuth(r.method, r.path, "Bearer wrong", `{}`).fails(t, http.StatusUnauthorized, 10000, "Authentication error")
-		ts.doAuth(r.method, "/client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store"+r.path, "Bearer wrong", `{}`).
+		other := "/client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store" + r.path
+		ts.doAuth(r.method, other, "Bearer wrong", `{}`).
 			fails(t, http.StatusUnauthorized, 10000, "Authentication error")
 	}
 
@@ -48,7 +49,9 @@ func TestUnknownAccount(t *testing.T) {
 			"Could not route to "+path+", perhaps your object identifier is invalid?")
 	}
 	ts.do("GET", "/client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store/quota", nil).
-		fails(t, http.StatusNotFound, 7003, "Could not route to /client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store/quota, perhaps your object identifier is invalid?")
+		fails(t, http.StatusNotFound, 7003, "Could not route to "+
+			"/client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store/quota, "+
+			"perhaps your object identifier is invalid?")
 }
 
 func TestUnknownRoutes(t *testing.T) {

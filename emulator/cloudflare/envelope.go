@@ -32,7 +32,11 @@ func writeResult(w http.ResponseWriter, result any) {
 }
 
 func writeList(w http.ResponseWriter, result any, info resultInfo) {
-	writeEnvelope(w, http.StatusOK, envelope{Success: true, Errors: []message{}, Messages: []message{}, Result: result, ResultInfo: &info})
+	writeEnvelope(
+		w,
+		http.StatusOK,
+		envelope{Success: true, Errors: []message{}, Messages: []message{}, Result: result, ResultInfo: &info},
+	)
 }
 
 func writeError(w http.ResponseWriter, e *apiError) {

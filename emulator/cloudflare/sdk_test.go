@@ -51,7 +51,10 @@ func newStoreParams(name string) (p secrets_store.StoreNewParams) {
 	return p
 }
 
-func secretBody(name, value, comment string, scopes ...secrets_store.StoreSecretNewParamsBodyScope) (b secrets_store.StoreSecretNewParamsBody) {
+func secretBody(
+	name, value, comment string,
+	scopes ...secrets_store.StoreSecretNewParamsBodyScope,
+) (b secrets_store.StoreSecretNewParamsBody) {
 	b.Name.Value, b.Name.Present = name, true
 	b.Value.Value, b.Value.Present = value, true
 	b.Scopes.Value, b.Scopes.Present = scopes, true
@@ -98,7 +101,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create store: %v", err)
 	}
-	if len(store.ID) != 32 || store.Name != "default_secrets_store" || store.AccountID != sdkAccount || store.Created.IsZero() {
+	if len(store.ID) != 32 || store.Name != "default_secrets_store" || store.AccountID != sdkAccount ||
+		store.Created.IsZero() {
 		t.Errorf("store %+v", store)
 	}
 	var storeGet secrets_store.StoreGetParams
@@ -132,7 +136,8 @@ func TestSDKRoundTrip(t *testing.T) {
 			t.Errorf("created %+v", s)
 		}
 	}
-	if got := created.Result[4].Scopes; !slices.Equal(got, []secrets_store.StoreSecretNewResponseScope{"ai_gateway", "workers"}) {
+	sorted := []secrets_store.StoreSecretNewResponseScope{"ai_gateway", "workers"}
+	if got := created.Result[4].Scopes; !slices.Equal(got, sorted) {
 		t.Errorf("scopes %v, want sorted", got)
 	}
 
@@ -173,7 +178,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	// Get; with no activation delay the secret is active once created.
 	target := created.Result[0]
 	got, err := sdk.Stores.Secrets.Get(ctx, store.ID, target.ID, secretGetParams())
-	if err != nil || got.Name != "KEY_0" || got.Status != secrets_store.StoreSecretGetResponseStatusActive || got.Comment != "comment 0" {
+	if err != nil || got.Name != "KEY_0" || got.Status != secrets_store.StoreSecretGetResponseStatusActive ||
+		got.Comment != "comment 0" {
 		t.Fatalf("get: %+v, %v", got, err)
 	}
 
@@ -187,7 +193,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("edit: %v", err)
 	}
-	if edited.Comment != "edited" || !slices.Equal(edited.Scopes, []secrets_store.StoreSecretEditResponseScope{"access", "workers"}) ||
+	if edited.Comment != "edited" ||
+		!slices.Equal(edited.Scopes, []secrets_store.StoreSecretEditResponseScope{"access", "workers"}) ||
 		!edited.Created.Equal(target.Created) {
 		t.Errorf("edited %+v", edited)
 	}
@@ -198,7 +205,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	dup.Name.Value, dup.Name.Present = "KEY_0_COPY", true
 	dup.Scopes.Value, dup.Scopes.Present = []secrets_store.StoreSecretDuplicateParamsScope{"workers"}, true
 	copied, err := sdk.Stores.Secrets.Duplicate(ctx, store.ID, target.ID, dup)
-	if err != nil || copied.Name != "KEY_0_COPY" || copied.ID == target.ID || copied.Status != secrets_store.StoreSecretDuplicateResponseStatusPending {
+	if err != nil || copied.Name != "KEY_0_COPY" || copied.ID == target.ID ||
+		copied.Status != secrets_store.StoreSecretDuplicateResponseStatusPending {
 		t.Fatalf("duplicate: %+v, %v", copied, err)
 	}
 
@@ -216,7 +224,8 @@ func TestSDKRoundTrip(t *testing.T) {
 	if _, err := sdk.Stores.Secrets.Delete(ctx, store.ID, copied.ID, del); err != nil {
 		t.Fatalf("delete secret: %v", err)
 	}
-	if _, err := sdk.Stores.Secrets.Get(ctx, store.ID, copied.ID, secretGetParams()); !isAPIError(err, 404, 1001, "secret_not_found") {
+	_, err = sdk.Stores.Secrets.Get(ctx, store.ID, copied.ID, secretGetParams())
+	if !isAPIError(err, 404, 1001, "secret_not_found") {
 		t.Errorf("get deleted secret: %v", err)
 	}
 	var sdel secrets_store.StoreDeleteParams
@@ -249,7 +258,8 @@ func TestSDKDecodesErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sdk.Stores.Secrets.New(ctx, store.ID, newSecretsParams(secretBody("TAKEN", "v", "", "workers"))); err != nil {
+	taken := newSecretsParams(secretBody("TAKEN", "v", "", "workers"))
+	if _, err := sdk.Stores.Secrets.New(ctx, store.ID, taken); err != nil {
 		t.Fatal(err)
 	}
 	const missing = "0123456789abcdef0123456789abcdef"
@@ -265,23 +275,46 @@ func TestSDKDecodesErrors(t *testing.T) {
 		code   int64
 		msg    string
 	}{
-		{"bad token", func() error { _, err := wrongToken.Stores.List(ctx, storeListParams()); return err }, 401, 10000, "Authentication error"},
+		{
+			"bad token",
+			func() error { _, err := wrongToken.Stores.List(ctx, storeListParams()); return err },
+			401,
+			10000,
+			"Authentication error",
+		},
 		{"unknown account", func() error { _, err := sdk.Stores.List(ctx, otherAccount); return err }, 404, 7003,
-			"Could not route to /client/v4/accounts/00000000000000000000000000000000/secrets_store/stores, perhaps your object identifier is invalid?"},
-		{"second store", func() error { _, err := sdk.Stores.New(ctx, newStoreParams("two")); return err }, 400, 1003, "maximum_stores_exceeded"},
+			"Could not route to /client/v4/accounts/00000000000000000000000000000000/secrets_store/stores, " +
+				"perhaps your object identifier is invalid?"},
+		{
+			"second store",
+			func() error { _, err := sdk.Stores.New(ctx, newStoreParams("two")); return err },
+			400,
+			1003,
+			"maximum_stores_exceeded",
+		},
 		{"unknown store", func() error {
 			var p secrets_store.StoreGetParams
 			p.AccountID.Value, p.AccountID.Present = sdkAccount, true
 			_, err := sdk.Stores.Get(ctx, missing, p)
 			return err
 		}, 404, 1001, "store_not_found"},
-		{"unknown secret", func() error { _, err := sdk.Stores.Secrets.Get(ctx, store.ID, missing, secretGetParams()); return err }, 404, 1001, "secret_not_found"},
+		{
+			"unknown secret",
+			func() error { _, err := sdk.Stores.Secrets.Get(ctx, store.ID, missing, secretGetParams()); return err },
+			404,
+			1001,
+			"secret_not_found",
+		},
 		{"duplicate name", func() error {
 			_, err := sdk.Stores.Secrets.New(ctx, store.ID, newSecretsParams(secretBody("TAKEN", "v", "", "workers")))
 			return err
 		}, 400, 1003, "secret_name_already_exists"},
 		{"value too long", func() error {
-			_, err := sdk.Stores.Secrets.New(ctx, store.ID, newSecretsParams(secretBody("BIG", strings.Repeat("x", 65537), "", "workers")))
+			_, err := sdk.Stores.Secrets.New(
+				ctx,
+				store.ID,
+				newSecretsParams(secretBody("BIG", strings.Repeat("x", 65537), "", "workers")),
+			)
 			return err
 		}, 400, 1001, "secret_value_too_long"},
 		{"no scopes", func() error {
@@ -304,7 +337,13 @@ func TestSDKDecodesErrors(t *testing.T) {
 			_, err := sdk.Stores.Secrets.BulkDelete(ctx, store.ID, p)
 			return err
 		}, 400, 1001, "invalid_json_body"},
-		{"per_page over 100", func() error { _, err := sdk.Stores.Secrets.List(ctx, store.ID, listParams(101, "")); return err }, 400, 1001, "per_page_invalid"},
+		{
+			"per_page over 100",
+			func() error { _, err := sdk.Stores.Secrets.List(ctx, store.ID, listParams(101, "")); return err },
+			400,
+			1001,
+			"per_page_invalid",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -184,7 +184,11 @@ func (a *API) createSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	a.changed()
-	writeList(w, result, resultInfo{Count: len(result), Page: 1, PerPage: len(result), TotalCount: len(result), TotalPages: 1})
+	writeList(
+		w,
+		result,
+		resultInfo{Count: len(result), Page: 1, PerPage: len(result), TotalCount: len(result), TotalPages: 1},
+	)
 }
 
 // checkNewSecrets validates a create call, entry by entry, against the store

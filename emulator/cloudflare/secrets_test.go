@@ -23,7 +23,8 @@ func TestCreateSecrets(t *testing.T) {
 		t.Fatalf("created %+v", created)
 	}
 	s := created[0]
-	if !idRE.MatchString(s.ID) || s.Name != "API_KEY" || s.StoreID != st.ID || s.Status != "pending" || s.Comment != "the key" {
+	if !idRE.MatchString(s.ID) || s.Name != "API_KEY" || s.StoreID != st.ID || s.Status != "pending" ||
+		s.Comment != "the key" {
 		t.Errorf("created %+v", s)
 	}
 	if !slices.Equal(s.Scopes, []string{"ai_gateway", "workers"}) {
@@ -94,8 +95,18 @@ func TestCreateSecretsValidation(t *testing.T) {
 		{"empty scopes", []map[string]any{secretInput("A", "x", []string{}...)}, 1001, "secret_scopes_empty"},
 		{"unknown scope", []map[string]any{secretInput("A", "x", "workers", "email")}, 1001, "secret_scope_invalid"},
 		{"existing name", []map[string]any{secretInput("TAKEN", "x")}, 1003, "secret_name_already_exists"},
-		{"name twice in the call", []map[string]any{secretInput("NEW", "x"), secretInput("NEW", "y")}, 1003, "secret_name_already_exists"},
-		{"one bad entry among good", []map[string]any{secretInput("GOOD", "x"), secretInput("BAD NAME", "y")}, 1001, "secret_name_invalid"},
+		{
+			"name twice in the call",
+			[]map[string]any{secretInput("NEW", "x"), secretInput("NEW", "y")},
+			1003,
+			"secret_name_already_exists",
+		},
+		{
+			"one bad entry among good",
+			[]map[string]any{secretInput("GOOD", "x"), secretInput("BAD NAME", "y")},
+			1001,
+			"secret_name_invalid",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,7 +150,8 @@ func TestSecretQuota(t *testing.T) {
 	if q.Secrets.Usage != 100 {
 		t.Errorf("usage %d, want 100", q.Secrets.Usage)
 	}
-	ts.do("POST", path, []map[string]any{secretInput("OVER", "v")}).fails(t, http.StatusBadRequest, 1003, "maximum_secrets_exceeded")
+	ts.do("POST", path, []map[string]any{secretInput("OVER", "v")}).
+		fails(t, http.StatusBadRequest, 1003, "maximum_secrets_exceeded")
 
 	var list []secretJSON
 	ts.do("GET", path+"?per_page=100", nil).ok(t, &list)
@@ -154,10 +166,12 @@ func TestSecretQuota(t *testing.T) {
 func TestGetSecretNotFound(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	st := ts.defaultStore()
-	ts.do("GET", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef", nil).fails(t, http.StatusNotFound, 1001, "secret_not_found")
+	ts.do("GET", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef", nil).
+		fails(t, http.StatusNotFound, 1001, "secret_not_found")
 	ts.do("GET", "/stores/0123456789abcdef0123456789abcdef/secrets/0123456789abcdef0123456789abcdef", nil).
 		fails(t, http.StatusNotFound, 1001, "store_not_found")
-	ts.do("GET", "/stores/0123456789abcdef0123456789abcdef/secrets", nil).fails(t, http.StatusNotFound, 1001, "store_not_found")
+	ts.do("GET", "/stores/0123456789abcdef0123456789abcdef/secrets", nil).
+		fails(t, http.StatusNotFound, 1001, "store_not_found")
 }
 
 func TestEditSecret(t *testing.T) {
@@ -168,8 +182,10 @@ func TestEditSecret(t *testing.T) {
 
 	ts.clock.Advance(time.Hour)
 	var edited secretJSON
-	r := ts.do("PATCH", path, map[string]any{"value": "new", "scopes": []string{"workers", "access"}, "comment": "rotated"}).ok(t, &edited)
-	if edited.ID != s.ID || edited.Name != "A" || edited.Comment != "rotated" || !slices.Equal(edited.Scopes, []string{"access", "workers"}) {
+	patch := map[string]any{"value": "new", "scopes": []string{"workers", "access"}, "comment": "rotated"}
+	r := ts.do("PATCH", path, patch).ok(t, &edited)
+	if edited.ID != s.ID || edited.Name != "A" || edited.Comment != "rotated" ||
+		!slices.Equal(edited.Scopes, []string{"access", "workers"}) {
 		t.Errorf("edited %+v", edited)
 	}
 	if edited.Created != s.Created || edited.Modified == s.Modified {
@@ -193,9 +209,11 @@ func TestEditSecret(t *testing.T) {
 
 	ts.do("PATCH", path, map[string]any{"name": "B"}).fails(t, http.StatusBadRequest, 1001, "secret_name_immutable")
 	ts.do("PATCH", path, map[string]any{"scopes": []string{}}).fails(t, http.StatusBadRequest, 1001, "secret_scopes_empty")
-	ts.do("PATCH", path, map[string]any{"scopes": []string{"nope"}}).fails(t, http.StatusBadRequest, 1001, "secret_scope_invalid")
+	ts.do("PATCH", path, map[string]any{"scopes": []string{"nope"}}).
+		fails(t, http.StatusBadRequest, 1001, "secret_scope_invalid")
 	ts.do("PATCH", path, map[string]any{"value": ""}).fails(t, http.StatusBadRequest, 1001, "secret_value_empty")
-	ts.do("PATCH", path, map[string]any{"value": strings.Repeat("x", maxValueBytes+1)}).fails(t, http.StatusBadRequest, 1001, "secret_value_too_long")
+	ts.do("PATCH", path, map[string]any{"value": strings.Repeat("x", maxValueBytes+1)}).
+		fails(t, http.StatusBadRequest, 1001, "secret_value_too_long")
 	ts.do("PATCH", path, `{"value":`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
 	ts.do("PATCH", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef", map[string]any{"comment": "x"}).
 		fails(t, http.StatusNotFound, 1001, "secret_not_found")
@@ -215,7 +233,8 @@ func TestDeleteSecret(t *testing.T) {
 	}
 	ts.do("GET", path, nil).fails(t, http.StatusNotFound, 1001, "secret_not_found")
 	ts.do("DELETE", path, nil).fails(t, http.StatusNotFound, 1001, "secret_not_found")
-	ts.do("DELETE", "/stores/0123456789abcdef0123456789abcdef/secrets/"+s.ID, nil).fails(t, http.StatusNotFound, 1001, "store_not_found")
+	ts.do("DELETE", "/stores/0123456789abcdef0123456789abcdef/secrets/"+s.ID, nil).
+		fails(t, http.StatusNotFound, 1001, "store_not_found")
 	// The name is free again.
 	ts.createSecrets(st.ID, secretInput("A", "a"))
 }
@@ -228,7 +247,8 @@ func TestBulkDeleteSecrets(t *testing.T) {
 
 	ts.do("DELETE", path, nil).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
 	ts.do("DELETE", path, `[]`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
-	ts.do("DELETE", path, []string{created[0].ID, "0123456789abcdef0123456789abcdef"}).fails(t, http.StatusNotFound, 1001, "secret_not_found")
+	ts.do("DELETE", path, []string{created[0].ID, "0123456789abcdef0123456789abcdef"}).
+		fails(t, http.StatusNotFound, 1001, "secret_not_found")
 	var list []secretJSON
 	ts.do("GET", path, nil).ok(t, &list)
 	if len(list) != 3 {
@@ -243,7 +263,8 @@ func TestBulkDeleteSecrets(t *testing.T) {
 	if len(list) != 1 || list[0].Name != "B" {
 		t.Errorf("after bulk delete: %+v", list)
 	}
-	ts.do("DELETE", "/stores/0123456789abcdef0123456789abcdef/secrets", []string{created[1].ID}).fails(t, http.StatusNotFound, 1001, "store_not_found")
+	ts.do("DELETE", "/stores/0123456789abcdef0123456789abcdef/secrets", []string{created[1].ID}).
+		fails(t, http.StatusNotFound, 1001, "store_not_found")
 }
 
 func TestDuplicateSecret(t *testing.T) {
@@ -256,7 +277,8 @@ func TestDuplicateSecret(t *testing.T) {
 	path := "/stores/" + st.ID + "/secrets/" + src.ID + "/duplicate"
 
 	var dup secretJSON
-	ts.do("POST", path, map[string]any{"name": "COPY", "scopes": []string{"dex", "workers"}, "comment": "copied"}).ok(t, &dup)
+	ts.do("POST", path, map[string]any{"name": "COPY", "scopes": []string{"dex", "workers"}, "comment": "copied"}).
+		ok(t, &dup)
 	if dup.ID == src.ID || !idRE.MatchString(dup.ID) || dup.Name != "COPY" || dup.Status != "pending" ||
 		dup.Comment != "copied" || !slices.Equal(dup.Scopes, []string{"dex", "workers"}) || dup.StoreID != st.ID {
 		t.Errorf("duplicate %+v", dup)
@@ -275,16 +297,22 @@ func TestDuplicateSecret(t *testing.T) {
 		t.Errorf("comment %q, want empty", noComment.Comment)
 	}
 
-	ts.do("POST", path, map[string]any{"name": "COPY", "scopes": []string{"workers"}}).fails(t, http.StatusBadRequest, 1003, "secret_name_already_exists")
-	ts.do("POST", path, map[string]any{"name": "SRC", "scopes": []string{"workers"}}).fails(t, http.StatusBadRequest, 1003, "secret_name_already_exists")
-	ts.do("POST", path, map[string]any{"scopes": []string{"workers"}}).fails(t, http.StatusBadRequest, 1001, "secret_name_empty")
-	ts.do("POST", path, map[string]any{"name": "bad name", "scopes": []string{"workers"}}).fails(t, http.StatusBadRequest, 1001, "secret_name_invalid")
+	ts.do("POST", path, map[string]any{"name": "COPY", "scopes": []string{"workers"}}).
+		fails(t, http.StatusBadRequest, 1003, "secret_name_already_exists")
+	ts.do("POST", path, map[string]any{"name": "SRC", "scopes": []string{"workers"}}).
+		fails(t, http.StatusBadRequest, 1003, "secret_name_already_exists")
+	ts.do("POST", path, map[string]any{"scopes": []string{"workers"}}).
+		fails(t, http.StatusBadRequest, 1001, "secret_name_empty")
+	ts.do("POST", path, map[string]any{"name": "bad name", "scopes": []string{"workers"}}).
+		fails(t, http.StatusBadRequest, 1001, "secret_name_invalid")
 	ts.do("POST", path, map[string]any{"name": "X"}).fails(t, http.StatusBadRequest, 1001, "secret_scopes_empty")
-	ts.do("POST", path, map[string]any{"name": "X", "scopes": []string{"mail"}}).fails(t, http.StatusBadRequest, 1001, "secret_scope_invalid")
+	ts.do("POST", path, map[string]any{"name": "X", "scopes": []string{"mail"}}).
+		fails(t, http.StatusBadRequest, 1001, "secret_scope_invalid")
 	ts.do("POST", path, `{`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
-	ts.do("POST", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef/duplicate", map[string]any{"name": "X", "scopes": []string{"workers"}}).
+	x := map[string]any{"name": "X", "scopes": []string{"workers"}}
+	ts.do("POST", "/stores/"+st.ID+"/secrets/0123456789abcdef0123456789abcdef/duplicate", x).
 		fails(t, http.StatusNotFound, 1001, "secret_not_found")
-	ts.do("POST", "/stores/0123456789abcdef0123456789abcdef/secrets/"+src.ID+"/duplicate", map[string]any{"name": "X", "scopes": []string{"workers"}}).
+	ts.do("POST", "/stores/0123456789abcdef0123456789abcdef/secrets/"+src.ID+"/duplicate", x).
 		fails(t, http.StatusNotFound, 1001, "store_not_found")
 }
 

@@ -78,7 +78,13 @@ func (a *API) Restore(st State) error {
 		}
 		acct := &account{id: as.ID, autoStoreCreated: as.AutoStoreCreated, stores: map[string]*store{}}
 		for _, ss := range as.Stores {
-			s := &store{id: ss.ID, name: ss.Name, created: ss.Created.UTC(), modified: ss.Modified.UTC(), secrets: map[string]*secret{}}
+			s := &store{
+				id:       ss.ID,
+				name:     ss.Name,
+				created:  ss.Created.UTC(),
+				modified: ss.Modified.UTC(),
+				secrets:  map[string]*secret{},
+			}
 			for _, sec := range ss.Secrets {
 				scopes, apiErr := normaliseScopes(sec.Scopes)
 				if apiErr != nil {

@@ -45,7 +45,11 @@ func TestRestoreRejectsInvalidState(t *testing.T) {
 	if err := api.Restore(State{Accounts: []AccountState{{ID: "nope"}}}); err == nil {
 		t.Error("restored an invalid account id")
 	}
-	bad := State{Accounts: []AccountState{{ID: testAccount, Stores: []StoreState{{ID: "s", Secrets: []SecretState{{Name: "A", Scopes: []string{"mail"}}}}}}}}
+	bad := State{
+		Accounts: []AccountState{
+			{ID: testAccount, Stores: []StoreState{{ID: "s", Secrets: []SecretState{{Name: "A", Scopes: []string{"mail"}}}}}},
+		},
+	}
 	if err := api.Restore(bad); err == nil {
 		t.Error("restored an invalid scope")
 	}

@@ -16,7 +16,8 @@ func TestAccountStartsWithItsDefaultStore(t *testing.T) {
 		t.Errorf("store = %+v", st)
 	}
 	// An account holds one store.
-	ts.do("POST", "/stores", map[string]string{"name": "second"}).fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
+	ts.do("POST", "/stores", map[string]string{"name": "second"}).
+		fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
 }
 
 func TestStoresStartEmpty(t *testing.T) {
@@ -54,8 +55,10 @@ func TestCreateStore(t *testing.T) {
 	}
 
 	// One store per account, whatever its name.
-	ts.do("POST", "/stores", map[string]string{"name": "another"}).fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
-	ts.do("POST", "/stores", map[string]string{"name": "default_secrets_store"}).fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
+	ts.do("POST", "/stores", map[string]string{"name": "another"}).
+		fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
+	ts.do("POST", "/stores", map[string]string{"name": "default_secrets_store"}).
+		fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
 }
 
 func TestCreateStoreValidation(t *testing.T) {
@@ -64,7 +67,8 @@ func TestCreateStoreValidation(t *testing.T) {
 	ts.do("POST", "/stores", `{"name":`).fails(t, http.StatusBadRequest, 1001, "invalid_json_body")
 	ts.do("POST", "/stores", `{}`).fails(t, http.StatusBadRequest, 1001, "store_name_empty")
 	ts.do("POST", "/stores", map[string]string{"name": ""}).fails(t, http.StatusBadRequest, 1001, "store_name_empty")
-	ts.do("POST", "/stores", map[string]string{"name": "has space"}).fails(t, http.StatusBadRequest, 1001, "store_name_invalid")
+	ts.do("POST", "/stores", map[string]string{"name": "has space"}).
+		fails(t, http.StatusBadRequest, 1001, "store_name_invalid")
 	var list []storeJSON
 	ts.do("GET", "/stores", nil).ok(t, &list)
 	if len(list) != 0 {
@@ -118,7 +122,8 @@ func TestAutoCreateStore(t *testing.T) {
 	if len(list) != 1 || list[0].Name != DefaultStoreName || !idRE.MatchString(list[0].ID) {
 		t.Fatalf("stores = %+v", list)
 	}
-	ts.do("POST", "/stores", map[string]string{"name": "mine"}).fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
+	ts.do("POST", "/stores", map[string]string{"name": "mine"}).
+		fails(t, http.StatusBadRequest, 1003, "maximum_stores_exceeded")
 
 	// Created once: after a delete the account stays empty.
 	ts.do("DELETE", "/stores/"+list[0].ID, nil).ok(t, nil)

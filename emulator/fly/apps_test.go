@@ -44,7 +44,8 @@ func TestCreateAppDefaultsOrg(t *testing.T) {
 
 func TestListApps(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	ts.do("POST", "/v1/apps", map[string]string{"app_name": "b-app", "org_slug": "acme"}).expect(t, http.StatusCreated, nil)
+	ts.do("POST", "/v1/apps", map[string]string{"app_name": "b-app", "org_slug": "acme"}).
+		expect(t, http.StatusCreated, nil)
 
 	var all listAppsResponse
 	ts.do("GET", "/v1/apps", nil).expect(t, http.StatusOK, &all)

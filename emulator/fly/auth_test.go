@@ -122,13 +122,16 @@ func TestDeployTokenIsLimitedToItsApp(t *testing.T) {
 	}
 	const deploy = "Bearer deploy-demo"
 
-	ts.doAuth("POST", "/v1/apps/demo/secrets/A", deploy, map[string]string{"value": "x"}).expect(t, http.StatusCreated, nil)
+	ts.doAuth("POST", "/v1/apps/demo/secrets/A", deploy, map[string]string{"value": "x"}).
+		expect(t, http.StatusCreated, nil)
 	ts.doAuth("GET", "/v1/apps/demo/secrets", deploy, nil).expect(t, http.StatusOK, nil)
 	ts.doAuth("GET", "/v1/apps/demo", deploy, nil).expect(t, http.StatusOK, nil)
 
 	ts.doAuth("GET", "/v1/apps/other/secrets", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
-	ts.doAuth("POST", "/v1/apps/other/secrets/A", deploy, map[string]string{"value": "x"}).expectError(t, http.StatusForbidden, "unauthorized")
-	ts.doAuth("POST", "/v1/apps", deploy, map[string]string{"app_name": "new"}).expectError(t, http.StatusForbidden, "unauthorized")
+	ts.doAuth("POST", "/v1/apps/other/secrets/A", deploy, map[string]string{"value": "x"}).
+		expectError(t, http.StatusForbidden, "unauthorized")
+	ts.doAuth("POST", "/v1/apps", deploy, map[string]string{"app_name": "new"}).
+		expectError(t, http.StatusForbidden, "unauthorized")
 	ts.doAuth("DELETE", "/v1/apps/demo", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
 
 	// Machines too: its own app's, not another's.
@@ -138,7 +141,8 @@ func TestDeployTokenIsLimitedToItsApp(t *testing.T) {
 	ts.doAuth("GET", "/v1/apps/demo/machines", deploy, nil).expect(t, http.StatusOK, nil)
 	ts.doAuth("GET", "/v1/apps/other/machines", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
 	others, _ := ts.api.Machines("other")
-	ts.doAuth("POST", "/v1/apps/other/machines/"+others[0].ID+"/lease", deploy, nil).expectError(t, http.StatusForbidden, "unauthorized")
+	ts.doAuth("POST", "/v1/apps/other/machines/"+others[0].ID+"/lease", deploy, nil).
+		expectError(t, http.StatusForbidden, "unauthorized")
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {

@@ -19,7 +19,11 @@ func TestConcurrentWritesToOneApp(t *testing.T) {
 	for i := range writers {
 		wg.Go(func() {
 			var res setSecretResult
-			r := ts.do("POST", fmt.Sprintf("/v1/apps/demo/secrets/KEY_%02d", i), map[string]string{"value": fmt.Sprint("value-", i)})
+			r := ts.do(
+				"POST",
+				fmt.Sprintf("/v1/apps/demo/secrets/KEY_%02d", i),
+				map[string]string{"value": fmt.Sprint("value-", i)},
+			)
 			if r.status != http.StatusCreated {
 				t.Errorf("writer %d: status %d %s", i, r.status, r.body)
 				return

@@ -15,7 +15,8 @@
 //	GET    /v1/apps/{app}/machines/{id}    Machine
 //	POST   /v1/apps/{app}/machines/{id}    LaunchMachineInput (+ current_version) -> 200 Machine, new instance_id
 //	GET    /v1/apps/{app}/machines/{id}/wait?state=S&timeout=N&version=V (or instance_id=V) -> 200 {"ok":true} | 408
-//	POST   /v1/apps/{app}/machines/{id}/lease?ttl=S  {"ttl","description"} optional -> {"status":"success","data":{nonce,expires_at,owner,description,version}}
+//	POST   /v1/apps/{app}/machines/{id}/lease?ttl=S  {"ttl","description"} optional
+//	                                          -> {"status":"success","data":{nonce,expires_at,owner,description,version}}
 //	GET    /v1/apps/{app}/machines/{id}/lease        the lease, or 404 "lease not found"
 //	DELETE /v1/apps/{app}/machines/{id}/lease        with fly-machine-lease-nonce -> 200 {}
 //	GET    /v1/apps/{app}/secrets          {"secrets":[AppSecret...]}

@@ -36,7 +36,8 @@ var ErrNotFound = fmt.Errorf("fly: not found")
 //
 //	GET  /_emulator/fly/apps/{app}/machines                    [MachineSummary...]
 //	GET  /_emulator/fly/apps/{app}/leases                      LeaseSummary
-//	POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update   204: the next update (and its retries under the same lease) answers 500
+//	POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update   204: the next update (and its retries
+//	                                                                under the same lease) answers 500
 //	POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks        204: its health checks stay critical
 func (a *API) RegisterInspection(mux Mux) {
 	mux.Handle("GET /_emulator/fly/apps/{app}/machines", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -47,12 +48,18 @@ func (a *API) RegisterInspection(mux Mux) {
 		leases, err := a.Leases(r.PathValue("app"))
 		inspectionAnswer(w, leases, err)
 	}))
-	mux.Handle("POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inspectionDone(w, a.FailNextUpdate(r.PathValue("app"), r.PathValue("id")))
-	}))
-	mux.Handle("POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inspectionDone(w, a.FailChecks(r.PathValue("app"), r.PathValue("id")))
-	}))
+	mux.Handle(
+		"POST /_emulator/fly/apps/{app}/machines/{id}/fail-next-update",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inspectionDone(w, a.FailNextUpdate(r.PathValue("app"), r.PathValue("id")))
+		}),
+	)
+	mux.Handle(
+		"POST /_emulator/fly/apps/{app}/machines/{id}/fail-checks",
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			inspectionDone(w, a.FailChecks(r.PathValue("app"), r.PathValue("id")))
+		}),
+	)
 }
 
 func inspectionAnswer[T any](w http.ResponseWriter, body T, err error) {

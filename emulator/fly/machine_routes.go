@@ -80,7 +80,12 @@ func (a *API) withApp(w http.ResponseWriter, r *http.Request, mutation bool, fn 
 }
 
 // withMachine is withApp for the path's machine (404 when it does not exist).
-func (a *API) withMachine(w http.ResponseWriter, r *http.Request, mutation bool, fn func(ap *app, m *machine, now time.Time) answer) {
+func (a *API) withMachine(
+	w http.ResponseWriter,
+	r *http.Request,
+	mutation bool,
+	fn func(ap *app, m *machine, now time.Time) answer,
+) {
 	a.withApp(w, r, mutation, func(ap *app, now time.Time) answer {
 		m := ap.machines[r.PathValue("id")]
 		if m == nil {
@@ -94,8 +99,9 @@ func (a *API) withMachine(w http.ResponseWriter, r *http.Request, mutation bool,
 // written with 412, as reads asking for a version are. The caller holds mu.
 func checkMinSecrets(ap *app, req launchRequest) (answer, bool) {
 	if req.MinSecretsVersion != nil && *req.MinSecretsVersion > ap.version {
-		return failure(http.StatusPreconditionFailed,
-			fmt.Sprintf("min_secrets_version %d is not yet available (current version %d)", *req.MinSecretsVersion, ap.version)), false
+		return failure(http.StatusPreconditionFailed, fmt.Sprintf(
+			"min_secrets_version %d is not yet available (current version %d)", *req.MinSecretsVersion, ap.version,
+		)), false
 	}
 	return answer{}, true
 }

@@ -79,7 +79,8 @@ func TestCreateMachineBootsThroughItsStates(t *testing.T) {
 	ts.writeSecret("A")
 	m := ts.createMachine(map[string]any{"config": appConfig, "region": "cdg", "name": "web-1"})
 	if m.State != stateCreated || len(m.ID) != 14 || len(m.InstanceID) != 26 || m.Region != "cdg" || m.Name != "web-1" ||
-		m.HostStatus != "ok" || m.ImageRef.Registry != "registry.fly.io" || m.ImageRef.Repository != "demo" || m.ImageRef.Tag != "deployment-1" {
+		m.HostStatus != "ok" || m.ImageRef.Registry != "registry.fly.io" || m.ImageRef.Repository != "demo" ||
+		m.ImageRef.Tag != "deployment-1" {
 		t.Fatalf("created %+v", m)
 	}
 	// The config comes back with Fly's defaults filled in, the rest as sent.
@@ -87,7 +88,8 @@ func TestCreateMachineBootsThroughItsStates(t *testing.T) {
 	if err := json.Unmarshal(m.Config, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if string(cfg["init"]) != "{}" || !strings.Contains(string(cfg["guest"]), `"memory_mb":256`) || string(cfg["env"]) != `{"PORT":"8080"}` {
+	if string(cfg["init"]) != "{}" || !strings.Contains(string(cfg["guest"]), `"memory_mb":256`) ||
+		string(cfg["env"]) != `{"PORT":"8080"}` {
 		t.Errorf("config %s", m.Config)
 	}
 	ts.clock.Advance(bootDelay / 2)
@@ -115,15 +117,18 @@ func TestCreateMachineBootsThroughItsStates(t *testing.T) {
 
 func TestCreateMachineRefusals(t *testing.T) {
 	ts := newMachineServer(t)
-	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"region": "cdg"}).expectError(t, http.StatusBadRequest, "config is required")
+	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"region": "cdg"}).
+		expectError(t, http.StatusBadRequest, "config is required")
 	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": map[string]any{"env": map[string]string{}}}).
 		expectError(t, http.StatusBadRequest, "config.image is required")
-	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": map[string]any{"image": "x", "metadata": map[string]int{"a": 1}}}).
+	badMetadata := map[string]any{"image": "x", "metadata": map[string]int{"a": 1}}
+	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": badMetadata}).
 		expectError(t, http.StatusBadRequest, "invalid machine config")
 	ts.do("POST", "/v1/apps/demo/machines", `{"config":`).expectError(t, http.StatusBadRequest, invalidJSONMessage)
 	ts.do("POST", "/v1/apps/demo/machines", map[string]any{"config": appConfig, "min_secrets_version": 1}).
 		expectError(t, http.StatusPreconditionFailed, "min_secrets_version 1 is not yet available (current version 0)")
-	ts.do("POST", "/v1/apps/nope/machines", map[string]any{"config": appConfig}).expectError(t, http.StatusNotFound, "app not found")
+	ts.do("POST", "/v1/apps/nope/machines", map[string]any{"config": appConfig}).
+		expectError(t, http.StatusNotFound, "app not found")
 	ts.do("GET", "/v1/apps/demo/machines/0123456789abcd", nil).expectError(t, http.StatusNotFound, "machine not found")
 	if got := ts.summary(); len(got) != 0 {
 		t.Errorf("refused creates left machines: %+v", got)
@@ -151,9 +156,11 @@ func TestUpdateRestartsWithTheSecretsVersion(t *testing.T) {
 	ts.writeSecret("A")
 	ts.writeSecret("B")
 	var updated machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": json.RawMessage(m.Config), "min_secrets_version": 2}).
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID,
+		map[string]any{"config": json.RawMessage(m.Config), "min_secrets_version": 2}).
 		expect(t, http.StatusOK, &updated)
-	if updated.State != stateReplacing || updated.InstanceID == m.InstanceID || string(updated.Config) != string(m.Config) {
+	if updated.State != stateReplacing || updated.InstanceID == m.InstanceID ||
+		string(updated.Config) != string(m.Config) {
 		t.Errorf("update answered %+v", updated)
 	}
 	ts.clock.Advance(bootDelay / 2)
@@ -183,7 +190,8 @@ func TestUpdateWithoutMinSecretsVersionMayBootOldSecrets(t *testing.T) {
 	if got := ts.summary()[0].SecretsVersion; got != 0 {
 		t.Errorf("booted with version %d within the read lag, want the old 0", got)
 	}
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "min_secrets_version": 1}).expect(t, http.StatusOK, nil)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "min_secrets_version": 1}).
+		expect(t, http.StatusOK, nil)
 	if got := ts.summary()[0]; got.SecretsVersion != 1 || got.Restarts != 2 {
 		t.Errorf("with min_secrets_version: %+v", got)
 	}
@@ -193,10 +201,12 @@ func TestUpdateSkipLaunchKeepsAStoppedMachineStopped(t *testing.T) {
 	ts := newMachineServer(t)
 	m := ts.startedMachine(appConfig)
 	var stopped machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "skip_launch": true}).expect(t, http.StatusOK, &stopped)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "skip_launch": true}).
+		expect(t, http.StatusOK, &stopped)
 	ts.writeSecret("A")
 	var again machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": json.RawMessage(stopped.Config), "skip_launch": true, "min_secrets_version": 1}).
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID,
+		map[string]any{"config": json.RawMessage(stopped.Config), "skip_launch": true, "min_secrets_version": 1}).
 		expect(t, http.StatusOK, &again)
 	ts.clock.Advance(time.Minute)
 	got := ts.getMachine(m.ID)
@@ -212,19 +222,25 @@ func TestUpdateCurrentVersionAndInjectedFailure(t *testing.T) {
 	ts := newMachineServer(t)
 	m := ts.startedMachine(appConfig)
 	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": "01STALE"}).
-		expectError(t, http.StatusPreconditionFailed, "current_version 01STALE does not match the machine's version "+m.InstanceID)
+		expectError(t, http.StatusPreconditionFailed,
+			"current_version 01STALE does not match the machine's version "+m.InstanceID)
 
 	if err := ts.api.FailNextUpdate("demo", m.ID); err != nil {
 		t.Fatal(err)
 	}
-	res := ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": m.InstanceID})
+	res := ts.do(
+		"POST",
+		"/v1/apps/demo/machines/"+m.ID,
+		map[string]any{"config": appConfig, "current_version": m.InstanceID},
+	)
 	res.expect(t, http.StatusInternalServerError, nil)
 	if got := ts.getMachine(m.ID); got.InstanceID != m.InstanceID || ts.summary()[0].Restarts != 0 {
 		t.Errorf("a failed update changed the machine: %+v", got)
 	}
 	// Without a lease, only the next one fails.
 	var updated machineJSON
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": m.InstanceID}).expect(t, http.StatusOK, &updated)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "current_version": m.InstanceID}).
+		expect(t, http.StatusOK, &updated)
 
 	// Under a lease, its retries (same nonce) fail too, until another lease's update.
 	if err := ts.api.FailNextUpdate("demo", m.ID); err != nil {
@@ -238,7 +254,8 @@ func TestUpdateCurrentVersionAndInjectedFailure(t *testing.T) {
 	}
 	ts.doNonce("DELETE", "/v1/apps/demo/machines/"+m.ID+"/lease", lease.Data.Nonce, nil).expect(t, http.StatusOK, nil)
 	ts.do("POST", "/v1/apps/demo/machines/"+m.ID+"/lease", nil).expect(t, http.StatusOK, &lease)
-	ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).expect(t, http.StatusOK, nil)
+	ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).
+		expect(t, http.StatusOK, nil)
 	if got := ts.summary()[0].Restarts; got != 2 {
 		t.Errorf("%d restarts, want the two updates that went through", got)
 	}
@@ -256,8 +273,10 @@ func TestLeases(t *testing.T) {
 	var lease leaseJSON
 	ts.do("POST", path+"?ttl=30", map[string]string{"description": "rollout 1"}).expect(t, http.StatusOK, &lease)
 	now := ts.clock.Now()
-	if lease.Status != "success" || len(lease.Data.Nonce) != 12 || lease.Data.Owner != leaseOwner || lease.Data.Version != m.InstanceID ||
-		lease.Data.Description != "rollout 1" || lease.Data.ExpiresAt != now.Add(30*time.Second).Unix() {
+	if lease.Status != "success" || len(lease.Data.Nonce) != 12 || lease.Data.Owner != leaseOwner ||
+		lease.Data.Version != m.InstanceID ||
+		lease.Data.Description != "rollout 1" ||
+		lease.Data.ExpiresAt != now.Add(30*time.Second).Unix() {
 		t.Errorf("lease %+v", lease)
 	}
 	held := "aborted: machine ID " + m.ID + " lease currently held by " + leaseOwner + ", expires at " +
@@ -265,8 +284,10 @@ func TestLeases(t *testing.T) {
 	ts.do("POST", path, nil).expectError(t, http.StatusConflict, held)
 	ts.doNonce("POST", path, "wrong", nil).expectError(t, http.StatusConflict, held)
 	// An update needs the nonce.
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig}).expectError(t, http.StatusConflict, held)
-	ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).expect(t, http.StatusOK, nil)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig}).
+		expectError(t, http.StatusConflict, held)
+	ts.doNonce("POST", "/v1/apps/demo/machines/"+m.ID, lease.Data.Nonce, map[string]any{"config": appConfig}).
+		expect(t, http.StatusOK, nil)
 	var found leaseJSON
 	ts.do("GET", path, nil).expect(t, http.StatusOK, &found)
 	if found.Data.Nonce != lease.Data.Nonce || found.Data.Description != "rollout 1" {
@@ -361,7 +382,8 @@ func waitServer(t *testing.T) *testServer {
 func TestWaitForTheNewVersion(t *testing.T) {
 	ts := waitServer(t)
 	m := ts.createMachine(map[string]any{"config": appConfig})
-	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=started&timeout=5&version="+m.InstanceID, nil).expect(t, http.StatusOK, nil)
+	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=started&timeout=5&version="+m.InstanceID, nil).
+		expect(t, http.StatusOK, nil)
 
 	var updated machineJSON
 	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig}).expect(t, http.StatusOK, &updated)
@@ -372,7 +394,8 @@ func TestWaitForTheNewVersion(t *testing.T) {
 		t.Errorf("a wait without a version took %v: it should answer on the replaced version at once", time.Since(start))
 	}
 	// Naming the new version waits for its boot.
-	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=started&timeout=5&instance_id="+updated.InstanceID, nil).expect(t, http.StatusOK, nil)
+	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=started&timeout=5&instance_id="+updated.InstanceID, nil).
+		expect(t, http.StatusOK, nil)
 	if got := ts.getMachine(m.ID).State; got != stateStarted {
 		t.Errorf("wait answered with the machine %s", got)
 	}
@@ -382,7 +405,8 @@ func TestWaitForTheNewVersion(t *testing.T) {
 	// The replaced version never starts again.
 	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=started&timeout=1&version="+m.InstanceID, nil).
 		expect(t, http.StatusRequestTimeout, nil)
-	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=stopped&timeout=1", nil).expect(t, http.StatusRequestTimeout, nil)
+	ts.do("GET", "/v1/apps/demo/machines/"+m.ID+"/wait?state=stopped&timeout=1", nil).
+		expect(t, http.StatusRequestTimeout, nil)
 
 	for query, message := range map[string]string{
 		"state=running":                `invalid state "running": want started, stopped, suspended or destroyed`,
@@ -398,7 +422,8 @@ func TestWaitForTheNewVersion(t *testing.T) {
 		}
 		res.expectError(t, http.StatusBadRequest, message)
 	}
-	ts.do("GET", "/v1/apps/demo/machines/0123456789abcd/wait", nil).expectError(t, http.StatusNotFound, "machine not found")
+	ts.do("GET", "/v1/apps/demo/machines/0123456789abcd/wait", nil).
+		expectError(t, http.StatusNotFound, "machine not found")
 }
 
 // Several waits at once each get their answer.
@@ -442,7 +467,8 @@ func TestInspectionRoutes(t *testing.T) {
 		t.Fatalf("machines %s: %v", body, err)
 	}
 	for _, m := range machines {
-		if len(m) != 5 || m["state"] != stateStarted || m["secrets_version"] != 0.0 || m["restarts"] != 0.0 || m["leased"] != false {
+		if len(m) != 5 || m["state"] != stateStarted || m["secrets_version"] != 0.0 || m["restarts"] != 0.0 ||
+			m["leased"] != false {
 			t.Errorf("machine %v", m)
 		}
 	}
@@ -455,7 +481,8 @@ func TestInspectionRoutes(t *testing.T) {
 	if res.StatusCode != http.StatusNoContent {
 		t.Errorf("fail-next-update: %d", res.StatusCode)
 	}
-	ts.do("POST", "/v1/apps/demo/machines/"+id, map[string]any{"config": appConfig}).expect(t, http.StatusInternalServerError, nil)
+	ts.do("POST", "/v1/apps/demo/machines/"+id, map[string]any{"config": appConfig}).
+		expect(t, http.StatusInternalServerError, nil)
 	res, _ = apitest.Send(t, "POST", srv.URL+"/_emulator/fly/apps/demo/machines/"+id+"/fail-checks", "", nil)
 	if res.StatusCode != http.StatusNoContent {
 		t.Errorf("fail-checks: %d", res.StatusCode)
@@ -470,7 +497,8 @@ func TestInspectionRoutes(t *testing.T) {
 			t.Errorf("%s: %d", path, res.StatusCode)
 		}
 	}
-	if res, _ := apitest.Send(t, "POST", srv.URL+"/_emulator/fly/apps/demo/machines/nope/fail-next-update", "", nil); res.StatusCode != http.StatusNotFound {
+	res, _ = apitest.Send(t, "POST", srv.URL+"/_emulator/fly/apps/demo/machines/nope/fail-next-update", "", nil)
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown machine: %d", res.StatusCode)
 	}
 }
@@ -479,7 +507,8 @@ func TestMachinesSurviveSnapshotAndRestore(t *testing.T) {
 	ts := newMachineServer(t)
 	m := ts.startedMachine(appConfig)
 	ts.writeSecret("A")
-	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "min_secrets_version": 1}).expect(t, http.StatusOK, nil)
+	ts.do("POST", "/v1/apps/demo/machines/"+m.ID, map[string]any{"config": appConfig, "min_secrets_version": 1}).
+		expect(t, http.StatusOK, nil)
 	st := apitest.JSONRoundTrip(t, ts.api.Snapshot())
 
 	restored := newMachineServer(t)
@@ -490,7 +519,8 @@ func TestMachinesSurviveSnapshotAndRestore(t *testing.T) {
 	if got.State != stateStarted || got.InstanceID == m.InstanceID || string(got.Config) != string(m.Config) {
 		t.Errorf("restored %+v", got)
 	}
-	if s := restored.summary(); len(s) != 1 || s[0] != (MachineSummary{ID: m.ID, State: stateStarted, SecretsVersion: 1, Restarts: 1}) {
+	if s := restored.summary(); len(s) != 1 ||
+		s[0] != (MachineSummary{ID: m.ID, State: stateStarted, SecretsVersion: 1, Restarts: 1}) {
 		t.Errorf("restored summary %+v", s)
 	}
 	st.Apps[0].Machines[0].Config = json.RawMessage(`{"env":{}}`)

@@ -80,13 +80,16 @@ func TestSetSecret(t *testing.T) {
 
 func TestSetSecretErrors(t *testing.T) {
 	ts := newTestServer(t, Config{})
-	ts.do("POST", "/v1/apps/nope/secrets/A", map[string]string{"value": "x"}).expectError(t, http.StatusNotFound, "app not found")
+	ts.do("POST", "/v1/apps/nope/secrets/A", map[string]string{"value": "x"}).
+		expectError(t, http.StatusNotFound, "app not found")
 	for _, name := range []string{"bad-name", "1LEADING_DIGIT", "has%20space", "dot.ted"} {
 		want := `"` + strings.ReplaceAll(name, "%20", " ") + `" is not a valid secret name`
-		ts.do("POST", "/v1/apps/demo/secrets/"+name, map[string]string{"value": "x"}).expectError(t, http.StatusBadRequest, want)
+		ts.do("POST", "/v1/apps/demo/secrets/"+name, map[string]string{"value": "x"}).
+			expectError(t, http.StatusBadRequest, want)
 	}
 	ts.do("POST", "/v1/apps/demo/secrets/A", `{"value":`).expectError(t, http.StatusBadRequest, "invalid JSON body")
-	ts.do("POST", "/v1/apps/demo/secrets/A", `{"value":"x"} trailing`).expectError(t, http.StatusBadRequest, "invalid JSON body")
+	ts.do("POST", "/v1/apps/demo/secrets/A", `{"value":"x"} trailing`).
+		expectError(t, http.StatusBadRequest, "invalid JSON body")
 	ts.do("POST", "/v1/apps/demo/secrets/A", `{"value":42}`).expectError(t, http.StatusBadRequest, "invalid JSON body")
 	ts.do("POST", "/v1/apps/demo/secrets/A", `{}`).expectError(t, http.StatusBadRequest, "value is required")
 	ts.do("POST", "/v1/apps/demo/secrets/A", `{"value":null}`).expectError(t, http.StatusBadRequest, "value is required")
@@ -107,7 +110,8 @@ func TestGetSecret(t *testing.T) {
 	var got secretJSON
 	res := ts.do("GET", "/v1/apps/demo/secrets/API_KEY", nil)
 	res.expect(t, http.StatusOK, &got)
-	if got.Name != "API_KEY" || got.Digest != set.Digest || got.CreatedAt != set.CreatedAt || got.UpdatedAt != set.UpdatedAt || got.Value != nil {
+	if got.Name != "API_KEY" || got.Digest != set.Digest || got.CreatedAt != set.CreatedAt ||
+		got.UpdatedAt != set.UpdatedAt || got.Value != nil {
 		t.Errorf("get = %+v, set = %+v", got, set)
 	}
 	if strings.Contains(string(res.body), "k1") {
@@ -122,7 +126,8 @@ func TestGetSecret(t *testing.T) {
 
 	ts.do("GET", "/v1/apps/demo/secrets/MISSING", nil).expectError(t, http.StatusNotFound, "secret not found")
 	ts.do("GET", "/v1/apps/nope/secrets/API_KEY", nil).expectError(t, http.StatusNotFound, "app not found")
-	ts.do("GET", "/v1/apps/demo/secrets/bad-name", nil).expectError(t, http.StatusBadRequest, `"bad-name" is not a valid secret name`)
+	ts.do("GET", "/v1/apps/demo/secrets/bad-name", nil).
+		expectError(t, http.StatusBadRequest, `"bad-name" is not a valid secret name`)
 	ts.do("GET", "/v1/apps/demo/secrets/API_KEY?version=1", nil).expect(t, http.StatusOK, nil)
 	ts.do("GET", "/v1/apps/demo/secrets/API_KEY?version=2", nil).
 		expectError(t, http.StatusPreconditionFailed, "secrets version 2 is not available yet (current version 1)")
@@ -137,7 +142,8 @@ func TestListSecrets(t *testing.T) {
 	}
 
 	for _, name := range []string{"ZED", "ALPHA", "MIDDLE"} {
-		ts.do("POST", "/v1/apps/demo/secrets/"+name, map[string]string{"value": "v-" + name}).expect(t, http.StatusCreated, nil)
+		ts.do("POST", "/v1/apps/demo/secrets/"+name, map[string]string{"value": "v-" + name}).
+			expect(t, http.StatusCreated, nil)
 	}
 	var list listSecretsResponse
 	res = ts.do("GET", "/v1/apps/demo/secrets", nil)
@@ -170,8 +176,10 @@ func TestListSecrets(t *testing.T) {
 	ts.do("GET", "/v1/apps/demo/secrets?min_version=3", nil).expect(t, http.StatusOK, nil)
 	ts.do("GET", "/v1/apps/demo/secrets?version=4", nil).
 		expectError(t, http.StatusPreconditionFailed, "secrets version 4 is not available yet (current version 3)")
-	ts.do("GET", "/v1/apps/demo/secrets?version=-1", nil).expectError(t, http.StatusBadRequest, "version must be a non-negative integer")
-	ts.do("GET", "/v1/apps/demo/secrets?show_secrets=maybe", nil).expectError(t, http.StatusBadRequest, "show_secrets must be true or false")
+	ts.do("GET", "/v1/apps/demo/secrets?version=-1", nil).
+		expectError(t, http.StatusBadRequest, "version must be a non-negative integer")
+	ts.do("GET", "/v1/apps/demo/secrets?show_secrets=maybe", nil).
+		expectError(t, http.StatusBadRequest, "show_secrets must be true or false")
 	ts.do("GET", "/v1/apps/nope/secrets", nil).expectError(t, http.StatusNotFound, "app not found")
 }
 
@@ -248,7 +256,8 @@ func TestDeleteSecret(t *testing.T) {
 	}
 	ts.do("GET", "/v1/apps/demo/secrets/A", nil).expectError(t, http.StatusNotFound, "secret not found")
 	ts.do("DELETE", "/v1/apps/demo/secrets/A", nil).expectError(t, http.StatusNotFound, "secret not found")
-	ts.do("DELETE", "/v1/apps/demo/secrets/bad-name", nil).expectError(t, http.StatusBadRequest, `"bad-name" is not a valid secret name`)
+	ts.do("DELETE", "/v1/apps/demo/secrets/bad-name", nil).
+		expectError(t, http.StatusBadRequest, `"bad-name" is not a valid secret name`)
 	ts.do("DELETE", "/v1/apps/nope/secrets/A", nil).expectError(t, http.StatusNotFound, "app not found")
 
 	// A failed delete does not bump the version.
@@ -283,7 +292,10 @@ func TestDigest(t *testing.T) {
 	if d != digestOf("app", "NAME", "value") {
 		t.Error("digest is not deterministic")
 	}
-	for _, other := range []string{digestOf("app2", "NAME", "value"), digestOf("app", "NAME2", "value"), digestOf("app", "NAME", "value2"), digestOf("ap", "pNAME", "value")} {
+	for _, other := range []string{
+		digestOf("app2", "NAME", "value"), digestOf("app", "NAME2", "value"),
+		digestOf("app", "NAME", "value2"), digestOf("ap", "pNAME", "value"),
+	} {
 		if other == d {
 			t.Error("digest ignores part of its input")
 		}
@@ -303,11 +315,29 @@ func TestSecretCheckOrder(t *testing.T) {
 		message      string
 	}{
 		{"GET", "/v1/apps/nope/secrets?show_secrets=maybe", nil, http.StatusNotFound, "app not found"},
-		{"GET", "/v1/apps/demo/secrets?show_secrets=maybe&min_version=9", nil, http.StatusBadRequest, "show_secrets must be true or false"},
+		{
+			"GET",
+			"/v1/apps/demo/secrets?show_secrets=maybe&min_version=9",
+			nil,
+			http.StatusBadRequest,
+			"show_secrets must be true or false",
+		},
 		{"GET", "/v1/apps/nope/secrets/bad-name?show_secrets=maybe", nil, http.StatusNotFound, "app not found"},
 		{"GET", "/v1/apps/demo/secrets/bad-name?show_secrets=maybe", nil, http.StatusBadRequest, badName},
-		{"GET", "/v1/apps/demo/secrets/A?min_version=x&version=9", nil, http.StatusBadRequest, "min_version must be a non-negative integer"},
-		{"GET", "/v1/apps/demo/secrets/A?min_version=9", nil, http.StatusPreconditionFailed, "secrets version 9 is not available yet (current version 0)"},
+		{
+			"GET",
+			"/v1/apps/demo/secrets/A?min_version=x&version=9",
+			nil,
+			http.StatusBadRequest,
+			"min_version must be a non-negative integer",
+		},
+		{
+			"GET",
+			"/v1/apps/demo/secrets/A?min_version=9",
+			nil,
+			http.StatusPreconditionFailed,
+			"secrets version 9 is not available yet (current version 0)",
+		},
 		{"POST", "/v1/apps/nope/secrets/bad-name", `not json`, http.StatusNotFound, "app not found"},
 		{"POST", "/v1/apps/demo/secrets/bad-name", `not json`, http.StatusBadRequest, badName},
 		{"POST", "/v1/apps/demo/secrets/A", `not json`, http.StatusBadRequest, "invalid JSON body"},

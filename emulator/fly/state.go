@@ -56,7 +56,10 @@ func (a *API) Snapshot() State {
 		as := AppState{Name: ap.name, Org: ap.org, CreatedAt: ap.createdAt, Version: ap.version, Secrets: []SecretState{}}
 		for _, name := range ap.sortedNames() {
 			s := ap.secrets[name]
-			as.Secrets = append(as.Secrets, SecretState{Name: name, Value: s.value, CreatedAt: s.createdAt, UpdatedAt: s.updatedAt})
+			as.Secrets = append(
+				as.Secrets,
+				SecretState{Name: name, Value: s.value, CreatedAt: s.createdAt, UpdatedAt: s.updatedAt},
+			)
 		}
 		for _, m := range ap.machineList() {
 			state := m.state

@@ -13,7 +13,8 @@ func TestSnapshotRestore(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	var set setSecretResult
 	ts.do("POST", "/v1/apps/demo/secrets/A", map[string]string{"value": "x"}).expect(t, http.StatusCreated, &set)
-	ts.do("POST", "/v1/apps", map[string]string{"app_name": "second", "org_slug": "acme"}).expect(t, http.StatusCreated, nil)
+	ts.do("POST", "/v1/apps", map[string]string{"app_name": "second", "org_slug": "acme"}).
+		expect(t, http.StatusCreated, nil)
 
 	st := apitest.JSONRoundTrip(t, ts.api.Snapshot())
 
