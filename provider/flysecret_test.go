@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
@@ -258,4 +259,28 @@ func TestFlySecretErrorsNameTheFixAndNeverTheValue(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "401")
 	assertNoLeak(t, err, "hunter2-secret", "wrong-token")
+}
+
+// FlySecrets the engine has checked are known to be on their way: the first one's bulk write
+// waits for the second (one call, one secrets version), however late the second's create comes.
+// The pause before it only gives a write that did not wait the time to go out alone.
+func TestCheckedFlySecretsShareOneWrite(t *testing.T) {
+	h := newHarness(t, emulator.Options{})
+	first, second := h.resource(fly.FlySecretToken, "first"), h.resource(fly.FlySecretToken, "second")
+	firstInputs, secondInputs := flyInputs("FIRST", "v"), flyInputs("SECOND", "v")
+	st := h.calls(func() {
+		first.mustCheck(firstInputs)
+		second.mustCheck(secondInputs)
+		done := make(chan error, 1)
+		go func() {
+			_, err := first.up(firstInputs)
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		_, err := second.up(secondInputs)
+		require.NoError(t, err)
+		require.NoError(t, <-done)
+	})
+	assert.Equal(t, 1, st.Routes[flyBulkRoute], "one bulk write for both")
+	assert.Equal(t, secretsVersion(first.state), secretsVersion(second.state))
 }

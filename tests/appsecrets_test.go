@@ -10,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/fly"
 )
 
 const routeFlyBulk = "POST /v1/apps/{app}/secrets"
@@ -88,21 +91,41 @@ func TestFlyAppSecretsIsOneWritePerUp(t *testing.T) {
 	h.assertEmulatorEmpty("after destroy")
 }
 
-// keyTemplate names the keys; prune unsets an unmanaged key that matches the template, and
-// leaves one that does not, and one another resource of the program declares.
+// keyTemplate names the keys; prune unsets an unmanaged key in the template's scope that was
+// written before the margin, names it in the preview, and leaves one outside the scope and one
+// written just now. A FlySecret that declares a key inside the scope is refused (one owner).
 func TestFlyAppSecretsTemplateAndPrune(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	for name, value := range map[string]string{"PROD_STALE": "s", "STAGING_KEEP": "k", "PROD_MANUAL": "m"} {
-		h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/"+name, map[string]string{"value": value}, nil)
-	}
+	h.seedFly(flyApp, time.Hour, map[string]string{"PROD_STALE": "s", "STAGING_KEEP": "k"})
+	h.seedFly(flyApp, 0, map[string]string{"PROD_MANUAL": "m", "PROD_NEW": "n"})
+	prod := appSecretsProgram("prod", map[string]string{"API_KEY": "a", "DB_URL": "d"},
+		"      keyTemplate: PROD_{{key}}\n      prune: true\n")
+
 	manual := flySecretProgram("manual", "PROD_MANUAL", "m", "      adopt: true\n")
-	dir := yamlProgram(t, h, manual+appSecretsProgram("prod", map[string]string{"API_KEY": "a", "DB_URL": "d"},
-		"      keyTemplate: PROD_{{key}}\n      prune: true\n"))
+	dir := yamlProgram(t, h, manual+prod)
+	out := h.pulumiFails(dir, "", "preview")
+	if !strings.Contains(out, `"PROD_MANUAL" is inside the prune scope PROD_*`) {
+		t.Errorf("the preview does not refuse a FlySecret inside the prune scope:\n%s", out)
+	}
+
+	// Created without prune, then prune turned on: the preview names the stray it will unset,
+	// and the up says it unset it.
+	rewrite(t, dir, strings.Replace(prod, "      prune: true\n", "", 1))
 	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
-	want := []string{"PROD_API_KEY", "PROD_DB_URL", "PROD_MANUAL", "STAGING_KEEP"}
+	rewrite(t, dir, prod)
+	out = h.pulumi(dir, "", "preview", "--diff")
+	// The detailed diff shows each key the prune unsets as a delete.
+	if !strings.Contains(out, "- PROD_STALE") || strings.Contains(out, "PROD_NEW") {
+		t.Errorf("the preview does not name exactly the stray the prune unsets:\n%s", out)
+	}
+	out = h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, "unset Fly.io secret demo/PROD_STALE") {
+		t.Errorf("the up does not name the secret it unset:\n%s", out)
+	}
+	want := []string{"PROD_API_KEY", "PROD_DB_URL", "PROD_MANUAL", "PROD_NEW", "STAGING_KEEP"}
 	if got := h.flyNames(flyApp); !slices.Equal(got, want) {
-		t.Fatalf("the app holds %v, want %v", got, want)
+		t.Fatalf("the app holds %v, want %v: only the old stray in scope, PROD_STALE, unset", got, want)
 	}
 	h.pulumi(dir, "", "preview", "--expect-no-changes")
 }
@@ -189,5 +212,27 @@ func TestFunctionsReturnWhatTheAPIsHold(t *testing.T) {
 	}
 	if !reflect.DeepEqual(out, want) {
 		t.Errorf("stack outputs are\n  %v\nwant\n  %v", out, want)
+	}
+}
+
+// seedFly puts secrets on the app as someone wrote them age ago (0: now), straight into the
+// emulator's state (no API call: seeding spends none of the rate limit). A prune unsets only a
+// stray older than its margin: one written just now may be a write of another owner in flight.
+func (h *harness) seedFly(app string, age time.Duration, secrets map[string]string) {
+	h.t.Helper()
+	st := h.emulator.Fly().Snapshot()
+	at := time.Now().Add(-age)
+	for i := range st.Apps {
+		if st.Apps[i].Name != app {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(secrets)) {
+			seeded := fly.SecretState{Name: name, Value: secrets[name], CreatedAt: at, UpdatedAt: at}
+			st.Apps[i].Secrets = append(st.Apps[i].Secrets, seeded)
+		}
+		st.Apps[i].Version++
+	}
+	if err := h.emulator.Fly().Restore(st); err != nil {
+		h.t.Fatal(err)
 	}
 }

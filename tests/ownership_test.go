@@ -143,8 +143,7 @@ func TestOneSecretTwiceInAProgram(t *testing.T) {
 	h := newHarness(t)
 	dir := yamlProgram(t, h, flySecretProgram("first", "TWICE", "one", "")+flySecretProgram("second", "TWICE", "two", ""))
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, "already has a secret \"TWICE\"") &&
-		!strings.Contains(out, "two resources declare one secret") {
+	if !strings.Contains(out, `"TWICE" is declared by both fly:FlySecret "`) {
 		t.Errorf("the up does not say the secret is declared twice:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
 )
@@ -20,9 +21,8 @@ func TestPythonFlyAppSecretsDeployAndLookup(t *testing.T) {
 	}
 	requireFile(t, python, "run `make e2e-deps`")
 	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, FlyMachines: 2})
-	// An unmanaged name under the template: prune unsets it in the first up's one write.
-	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/APP_STALE", map[string]string{"value": "stale"}, nil)
-	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/OTHER", map[string]string{"value": "kept"}, nil)
+	// An unmanaged name under the template, written long ago: prune unsets it in the first up's one write.
+	h.seedFly(flyApp, time.Hour, map[string]string{"APP_STALE": "stale", "OTHER": "kept"})
 	p := &driverProgram{
 		t:       t,
 		h:       h,

@@ -9,6 +9,7 @@ import (
 	"github.com/pulumi/pulumi-go-provider/infer"
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
@@ -146,11 +147,13 @@ func begin(ctx context.Context, client *flyapi.Client, app string, deploy *Deplo
 	return client.Begin(app, rules.URN(ctx))
 }
 
-// announceDeploy says, at Check, that ctx's resource will deploy app: the app's rollout waits
-// for its operation, which the engine starts right after (see flyapi.Client.Announce), so that
-// the deploys of one up are one rollout however far apart they reach the provider.
-func announceDeploy(ctx context.Context, app string, deploy bool) {
-	if !deploy || rules.URN(ctx) == "" {
+// announce says, at Check, that ctx's resource is about to run an operation on app that reaches
+// stages: the app's bulk write (flyapi.StageWrite) and its rollout (flydeploy.StageDeploy) wait for
+// it (see flyapi.Client.Announce), so that what one up writes and deploys together is one write
+// and one rollout however far apart the engine's calls reach the provider. A resource whose
+// diff then has no change is retracted (see the provider's Diff).
+func announce(ctx context.Context, app string, stages ...coalesce.Stage) {
+	if len(stages) == 0 || rules.URN(ctx) == "" {
 		return
 	}
 	inst, err := config.Of(ctx)
@@ -158,8 +161,18 @@ func announceDeploy(ctx context.Context, app string, deploy bool) {
 		return
 	}
 	if client, err := inst.Fly(nil); err == nil {
-		client.Announce(app, rules.URN(ctx), flydeploy.StageDeploy)
+		client.Announce(app, rules.URN(ctx), stages...)
 	}
+}
+
+// announceWrite is announce for a resource that writes app's secrets, and deploys them when deploy
+// is rolling.
+func announceWrite(ctx context.Context, app string, deploy string) {
+	if deploy == string(DeployRolling) {
+		announce(ctx, app, flyapi.StageWrite, flydeploy.StageDeploy)
+		return
+	}
+	announce(ctx, app, flyapi.StageWrite)
 }
 
 // wireDeploy declares the dependencies of the deploy input (input, echoed as output) and of the

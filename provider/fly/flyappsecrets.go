@@ -192,8 +192,9 @@ func (FlyAppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 		c.Credential("apiToken", config.KeyFlyToken)
 		scopeKnown, scope := checkPruneScope(c, template)
 		app, appKnown := c.Str("app")
-		if deploy, ok := c.Str("deploy"); appKnown && ok {
-			announceDeploy(ctx, app, deploy == string(DeployRolling))
+		if appKnown {
+			deploy, _ := c.Str("deploy")
+			announceWrite(ctx, app, deploy)
 		}
 		m, mapGiven := c.Inputs.GetOk("secrets")
 		if !appKnown || !mapGiven || !m.IsMap() || m.IsComputed() || !scopeKnown || len(c.Failures) > 0 {

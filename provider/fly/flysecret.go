@@ -174,8 +174,9 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 		if name, nameKnown := c.Str("name"); appKnown && nameKnown && len(c.Failures) == 0 {
 			declare(ctx, c, "name", app, []string{name}, nil)
 		}
-		if deploy, ok := c.Str("deploy"); appKnown && ok {
-			announceDeploy(ctx, app, deploy == string(DeployRolling))
+		if appKnown {
+			deploy, _ := c.Str("deploy")
+			announceWrite(ctx, app, deploy)
 		}
 	})
 }

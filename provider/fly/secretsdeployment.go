@@ -84,7 +84,7 @@ func (SecretsDeployment) Check(ctx context.Context, req infer.CheckRequest) (inf
 		checkApp(c)
 		c.Credential("apiToken", config.KeyFlyToken)
 		if app, ok := c.Str("app"); ok {
-			announceDeploy(ctx, app, true)
+			announce(ctx, app, flydeploy.StageDeploy)
 		}
 		if s, ok := c.Str("strategy"); ok && s != string(StrategyRolling) && s != string(StrategyImmediate) {
 			c.Fail("strategy", "strategy is %s: use \"rolling\" or \"immediate\"", rules.Quoted(c.Inputs.Get("strategy"), s))
