@@ -29,11 +29,15 @@ const updateTimeout = 30 * time.Second
 // releases its lease too.
 const releaseTimeout = 15 * time.Second
 
-// launchedStates are the states of machines that an update starts; the others (stopped,
-// suspended, created) get skip_launch and stay as they are, as flyctl's shouldSkipLaunch.
-var launchedStates = map[string]bool{
-	flyapi.MachineStateStarted: true, flyapi.MachineStateStarting: true, flyapi.MachineStateFailed: true,
-	flyapi.MachineStateReplacing: true, "updating": true, "restarting": true,
+// launched says whether an update starts a machine in state; the others (stopped, suspended,
+// created) get skip_launch and stay as they are, as flyctl's shouldSkipLaunch.
+func launched(state string) bool {
+	switch state {
+	case flyapi.MachineStateStarted, flyapi.MachineStateStarting, flyapi.MachineStateFailed,
+		flyapi.MachineStateReplacing, "updating", "restarting":
+		return true
+	}
+	return false
 }
 
 // eligible reports the machines a rollout updates: fly-go's ListActive without release-command
@@ -240,7 +244,7 @@ func (d *Deployer) updateLeased(ctx context.Context, r *rollout, m flyapi.Machin
 	if err != nil {
 		return fail("reading its config", err)
 	}
-	skipLaunch := !launchedStates[m.State]
+	skipLaunch := !launched(m.State)
 	if skipLaunch {
 		d.say(r, "%s: updating it with secrets version %d (it is %s and stays so)", label, r.version, m.State)
 	} else {
