@@ -91,7 +91,7 @@ var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 	StateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
 			adopted, _ := rules.NonNull(state, "adopted")
-			return property.New(!(adopted.IsBool() && adopted.AsBool()))
+			return property.New(!adopted.IsBool() || !adopted.AsBool())
 		},
 	},
 	CanReplace: func(state property.Map) error {
@@ -717,14 +717,6 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, config.KeyCloudflareAccount)
 	}
 	return configuredAccount, parts[0], nil
-}
-
-// oldInlineSecrets returns the old `secrets` map, for Check's empty-value rule.
-func oldInlineSecrets(olds property.Map) property.Map {
-	if v, ok := olds.GetOk("secrets"); ok && v.IsMap() {
-		return v.AsMap()
-	}
-	return property.Map{}
 }
 
 func emptyAsNil(m map[string]string) map[string]string {

@@ -284,6 +284,7 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 		for i, s := range exists.Secrets {
 			names[i] = s.Name
 		}
+		//nolint:staticcheck // "Fly.io" is a proper noun
 		return FlyAppSecretsState{}, fmt.Errorf("Fly.io app %q already has secrets %s, and this resource does not "+
 			"manage them. If you renamed this resource, add the old name to its `aliases`. Otherwise bring just these "+
 			"under management with `pulumi import %s %s '%s'` (the app's other secrets stay outside it), or set "+
@@ -302,7 +303,7 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 	if old != nil {
 		next.Deployment = old.Deployment
 	}
-	err = next.Deployment.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
+	err = next.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
 	return next, err
 }
 
@@ -695,9 +696,6 @@ func orDefaultTemplate(template string) string {
 	}
 	return fmt.Sprintf("%q", template)
 }
-
-// appSecretsID is the import ID of an app's secrets under a template.
-func appSecretsID(app, template string) string { return importID(app, template, nil) }
 
 // importID is the import ID of an app's secrets under a template, only keys when given.
 func importID(app, template string, keys []string) string {

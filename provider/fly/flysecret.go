@@ -205,6 +205,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		Changes: []flyapi.Change{{Name: in.Name, Kind: kind, Value: in.encodedValue()}}})
 	var exists *flyapi.ExistsError
 	if errors.As(err, &exists) {
+		//nolint:staticcheck // "Fly.io" is a proper noun
 		return infer.CreateResponse[FlySecretState]{}, fmt.Errorf("Fly.io app %q already has a secret %q (set %s), and "+
 			"this resource did not create it. If you renamed this resource, add the old name to its `aliases`, so that "+
 			"Pulumi moves it instead of creating a new one and deleting the old. Otherwise bring it under management "+
@@ -219,7 +220,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
 	state := written(in, res)
-	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
+	err = state.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
@@ -251,7 +252,7 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 		state.Deployment = old.Deployment
 	}
 	op.Reached(flyapi.StageWrite)
-	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
+	err = state.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, err
 }
 

@@ -133,7 +133,7 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 			"(its FlySecrets have not written yet)", s.App)
 		return nil
 	}
-	if !s.Deployment.pending(DeployRolling, version) {
+	if !s.pending(DeployRolling, version) {
 		return nil // checked before a client is made: an up with nothing owed needs no credential
 	}
 	client, err := flyClient(ctx, s.APIToken)
@@ -143,7 +143,7 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 	op := client.Begin(s.App, rules.URN(ctx), flydeploy.StageDeploy)
 	defer op.End()
 	op.Reached(flyapi.StageWrite) // it writes no secret
-	return s.Deployment.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
+	return s.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
 }
 
 // Read keeps the record: a deployment is an action taken, not a thing on Fly.io to read back.

@@ -88,6 +88,7 @@ func confirmTakeover(ctx context.Context, op *flyapi.Op, app, owner string, res 
 			return res, nil
 		}
 		if attempt == maxTakeoverWrites {
+			//nolint:staticcheck // "Fly.io" is a proper noun
 			return res, fmt.Errorf("Fly.io secrets %s of app %s were unset by someone else %d times right after this "+
 				"resource took them over: another stack or process is removing them; stop it, then run `pulumi up` again",
 				strings.Join(gone, ", "), app, attempt)

@@ -99,7 +99,7 @@ func TestVersionNotYetAvailableIsRetried(t *testing.T) {
 // A 404 that may be lag (no version to ask for) is retried for the read lag, then returned.
 func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 	var requests atomic.Int32
-	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if requests.Add(1) <= 2 {
 			writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 			return
@@ -111,7 +111,7 @@ func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 	}
 
 	requests.Store(0)
-	c, sleeps = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 	}, WithReadLag(time.Second))

@@ -579,7 +579,7 @@ func (m machineJSON) machine() Machine {
 		if strings.HasPrefix(c.Name, "bg_deployments_compat") {
 			continue
 		}
-		out.Checks = append(out.Checks, CheckStatus{Name: c.Name, Status: c.Status, Output: c.Output})
+		out.Checks = append(out.Checks, CheckStatus(c))
 	}
 	return out
 }
