@@ -2,6 +2,7 @@ package cfapi
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,13 +35,19 @@ func accountStore(t *testing.T, c *Client) Store {
 }
 
 // A 409 is an answer, not a race: the SDK's default would retry it for minutes.
+// writeBody writes a fake handler's answer. The write fails only when the client has gone,
+// which the test sees on the client's side: it is ignored.
+func writeBody(w io.Writer, body string) {
+	_, _ = io.WriteString(w, body)
+}
+
 func TestConflictIsNotRetried(t *testing.T) {
 	var calls atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusConflict)
-		fmt.Fprint(w, `{"success":false,"errors":[{"code":1003,"message":"store_not_empty"}],"messages":[],"result":null}`)
+		writeBody(w, `{"success":false,"errors":[{"code":1003,"message":"store_not_empty"}],"messages":[],"result":null}`)
 	}))
 	defer ts.Close()
 	c := New(ts.URL, "t", account, Options{})
@@ -56,10 +63,10 @@ func TestServerErrorsAreRetried(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		if calls.Add(1) < 3 {
 			w.WriteHeader(http.StatusBadGateway)
-			fmt.Fprint(w, `{"success":false,"errors":[{"code":10002,"message":"bad gateway"}],"messages":[],"result":null}`)
+			writeBody(w, `{"success":false,"errors":[{"code":10002,"message":"bad gateway"}],"messages":[],"result":null}`)
 			return
 		}
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
 	}))
 	defer ts.Close()
 	q, err := New(ts.URL, "t", account, Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}).GetQuota(t.Context())

@@ -67,7 +67,7 @@ func TestConcurrentCreatesOfOneNameAreRefused(t *testing.T) {
 		once.Do(func() { close(arrived) })
 		<-release
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"`+fmt.Sprintf("%032d", 1)+`","name":"A","status":"pending"}]}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"`+fmt.Sprintf("%032d", 1)+`","name":"A","status":"pending"}]}`)
 	}))
 	defer ts.Close()
 	c := New(ts.URL, "t", account, Options{})
@@ -95,10 +95,10 @@ func TestRetryAfterIsCappedAndTold(t *testing.T) {
 		if calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "300")
 			w.WriteHeader(http.StatusTooManyRequests)
-			fmt.Fprint(w, `{"success":false,"errors":[{"code":971,"message":"Please wait"}],"messages":[],"result":null}`)
+			writeBody(w, `{"success":false,"errors":[{"code":971,"message":"Please wait"}],"messages":[],"result":null}`)
 			return
 		}
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":0}}}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":0}}}`)
 	}))
 	defer ts.Close()
 	var waits []time.Duration

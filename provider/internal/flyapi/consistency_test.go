@@ -3,7 +3,6 @@ package flyapi
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,13 +46,13 @@ func TestReadsAskForTheVersionWritten(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
-			io.WriteString(w, `{"name":"A","digest":"d","version":7}`)
+			writeBody(w, `{"name":"A","digest":"d","version":7}`)
 			return
 		}
 		mu.Lock()
 		queries = append(queries, r.URL.RawQuery)
 		mu.Unlock()
-		io.WriteString(w, `{"name":"A","digest":"d","secrets":[]}`)
+		writeBody(w, `{"name":"A","digest":"d","secrets":[]}`)
 	})
 	ctx := context.Background()
 	if _, err := c.GetSecret(ctx, "my-app", "A", 3); err != nil {
@@ -86,7 +85,7 @@ func TestVersionNotYetAvailableIsRetried(t *testing.T) {
 			writeError(w, http.StatusPreconditionFailed, `{"error":"min_secrets_version 4 is not yet available"}`)
 			return
 		}
-		io.WriteString(w, `{"name":"A","digest":"d"}`)
+		writeBody(w, `{"name":"A","digest":"d"}`)
 	}, WithWaitNotifier(log.notify))
 	if _, err := c.GetSecret(context.Background(), "my-app", "A", 4); err != nil {
 		t.Fatal(err)
@@ -104,7 +103,7 @@ func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 			writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 			return
 		}
-		io.WriteString(w, `{"name":"A","digest":"d"}`)
+		writeBody(w, `{"name":"A","digest":"d"}`)
 	}, WithReadLag(time.Second))
 	if _, err := c.GetSecret(context.Background(), "my-app", "A", 0); err != nil {
 		t.Fatalf("a secret that shows up within the lag: %v", err)
@@ -126,11 +125,11 @@ func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 	c, _ = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodDelete:
-			io.WriteString(w, `{"version":5}`)
+			writeBody(w, `{"version":5}`)
 		case requests.Add(1) == 1:
 			writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 		default:
-			io.WriteString(w, `{"name":"A","digest":"d"}`)
+			writeBody(w, `{"name":"A","digest":"d"}`)
 		}
 	}, WithReadLag(time.Second))
 	if _, err := c.DeleteSecret(context.Background(), "my-app", "B"); err != nil {
@@ -148,7 +147,7 @@ func TestPacing(t *testing.T) {
 	log := &waitLog{}
 	srv := func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"name":"A","version":1}`)
+		writeBody(w, `{"name":"A","version":1}`)
 	}
 	c, _ := newTestClient(t, srv)
 	c = New(c.baseURL, testToken, withClock(sleeps.now, sleeps.sleep),

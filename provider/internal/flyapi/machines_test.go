@@ -3,7 +3,6 @@ package flyapi
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,7 +33,7 @@ func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.match != nil && p.match(r) && p.lost.Add(1) <= p.lose {
 		p.next.ServeHTTP(httptest.NewRecorder(), r)
 		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html>502 Bad Gateway</html>")
+		writeBody(w, "<html>502 Bad Gateway</html>")
 		return
 	}
 	p.next.ServeHTTP(w, r)
@@ -57,7 +56,12 @@ func newMachineEnv(t *testing.T, machines int, opts ...Option) *machineEnv {
 	}
 	proxy := &lossyProxy{next: srv}
 	ts := httptest.NewServer(proxy)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	opts = append([]Option{WithShared(NewShared(FlyPacing()))}, opts...)
 	return &machineEnv{srv: srv, proxy: proxy, client: New(ts.URL, emulator.DefaultFlyToken, opts...), url: ts.URL}
 }
@@ -269,7 +273,7 @@ func TestUpdate412(t *testing.T) {
 		case 1:
 			writeError(w, http.StatusPreconditionFailed, `{"error":"min_secrets_version 5 is not yet available"}`)
 		default:
-			io.WriteString(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
+			writeBody(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
 		}
 	})
 	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}); err != nil || got.InstanceID != "V2" {
@@ -301,7 +305,7 @@ func TestUpdateRequest(t *testing.T) {
 			string(body["current_version"]) != `"V1"` || string(body["skip_launch"]) != "true" {
 			t.Errorf("body %v", body)
 		}
-		io.WriteString(w, `{"id":"m/1","instance_id":"V2","state":"stopped","config":{"image":"x"},"checks":[
+		writeBody(w, `{"id":"m/1","instance_id":"V2","state":"stopped","config":{"image":"x"},"checks":[
 			{"name":"bg_deployments_compat_1","status":"passing"},{"name":"http","status":"critical","output":"refused"}]}`)
 	})
 	got, err := c.UpdateMachine(context.Background(), "my-app", "m/1", "n0nce", LaunchMachineInput{
@@ -341,11 +345,11 @@ func TestWaitLoopsPastTheCap(t *testing.T) {
 		mu.Unlock()
 		// The wait blocks for its timeout before a 408.
 		if status == 408 {
-			sleeps.sleep(r.Context(), 60*time.Second)
+			_ = sleeps.sleep(r.Context(), 60*time.Second) // recorded; a request gone is answered all the same
 			writeError(w, 408, `{"error":"deadline_exceeded"}`)
 			return
 		}
-		io.WriteString(w, `{"ok":true}`)
+		writeBody(w, `{"ok":true}`)
 	})
 	sleeps = rec
 	if err := c.WaitMachine(context.Background(), "a", "m1", "V2", "started", 5*time.Minute); err != nil {
@@ -363,7 +367,7 @@ func TestWaitLoopsPastTheCap(t *testing.T) {
 		queries = append(queries, r.URL.Query().Get("timeout"))
 		mu.Unlock()
 		seconds := map[string]time.Duration{"60": 60 * time.Second, "40": 40 * time.Second}[r.URL.Query().Get("timeout")]
-		sleeps.sleep(r.Context(), seconds)
+		_ = sleeps.sleep(r.Context(), seconds) // recorded; a request gone is answered all the same
 		writeError(w, 408, `{"error":"deadline_exceeded"}`)
 	})
 	sleeps = rec2
@@ -409,8 +413,12 @@ func TestMachineConfigWithMetadata(t *testing.T) {
 		t.Errorf("metadata %v", md)
 	}
 	var before, after map[string]json.RawMessage
-	json.Unmarshal(in, &before)
-	json.Unmarshal(out, &after)
+	if err := json.Unmarshal(in, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatal(err)
+	}
 	for key, value := range before {
 		if key != "metadata" && string(after[key]) != string(value) {
 			t.Errorf("%s changed: %s -> %s", key, value, after[key])

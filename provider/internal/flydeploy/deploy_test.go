@@ -36,7 +36,12 @@ func newEnv(t *testing.T, n int, opts emulator.Options) *env {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	client := flyapi.New(ts.URL, emulator.DefaultFlyToken, flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())))
 	return &env{t: t, url: ts.URL, srv: srv, client: client, d: New(Options{MaxGather: time.Hour, HealthPoll: 100 * time.Millisecond})}
 }
