@@ -69,7 +69,8 @@ func TestServerErrorsAreRetried(t *testing.T) {
 		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
 	}))
 	defer ts.Close()
-	q, err := New(ts.URL, "t", account, Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}).GetQuota(t.Context())
+	fast := Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	q, err := New(ts.URL, "t", account, fast).GetQuota(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, Quota{Quota: 100, Usage: 7}, q)
 	assert.Equal(t, int32(3), calls.Load())
@@ -82,9 +83,11 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	_, err := c.CreateStore(t.Context(), "second")
 	assert.True(t, HasMessage(err, MsgMaxStoresExceeded), "%v", err)
 
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
+	_, err = c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
+	_, err = c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
 	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
 	assert.NotContains(t, err.Error(), "hunter2")
@@ -116,7 +119,8 @@ func TestListingFollowsPages(t *testing.T) {
 func TestEditSendsOnlyWhatChanged(t *testing.T) {
 	c := emulated(t)
 	store := accountStore(t, c)
-	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}}, nil)
+	created, err := c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}}, nil)
 	require.NoError(t, err)
 	v := "v2"
 	edited, err := c.EditSecret(t.Context(), store.ID, created[0].ID, SecretEdit{Value: &v})
