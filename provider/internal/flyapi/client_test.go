@@ -166,7 +166,8 @@ func TestUnauthorizedErrorText(t *testing.T) {
 		writeError(w, http.StatusUnauthorized, `{"error":"Authenticate: token validation error"}`)
 	})
 	_, err := c.SetSecret(context.Background(), "my-app", "DATABASE_URL", "postgres://x")
-	want := `fly: set secret "DATABASE_URL" on app "my-app": 401 Authenticate: token validation error (request id 01HZXREQUEST)`
+	want := `fly: set secret "DATABASE_URL" on app "my-app": 401 Authenticate: token validation error ` +
+		`(request id 01HZXREQUEST)`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v\nwant  %s", err, want)
 	}
@@ -195,7 +196,8 @@ func TestErrorMessages(t *testing.T) {
 		{"empty body", 400, ``, `fly: get secret "A" on app "my-app": 400 Bad Request`},
 		{"plain text", 400, "bad\n  request\n", `fly: get secret "A" on app "my-app": 400 bad request`},
 		{"long html is shortened", 502, long,
-			`fly: get secret "A" on app "my-app": 502 ` + strings.TrimSpace(strings.Repeat("<p>bad gateway</p> ", 100))[:maxErrorTextRunes] + "…"},
+			`fly: get secret "A" on app "my-app": 502 ` +
+				strings.TrimSpace(strings.Repeat("<p>bad gateway</p> ", 100))[:maxErrorTextRunes] + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,7 +241,8 @@ func TestRetryAfterForms(t *testing.T) {
 	}{
 		{"seconds beyond maxBackoff are capped", func() string { return "120" }, 8 * time.Second, 8 * time.Second},
 		{"zero", func() string { return "0" }, 0, 0},
-		{"HTTP date", func() string { return clockStart.Add(5 * time.Second).UTC().Format(http.TimeFormat) }, 3 * time.Second, 5 * time.Second},
+		{"HTTP date", func() string { return clockStart.Add(5 * time.Second).UTC().Format(http.TimeFormat) },
+			3 * time.Second, 5 * time.Second},
 		{"HTTP date in the past", func() string { return "Mon, 02 Jan 2006 15:04:05 GMT" }, 0, 0},
 		{"unreadable falls back to backoff", func() string { return "soon" }, 125 * time.Millisecond, 250 * time.Millisecond},
 	}
@@ -450,7 +453,8 @@ func TestNoRetryOnOtherClientErrors(t *testing.T) {
 		})
 		_, err := c.SetSecret(context.Background(), "my-app", "A", "v")
 		if statusOf(err) != status || requests.Load() != 1 || len(sleeps.recorded()) != 0 {
-			t.Errorf("%d: err = %v after %d requests, %d waits; want one request", status, err, requests.Load(), len(sleeps.recorded()))
+			t.Errorf("%d: err = %v after %d requests, %d waits; want one request",
+				status, err, requests.Load(), len(sleeps.recorded()))
 		}
 	}
 }

@@ -151,7 +151,8 @@ func TestPacing(t *testing.T) {
 	}
 	c, _ := newTestClient(t, srv)
 	c = New(c.baseURL, testToken, withClock(sleeps.now, sleeps.sleep),
-		WithShared(NewShared(SharedOptions{PerSecond: FlyRequestsPerSecond, Burst: FlyRequestBurst})), WithWaitNotifier(log.notify))
+		WithShared(NewShared(SharedOptions{PerSecond: FlyRequestsPerSecond, Burst: FlyRequestBurst})),
+		WithWaitNotifier(log.notify))
 	ctx := context.Background()
 	for i := range 6 {
 		if _, err := c.SetSecret(ctx, "my-app", fmt.Sprintf("K%d", i), "v"); err != nil {
@@ -159,7 +160,8 @@ func TestPacing(t *testing.T) {
 		}
 	}
 	// Three at once, then one a second.
-	if got := sleeps.recorded(); len(got) != 3 || sleeps.total() < 2900*time.Millisecond || sleeps.total() > 3100*time.Millisecond {
+	if got := sleeps.recorded(); len(got) != 3 ||
+		sleeps.total() < 2900*time.Millisecond || sleeps.total() > 3100*time.Millisecond {
 		t.Errorf("waits %v, want three of about 1s", got)
 	}
 	if !log.said(`pacing requests to app "my-app"`) {

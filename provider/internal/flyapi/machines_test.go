@@ -87,8 +87,9 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 		t.Fatalf("machines %+v", machines)
 	}
 	m := machines[0]
-	if m.State != MachineStateStarted || len(m.InstanceID) != 26 || m.ProcessGroup() != "app" || m.Config.CheckCount() != 1 ||
-		m.HostStatus != "ok" || m.IsReleaseCommandMachine() || m.IsFlyAppsConsole() || m.CreatedAt.IsZero() {
+	if m.State != MachineStateStarted || len(m.InstanceID) != 26 || m.ProcessGroup() != "app" ||
+		m.Config.CheckCount() != 1 || m.HostStatus != "ok" || m.IsReleaseCommandMachine() || m.IsFlyAppsConsole() ||
+		m.CreatedAt.IsZero() {
 		t.Errorf("machine %+v", m)
 	}
 	if passing, total := m.ChecksPassing(); passing != 1 || total != 1 {
@@ -110,15 +111,15 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lease.Nonce == "" || lease.Version != m.InstanceID || !strings.HasPrefix(lease.Description, "edgesecrets deploy ") ||
-		time.Until(lease.ExpiresAt) < 25*time.Second {
+	if lease.Nonce == "" || lease.Version != m.InstanceID ||
+		!strings.HasPrefix(lease.Description, "edgesecrets deploy ") || time.Until(lease.ExpiresAt) < 25*time.Second {
 		t.Errorf("lease %+v", lease)
 	}
 	if found, err := c.FindLease(ctx, "demo", m.ID); err != nil || found.Nonce != lease.Nonce {
 		t.Errorf("find lease: %+v %v", found, err)
 	}
-	if refreshed, err := c.RefreshLease(ctx, "demo", m.ID, lease.Nonce, time.Minute); err != nil || refreshed.Nonce != lease.Nonce ||
-		time.Until(refreshed.ExpiresAt) < 55*time.Second {
+	if refreshed, err := c.RefreshLease(ctx, "demo", m.ID, lease.Nonce, time.Minute); err != nil ||
+		refreshed.Nonce != lease.Nonce || time.Until(refreshed.ExpiresAt) < 55*time.Second {
 		t.Errorf("refresh: %+v %v", refreshed, err)
 	}
 
@@ -128,7 +129,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.InstanceID == m.InstanceID || updated.State != MachineStateReplacing || string(updated.Config) != string(m.Config) {
+	if updated.InstanceID == m.InstanceID || updated.State != MachineStateReplacing ||
+		string(updated.Config) != string(m.Config) {
 		t.Errorf("updated %+v", updated)
 	}
 	if err := c.WaitMachine(ctx, "demo", m.ID, updated.InstanceID, MachineStateStarted, 10*time.Second); err != nil {
@@ -147,7 +149,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 		t.Errorf("lease after release: %v", err)
 	}
 	s := env.summary(t)
-	if s[0] != (fly.MachineSummary{ID: m.ID, State: "started", SecretsVersion: uint64(set.Version), Restarts: 1}) || s[1].Restarts != 0 {
+	want := fly.MachineSummary{ID: m.ID, State: "started", SecretsVersion: uint64(set.Version), Restarts: 1}
+	if s[0] != want || s[1].Restarts != 0 {
 		t.Errorf("emulator sees %+v", s)
 	}
 
@@ -157,7 +160,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	short := New(env.url, emulator.DefaultFlyToken, WithRetries(2500*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond),
+	short := New(env.url, emulator.DefaultFlyToken,
+		WithRetries(2500*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond),
 		WithShared(NewShared(FlyPacing())))
 	_, err = short.UpdateMachine(ctx, "demo", s[1].ID, "", LaunchMachineInput{Config: m.Config})
 	if statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "lease currently held by") {
@@ -185,7 +189,8 @@ func TestUpdateWhoseAnswerIsLostRestartsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	updated, err := c.UpdateMachine(ctx, "demo", m.ID, lease.Nonce, LaunchMachineInput{Config: m.Config, CurrentVersion: m.InstanceID})
+	updated, err := c.UpdateMachine(ctx, "demo", m.ID, lease.Nonce,
+		LaunchMachineInput{Config: m.Config, CurrentVersion: m.InstanceID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +281,8 @@ func TestUpdate412(t *testing.T) {
 			writeBody(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
 		}
 	})
-	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}); err != nil || got.InstanceID != "V2" {
+	image := LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}
+	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", image); err != nil || got.InstanceID != "V2" {
 		t.Errorf("after a 412 for the secrets version: %+v %v", got, err)
 	}
 	requests.Store(0)
@@ -284,7 +290,8 @@ func TestUpdate412(t *testing.T) {
 		requests.Add(1)
 		writeError(w, http.StatusPreconditionFailed, `{"error":"current_version V1 does not match the machine's version V3"}`)
 	})
-	if _, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{CurrentVersion: "V1"}); statusOf(err) != 412 || requests.Load() != 1 {
+	_, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{CurrentVersion: "V1"})
+	if statusOf(err) != 412 || requests.Load() != 1 {
 		t.Errorf("version mismatch: %v after %d requests", err, requests.Load())
 	}
 }
@@ -326,7 +333,8 @@ func TestCreateIsNotRetriedAfterALostAnswer(t *testing.T) {
 		requests.Add(1)
 		dropConnection(t, w)
 	})
-	if _, err := c.CreateMachine(context.Background(), "a", LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}); err == nil || requests.Load() != 1 {
+	image := LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}
+	if _, err := c.CreateMachine(context.Background(), "a", image); err == nil || requests.Load() != 1 {
 		t.Errorf("create: %v after %d requests", err, requests.Load())
 	}
 }
@@ -372,7 +380,8 @@ func TestWaitLoopsPastTheCap(t *testing.T) {
 	})
 	sleeps = rec2
 	err := c2.WaitMachine(context.Background(), "a", "m1", "", "started", 100*time.Second)
-	if !IsWaitTimeout(err) || !strings.Contains(err.Error(), `machine m1 of app "a" did not reach state "started" within 1m40s`) {
+	if !IsWaitTimeout(err) ||
+		!strings.Contains(err.Error(), `machine m1 of app "a" did not reach state "started" within 1m40s`) {
 		t.Errorf("err %v", err)
 	}
 	if strings.Join(queries, ",") != "60,40" {
@@ -389,27 +398,33 @@ func TestMachineKinds(t *testing.T) {
 		group, checkCount string
 	}{
 		{name: "app", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"app"}`, active: true},
-		{name: "release command", state: "stopped", metadata: `{"fly_process_group":"fly_app_release_command"}`, release: true, active: true},
-		{name: "old release command", state: "started", metadata: `{"process_group":"release_command"}`, release: true, active: true},
-		{name: "console", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"fly_app_console"}`, console: true, active: true},
+		{name: "release command", state: "stopped", metadata: `{"fly_process_group":"fly_app_release_command"}`,
+			release: true, active: true},
+		{name: "old release command", state: "started", metadata: `{"process_group":"release_command"}`,
+			release: true, active: true},
+		{name: "console", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"fly_app_console"}`,
+			console: true, active: true},
 		{name: "console of apps v1", state: "started", metadata: `{"fly_process_group":"fly_app_console"}`, active: true},
 		{name: "destroyed", state: "destroyed", metadata: `{}`},
 		{name: "destroying", state: "destroying", metadata: `null`},
 	} {
 		m := Machine{State: tt.state, Config: MachineConfig(`{"image":"x","metadata":` + tt.metadata + `}`)}
 		if m.IsReleaseCommandMachine() != tt.release || m.IsFlyAppsConsole() != tt.console || m.IsActive() != tt.active {
-			t.Errorf("%s: release %v console %v active %v", tt.name, m.IsReleaseCommandMachine(), m.IsFlyAppsConsole(), m.IsActive())
+			t.Errorf("%s: release %v console %v active %v",
+				tt.name, m.IsReleaseCommandMachine(), m.IsFlyAppsConsole(), m.IsActive())
 		}
 	}
 }
 
 func TestMachineConfigWithMetadata(t *testing.T) {
-	in := MachineConfig(`{"image":"x","env":{"B":"1","A":"2"},"metadata":{"fly_process_group":"app","n":"1"},"services":[{"checks":[{}]}],"checks":{"a":{}}}`)
+	in := MachineConfig(`{"image":"x","env":{"B":"1","A":"2"},"metadata":{"fly_process_group":"app","n":"1"},` +
+		`"services":[{"checks":[{}]}],"checks":{"a":{}}}`)
 	out, err := in.WithMetadata("edgesecrets_secrets_version", "7")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if md := out.Metadata(); md["edgesecrets_secrets_version"] != "7" || md["fly_process_group"] != "app" || md["n"] != "1" {
+	if md := out.Metadata(); md["edgesecrets_secrets_version"] != "7" || md["fly_process_group"] != "app" ||
+		md["n"] != "1" {
 		t.Errorf("metadata %v", md)
 	}
 	var before, after map[string]json.RawMessage

@@ -57,7 +57,8 @@ func TestListSecrets(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		checkRequest(t, r, http.MethodGet, "/v1/apps/my-app/secrets", false)
 		writeBody(w, `{"secrets":[
-			{"name":"A","digest":"0123456789abcdef","created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:06.5+02:00"},
+			{"name":"A","digest":"0123456789abcdef",
+				"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:06.5+02:00"},
 			{"name":"B","digest":"fedcba9876543210","created_at":"2025-01-02T03:04:05.123456","updated_at":null}]}`)
 	})
 	got, err := c.ListSecrets(context.Background(), "my-app", 0)
@@ -159,7 +160,8 @@ func TestUpdateSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 13 || len(got.Secrets) != 1 || got.Secrets[0].Name != "A" || got.Secrets[0].Digest != "0123456789abcdef" {
+	if got.Version != 13 || len(got.Secrets) != 1 || got.Secrets[0].Name != "A" ||
+		got.Secrets[0].Digest != "0123456789abcdef" {
 		t.Errorf("UpdateSecrets = %+v", got)
 	}
 }
