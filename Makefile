@@ -96,9 +96,10 @@ sdk-build-python: ## Python SDK: build a wheel into sdk/python/dist and pip inst
 sdk-build-go: ## Go SDK: go build ./... in the sdk module
 	cd sdk && $(GO) build ./...
 
-test: ## Every test: Go unit/integration (race), schema and SDK freshness, workflow lint, end-to-end in 4 languages
+test: ## Every test: Go unit/integration (race), schema and SDK freshness, Go and workflow lint, end-to-end in 4 languages
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory check-generated
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory lint-workflows
 	$(MAKE) --no-print-directory test-e2e
 

@@ -22,14 +22,19 @@ func TestCheckTypeErrorsInTheUsersWords(t *testing.T) {
 		inputs property.Map
 		want   string
 	}{
-		{fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "name": 42.0, "value": secret("v")}), "name must be a string, got a number"},
-		{fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "name": "A", "value": 3.5}), "value must be a string, got a number"},
-		{fly.FlySecretToken, props(map[string]any{"app": []any{"x"}, "name": "A", "value": "v"}), "app must be a string, got a list"},
+		{fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "name": 42.0, "value": secret("v")}),
+			"name must be a string, got a number"},
+		{fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "name": "A", "value": 3.5}),
+			"value must be a string, got a number"},
+		{fly.FlySecretToken, props(map[string]any{"app": []any{"x"}, "name": "A", "value": "v"}),
+			"app must be a string, got a list"},
 		{fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "value": "v"}), "name is required"},
-		{cloudflare.SecretToken, secretInputs(storeID, "v", "scopes", []any{"workers", property.New(property.Null)}), "scopes[1] must be a string, got null"},
+		{cloudflare.SecretToken, secretInputs(storeID, "v", "scopes", []any{"workers", property.New(property.Null)}),
+			"scopes[1] must be a string, got null"},
 		{cloudflare.SecretToken, secretInputs(storeID, "v", "scopes", "workers"), "scopes must be a list, got a string"},
 		{cloudflare.SecretToken, secretInputs(storeID, "v", "delete", "yes"), "delete must be true or false, got a string"},
-		{cloudflare.SecretsStoreToken, props(map[string]any{"secrets": map[string]any{"A": 1.0}}), `secrets["A"] must be a string, got a number`},
+		{cloudflare.SecretsStoreToken, props(map[string]any{"secrets": map[string]any{"A": 1.0}}),
+			`secrets["A"] must be a string, got a number`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -58,8 +63,10 @@ func TestCheckFailuresNeverCarryASecret(t *testing.T) {
 		{"a secret-marked name that breaks the rule", cloudflare.SecretToken,
 			secretInputs(storeID, "v", "name", secret(canary+" with spaces"))},
 		{"a secret-marked scope", cloudflare.SecretToken, secretInputs(storeID, "v", "scopes", []any{secret(canary)})},
-		{"a secret-marked scope list", cloudflare.SecretToken, secretInputs(storeID, "v", "scopes", secret(canary).WithSecret(true))},
-		{"a secret Fly name", fly.FlySecretToken, props(map[string]any{"app": testFlyApp, "name": secret(canary + "-x"), "value": secret("v")})},
+		{"a secret-marked scope list", cloudflare.SecretToken,
+			secretInputs(storeID, "v", "scopes", secret(canary).WithSecret(true))},
+		{"a secret Fly name", fly.FlySecretToken,
+			props(map[string]any{"app": testFlyApp, "name": secret(canary + "-x"), "value": secret("v")})},
 		{"a whitespace value", fly.FlySecretToken, flyInputs("A", "   ")},
 	}
 	for _, tc := range cases {
@@ -89,13 +96,15 @@ func TestCheckLimits(t *testing.T) {
 		{fly.FlySecretToken, flyInputs(long, "v"), "Fly.io secret names have at most 255 bytes"},
 		{fly.FlySecretToken, flyInputs("A", strings.Repeat("v", 65537)), "Fly.io secret values have at most 65536 bytes"},
 		{cloudflare.SecretToken, secretInputs(storeID, "v", "name", strings.Repeat("n", 256)), "at most 255 bytes"},
-		{cloudflare.SecretsStoreToken, props(map[string]any{"secrets": inline(strings.Repeat("n", 300), "v")}), "at most 255 bytes"},
+		{cloudflare.SecretsStoreToken, props(map[string]any{"secrets": inline(strings.Repeat("n", 300), "v")}),
+			"at most 255 bytes"},
 		{cloudflare.SecretsStoreToken, props(map[string]any{"name": strings.Repeat("n", 300)}), "at most 255 bytes"},
 	} {
 		_, failures := h.resource(tc.typ, "x").check(tc.inputs)
 		require.NotEmpty(t, failures, tc.want)
 		assert.Contains(t, failures[0].Reason, tc.want)
 	}
-	_, failures := h.resource(fly.FlySecretToken, "x").check(flyInputs(strings.Repeat("N", 255), strings.Repeat("v", 65536)))
+	atLimits := flyInputs(strings.Repeat("N", 255), strings.Repeat("v", 65536))
+	_, failures := h.resource(fly.FlySecretToken, "x").check(atLimits)
 	assert.Empty(t, failures, "at the limits")
 }

@@ -26,7 +26,9 @@ func TestConfigFallsBackToEnvironment(t *testing.T) {
 	t.Setenv("CLOUDFLARE_ACCOUNT_ID", h.opts.CloudflareAccount)
 	t.Setenv("CLOUDFLARE_BASE_URL", h.url+"/client/v4")
 
-	checked, err := h.newServer(props(map[string]any{})).CheckConfig(p.CheckRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::default", Inputs: props(map[string]any{})})
+	checked, err := h.newServer(props(map[string]any{})).CheckConfig(p.CheckRequest{
+		Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::default", Inputs: props(map[string]any{}),
+	})
 	require.NoError(t, err)
 	for _, key := range []string{"flyApiToken", "cloudflareApiToken", "flyApiUrl"} {
 		_, present := checked.Inputs.GetOk(key)
@@ -57,7 +59,8 @@ func TestFlyMissingTokenFailsAtPreview(t *testing.T) {
 
 	// The resource's own token is enough.
 	// A plain (non-secret) value and token from the program still end up secret in inputs and state.
-	plain := props(map[string]any{"app": testFlyApp, "name": "DATABASE_URL", "value": "plain-value", "apiToken": h.opts.FlyToken})
+	plain := props(map[string]any{"app": testFlyApp, "name": "DATABASE_URL", "value": "plain-value",
+		"apiToken": h.opts.FlyToken})
 	checked, err := bare.Check(p.CheckRequest{Urn: r.urn, Inputs: plain})
 	require.NoError(t, err)
 	assertSecret(t, checked.Inputs, "apiToken", "checked inputs")
@@ -74,17 +77,21 @@ func TestConfigChangesNeverReplace(t *testing.T) {
 	for name, next := range map[string]map[string]any{
 		"token rotation": {"flyApiToken": secret("b"), "flyApiUrl": "https://api.machines.dev", "version": "0.1.0"},
 		"new URL":        {"flyApiToken": secret("a"), "flyApiUrl": "http://127.0.0.1:8787", "version": "0.1.0"},
-		"added key":      {"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev", "cloudflareApiToken": secret("c"), "version": "0.1.0"},
+		"added key": {"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev",
+			"cloudflareApiToken": secret("c"), "version": "0.1.0"},
 	} {
-		diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p", OldInputs: old, State: old, Inputs: props(next)})
+		diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p",
+			OldInputs: old, State: old, Inputs: props(next)})
 		require.NoError(t, err)
 		assert.True(t, diff.HasChanges, name)
 		for key, d := range diff.DetailedDiff {
 			assert.NotContains(t, string(d.Kind), "replace", "%s: %s would replace the provider", name, key)
 		}
 	}
-	diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p", OldInputs: old, State: old,
-		Inputs: props(map[string]any{"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev", "version": "0.2.0"})})
+	upgraded := props(map[string]any{"flyApiToken": secret("a"), "flyApiUrl": "https://api.machines.dev",
+		"version": "0.2.0"})
+	diff, err := h.server.DiffConfig(p.DiffRequest{Urn: "urn:pulumi:test::test::pulumi:providers:edgesecrets::p",
+		OldInputs: old, State: old, Inputs: upgraded})
 	require.NoError(t, err)
 	assert.False(t, diff.HasChanges, "a plugin upgrade is not a config change: %v", diff.DetailedDiff)
 }
@@ -95,7 +102,8 @@ func TestConfigRejectsMalformedSettings(t *testing.T) {
 		"cloudflareApiUrl":    "ftp://example.com",
 		"cloudflareAccountId": "my-account",
 	} {
-		server, err := integration.NewServer(t.Context(), Name, semver.MustParse(version.Version), integration.WithProvider(New()))
+		server, err := integration.NewServer(t.Context(), Name, semver.MustParse(version.Version),
+			integration.WithProvider(New()))
 		require.NoError(t, err)
 		err = server.Configure(p.ConfigureRequest{Args: props(map[string]any{key: value})})
 		require.Error(t, err, key)
@@ -116,9 +124,11 @@ func TestUnknownConfigKeysFail(t *testing.T) {
 		reasons = append(reasons, f.Reason)
 	}
 	require.Len(t, reasons, 3, "%v", reasons)
-	assert.Contains(t, strings.Join(reasons, "\n"), "edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?")
+	assert.Contains(t, strings.Join(reasons, "\n"),
+		"edgesecrets:flyToken is not a configuration key of this provider; did you mean edgesecrets:flyApiToken?")
 	assert.Contains(t, strings.Join(reasons, "\n"), "did you mean edgesecrets:cloudflareAccountId?")
-	assert.Contains(t, strings.Join(reasons, "\n"), "edgesecrets:colour is not a configuration key of this provider (keys: ")
+	assert.Contains(t, strings.Join(reasons, "\n"),
+		"edgesecrets:colour is not a configuration key of this provider (keys: ")
 	for _, r := range reasons {
 		assert.NotContains(t, r, "\"x\"", "never the value")
 	}

@@ -50,7 +50,8 @@ func TestSchemaHasExamplesInEveryLanguage(t *testing.T) {
 		examples := rules.Examples(d.description)
 		if len(examples) == 0 {
 			t.Errorf("%s has no example in %s: give its description an `{{%% examples %%}}` section, kept in a "+
-				"markdown file embedded beside its code as provider/fly/flysecret.md is", d.token, strings.Join(rules.ExampleLanguages, ", "))
+				"markdown file embedded beside its code as provider/fly/flysecret.md is",
+				d.token, strings.Join(rules.ExampleLanguages, ", "))
 			continue
 		}
 		for _, ex := range examples {

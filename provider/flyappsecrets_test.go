@@ -268,7 +268,8 @@ func TestFlyAppSecretsCheckFailures(t *testing.T) {
 		property string
 		reason   string
 	}{
-		"template without key":      {appSecrets(map[string]string{"A": "a"}, "keyTemplate", "PROD_"), "keyTemplate", "exactly once"},
+		"template without key": {appSecrets(map[string]string{"A": "a"}, "keyTemplate", "PROD_"),
+			"keyTemplate", "exactly once"},
 		"name a variable cannot be": {appSecrets(map[string]string{"1A": "a"}), "secrets", `secrets["1A"]`},
 		"template makes it invalid": {appSecrets(map[string]string{"A": "a"}, "keyTemplate", "9{{key}}"), "secrets", `"9A"`},
 		"empty value":               {appSecrets(map[string]string{"A": "  "}), "secrets", "whitespace"},

@@ -30,13 +30,15 @@ func TestFlySecretLifecycle(t *testing.T) {
 
 	st := h.operation(func() { r.create(flyInputs("DATABASE_URL", "postgres://one")) })
 	// Each is shared with every other FlySecret of the app that the operation creates at once.
-	assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes, "a look at the app that the name is free, one write")
+	assert.Equal(t, map[string]int{flyListRoute: 1, flyBulkRoute: 1}, st.Routes,
+		"a look at the app that the name is free, one write")
 	assert.Equal(t, "demo-app/DATABASE_URL", r.id)
 	assert.Regexp(t, `^[0-9a-f]{16}$`, str(r.state, "digest"))
 	assert.NotEmpty(t, str(r.state, "createdAt"))
 	assert.Greater(t, r.state.Get("version").AsNumber(), 0.0)
 	assertSecret(t, r.state, "value", "create")
-	firstDigest, createdAt, firstVersion := str(r.state, "digest"), str(r.state, "createdAt"), r.state.Get("version").AsNumber()
+	firstDigest, createdAt := str(r.state, "digest"), str(r.state, "createdAt")
+	firstVersion := r.state.Get("version").AsNumber()
 
 	t.Run("no-op diff makes no call", func(t *testing.T) {
 		st := h.calls(func() {
@@ -165,7 +167,8 @@ func TestFlySecretImport(t *testing.T) {
 		assert.Nil(t, r)
 	})
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
-		for _, id := range []string{"", "demo-app", "demo-app/", "/API_KEY", "Demo_App/API_KEY", "demo-app/1KEY", "demo-app/API-KEY"} {
+		ids := []string{"", "demo-app", "demo-app/", "/API_KEY", "Demo_App/API_KEY", "demo-app/1KEY", "demo-app/API-KEY"}
+		for _, id := range ids {
 			st := h.calls(func() {
 				_, err := h.importID(fly.FlySecretToken, "bad", id)
 				require.Error(t, err, id)
@@ -193,11 +196,14 @@ func TestFlySecretCheckFailures(t *testing.T) {
 		{"empty value", flyInputs("API_KEY", ""), "value", "must not be empty"},
 		{"unknown encoding", flyInputs("API_KEY", "v", "encoding", "hex"), "encoding", `use "plain" or "base64"`},
 		{"uppercase app", props(map[string]any{"app": "Demo", "name": "A", "value": secret("v")}), "app", "lowercase"},
-		{"app with underscore", props(map[string]any{"app": "demo_app", "name": "A", "value": secret("v")}), "app", "lowercase"},
+		{"app with underscore", props(map[string]any{"app": "demo_app", "name": "A", "value": secret("v")}),
+			"app", "lowercase"},
 		{"app with a slash", props(map[string]any{"app": "demo/app", "name": "A", "value": secret("v")}), "app", "lowercase"},
 		{"empty app", props(map[string]any{"app": "", "name": "A", "value": secret("v")}), "app", "lowercase"},
-		{"app too long", props(map[string]any{"app": strings.Repeat("a", 64), "name": "A", "value": secret("v")}), "app", "at most 63"},
-		{"app starting with a dash", props(map[string]any{"app": "-demo", "name": "A", "value": secret("v")}), "app", "lowercase"},
+		{"app too long", props(map[string]any{"app": strings.Repeat("a", 64), "name": "A", "value": secret("v")}),
+			"app", "at most 63"},
+		{"app starting with a dash", props(map[string]any{"app": "-demo", "name": "A", "value": secret("v")}),
+			"app", "lowercase"},
 		{"missing value", props(map[string]any{"app": "demo", "name": "A"}), "value", ""},
 		{"missing app", props(map[string]any{"name": "A", "value": secret("v")}), "app", ""},
 	}
@@ -247,7 +253,8 @@ func TestFlySecretBase64Encoding(t *testing.T) {
 func TestFlySecretErrorsNameTheFixAndNeverTheValue(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	r := h.resource(fly.FlySecretToken, "db")
-	checked := r.mustCheck(props(map[string]any{"app": "no-such-app", "name": "DATABASE_URL", "value": secret("hunter2-secret")}))
+	checked := r.mustCheck(props(map[string]any{"app": "no-such-app", "name": "DATABASE_URL",
+		"value": secret("hunter2-secret")}))
 	_, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "app not found")

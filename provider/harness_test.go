@@ -99,7 +99,8 @@ func (h *harness) newServer(config property.Map) integration.Server {
 // fly is an out-of-band Fly client: changes made behind the provider's back, as from another
 // process (flyctl): its pacing and the versions it has seen are its own.
 func (h *harness) fly() *flyapi.Client {
-	return flyapi.New(h.url, h.opts.FlyToken, flyapi.WithShared(flyapi.NewShared(flyapi.SharedOptions{PerSecond: flyapi.FlyRequestsPerSecond, Burst: flyapi.FlyRequestBurst})))
+	pacing := flyapi.SharedOptions{PerSecond: flyapi.FlyRequestsPerSecond, Burst: flyapi.FlyRequestBurst}
+	return flyapi.New(h.url, h.opts.FlyToken, flyapi.WithShared(flyapi.NewShared(pacing)))
 }
 
 // flySecret is what the emulator holds for the app's secret now (not a lagging read).
@@ -294,7 +295,8 @@ func (r *res) up(inputs property.Map) (op string, err error) {
 		r.inputs = checked
 		return "same", nil
 	}
-	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs})
+	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked,
+		OldInputs: r.inputs})
 	if err != nil && resp.PartialState == nil {
 		return "update", err
 	}
@@ -332,7 +334,8 @@ func (r *res) update(inputs property.Map) {
 func (r *res) previewUpdate(inputs property.Map) property.Map {
 	r.h.t.Helper()
 	checked := r.mustCheck(inputs)
-	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked, OldInputs: r.inputs, DryRun: true})
+	resp, err := r.h.server.Update(p.UpdateRequest{ID: r.id, Urn: r.urn, State: r.state, Inputs: checked,
+		OldInputs: r.inputs, DryRun: true})
 	require.NoError(r.h.t, err)
 	return resp.Properties
 }

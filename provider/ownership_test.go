@@ -77,7 +77,8 @@ func TestFlySecretTwoStacksOneName(t *testing.T) {
 	require.NoError(t, first.delete(), "the first stack's destroy")
 	_, found := h.flySecret(testFlyApp, "SHARED")
 	assert.True(t, found, "the first stack deleted the second's secret")
-	require.NoError(t, other.Delete(p.DeleteRequest{ID: created.ID, Urn: second.urn, Properties: created.Properties, OldInputs: checked}))
+	require.NoError(t, other.Delete(p.DeleteRequest{ID: created.ID, Urn: second.urn, Properties: created.Properties,
+		OldInputs: checked}))
 	_, found = h.flySecret(testFlyApp, "SHARED")
 	assert.False(t, found)
 }
@@ -185,7 +186,8 @@ func TestInlineSecretDriftIsDetected(t *testing.T) {
 func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}}, nil)
+	_, err := h.cloudflare().CreateSecrets(t.Context(), store.ID,
+		[]cfapi.NewSecret{{Name: "EXISTING", Value: "theirs", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 
 	r := h.resource(cloudflare.SecretsStoreToken, "store")
@@ -201,7 +203,8 @@ func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 	require.NoError(t, err)
 	names := h.secretNamesIn(store.ID)
 	assert.Contains(t, names, "NEW")
-	assert.Equal(t, names["EXISTING"], r.state.Get("secretIds").AsMap().Get("EXISTING").AsString(), "taken over, not duplicated")
+	assert.Equal(t, names["EXISTING"], r.state.Get("secretIds").AsMap().Get("EXISTING").AsString(),
+		"taken over, not duplicated")
 }
 
 // An inline secret removed from the map is released: kept until the next up, which deletes it
@@ -209,14 +212,16 @@ func TestInlineSecretsTakeOverOnlyWithAdopt(t *testing.T) {
 // place, as a Secret's delete leaves it.
 func TestInlineSecretWrittenSinceIsLeft(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	r := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
+	r := h.resource(cloudflare.SecretsStoreToken, "store").
+		create(props(map[string]any{"secrets": inline("A", "a", "B", "b")}))
 	storeID := str(r.state, "storeId")
 	theirs := "theirs"
 	_, err := h.cloudflare().EditSecret(t.Context(), storeID, h.secretNamesIn(storeID)["A"], cfapiEdit(&theirs))
 	require.NoError(t, err)
 	program := props(map[string]any{"secrets": inline()})
 	r.update(program)
-	assert.ElementsMatch(t, []string{"A", "B"}, keys(h.secretNamesIn(storeID)), "released, not deleted, by the up that removes them")
+	assert.ElementsMatch(t, []string{"A", "B"}, keys(h.secretNamesIn(storeID)),
+		"released, not deleted, by the up that removes them")
 	assert.ElementsMatch(t, []string{"A", "B"}, keys(rules.StringMap(r.state, "releasedSecrets")))
 	h.newProcess()
 	r.update(program) // the next up: what was released and left as it was goes
@@ -253,7 +258,8 @@ func TestInlineSecretMovedToASecretIsNeverAbsent(t *testing.T) {
 
 	h.newProcess() // the next up, its Secret fixed
 	store.update(program)
-	assert.Equal(t, before["MOVED"], h.secretNamesIn(storeID)["MOVED"], "the store deleted the secret the Secret took over")
+	assert.Equal(t, before["MOVED"], h.secretNamesIn(storeID)["MOVED"],
+		"the store deleted the secret the Secret took over")
 	_, diff := store.diff(program)
 	assert.False(t, diff.HasChanges, "settled: %v", diff.DetailedDiff)
 }

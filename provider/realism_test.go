@@ -82,9 +82,11 @@ func TestPendingSecretIsWaitedOnByTheNextUp(t *testing.T) {
 // provider's, even when the recorded one has been revoked since.
 func TestRemovedResourceTokenIsNotUsed(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
-	flyRes := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken)))
+	flyRes := h.resource(fly.FlySecretToken, "db").
+		create(flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken)))
 	store := h.accountStore()
-	cf := h.resource(cloudflare.SecretToken, "key").create(secretInputs(store.ID, "v", "apiToken", secret(h.opts.CloudflareToken)))
+	cf := h.resource(cloudflare.SecretToken, "key").
+		create(secretInputs(store.ID, "v", "apiToken", secret(h.opts.CloudflareToken)))
 	for _, r := range []*res{flyRes, cf} {
 		// The program drops apiToken: no diff (a token is no change), so the engine keeps the
 		// old outputs, token included, beside the new inputs. Then the token is revoked.

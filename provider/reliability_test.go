@@ -27,7 +27,8 @@ func TestLifecyclesSurviveFaults(t *testing.T) {
 		flyRes.update(flyInputs("DATABASE_URL", "v2"))
 		require.True(t, flyRes.refresh())
 
-		store := h.resource(cloudflare.SecretsStoreToken, "store").create(props(map[string]any{"secrets": inline("A", "a1", "B", "b1")}))
+		store := h.resource(cloudflare.SecretsStoreToken, "store").
+			create(props(map[string]any{"secrets": inline("A", "a1", "B", "b1")}))
 		store.update(props(map[string]any{"secrets": inline("A", "a2", "C", "c1")}))
 		require.True(t, store.refresh())
 

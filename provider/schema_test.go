@@ -34,8 +34,10 @@ func loadSchema(t *testing.T) schema.PackageSpec {
 func TestSchemaNamesAreTheDesignsNames(t *testing.T) {
 	spec := loadSchema(t)
 	assert.Equal(t, "edgesecrets", spec.Name)
-	assert.ElementsMatch(t, []string{fly.FlySecretToken, fly.FlyAppSecretsToken, fly.SecretsDeploymentToken, cloudflare.SecretsStoreToken, cloudflare.SecretToken}, slices.Collect(maps.Keys(spec.Resources)))
-	assert.ElementsMatch(t, []string{"flyApiToken", "flyApiUrl", "cloudflareApiToken", "cloudflareAccountId", "cloudflareApiUrl"},
+	assert.ElementsMatch(t, []string{fly.FlySecretToken, fly.FlyAppSecretsToken, fly.SecretsDeploymentToken,
+		cloudflare.SecretsStoreToken, cloudflare.SecretToken}, slices.Collect(maps.Keys(spec.Resources)))
+	assert.ElementsMatch(t,
+		[]string{"flyApiToken", "flyApiUrl", "cloudflareApiToken", "cloudflareAccountId", "cloudflareApiUrl"},
 		slices.Collect(maps.Keys(spec.Config.Variables)))
 }
 

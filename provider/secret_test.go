@@ -120,8 +120,8 @@ func TestSecretLifecycle(t *testing.T) {
 
 	t.Run("sorted scopes in state", func(t *testing.T) {
 		r.update(secretInputs(store.ID, "v3", "scopes", []any{"workers", "access", "ai_gateway"}))
-		assert.Equal(t, property.New([]property.Value{property.New("access"), property.New("ai_gateway"), property.New("workers")}),
-			r.state.Get("scopes"))
+		sorted := []property.Value{property.New("access"), property.New("ai_gateway"), property.New("workers")}
+		assert.Equal(t, property.New(sorted), r.state.Get("scopes"))
 	})
 
 	t.Run("store, name and account changes replace", func(t *testing.T) {
@@ -166,7 +166,8 @@ func TestSecretLifecycle(t *testing.T) {
 	})
 
 	t.Run("a rename replaces: a new secret, then the old one deleted", func(t *testing.T) {
-		old := r.replace(secretInputs(store.ID, "v3", "name", "api_key_2", "scopes", []any{"workers", "access", "ai_gateway"}))
+		old := r.replace(secretInputs(store.ID, "v3", "name", "api_key_2",
+			"scopes", []any{"workers", "access", "ai_gateway"}))
 		assert.NotEqual(t, str(old.state, "secretId"), str(r.state, "secretId"))
 		names := h.secretNamesIn(store.ID)
 		assert.Contains(t, names, "api_key_2")
@@ -214,7 +215,8 @@ func TestSecretDefaultStoreAndWaitUntilActive(t *testing.T) {
 func TestSecretAdopt(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}}, nil)
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID,
+		[]cfapi.NewSecret{{Name: "shared", Value: "old", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	id := existing[0].ID
 
@@ -223,7 +225,8 @@ func TestSecretAdopt(t *testing.T) {
 	_, err = h.server.Create(p.CreateRequest{Urn: r.urn, Properties: checked})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "adopt: true")
-	assert.Contains(t, err.Error(), "pulumi import edgesecrets:cloudflare:Secret shared "+h.opts.CloudflareAccount+"/"+store.ID+"/"+id,
+	assert.Contains(t, err.Error(),
+		"pulumi import edgesecrets:cloudflare:Secret shared "+h.opts.CloudflareAccount+"/"+store.ID+"/"+id,
 		"the error gives the exact import command")
 	assertNoLeak(t, err, "new-value")
 
@@ -237,7 +240,8 @@ func TestSecretAdopt(t *testing.T) {
 func TestSecretImport(t *testing.T) {
 	h := newHarness(t, emulator.Options{})
 	store := h.accountStore()
-	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}}, nil)
+	existing, err := h.cloudflare().CreateSecrets(t.Context(), store.ID,
+		[]cfapi.NewSecret{{Name: "legacy", Value: "old", Scopes: []string{"workers", "dex"}, Comment: "from wrangler"}}, nil)
 	require.NoError(t, err)
 	id := h.opts.CloudflareAccount + "/" + store.ID + "/" + existing[0].ID
 
@@ -255,7 +259,8 @@ func TestSecretImport(t *testing.T) {
 	imported := *r
 	require.True(t, imported.refresh(), "an imported secret refreshes")
 
-	program := secretInputs(store.ID, "from-pulumi", "name", "legacy", "scopes", []any{"dex", "workers"}, "comment", "from wrangler")
+	program := secretInputs(store.ID, "from-pulumi", "name", "legacy", "scopes", []any{"dex", "workers"},
+		"comment", "from wrangler")
 	st = h.calls(func() { r.update(program) })
 	// One write; the secret made just before is still pending, and the update waits for it.
 	assert.Equal(t, map[string]int{cfEditRoute: 1}, writesOnly(st))
@@ -263,7 +268,8 @@ func TestSecretImport(t *testing.T) {
 	assert.False(t, diff.HasChanges, "%v", diff.DetailedDiff)
 
 	t.Run("an imported secret can be destroyed", func(t *testing.T) {
-		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID, []cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}}, nil)
+		created, err := h.cloudflare().CreateSecrets(t.Context(), store.ID,
+			[]cfapi.NewSecret{{Name: "bare", Value: "x", Scopes: []string{"workers"}}}, nil)
 		require.NoError(t, err)
 		h.newProcess()
 		r, err := h.importID(cloudflare.SecretToken, "bare", h.opts.CloudflareAccount+"/"+store.ID+"/"+created[0].ID)
@@ -279,7 +285,8 @@ func TestSecretImport(t *testing.T) {
 	})
 
 	t.Run("malformed IDs fail before any call", func(t *testing.T) {
-		for _, bad := range []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"} {
+		ids := []string{"", store.ID, h.opts.CloudflareAccount + "/" + store.ID, id + "/x", strings.ToUpper(id), "a/b/c"}
+		for _, bad := range ids {
 			st := h.calls(func() {
 				_, err := h.importID(cloudflare.SecretToken, "bad", bad)
 				require.Error(t, err, bad)
@@ -320,7 +327,8 @@ func TestSecretCheckFailures(t *testing.T) {
 		{"name with a dot", "x", secretInputs(storeID, "v", "name", "api.key"), "name", "letters, digits"},
 		{"name with a slash", "x", secretInputs(storeID, "v", "name", "api/key"), "name", "letters, digits"},
 		{"empty name", "x", secretInputs(storeID, "v", "name", ""), "name", "letters, digits"},
-		{"default name from an invalid resource name", "api.key", secretInputs(storeID, "v"), "name", "set `name` explicitly"},
+		{"default name from an invalid resource name", "api.key", secretInputs(storeID, "v"),
+			"name", "set `name` explicitly"},
 		{"name too long", "x", secretInputs(storeID, "v", "name", strings.Repeat("n", 256)), "name", "at most 255"},
 		{"store ID too short", "x", secretInputs("abc123", "v"), "storeId", "32 hexadecimal"},
 		{"store ID uppercase", "x", secretInputs(strings.ToUpper(storeID), "v"), "storeId", "32 hexadecimal"},
@@ -329,8 +337,10 @@ func TestSecretCheckFailures(t *testing.T) {
 		{"empty value", "x", secretInputs(storeID, ""), "value", "must not be empty"},
 		{"value over 64 KiB", "x", secretInputs(storeID, strings.Repeat("v", 65537)), "value", "at most 65536 bytes"},
 		{"empty scopes", "x", secretInputs(storeID, "v", "scopes", []any{}), "scopes", "at least one scope"},
-		{"unknown scope", "x", secretInputs(storeID, "v", "scopes", []any{"workers", "kv"}), "scopes[1]", `"kv" is not a Secrets Store scope`},
-		{"scope with wrong case", "x", secretInputs(storeID, "v", "scopes", []any{"Workers"}), "scopes[0]", "allowed: access"},
+		{"unknown scope", "x", secretInputs(storeID, "v", "scopes", []any{"workers", "kv"}),
+			"scopes[1]", `"kv" is not a Secrets Store scope`},
+		{"scope with wrong case", "x", secretInputs(storeID, "v", "scopes", []any{"Workers"}),
+			"scopes[0]", "allowed: access"},
 		{"missing value", "x", props(map[string]any{"storeId": storeID}), "value", ""},
 	}
 	st := h.calls(func() {
@@ -365,9 +375,12 @@ func TestCloudflareMissingCredentialsFailAtPreview(t *testing.T) {
 		inputs    property.Map
 		want      []string
 	}{
-		{cloudflare.SecretToken, "s", secretInputs("", "v"), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
-		{cloudflare.SecretsStoreToken, "st", props(map[string]any{}), []string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
-		{cloudflare.SecretToken, "s", secretInputs("", "v", "apiToken", secret("t")), []string{"edgesecrets:cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"}},
+		{cloudflare.SecretToken, "s", secretInputs("", "v"),
+			[]string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{cloudflare.SecretsStoreToken, "st", props(map[string]any{}),
+			[]string{"edgesecrets:cloudflareApiToken", "CLOUDFLARE_API_TOKEN"}},
+		{cloudflare.SecretToken, "s", secretInputs("", "v", "apiToken", secret("t")),
+			[]string{"edgesecrets:cloudflareAccountId", "CLOUDFLARE_ACCOUNT_ID"}},
 	} {
 		r := h.resource(tc.typ, tc.name)
 		st := h.calls(func() {

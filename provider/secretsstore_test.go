@@ -195,7 +195,8 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 	r := h.resource(cloudflare.SecretsStoreToken, "store")
 
 	st := h.calls(func() { r.create(props(map[string]any{"secrets": inline("STRIPE", "s1", "SENDGRID", "g1")})) })
-	assert.Equal(t, map[string]int{cfListStores: 1, cfCreateRoute: 1}, writesOnly(st), "the default store, one bulk create")
+	assert.Equal(t, map[string]int{cfListStores: 1, cfCreateRoute: 1}, writesOnly(st),
+		"the default store, one bulk create")
 	storeID := str(r.state, "storeId")
 	assertSecret(t, r.state, "secrets", "create")
 	ids := r.state.Get("secretIds").AsMap()
@@ -231,7 +232,8 @@ func TestSecretsStoreInlineSecrets(t *testing.T) {
 
 	t.Run("a store holding secrets it does not manage is refused before anything is deleted", func(t *testing.T) {
 		r.update(props(map[string]any{"secrets": inline("STRIPE", "s2", "WEBHOOK", "w1"), "delete": true}))
-		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID, []cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}}, nil)
+		_, err := h.cloudflare().CreateSecrets(t.Context(), storeID,
+			[]cfapi.NewSecret{{Name: "HAND_MADE", Value: "x", Scopes: []string{"workers"}}}, nil)
 		require.NoError(t, err)
 		start := time.Now()
 		err = r.delete()
@@ -323,8 +325,10 @@ func TestSecretsStoreCheckFailures(t *testing.T) {
 		{"empty name", props(map[string]any{"name": ""}), "name", "letters, digits"},
 		{"account ID malformed", props(map[string]any{"accountId": "acme"}), "accountId", "32 hexadecimal"},
 		{"inline secret with a bad name", props(map[string]any{"secrets": inline("bad name", "v")}), "secrets", `"bad name"`},
-		{"inline secret with an empty value", props(map[string]any{"secrets": inline("EMPTY", "")}), "secrets", "must not be empty"},
-		{"inline secret over 64 KiB", props(map[string]any{"secrets": inline("BIG", strings.Repeat("v", 65537))}), "secrets", "at most 65536"},
+		{"inline secret with an empty value", props(map[string]any{"secrets": inline("EMPTY", "")}),
+			"secrets", "must not be empty"},
+		{"inline secret over 64 KiB", props(map[string]any{"secrets": inline("BIG", strings.Repeat("v", 65537))}),
+			"secrets", "at most 65536"},
 		{"over 100 inline secrets", props(map[string]any{"secrets": inline(many...)}), "secrets", "at most 100"},
 	}
 	st := h.calls(func() {

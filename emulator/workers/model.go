@@ -156,9 +156,6 @@ func (b binding) secretJSON() secretJSON {
 	return out
 }
 
-// secretKeyMaterial are the fields of a secret_key binding never returned.
-var secretKeyMaterial = []string{"key_base64", "key_jwk"}
-
 // publicJSON renders a binding as version and settings reads show it: a secret's name and type
 // only, other bindings with their fields.
 func (b binding) publicJSON() map[string]any {

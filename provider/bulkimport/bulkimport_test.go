@@ -61,7 +61,8 @@ func seeded(t *testing.T, flyApps map[string][]string, storeName string, cfSecre
 	}
 	cfAccount := cloudflare.AccountState{ID: account, Stores: []cloudflare.StoreState{}}
 	if storeName != "" {
-		st := cloudflare.StoreState{ID: storeID, Name: storeName, Created: created, Modified: created, Secrets: []cloudflare.SecretState{}}
+		st := cloudflare.StoreState{ID: storeID, Name: storeName, Created: created, Modified: created,
+			Secrets: []cloudflare.SecretState{}}
 		for name, id := range cfSecrets {
 			st.Secrets = append(st.Secrets, cloudflare.SecretState{ID: id, Name: name, Value: value(name),
 				Scopes: []string{"workers"}, Created: created, Modified: created, ActiveAt: created})
@@ -139,8 +140,10 @@ func TestDocumentAdoptsAppsAndStore(t *testing.T) {
 		{typeFlySecret, "myAppRedisUrl", "my-app-REDIS_URL", "my-app/REDIS_URL"},
 		{typeFlySecret, "workerQueueToken", "worker-QUEUE_TOKEN", "worker/QUEUE_TOKEN"},
 		{typeSecretsStore, "defaultSecretsStore", "default_secrets_store", store},
-		{typeSecret, "defaultSecretsStoreApiKey", "default_secrets_store-API_KEY", store + "/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"},
-		{typeSecret, "defaultSecretsStoreOtherKey", "default_secrets_store-other-key", store + "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		{typeSecret, "defaultSecretsStoreApiKey", "default_secrets_store-API_KEY",
+			store + "/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"},
+		{typeSecret, "defaultSecretsStoreOtherKey", "default_secrets_store-other-key",
+			store + "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("document:\n%s\nwant:\n%s", jsonOf(t, got), jsonOf(t, want))
@@ -258,12 +261,17 @@ func TestCredentialErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"no fly token", map[string]string{"FLY_API_TOKEN": ""}, []string{"FLY_API_TOKEN", "FLY_ACCESS_TOKEN", "--fly-app my-app"}},
-		{"no cloudflare token", map[string]string{"CLOUDFLARE_API_TOKEN": ""}, []string{"CLOUDFLARE_API_TOKEN", "--cloudflare-store default"}},
+		{"no fly token", map[string]string{"FLY_API_TOKEN": ""},
+			[]string{"FLY_API_TOKEN", "FLY_ACCESS_TOKEN", "--fly-app my-app"}},
+		{"no cloudflare token", map[string]string{"CLOUDFLARE_API_TOKEN": ""},
+			[]string{"CLOUDFLARE_API_TOKEN", "--cloudflare-store default"}},
 		{"no account", map[string]string{"CLOUDFLARE_ACCOUNT_ID": ""}, []string{"CLOUDFLARE_ACCOUNT_ID"}},
-		{"bad account", map[string]string{"CLOUDFLARE_ACCOUNT_ID": "my-account"}, []string{`CLOUDFLARE_ACCOUNT_ID is "my-account"`, "32"}},
-		{"bad fly url", map[string]string{"FLY_FLAPS_BASE_URL": "api.machines.dev"}, []string{"FLY_FLAPS_BASE_URL", "http(s)"}},
-		{"bad cloudflare url", map[string]string{"CLOUDFLARE_BASE_URL": "ftp://x"}, []string{"CLOUDFLARE_BASE_URL", "http(s)"}},
+		{"bad account", map[string]string{"CLOUDFLARE_ACCOUNT_ID": "my-account"},
+			[]string{`CLOUDFLARE_ACCOUNT_ID is "my-account"`, "32"}},
+		{"bad fly url", map[string]string{"FLY_FLAPS_BASE_URL": "api.machines.dev"},
+			[]string{"FLY_FLAPS_BASE_URL", "http(s)"}},
+		{"bad cloudflare url", map[string]string{"CLOUDFLARE_BASE_URL": "ftp://x"},
+			[]string{"CLOUDFLARE_BASE_URL", "http(s)"}},
 		{"nothing set", map[string]string{"FLY_API_TOKEN": "", "CLOUDFLARE_API_TOKEN": "", "CLOUDFLARE_ACCOUNT_ID": ""},
 			[]string{"FLY_API_TOKEN", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"}},
 	} {
@@ -282,7 +290,8 @@ func TestCredentialErrors(t *testing.T) {
 	}
 
 	// FLY_ACCESS_TOKEN stands in for FLY_API_TOKEN, as in the provider.
-	if _, _, err := w.run(map[string]string{"FLY_API_TOKEN": "", "FLY_ACCESS_TOKEN": w.env["FLY_API_TOKEN"]}, "--fly-app", "my-app"); err != nil {
+	accessOnly := map[string]string{"FLY_API_TOKEN": "", "FLY_ACCESS_TOKEN": w.env["FLY_API_TOKEN"]}
+	if _, _, err := w.run(accessOnly, "--fly-app", "my-app"); err != nil {
 		t.Errorf("FLY_ACCESS_TOKEN: %v", err)
 	}
 }
@@ -298,7 +307,8 @@ func TestAPIErrors(t *testing.T) {
 		args, want []string
 	}{
 		{map[string]string{"FLY_API_TOKEN": badFly}, []string{"--fly-app", "my-app"}, []string{"--fly-app my-app", "401"}},
-		{map[string]string{"CLOUDFLARE_API_TOKEN": badCloudflare}, []string{"--cloudflare-store", "default"}, []string{"--cloudflare-store default", "401"}},
+		{map[string]string{"CLOUDFLARE_API_TOKEN": badCloudflare}, []string{"--cloudflare-store", "default"},
+			[]string{"--cloudflare-store default", "401"}},
 		{nil, []string{"--fly-app", "my-app", "--fly-app", "ghost"}, []string{"--fly-app ghost", "not found"}},
 	} {
 		out, stderr, err := w.run(c.env, c.args...)
@@ -307,7 +317,8 @@ func TestAPIErrors(t *testing.T) {
 				t.Errorf("%v: error %v, want it to say %q", c.args, err, want)
 			}
 		}
-		if err != nil && (strings.Contains(err.Error()+stderr, badFly) || strings.Contains(err.Error()+stderr, badCloudflare)) {
+		if err != nil && (strings.Contains(err.Error()+stderr, badFly) ||
+			strings.Contains(err.Error()+stderr, badCloudflare)) {
 			t.Errorf("%v: the refused token is printed: %v %s", c.args, err, stderr)
 		}
 		if out != "" {
@@ -344,7 +355,8 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	for _, want := range []string{"Usage: edgesecrets-import", "FLY_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID",
-		"Example:\n  edgesecrets-import --fly-app my-app --cloudflare-store default > import.json\n  pulumi import --file import.json"} {
+		"Example:\n  edgesecrets-import --fly-app my-app --cloudflare-store default > import.json\n" +
+			"  pulumi import --file import.json"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not say %q:\n%s", want, out.String())
 		}

@@ -41,20 +41,23 @@ func readEnvironment(f flags, getenv func(string) string) (environment, error) {
 	var errs []error
 	if len(f.flyApps) > 0 {
 		if env.flyToken == "" {
-			errs = append(errs, fmt.Errorf("no Fly.io API token: set FLY_API_TOKEN (or FLY_ACCESS_TOKEN) to list the secrets of --fly-app %s",
-				strings.Join(f.flyApps, ", ")))
+			errs = append(errs, fmt.Errorf("no Fly.io API token: set FLY_API_TOKEN (or FLY_ACCESS_TOKEN) "+
+				"to list the secrets of --fly-app %s", strings.Join(f.flyApps, ", ")))
 		}
 		errs = append(errs, checkURL("FLY_FLAPS_BASE_URL", &env.flyURL, defaultFlyURL))
 	}
 	if f.cloudflareStore != "" {
 		if env.cloudflareToken == "" {
-			errs = append(errs, fmt.Errorf("no Cloudflare API token: set CLOUDFLARE_API_TOKEN to list --cloudflare-store %s", f.cloudflareStore))
+			errs = append(errs, fmt.Errorf("no Cloudflare API token: set CLOUDFLARE_API_TOKEN to list --cloudflare-store %s",
+				f.cloudflareStore))
 		}
 		switch {
 		case env.cloudflareAccount == "":
-			errs = append(errs, fmt.Errorf("no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID to the account that holds --cloudflare-store %s", f.cloudflareStore))
+			errs = append(errs, fmt.Errorf("no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID to the account that holds "+
+				"--cloudflare-store %s", f.cloudflareStore))
 		case !cloudflareIDPattern.MatchString(env.cloudflareAccount):
-			errs = append(errs, fmt.Errorf("CLOUDFLARE_ACCOUNT_ID is %q: a Cloudflare account ID is 32 lowercase hexadecimal characters", env.cloudflareAccount))
+			errs = append(errs, fmt.Errorf("CLOUDFLARE_ACCOUNT_ID is %q: a Cloudflare account ID is 32 lowercase "+
+				"hexadecimal characters", env.cloudflareAccount))
 		}
 		errs = append(errs, checkURL("CLOUDFLARE_BASE_URL", &env.cloudflareURL, defaultCloudflareURL))
 	}
@@ -93,12 +96,13 @@ type lister struct {
 func userAgent() string { return "edgesecrets-import/" + version.Version }
 
 // tellWait shows a client's wait (a rate limit, a retry) on stderr, so that no wait is silent.
+// Here and below, a note on stderr that cannot be written has nothing to fail: it is ignored.
 func (l lister) tellWait(_ context.Context, wait time.Duration, why string) {
 	if wait <= 0 {
-		fmt.Fprintf(l.stderr, "edgesecrets-import: %s\n", why)
+		_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: %s\n", why)
 		return
 	}
-	fmt.Fprintf(l.stderr, "edgesecrets-import: waiting %s: %s\n", wait.Round(100*time.Millisecond), why)
+	_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: waiting %s: %s\n", wait.Round(100*time.Millisecond), why)
 }
 
 // flySecrets lists the names of app's secrets. With forFlySecrets, names the FlySecret
@@ -121,7 +125,7 @@ func importableNames(app string, secrets []flyapi.Secret, forFlySecrets bool, st
 	for _, s := range secrets {
 		if forFlySecrets {
 			if err := flyapi.ValidateSecretName(s.Name); err != nil {
-				fmt.Fprintf(stderr, "edgesecrets-import: warning: left out secret %q of app %q: "+
+				_, _ = fmt.Fprintf(stderr, "edgesecrets-import: warning: left out secret %q of app %q: "+
 					"edgesecrets:fly:FlySecret takes names of letters, digits and underscores\n", s.Name, app)
 				continue
 			}
@@ -129,7 +133,7 @@ func importableNames(app string, secrets []flyapi.Secret, forFlySecrets bool, st
 		names = append(names, s.Name)
 	}
 	if len(names) == 0 {
-		fmt.Fprintf(stderr, "edgesecrets-import: app %q has no secrets to adopt\n", app)
+		_, _ = fmt.Fprintf(stderr, "edgesecrets-import: app %q has no secrets to adopt\n", app)
 	}
 	return names
 }
@@ -153,9 +157,10 @@ func (l lister) cloudflareStore(ctx context.Context, which string) (cloudflareSt
 	if err != nil {
 		return cloudflareStore{}, fmt.Errorf("--cloudflare-store %s: %w", which, err)
 	}
-	out := cloudflareStore{accountID: l.env.cloudflareAccount, id: store.ID, name: store.Name, secrets: liveSecrets(secrets)}
+	out := cloudflareStore{accountID: l.env.cloudflareAccount, id: store.ID, name: store.Name,
+		secrets: liveSecrets(secrets)}
 	if len(out.secrets) == 0 {
-		fmt.Fprintf(l.stderr, "edgesecrets-import: store %q holds no secrets; adopting the store alone\n", store.Name)
+		_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: store %q holds no secrets; adopting the store alone\n", store.Name)
 	}
 	return out, nil
 }
@@ -180,8 +185,8 @@ func pickStore(stores []cfapi.Store, which, account string) (cfapi.Store, error)
 				return st, nil
 			}
 		}
-		return cfapi.Store{}, fmt.Errorf("--cloudflare-store %s: account %s (CLOUDFLARE_ACCOUNT_ID) has no store of that ID%s",
-			which, account, storeList(stores))
+		return cfapi.Store{}, fmt.Errorf("--cloudflare-store %s: account %s (CLOUDFLARE_ACCOUNT_ID) "+
+			"has no store of that ID%s", which, account, storeList(stores))
 	}
 	for _, st := range stores {
 		if st.Name == defaultStoreName {
@@ -190,12 +195,13 @@ func pickStore(stores []cfapi.Store, which, account string) (cfapi.Store, error)
 	}
 	switch len(stores) {
 	case 0:
-		return cfapi.Store{}, fmt.Errorf("--cloudflare-store default: account %s (CLOUDFLARE_ACCOUNT_ID) has no Secrets Store", account)
+		return cfapi.Store{}, fmt.Errorf("--cloudflare-store default: account %s (CLOUDFLARE_ACCOUNT_ID) "+
+			"has no Secrets Store", account)
 	case 1:
 		return stores[0], nil
 	}
-	return cfapi.Store{}, fmt.Errorf("--cloudflare-store default: account %s holds several stores and none is %s: give one's ID%s",
-		account, defaultStoreName, storeList(stores))
+	return cfapi.Store{}, fmt.Errorf("--cloudflare-store default: account %s holds several stores "+
+		"and none is %s: give one's ID%s", account, defaultStoreName, storeList(stores))
 }
 
 // storeList names the stores an account holds, for an error message.

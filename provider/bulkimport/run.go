@@ -120,7 +120,8 @@ func parseFlags(args []string, stdout io.Writer) (flags, error) {
 	}
 	switch {
 	case fs.NArg() > 0:
-		return flags{}, UsageError{fmt.Errorf("unexpected argument %q: apps and stores are given with --fly-app and --cloudflare-store", fs.Arg(0))}
+		return flags{}, UsageError{fmt.Errorf("unexpected argument %q: apps and stores are given "+
+			"with --fly-app and --cloudflare-store", fs.Arg(0))}
 	case f.flyAppSecrets && len(f.flyApps) == 0:
 		return flags{}, UsageError{errors.New("--fly-app-secrets needs at least one --fly-app")}
 	case len(f.flyApps) == 0 && f.cloudflareStore == "":
@@ -180,7 +181,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if _, err := stdout.Write(append(out, '\n')); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "edgesecrets-import: %s; adopt them with `pulumi import --file <this file>`\n", summary(doc))
+	// The document is out: a summary that cannot be written to stderr fails nothing.
+	_, _ = fmt.Fprintf(stderr, "edgesecrets-import: %s; adopt them with `pulumi import --file <this file>`\n",
+		summary(doc))
 	return nil
 }
 

@@ -64,7 +64,8 @@ func accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error
 	}
 	t := inst.Timing()
 	var store cfapi.Store
-	found, err := t.WaitFor(ctx, t.StoreWait, fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID()),
+	what := fmt.Sprintf("waiting for account %s to have a Secrets Store", client.AccountID())
+	found, err := t.WaitFor(ctx, t.StoreWait, what,
 		func() (bool, error) {
 			stores, err := client.ListStores(ctx)
 			if len(stores) > 0 {
@@ -77,7 +78,8 @@ func accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error
 	}
 	if !found {
 		return cfapi.Store{}, fmt.Errorf("account %s has no Secrets Store (waited %s): create one with "+
-			"edgesecrets:cloudflare:SecretsStore and pass its storeId, which also orders the two", client.AccountID(), t.StoreWait)
+			"edgesecrets:cloudflare:SecretsStore and pass its storeId, which also orders the two",
+			client.AccountID(), t.StoreWait)
 	}
 	return store, nil
 }
@@ -87,7 +89,9 @@ func accountStore(ctx context.Context, client *cfapi.Client) (cfapi.Store, error
 // the secrets of a whole round of the engine's creates cost one listing, not a GET each. It
 // returns the secrets as last seen, in order; those still pending after the limit come back so,
 // with an error, for the caller to record.
-func waitActive(ctx context.Context, client *cfapi.Client, storeID string, secrets ...cfapi.Secret) ([]cfapi.Secret, error) {
+func waitActive(
+	ctx context.Context, client *cfapi.Client, storeID string, secrets ...cfapi.Secret,
+) ([]cfapi.Secret, error) {
 	out := slices.Clone(secrets)
 	var ids []string
 	var at []int
@@ -136,7 +140,9 @@ func (e *takenError) Error() string {
 //
 // The operation it is part of enters the store first, so that the creates the engine runs
 // together share one call (cfapi.Options.Shared).
-func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, want []cfapi.NewSecret, adopt bool) ([]cfapi.Secret, error) {
+func createOrAdopt(
+	ctx context.Context, client *cfapi.Client, storeID string, want []cfapi.NewSecret, adopt bool,
+) ([]cfapi.Secret, error) {
 	op := client.Begin(storeID)
 	defer op.End()
 	created, err := client.CreateSecrets(ctx, storeID, want, op)
@@ -173,7 +179,8 @@ func createOrAdopt(ctx context.Context, client *cfapi.Client, storeID string, wa
 		if !ok {
 			continue
 		}
-		edited, err := client.EditSecret(ctx, storeID, existing.ID, cfapi.SecretEdit{Value: &w.Value, Scopes: w.Scopes, Comment: &w.Comment})
+		edit := cfapi.SecretEdit{Value: &w.Value, Scopes: w.Scopes, Comment: &w.Comment}
+		edited, err := client.EditSecret(ctx, storeID, existing.ID, edit)
 		if err != nil {
 			return nil, err
 		}

@@ -120,7 +120,9 @@ func (r *GetSecretResult) Annotate(a infer.Annotator) {
 }
 
 // Invoke lists the account's stores once and picks the one asked for.
-func (f GetSecretsStore) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecretsStoreArgs]) (infer.FunctionResponse[GetSecretsStoreResult], error) {
+func (f GetSecretsStore) Invoke(
+	ctx context.Context, req infer.FunctionRequest[GetSecretsStoreArgs],
+) (infer.FunctionResponse[GetSecretsStoreResult], error) {
 	in := req.Input
 	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
@@ -145,10 +147,13 @@ func (f GetSecretsStore) Invoke(ctx context.Context, req infer.FunctionRequest[G
 }
 
 // Invoke finds the secret by name in one listing of the store.
-func (f GetSecret) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecretArgs]) (infer.FunctionResponse[GetSecretResult], error) {
+func (f GetSecret) Invoke(
+	ctx context.Context, req infer.FunctionRequest[GetSecretArgs],
+) (infer.FunctionResponse[GetSecretResult], error) {
 	in := req.Input
 	if !namePattern.MatchString(in.Name) {
-		return infer.FunctionResponse[GetSecretResult]{}, fmt.Errorf("name is %q: Secrets Store names use letters, digits, `_` and `-`", in.Name)
+		return infer.FunctionResponse[GetSecretResult]{},
+			fmt.Errorf("name is %q: Secrets Store names use letters, digits, `_` and `-`", in.Name)
 	}
 	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
@@ -162,7 +167,8 @@ func (f GetSecret) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecr
 		}
 		storeID = store.ID
 	} else if !config.CloudflareIDPattern.MatchString(storeID) {
-		return infer.FunctionResponse[GetSecretResult]{}, fmt.Errorf("storeId is %q: a store ID is 32 hexadecimal characters", storeID)
+		return infer.FunctionResponse[GetSecretResult]{},
+			fmt.Errorf("storeId is %q: a store ID is 32 hexadecimal characters", storeID)
 	}
 	listed, err := client.ListSecrets(ctx, storeID, in.Name)
 	if err != nil {
@@ -177,7 +183,8 @@ func (f GetSecret) Invoke(ctx context.Context, req infer.FunctionRequest[GetSecr
 }
 
 func secretResult(s cfapi.Secret, storeID string) GetSecretResult {
-	return GetSecretResult{SecretID: s.ID, StoreID: storeID, Name: s.Name, Status: s.Status, Scopes: sortedScopes(s.Scopes),
-		Comment: s.Comment, CreatedAt: rules.Timestamp(s.Created), ModifiedAt: rules.Timestamp(s.Modified),
+	return GetSecretResult{SecretID: s.ID, StoreID: storeID, Name: s.Name, Status: s.Status,
+		Scopes: sortedScopes(s.Scopes), Comment: s.Comment,
+		CreatedAt: rules.Timestamp(s.Created), ModifiedAt: rules.Timestamp(s.Modified),
 		Binding: SecretBinding{Type: secretsStoreBindingType, StoreID: storeID, SecretName: s.Name}}
 }

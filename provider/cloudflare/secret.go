@@ -76,7 +76,8 @@ var (
 
 var secretRules = rules.Of[SecretArgs](rules.Rules{
 	Drift: func(state property.Map) string {
-		if secretDrift(rules.StringProp(state, "name"), rules.StringProp(state, "modifiedAt"), rules.StringProp(state, "writtenAt")) == "" {
+		name, modifiedAt := rules.StringProp(state, "name"), rules.StringProp(state, "modifiedAt")
+		if secretDrift(name, modifiedAt, rules.StringProp(state, "writtenAt")) == "" {
 			return ""
 		}
 		return "value"
@@ -165,8 +166,10 @@ func (Secret) WireDependencies(f infer.FieldSelector, args *SecretArgs, state *S
 	f.OutputField(&state.Value).AlwaysSecret()
 	f.OutputField(&state.APIToken).AlwaysSecret()
 	name := f.InputField(&args.Name).Computed()
-	value, scopes, comment := f.InputField(&args.Value).Computed(), f.InputField(&args.Scopes).Computed(), f.InputField(&args.Comment).Computed()
-	for _, identity := range []any{&state.StoreID, &state.Name, &state.AccountID, &state.SecretID, &state.CreatedAt, &state.Binding} {
+	value, scopes := f.InputField(&args.Value).Computed(), f.InputField(&args.Scopes).Computed()
+	comment := f.InputField(&args.Comment).Computed()
+	identities := []any{&state.StoreID, &state.Name, &state.AccountID, &state.SecretID, &state.CreatedAt, &state.Binding}
+	for _, identity := range identities {
 		f.OutputField(identity).DependsOn(name)
 	}
 	f.OutputField(&state.Value).DependsOn(value)
@@ -197,7 +200,8 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 		}
 		c.Pattern("name", namePattern, nameRule)
 		c.Length("name", limitName)
-		c.Pattern("storeId", config.CloudflareIDPattern, "a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
+		c.Pattern("storeId", config.CloudflareIDPattern,
+			"a store ID is 32 hexadecimal characters (the SecretsStore's storeId output)")
 		c.Pattern("accountId", config.CloudflareIDPattern, "a Cloudflare account ID is 32 hexadecimal characters")
 		c.NonEmptyValue(req.OldInputs, "value")
 		c.Length("value", limitValue)
@@ -210,7 +214,9 @@ func (Secret) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckRes
 }
 
 // Create makes the secret with one write, then waits until it is active.
-func (r Secret) Create(ctx context.Context, req infer.CreateRequest[SecretArgs]) (infer.CreateResponse[SecretState], error) {
+func (r Secret) Create(
+	ctx context.Context, req infer.CreateRequest[SecretArgs],
+) (infer.CreateResponse[SecretState], error) {
 	in := req.Inputs
 	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
@@ -261,7 +267,8 @@ func createSecret(ctx context.Context, client *cfapi.Client, resourceName string
 			"not create it. If you renamed this resource, add the old name to its `aliases`, so that Pulumi moves it "+
 			"instead of creating a new one and deleting the old. Otherwise bring it under management with "+
 			"`pulumi import %s %s %s/%s/%s`, or set `adopt: true` to overwrite it",
-			s.StoreID, s.Name, rules.Timestamp(existing.Modified), SecretToken, resourceName, client.AccountID(), s.StoreID, existing.ID)
+			s.StoreID, s.Name, rules.Timestamp(existing.Modified), SecretToken, resourceName, client.AccountID(), s.StoreID,
+			existing.ID)
 	}
 	if err != nil {
 		return cfapi.Secret{}, err
@@ -271,7 +278,9 @@ func createSecret(ctx context.Context, client *cfapi.Client, resourceName string
 
 // Update sends one PATCH with what changed among value, scopes and comment; changes to
 // delete, adopt or the token need no call. A secret recorded pending is waited on again.
-func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState]) (infer.UpdateResponse[SecretState], error) {
+func (r Secret) Update(
+	ctx context.Context, req infer.UpdateRequest[SecretArgs, SecretState],
+) (infer.UpdateResponse[SecretState], error) {
 	in, old := req.Inputs, req.State
 	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
@@ -279,7 +288,8 @@ func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, 
 	}
 	next := in.state(old.AccountID)
 	next.StoreID, next.SecretID, next.Status = old.StoreID, old.SecretID, old.Status
-	next.CreatedAt, next.ModifiedAt, next.WrittenAt, next.Binding = old.CreatedAt, old.ModifiedAt, old.WrittenAt, old.Binding
+	next.CreatedAt, next.ModifiedAt = old.CreatedAt, old.ModifiedAt
+	next.WrittenAt, next.Binding = old.WrittenAt, old.Binding
 	drifted := old.WrittenAt != "" && old.WrittenAt != old.ModifiedAt
 	var edit cfapi.SecretEdit
 	if next.Value != old.Value || drifted {
@@ -310,7 +320,9 @@ func (r Secret) Update(ctx context.Context, req infer.UpdateRequest[SecretArgs, 
 
 // Read serves refresh and import from one listing of the store, shared by every Secret the
 // operation reads (cfapi.LookUpSecret). Import passes the ID alone.
-func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState]) (infer.ReadResponse[SecretArgs, SecretState], error) {
+func (r Secret) Read(
+	ctx context.Context, req infer.ReadRequest[SecretArgs, SecretState],
+) (infer.ReadResponse[SecretArgs, SecretState], error) {
 	parts, err := parseCloudflareID("Secret", req.ID, "<accountId>/<storeId>/<secretId>", 3)
 	if err != nil {
 		return infer.ReadResponse[SecretArgs, SecretState]{}, err
@@ -349,7 +361,8 @@ func (r Secret) Read(ctx context.Context, req infer.ReadRequest[SecretArgs, Secr
 	inputs := req.Inputs
 	if imported {
 		// An imported resource is described by what was read: name and store explicitly.
-		inputs = SecretArgs{StoreID: &storeID, Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt, Delete: &state.Delete}
+		inputs = SecretArgs{StoreID: &storeID, Name: &state.Name, AccountID: &accountID, Adopt: &state.Adopt,
+			Delete: &state.Delete}
 	}
 	inputs.Value, inputs.Scopes = state.Value, state.Scopes
 	if state.Comment != "" || inputs.Comment != nil {

@@ -91,7 +91,7 @@ var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 	StateDefaults: map[string]func(property.Map) property.Value{
 		"delete": func(state property.Map) property.Value {
 			adopted, _ := rules.NonNull(state, "adopted")
-			return property.New(!(adopted.IsBool() && adopted.AsBool()))
+			return property.New(!adopted.IsBool() || !adopted.AsBool())
 		},
 	},
 	CanReplace: func(state property.Map) error {
@@ -101,7 +101,8 @@ var secretsStoreRules = rules.Of[SecretsStoreArgs](rules.Rules{
 		return fmt.Errorf("the Secrets Store %s (%q) is kept when this resource goes (`delete: false`, or a store this "+
 			"resource did not create), and an account holds one store, so it cannot be replaced: a new name or account "+
 			"would need the old store deleted first. Keep its name and account, or set `delete: true` in a separate "+
-			"`pulumi up` first to let the replacement delete it (its secrets go with it)", rules.StringProp(state, "storeId"), rules.StringProp(state, "name"))
+			"`pulumi up` first to let the replacement delete it (its secrets go with it)",
+			rules.StringProp(state, "storeId"), rules.StringProp(state, "name"))
 	},
 })
 
@@ -150,7 +151,8 @@ func (s *SecretsStoreState) Annotate(a infer.Annotator) {
 	a.Describe(&s.CreatedAt, "When the store was created (RFC 3339).")
 	a.Describe(&s.ModifiedAt, "When the store was last modified (RFC 3339).")
 	a.Describe(&s.SecretIDs, "Cloudflare's IDs of the inline secrets, by name.")
-	a.Describe(&s.InlineModifiedAt, "When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).")
+	a.Describe(&s.InlineModifiedAt,
+		"When each inline secret was last modified, as Cloudflare last reported it (RFC 3339).")
 	a.Describe(&s.InlineWrittenAt, "When this resource last wrote each inline secret (RFC 3339): a different "+
 		"`inlineModifiedAt` means it was changed outside Pulumi.")
 	a.Describe(&s.ReleasedSecrets, "Inline secrets the last `pulumi up` removed from `secrets`, by name (their IDs): "+
@@ -215,7 +217,9 @@ func (SecretsStore) Check(ctx context.Context, req infer.CheckRequest) (infer.Ch
 }
 
 // Create makes the store (or adopts it) and its inline secrets.
-func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[SecretsStoreArgs]) (infer.CreateResponse[SecretsStoreState], error) {
+func (r SecretsStore) Create(
+	ctx context.Context, req infer.CreateRequest[SecretsStoreArgs],
+) (infer.CreateResponse[SecretsStoreState], error) {
 	in := req.Inputs
 	client, err := cloudflareClient(ctx, in.APIToken, in.AccountID)
 	if err != nil {
@@ -245,7 +249,9 @@ func (r SecretsStore) Create(ctx context.Context, req infer.CreateRequest[Secret
 // createStore creates the store; when the account already holds one, it adopts it if allowed
 // (adopt, or the account's default store, a fixture every used account has) and if the name
 // matches, or says how to proceed. adopted reports that the store existed before.
-func createStore(ctx context.Context, client *cfapi.Client, resourceName, name string, adopt bool) (store cfapi.Store, adopted bool, err error) {
+func createStore(
+	ctx context.Context, client *cfapi.Client, resourceName, name string, adopt bool,
+) (store cfapi.Store, adopted bool, err error) {
 	if name == DefaultStoreName {
 		// The usual case on a used account: look before creating, which would only fail.
 		stores, err := client.ListStores(ctx)
@@ -282,7 +288,9 @@ func createStore(ctx context.Context, client *cfapi.Client, resourceName, name s
 }
 
 // Update writes inline secret changes; adopt, delete and the token need no call.
-func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState]) (infer.UpdateResponse[SecretsStoreState], error) {
+func (r SecretsStore) Update(
+	ctx context.Context, req infer.UpdateRequest[SecretsStoreArgs, SecretsStoreState],
+) (infer.UpdateResponse[SecretsStoreState], error) {
 	in, old := req.Inputs, req.State
 	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
 	if err != nil {
@@ -298,7 +306,8 @@ func (r SecretsStore) Update(ctx context.Context, req infer.UpdateRequest[Secret
 		return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
 	}
 	if err := r.syncInlineSecrets(ctx, client, &next, in.Secrets); err != nil {
-		return infer.UpdateResponse[SecretsStoreState]{Output: next}, infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
+		return infer.UpdateResponse[SecretsStoreState]{Output: next},
+			infer.ResourceInitFailedError{Reasons: []string{err.Error()}}
 	}
 	return infer.UpdateResponse[SecretsStoreState]{Output: next}, nil
 }
@@ -385,7 +394,9 @@ func driftedInline(modified, written map[string]string) []string {
 // (kept until the next up), and the secrets the last up released are deleted, one DELETE each,
 // if still as this resource left them. The state records only what succeeded, so a failure
 // halfway loses nothing and the next up finishes the job.
-func (r SecretsStore) syncInlineSecrets(ctx context.Context, client *cfapi.Client, s *SecretsStoreState, want map[string]string) error {
+func (r SecretsStore) syncInlineSecrets(
+	ctx context.Context, client *cfapi.Client, s *SecretsStoreState, want map[string]string,
+) error {
 	rec := s.inline()
 	defer rec.store(s)
 	for name := range rec.released {
@@ -491,7 +502,9 @@ func (r SecretsStore) createInlineSecrets(ctx context.Context, client *cfapi.Cli
 }
 
 // Read serves refresh and import. Import passes the ID alone.
-func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState]) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
+func (r SecretsStore) Read(
+	ctx context.Context, req infer.ReadRequest[SecretsStoreArgs, SecretsStoreState],
+) (infer.ReadResponse[SecretsStoreArgs, SecretsStoreState], error) {
 	state := req.State
 	imported := state.StoreID == ""
 	accountID, storeID, err := parseStoreID(req.ID, providerAccount(ctx))
@@ -505,7 +518,8 @@ func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsSto
 	store, err := client.GetStore(ctx, storeID)
 	switch {
 	case cfapi.IsNotFound(err) && imported:
-		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, rules.NotFoundForImport("Secrets Store", req.ID, err)
+		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{},
+			rules.NotFoundForImport("Secrets Store", req.ID, err)
 	case cfapi.IsNotFound(err):
 		return infer.ReadResponse[SecretsStoreArgs, SecretsStoreState]{}, nil // deleted outside Pulumi
 	case err != nil:
@@ -552,7 +566,9 @@ func (r SecretsStore) Read(ctx context.Context, req infer.ReadRequest[SecretsSto
 // forces, and it checks before deleting anything: a store that holds secrets this resource
 // does not manage (after a bounded wait for those the same operation deletes: a Secret that
 // names no storeId is deleted alongside) is refused whole, its inline secrets left in place.
-func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[SecretsStoreState]) (infer.DeleteResponse, error) {
+func (r SecretsStore) Delete(
+	ctx context.Context, req infer.DeleteRequest[SecretsStoreState],
+) (infer.DeleteResponse, error) {
 	s := req.State
 	if !s.Delete && !s.Adopted {
 		p.GetLogger(ctx).Infof("keeping Secrets Store %s (%q) and its secrets: delete: false", s.StoreID, s.Name)
@@ -596,7 +612,9 @@ func (r SecretsStore) Delete(ctx context.Context, req infer.DeleteRequest[Secret
 // secrets by ID as just listed; those already gone are no error, and those written since this
 // resource last wrote them (someone else owns them now) are left in place, with a warning.
 // Released secrets go too, if still as this resource left them.
-func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsStoreState, current map[string]cfapi.Secret) error {
+func deleteInlineSecrets(
+	ctx context.Context, client *cfapi.Client, s SecretsStoreState, current map[string]cfapi.Secret,
+) error {
 	rec := s.inline()
 	for name, id := range rec.released {
 		rec.ids[name], rec.written[name] = id, rec.releasedAt[name]
@@ -610,7 +628,9 @@ func deleteInlineSecrets(ctx context.Context, client *cfapi.Client, s SecretsSto
 }
 
 // currentSecrets lists the store's secrets by ID when there is anything to delete (one call).
-func currentSecrets(ctx context.Context, client *cfapi.Client, storeID string, deletes int) (map[string]cfapi.Secret, error) {
+func currentSecrets(
+	ctx context.Context, client *cfapi.Client, storeID string, deletes int,
+) (map[string]cfapi.Secret, error) {
 	byID := map[string]cfapi.Secret{}
 	if deletes == 0 {
 		return byID, nil
@@ -623,7 +643,10 @@ func currentSecrets(ctx context.Context, client *cfapi.Client, storeID string, d
 }
 
 // deleteInline deletes one inline secret unless it was written since this resource wrote it.
-func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec inlineRecord, name string, current map[string]cfapi.Secret) error {
+func deleteInline(
+	ctx context.Context, client *cfapi.Client, storeID string, rec inlineRecord, name string,
+	current map[string]cfapi.Secret,
+) error {
 	id := rec.ids[name]
 	remote, there := current[id]
 	if !there {
@@ -644,7 +667,9 @@ func deleteInline(ctx context.Context, client *cfapi.Client, storeID string, rec
 // onlyManagedSecretsLeft waits, for a bounded time, until the store holds no secret but this
 // resource's inline ones, and refuses the delete if others remain: nothing has been deleted yet.
 // It returns the last listing of the store's secrets, by ID.
-func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.Client, s SecretsStoreState) (map[string]cfapi.Secret, error) {
+func (r SecretsStore) onlyManagedSecretsLeft(
+	ctx context.Context, client *cfapi.Client, s SecretsStoreState,
+) (map[string]cfapi.Secret, error) {
 	managed := map[string]bool{}
 	for _, id := range s.SecretIDs {
 		managed[id] = true
@@ -654,7 +679,8 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 	}
 	var others []string
 	current := map[string]cfapi.Secret{}
-	done, err := timing(ctx).WaitFor(ctx, timing(ctx).StoreWait, fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID),
+	what := fmt.Sprintf("waiting for the other secrets of store %s to be deleted", s.StoreID)
+	done, err := timing(ctx).WaitFor(ctx, timing(ctx).StoreWait, what,
 		func() (bool, error) {
 			secrets, err := client.ListSecrets(ctx, s.StoreID, "")
 			others, current = others[:0], map[string]cfapi.Secret{}
@@ -670,9 +696,10 @@ func (r SecretsStore) onlyManagedSecretsLeft(ctx context.Context, client *cfapi.
 		return current, err
 	}
 	slices.Sort(others)
-	return nil, fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), after waiting %s: "+
-		"nothing was deleted. Delete them first (or remove them from the program), or set `delete: false` to keep "+
-		"the store; give every Secret in it `storeId: <store>.storeId` so that Pulumi deletes them before the store",
+	return nil, fmt.Errorf("store %s (%q) still holds %d secrets that this resource does not manage (%s), "+
+		"after waiting %s: nothing was deleted. Delete them first (or remove them from the program), "+
+		"or set `delete: false` to keep the store; give every Secret in it `storeId: <store>.storeId` "+
+		"so that Pulumi deletes them before the store",
 		s.StoreID, s.Name, len(others), strings.Join(others, ", "), timing(ctx).StoreWait)
 }
 
@@ -717,14 +744,6 @@ func parseStoreID(id, configuredAccount string) (accountID, storeID string, err 
 			"<accountId>/<storeId>, or set %s or CLOUDFLARE_ACCOUNT_ID", id, config.KeyCloudflareAccount)
 	}
 	return configuredAccount, parts[0], nil
-}
-
-// oldInlineSecrets returns the old `secrets` map, for Check's empty-value rule.
-func oldInlineSecrets(olds property.Map) property.Map {
-	if v, ok := olds.GetOk("secrets"); ok && v.IsMap() {
-		return v.AsMap()
-	}
-	return property.Map{}
 }
 
 func emptyAsNil(m map[string]string) map[string]string {

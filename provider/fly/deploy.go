@@ -56,8 +56,10 @@ var (
 
 func (DeployMode) Values() []infer.EnumValue[DeployMode] {
 	return []infer.EnumValue[DeployMode]{
-		{Name: "None", Value: DeployNone, Description: "Stage the write: machines see it when they next start or are updated."},
-		{Name: "Rolling", Value: DeployRolling, Description: "Roll the app's machines, one at a time, to the secrets version written."},
+		{Name: "None", Value: DeployNone,
+			Description: "Stage the write: machines see it when they next start or are updated."},
+		{Name: "Rolling", Value: DeployRolling,
+			Description: "Roll the app's machines, one at a time, to the secrets version written."},
 	}
 }
 
@@ -68,7 +70,8 @@ func (m *DeployMode) Annotate(a infer.Annotator) {
 
 func (DeployStrategy) Values() []infer.EnumValue[DeployStrategy] {
 	return []infer.EnumValue[DeployStrategy]{
-		{Name: "Rolling", Value: StrategyRolling, Description: "One machine at a time, each started and healthy before the next."},
+		{Name: "Rolling", Value: StrategyRolling,
+			Description: "One machine at a time, each started and healthy before the next."},
 		{Name: "Immediate", Value: StrategyImmediate, Description: "Every machine at once."},
 	}
 }
@@ -103,7 +106,9 @@ func (d Deployment) pending(mode DeployMode, version int64) bool {
 // way to a deploy), and tells its progress to the CLI's status column. A failed rollout leaves
 // the Deployment as it was, the rollout still owed, and is reported as an init failure: the
 // write is recorded, and the engine runs Update on the next up, which resumes it.
-func (d *Deployment) rollOut(ctx context.Context, op *flyapi.Op, app string, mode DeployMode, version int64, strategy DeployStrategy) error {
+func (d *Deployment) rollOut(
+	ctx context.Context, op *flyapi.Op, app string, mode DeployMode, version int64, strategy DeployStrategy,
+) error {
 	defer op.Reached(flydeploy.StageDeploy)
 	if !d.pending(mode, version) {
 		return nil
@@ -134,7 +139,9 @@ func (d *Deployment) rollOut(ctx context.Context, op *flyapi.Op, app string, mod
 
 // rollOutWrite is the rollout a FlySecret or FlyAppSecrets owes after writing version: with
 // `deploy: rolling`, the app's machines one at a time.
-func (d *Deployment) rollOutWrite(ctx context.Context, op *flyapi.Op, app string, deploy *DeployMode, version int64) error {
+func (d *Deployment) rollOutWrite(
+	ctx context.Context, op *flyapi.Op, app string, deploy *DeployMode, version int64,
+) error {
 	return d.rollOut(ctx, op, app, rules.OrDefault(deploy, DeployNone), version, StrategyRolling)
 }
 
@@ -186,9 +193,9 @@ func wireDeploy(f infer.FieldSelector, input, output **DeployMode, d *Deployment
 }
 
 // deployDescription documents the deploy input of the resources that write secrets.
-const deployDescription = "`none` (default): the write is staged, as `fly secrets set --stage`, and machines see it when " +
-	"they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one at " +
-	"a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as " +
+const deployDescription = "`none` (default): the write is staged, as `fly secrets set --stage`, and machines see it " +
+	"when they next start or are updated. `rolling`: after the write, every eligible machine of the app is updated, one " +
+	"at a time, with `min_secrets_version` at the version written, and waited on until started and healthy, as " +
 	"`fly secrets deploy` does; the deploys of one app in one `pulumi up` are one rollout, to the highest version. " +
 	"A machine that fails stops the rollout with an error naming it; the next `pulumi up` resumes it. No release " +
 	"record is made (that is Fly's platform API), so `fly secrets list` still shows the secrets as Staged."
@@ -201,7 +208,8 @@ func rolloutOwed(state property.Map) string {
 	if mode != string(DeployRolling) || !ok || !version.IsNumber() || version.AsNumber() < 1 {
 		return ""
 	}
-	if deployed, ok := rules.NonNull(state, "deployedVersion"); ok && deployed.IsNumber() && deployed.AsNumber() >= version.AsNumber() {
+	deployed, ok := rules.NonNull(state, "deployedVersion")
+	if ok && deployed.IsNumber() && deployed.AsNumber() >= version.AsNumber() {
 		return ""
 	}
 	return "deploy"

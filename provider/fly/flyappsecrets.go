@@ -162,7 +162,9 @@ func (FlyAppSecrets) WireDependencies(f infer.FieldSelector, args *FlyAppSecrets
 
 // Check validates at preview, before any API call: the app, the template, and every key's
 // Fly name and value (never echoing a value).
-func (FlyAppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[FlyAppSecretsArgs], error) {
+func (FlyAppSecrets) Check(
+	ctx context.Context, req infer.CheckRequest,
+) (infer.CheckResponse[FlyAppSecretsArgs], error) {
 	return rules.Check[FlyAppSecretsArgs](ctx, req.NewInputs, func(c *rules.Checker) {
 		checkApp(c)
 		checkEncoding(c)
@@ -215,7 +217,9 @@ func (FlyAppSecrets) Check(ctx context.Context, req infer.CheckRequest) (infer.C
 // Create writes every secret in one bulk call with the other writes of the moment: keys that
 // exist are taken over only with adopt (and confirmed, see confirmTakeover); with prune the
 // scope's strays are unset in the same call.
-func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAppSecretsArgs]) (infer.CreateResponse[FlyAppSecretsState], error) {
+func (r FlyAppSecrets) Create(
+	ctx context.Context, req infer.CreateRequest[FlyAppSecretsArgs],
+) (infer.CreateResponse[FlyAppSecretsState], error) {
 	in := req.Inputs
 	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
@@ -231,7 +235,9 @@ func (r FlyAppSecrets) Create(ctx context.Context, req infer.CreateRequest[FlyAp
 // Update writes, in one bulk call, what changed: new and changed values, values changed outside
 // Pulumi, keys removed from the program (from the old state) and, with prune, the scope's
 // strays. The conditions of the unsets are decided when the call is sent.
-func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAppSecretsArgs, FlyAppSecretsState]) (infer.UpdateResponse[FlyAppSecretsState], error) {
+func (r FlyAppSecrets) Update(
+	ctx context.Context, req infer.UpdateRequest[FlyAppSecretsArgs, FlyAppSecretsState],
+) (infer.UpdateResponse[FlyAppSecretsState], error) {
 	in, old := req.Inputs, req.State
 	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
@@ -240,7 +246,8 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 	if req.DryRun {
 		next := in.preview()
 		if slices.Equal(next.Names, old.Names) {
-			next.Digests, next.WrittenDigests, next.WrittenAt, next.Version = old.Digests, old.WrittenDigests, old.WrittenAt, old.Version
+			next.Digests, next.WrittenDigests = old.Digests, old.WrittenDigests
+			next.WrittenAt, next.Version = old.WrittenAt, old.Version
 		}
 		next.UnmanagedNames, next.PruneSince = old.UnmanagedNames, old.PruneSince
 		next.Deployment = old.Deployment
@@ -254,8 +261,9 @@ func (r FlyAppSecrets) Update(ctx context.Context, req infer.UpdateRequest[FlyAp
 // apply makes the one bulk write that takes the record to the inputs in (old: the state of the
 // last write, nil for a create), confirms what it took over, records the answer, and runs the
 // rollout it owes.
-func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in FlyAppSecretsArgs, old *FlyAppSecretsState,
-	resourceName string) (FlyAppSecretsState, error) {
+func (r *appSecretsRecord) apply(
+	ctx context.Context, client *flyapi.Client, in FlyAppSecretsArgs, old *FlyAppSecretsState, resourceName string,
+) (FlyAppSecretsState, error) {
 	op := begin(ctx, client, in.App, in.Deploy)
 	defer op.End()
 	owner := rules.URN(ctx)
@@ -285,6 +293,7 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 		for i, s := range exists.Secrets {
 			names[i] = s.Name
 		}
+		//nolint:staticcheck // "Fly.io" is a proper noun
 		return FlyAppSecretsState{}, fmt.Errorf("Fly.io app %q already has secrets %s, and this resource does not "+
 			"manage them. If you renamed this resource, add the old name to its `aliases`. Otherwise bring just these "+
 			"under management with `pulumi import %s %s '%s'` (the app's other secrets stay outside it), or set "+
@@ -303,7 +312,7 @@ func (r *appSecretsRecord) apply(ctx context.Context, client *flyapi.Client, in 
 	if old != nil {
 		next.Deployment = old.Deployment
 	}
-	err = next.Deployment.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
+	err = next.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
 	return next, err
 }
 
@@ -358,7 +367,9 @@ func (r *appSecretsRecord) record(ctx context.Context, app string, w flyapi.Writ
 func sortedKeysOf[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Read serves refresh and import with one list of the app's secrets.
-func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSecretsArgs, FlyAppSecretsState]) (infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState], error) {
+func (r FlyAppSecrets) Read(
+	ctx context.Context, req infer.ReadRequest[FlyAppSecretsArgs, FlyAppSecretsState],
+) (infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState], error) {
 	app, template, keys, err := parseAppSecretsID(req.ID)
 	if err != nil {
 		return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{}, err
@@ -399,7 +410,8 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 		}
 		if len(state.Names) == 0 {
 			return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{}, rules.NotFoundForImport(
-				"Fly.io secrets matching "+orDefaultTemplate(tmpl)+" on app", req.ID, fmt.Errorf("the app has %d secrets, none matching", len(listed)))
+				"Fly.io secrets matching "+orDefaultTemplate(tmpl)+" on app", req.ID,
+				fmt.Errorf("the app has %d secrets, none matching", len(listed)))
 		}
 	}
 	rec := recordOf(state)
@@ -419,13 +431,17 @@ func (r FlyAppSecrets) Read(ctx context.Context, req infer.ReadRequest[FlyAppSec
 	}
 	next := rec.state(state.FlyAppSecretsArgs)
 	next.Deployment = state.Deployment
-	return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{ID: req.ID, Inputs: next.FlyAppSecretsArgs, State: next}, nil
+	return infer.ReadResponse[FlyAppSecretsArgs, FlyAppSecretsState]{
+		ID: req.ID, Inputs: next.FlyAppSecretsArgs, State: next,
+	}, nil
 }
 
 // strays records, from a listing, the scope's secrets the next up unsets (unmanaged), and returns
 // those it keeps and why: declared by another resource of the program, or written since the
 // resource took the scope over. It is the rule the desk applies when it prunes (flyapi.Prune).
-func (r *appSecretsRecord) strays(ctx context.Context, app string, listed []flyapi.Secret, scope pruneScope) (kept map[string]string) {
+func (r *appSecretsRecord) strays(
+	ctx context.Context, app string, listed []flyapi.Secret, scope pruneScope,
+) (kept map[string]string) {
 	kept = map[string]string{}
 	r.unmanaged = nil
 	inst, _ := config.Of(ctx)
@@ -454,7 +470,9 @@ func (r *appSecretsRecord) strays(ctx context.Context, app string, listed []flya
 // Delete unsets every managed secret in one bulk call, leaving in place (with a warning) those
 // written since this resource last wrote them and those another resource of the program writes
 // or declares; those it never wrote (imported, and never written since) are let go, not unset.
-func (r FlyAppSecrets) Delete(ctx context.Context, req infer.DeleteRequest[FlyAppSecretsState]) (infer.DeleteResponse, error) {
+func (r FlyAppSecrets) Delete(
+	ctx context.Context, req infer.DeleteRequest[FlyAppSecretsState],
+) (infer.DeleteResponse, error) {
 	s := req.State
 	client, err := flyClient(ctx, s.APIToken)
 	if err != nil {
@@ -578,7 +596,8 @@ func (r *appSecretsRecord) driftReport(app string, prune bool) []string {
 			out = append(out, fmt.Sprintf("the value of Fly.io secret %s/%s was changed outside Pulumi: the next up writes "+
 				"the program's value back", app, name))
 		} else {
-			out = append(out, fmt.Sprintf("Fly.io secret %s/%s was removed outside Pulumi: the next up sets it again", app, name))
+			out = append(out,
+				fmt.Sprintf("Fly.io secret %s/%s was removed outside Pulumi: the next up sets it again", app, name))
 		}
 	}
 	if len(r.unmanaged) > 0 && prune {
@@ -645,7 +664,8 @@ func (r *appSecretsRecord) removal(name string) (flyapi.Change, bool) {
 	if r.writtenDigests[name] == "" || r.at[name] == "" {
 		return flyapi.Change{}, false
 	}
-	return flyapi.Change{Name: name, Kind: flyapi.Unset, Written: writtenRecord(r.writtenDigests[name], r.at[name], r.version)}, true
+	written := writtenRecord(r.writtenDigests[name], r.at[name], r.version)
+	return flyapi.Change{Name: name, Kind: flyapi.Unset, Written: written}, true
 }
 
 func (r *appSecretsRecord) forget(name string) {
@@ -697,9 +717,6 @@ func orDefaultTemplate(template string) string {
 	return fmt.Sprintf("%q", template)
 }
 
-// appSecretsID is the import ID of an app's secrets under a template.
-func appSecretsID(app, template string) string { return importID(app, template, nil) }
-
 // importID is the import ID of an app's secrets under a template, only keys when given.
 func importID(app, template string, keys []string) string {
 	q := url.Values{}
@@ -733,7 +750,8 @@ func keysOf(template string, names []string) []string {
 func parseAppSecretsID(id string) (app, template string, keys []string, err error) {
 	app, query, hasQuery := strings.Cut(id, "?")
 	malformed := fmt.Errorf("FlyAppSecrets ID %q is malformed: expected <app>, <app>?keyTemplate=<template> or "+
-		"<app>?keys=<key>,<key> (both may be given, joined with &), e.g. my-app?keyTemplate=PROD_{{key}}&keys=DATABASE_URL", id)
+		"<app>?keys=<key>,<key> (both may be given, joined with &), "+
+		"e.g. my-app?keyTemplate=PROD_{{key}}&keys=DATABASE_URL", id)
 	if !appPattern.MatchString(app) {
 		return "", "", nil, malformed
 	}

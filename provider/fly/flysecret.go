@@ -70,7 +70,8 @@ var (
 
 var flySecretRules = rules.Of[FlySecretArgs](rules.Rules{
 	Drift: func(state property.Map) string {
-		if flyDrift(rules.StringProp(state, "app"), rules.StringProp(state, "name"), rules.StringProp(state, "digest"), rules.StringProp(state, "writtenDigest")) != "" {
+		app, name := rules.StringProp(state, "app"), rules.StringProp(state, "name")
+		if flyDrift(app, name, rules.StringProp(state, "digest"), rules.StringProp(state, "writtenDigest")) != "" {
 			return "value"
 		}
 		return rolloutOwed(state)
@@ -153,7 +154,8 @@ func (FlySecret) WireDependencies(f infer.FieldSelector, args *FlySecretArgs, st
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
 	f.OutputField(&state.CreatedAt).DependsOn(app, name)
-	for _, written := range []any{&state.Digest, &state.UpdatedAt, &state.Version, &state.WrittenDigest, &state.WrittenAt} {
+	writtenFields := []any{&state.Digest, &state.UpdatedAt, &state.Version, &state.WrittenDigest, &state.WrittenAt}
+	for _, written := range writtenFields {
 		f.OutputField(written).DependsOn(app, name, value, encoding)
 	}
 	wireDeploy(f, &args.Deploy, &state.Deploy, &state.Deployment, app, name, value, encoding)
@@ -185,7 +187,9 @@ func (FlySecret) Check(ctx context.Context, req infer.CheckRequest) (infer.Check
 // other writes of the moment, after one listing per app. A secret adopt took over is confirmed
 // once another process's unset of it would show, and written again if it went (see
 // confirmTakeover).
-func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecretArgs]) (infer.CreateResponse[FlySecretState], error) {
+func (r FlySecret) Create(
+	ctx context.Context, req infer.CreateRequest[FlySecretArgs],
+) (infer.CreateResponse[FlySecretState], error) {
 	in := req.Inputs
 	id := flySecretID(in.App, in.Name)
 	client, err := flyClient(ctx, in.APIToken)
@@ -206,6 +210,7 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		Changes: []flyapi.Change{{Name: in.Name, Kind: kind, Value: in.encodedValue()}}})
 	var exists *flyapi.ExistsError
 	if errors.As(err, &exists) {
+		//nolint:staticcheck // "Fly.io" is a proper noun
 		return infer.CreateResponse[FlySecretState]{}, fmt.Errorf("Fly.io app %q already has a secret %q (set %s), and "+
 			"this resource did not create it. If you renamed this resource, add the old name to its `aliases`, so that "+
 			"Pulumi moves it instead of creating a new one and deleting the old. Otherwise bring it under management "+
@@ -220,14 +225,16 @@ func (r FlySecret) Create(ctx context.Context, req infer.CreateRequest[FlySecret
 		return infer.CreateResponse[FlySecretState]{}, err
 	}
 	state := written(in, res)
-	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
+	err = state.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.CreateResponse[FlySecretState]{ID: id, Output: state}, err
 }
 
 // Update writes the value when it or its encoding changed, or when a refresh found it
 // changed outside Pulumi: one bulk call with the other writes of the moment, or none; then the
 // rollout it owes, when it deploys.
-func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState]) (infer.UpdateResponse[FlySecretState], error) {
+func (r FlySecret) Update(
+	ctx context.Context, req infer.UpdateRequest[FlySecretArgs, FlySecretState],
+) (infer.UpdateResponse[FlySecretState], error) {
 	in, old := req.Inputs, req.State
 	client, err := flyClient(ctx, in.APIToken)
 	if err != nil {
@@ -252,7 +259,7 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 		state.Deployment = old.Deployment
 	}
 	op.Reached(flyapi.StageWrite)
-	err = state.Deployment.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
+	err = state.rollOutWrite(ctx, op, state.App, state.Deploy, state.Version)
 	return infer.UpdateResponse[FlySecretState]{Output: state}, err
 }
 
@@ -261,7 +268,9 @@ func (r FlySecret) Update(ctx context.Context, req infer.UpdateRequest[FlySecret
 // Fly's reads are eventually consistent: the read asks for the secrets version recorded at
 // the last write (or a newer one this process wrote), so that a refresh right after an up
 // neither sees an old digest nor misses the secret.
-func (r FlySecret) Read(ctx context.Context, req infer.ReadRequest[FlySecretArgs, FlySecretState]) (infer.ReadResponse[FlySecretArgs, FlySecretState], error) {
+func (r FlySecret) Read(
+	ctx context.Context, req infer.ReadRequest[FlySecretArgs, FlySecretState],
+) (infer.ReadResponse[FlySecretArgs, FlySecretState], error) {
 	app, name, err := parseFlySecretID(req.ID)
 	if err != nil {
 		return infer.ReadResponse[FlySecretArgs, FlySecretState]{}, err

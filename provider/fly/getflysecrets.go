@@ -79,7 +79,9 @@ func (s *FlySecretInfo) Annotate(a infer.Annotator) {
 }
 
 // Invoke lists the app's secrets once.
-func (f GetFlySecrets) Invoke(ctx context.Context, req infer.FunctionRequest[GetFlySecretsArgs]) (infer.FunctionResponse[GetFlySecretsResult], error) {
+func (f GetFlySecrets) Invoke(
+	ctx context.Context, req infer.FunctionRequest[GetFlySecretsArgs],
+) (infer.FunctionResponse[GetFlySecretsResult], error) {
 	in := req.Input
 	if err := checkAppName(in.App); err != nil {
 		return infer.FunctionResponse[GetFlySecretsResult]{}, err
@@ -92,7 +94,8 @@ func (f GetFlySecrets) Invoke(ctx context.Context, req infer.FunctionRequest[Get
 	if err != nil {
 		return infer.FunctionResponse[GetFlySecretsResult]{}, err
 	}
-	out := GetFlySecretsResult{App: in.App, Names: []string{}, Secrets: []FlySecretInfo{}, Version: client.KnownVersion(in.App)}
+	out := GetFlySecretsResult{App: in.App, Names: []string{}, Secrets: []FlySecretInfo{},
+		Version: client.KnownVersion(in.App)}
 	for _, s := range listed {
 		out.Names = append(out.Names, s.Name)
 		out.Secrets = append(out.Secrets, FlySecretInfo{Name: s.Name, Digest: s.Digest,

@@ -65,7 +65,9 @@ func (a *SecretsDeploymentArgs) Annotate(an infer.Annotator) {
 }
 
 // WireDependencies keeps the token secret and says the rollout follows every input but the token.
-func (SecretsDeployment) WireDependencies(f infer.FieldSelector, args *SecretsDeploymentArgs, state *SecretsDeploymentState) {
+func (SecretsDeployment) WireDependencies(
+	f infer.FieldSelector, args *SecretsDeploymentArgs, state *SecretsDeploymentState,
+) {
 	f.OutputField(&state.APIToken).AlwaysSecret()
 	app, versions := f.InputField(&args.App).Computed(), f.InputField(&args.SecretsVersions).Computed()
 	strategy := f.InputField(&args.Strategy).Computed()
@@ -79,7 +81,9 @@ func (SecretsDeployment) WireDependencies(f infer.FieldSelector, args *SecretsDe
 }
 
 // Check validates at preview, before any API call.
-func (SecretsDeployment) Check(ctx context.Context, req infer.CheckRequest) (infer.CheckResponse[SecretsDeploymentArgs], error) {
+func (SecretsDeployment) Check(
+	ctx context.Context, req infer.CheckRequest,
+) (infer.CheckResponse[SecretsDeploymentArgs], error) {
 	return rules.Check[SecretsDeploymentArgs](ctx, req.NewInputs, func(c *rules.Checker) {
 		checkApp(c)
 		c.Credential("apiToken", config.KeyFlyToken)
@@ -100,7 +104,9 @@ func (SecretsDeployment) Check(ctx context.Context, req infer.CheckRequest) (inf
 }
 
 // Create rolls the machines to the highest version.
-func (r SecretsDeployment) Create(ctx context.Context, req infer.CreateRequest[SecretsDeploymentArgs]) (infer.CreateResponse[SecretsDeploymentState], error) {
+func (r SecretsDeployment) Create(
+	ctx context.Context, req infer.CreateRequest[SecretsDeploymentArgs],
+) (infer.CreateResponse[SecretsDeploymentState], error) {
 	state := SecretsDeploymentState{SecretsDeploymentArgs: req.Inputs}
 	if req.DryRun {
 		return infer.CreateResponse[SecretsDeploymentState]{ID: req.Inputs.App, Output: state}, nil
@@ -111,7 +117,9 @@ func (r SecretsDeployment) Create(ctx context.Context, req infer.CreateRequest[S
 
 // Update rolls the machines when the highest version is above the one last deployed (or the
 // last rollout failed); a version list that did not rise deploys nothing.
-func (r SecretsDeployment) Update(ctx context.Context, req infer.UpdateRequest[SecretsDeploymentArgs, SecretsDeploymentState]) (infer.UpdateResponse[SecretsDeploymentState], error) {
+func (r SecretsDeployment) Update(
+	ctx context.Context, req infer.UpdateRequest[SecretsDeploymentArgs, SecretsDeploymentState],
+) (infer.UpdateResponse[SecretsDeploymentState], error) {
 	state := req.State
 	state.SecretsDeploymentArgs = req.Inputs
 	if req.DryRun {
@@ -133,7 +141,7 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 			"(its FlySecrets have not written yet)", s.App)
 		return nil
 	}
-	if !s.Deployment.pending(DeployRolling, version) {
+	if !s.pending(DeployRolling, version) {
 		return nil // checked before a client is made: an up with nothing owed needs no credential
 	}
 	client, err := flyClient(ctx, s.APIToken)
@@ -143,15 +151,19 @@ func (r SecretsDeployment) rollOut(ctx context.Context, s *SecretsDeploymentStat
 	op := client.Begin(s.App, rules.URN(ctx), flydeploy.StageDeploy)
 	defer op.End()
 	op.Reached(flyapi.StageWrite) // it writes no secret
-	return s.Deployment.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
+	return s.rollOut(ctx, op, s.App, DeployRolling, version, rules.OrDefault(s.Strategy, StrategyRolling))
 }
 
 // Read keeps the record: a deployment is an action taken, not a thing on Fly.io to read back.
-func (SecretsDeployment) Read(ctx context.Context, req infer.ReadRequest[SecretsDeploymentArgs, SecretsDeploymentState]) (infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState], error) {
-	return infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState]{ID: req.ID, Inputs: req.Inputs, State: req.State}, nil
+func (SecretsDeployment) Read(
+	ctx context.Context, req infer.ReadRequest[SecretsDeploymentArgs, SecretsDeploymentState],
+) (infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState], error) {
+	return infer.ReadResponse[SecretsDeploymentArgs, SecretsDeploymentState](req), nil
 }
 
 // Delete changes nothing on Fly.io: the machines keep the secrets they run.
-func (SecretsDeployment) Delete(context.Context, infer.DeleteRequest[SecretsDeploymentState]) (infer.DeleteResponse, error) {
+func (SecretsDeployment) Delete(
+	context.Context, infer.DeleteRequest[SecretsDeploymentState],
+) (infer.DeleteResponse, error) {
 	return infer.DeleteResponse{}, nil
 }

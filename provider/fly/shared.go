@@ -67,7 +67,9 @@ func declare(ctx context.Context, c *rules.Checker, prop, app string, names []st
 // process unset behind it (Fly has no conditional delete, see flyapi.Op.Confirm), a few times;
 // a secret written by someone since is left to them, with a warning. res is the write's answer,
 // values what it wrote; it returns the answer of the last write.
-func confirmTakeover(ctx context.Context, op *flyapi.Op, app, owner string, res flyapi.WriteResult, values map[string]string) (flyapi.WriteResult, error) {
+func confirmTakeover(
+	ctx context.Context, op *flyapi.Op, app, owner string, res flyapi.WriteResult, values map[string]string,
+) (flyapi.WriteResult, error) {
 	taken := map[string]flyapi.Secret{}
 	for _, name := range res.Taken {
 		if s, ok := res.Secrets[name]; ok {
@@ -88,6 +90,7 @@ func confirmTakeover(ctx context.Context, op *flyapi.Op, app, owner string, res 
 			return res, nil
 		}
 		if attempt == maxTakeoverWrites {
+			//nolint:staticcheck // "Fly.io" is a proper noun
 			return res, fmt.Errorf("Fly.io secrets %s of app %s were unset by someone else %d times right after this "+
 				"resource took them over: another stack or process is removing them; stop it, then run `pulumi up` again",
 				strings.Join(gone, ", "), app, attempt)

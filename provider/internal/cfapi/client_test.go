@@ -2,6 +2,7 @@ package cfapi
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,13 +35,19 @@ func accountStore(t *testing.T, c *Client) Store {
 }
 
 // A 409 is an answer, not a race: the SDK's default would retry it for minutes.
+// writeBody writes a fake handler's answer. The write fails only when the client has gone,
+// which the test sees on the client's side: it is ignored.
+func writeBody(w io.Writer, body string) {
+	_, _ = io.WriteString(w, body)
+}
+
 func TestConflictIsNotRetried(t *testing.T) {
 	var calls atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusConflict)
-		fmt.Fprint(w, `{"success":false,"errors":[{"code":1003,"message":"store_not_empty"}],"messages":[],"result":null}`)
+		writeBody(w, `{"success":false,"errors":[{"code":1003,"message":"store_not_empty"}],"messages":[],"result":null}`)
 	}))
 	defer ts.Close()
 	c := New(ts.URL, "t", account, Options{})
@@ -56,13 +63,14 @@ func TestServerErrorsAreRetried(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		if calls.Add(1) < 3 {
 			w.WriteHeader(http.StatusBadGateway)
-			fmt.Fprint(w, `{"success":false,"errors":[{"code":10002,"message":"bad gateway"}],"messages":[],"result":null}`)
+			writeBody(w, `{"success":false,"errors":[{"code":10002,"message":"bad gateway"}],"messages":[],"result":null}`)
 			return
 		}
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":7}}}`)
 	}))
 	defer ts.Close()
-	q, err := New(ts.URL, "t", account, Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}).GetQuota(t.Context())
+	fast := Options{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	q, err := New(ts.URL, "t", account, fast).GetQuota(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, Quota{Quota: 100, Usage: 7}, q)
 	assert.Equal(t, int32(3), calls.Load())
@@ -75,9 +83,11 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	_, err := c.CreateStore(t.Context(), "second")
 	assert.True(t, HasMessage(err, MsgMaxStoresExceeded), "%v", err)
 
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
+	_, err = c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
+	_, err = c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
 	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
 	assert.NotContains(t, err.Error(), "hunter2")
@@ -109,7 +119,8 @@ func TestListingFollowsPages(t *testing.T) {
 func TestEditSendsOnlyWhatChanged(t *testing.T) {
 	c := emulated(t)
 	store := accountStore(t, c)
-	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}}, nil)
+	created, err := c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers", "dex"}, Comment: "keep me"}}, nil)
 	require.NoError(t, err)
 	v := "v2"
 	edited, err := c.EditSecret(t.Context(), store.ID, created[0].ID, SecretEdit{Value: &v})

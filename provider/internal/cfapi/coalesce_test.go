@@ -54,7 +54,8 @@ func TestCreatesCoalesceAndShareActivationListings(t *testing.T) {
 				c := coalescing(url, sh)
 				op := c.Begin(store.ID)
 				defer op.End()
-				created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}}, op)
+				created, err := c.CreateSecrets(t.Context(), store.ID,
+					[]NewSecret{{Name: name(i), Value: "v", Scopes: []string{"workers"}}}, op)
 				if err != nil {
 					return err
 				}
@@ -85,7 +86,8 @@ func TestATakenNameFailsOnlyItsOwnCreate(t *testing.T) {
 	srv, ts := emulatortest.Start(t, emulator.Options{})
 	url := ts.URL + "/client/v4"
 	store := accountStore(t, coalescing(url, sh))
-	_, err := coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "TAKEN", Value: "v", Scopes: []string{"workers"}}}, nil)
+	_, err := coalescing(url, sh).CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "TAKEN", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	srv.ResetStats()
 	names := []string{"A", "TAKEN", "B", "C"}
@@ -95,7 +97,8 @@ func TestATakenNameFailsOnlyItsOwnCreate(t *testing.T) {
 	for i, n := range names {
 		wg.Go(func() {
 			defer ops[i].End()
-			_, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
+			_, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID,
+				[]NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
 		})
 	}
 	wg.Wait()
@@ -133,7 +136,8 @@ func TestLostAnswerOfACoalescedCreateIsRecoveredPerName(t *testing.T) {
 		wg.Go(func() {
 			var created []Secret
 			defer ops[i].End()
-			created, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
+			created, errs[i] = coalescing(url, sh).CreateSecrets(t.Context(), store.ID,
+				[]NewSecret{{Name: n, Value: "v", Scopes: []string{"workers"}}}, ops[i])
 			if len(created) == 1 {
 				got[i] = created[0]
 			}
@@ -160,7 +164,8 @@ func TestAwaitActiveGivesUpWithThePendingOnes(t *testing.T) {
 	_, ts := emulatortest.Start(t, emulator.Options{ActivationDelay: time.Hour})
 	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{ActiveWait: 300 * time.Millisecond})
 	store := accountStore(t, c)
-	created, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "SLOW", Value: "v", Scopes: []string{"workers"}}}, nil)
+	created, err := c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "SLOW", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	got, err := c.AwaitActive(t.Context(), store.ID, created[0].ID)
 	var pending *PendingError

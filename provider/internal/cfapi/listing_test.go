@@ -67,7 +67,8 @@ func TestLookUpSeesOwnWritesAtOnceAndOthersNextOperation(t *testing.T) {
 	edited, err := c.EditSecret(t.Context(), store.ID, seeded[0].ID, SecretEdit{Comment: &comment})
 	require.NoError(t, err)
 	require.NoError(t, c.DeleteSecret(t.Context(), store.ID, seeded[1].ID))
-	made, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "NEW", Value: "v", Scopes: []string{"workers"}}}, nil)
+	made, err := c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "NEW", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
 	other := "someone else's"
 	_, err = New(url, emulator.DefaultCloudflareToken, account, Options{}).
@@ -120,10 +121,13 @@ func TestLookUpTakesTheLaterOfListingAndWrite(t *testing.T) {
 		wantFound bool
 		want      string
 	}{
-		{"a write before the listing", observation{secret: Secret{ID: "a", Comment: "written"}, at: t0.Add(-time.Second)}, true, "listed"},
-		{"a write after the listing", observation{secret: Secret{ID: "a", Comment: "written"}, at: t0.Add(time.Second)}, true, "written"},
+		{"a write before the listing",
+			observation{secret: Secret{ID: "a", Comment: "written"}, at: t0.Add(-time.Second)}, true, "listed"},
+		{"a write after the listing",
+			observation{secret: Secret{ID: "a", Comment: "written"}, at: t0.Add(time.Second)}, true, "written"},
 		{"a delete after the listing", observation{secret: Secret{ID: "a"}, gone: true, at: t0.Add(time.Second)}, false, ""},
-		{"a delete before the listing, listed since", observation{secret: Secret{ID: "a"}, gone: true, at: t0.Add(-time.Second)}, true, "listed"},
+		{"a delete before the listing, listed since",
+			observation{secret: Secret{ID: "a"}, gone: true, at: t0.Add(-time.Second)}, true, "listed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &listing{full: &fullListing{byID: map[string]Secret{"a": listed}, at: t0},

@@ -39,7 +39,8 @@ func TestLostCreateAnswerIsRecoveredNotRepeated(t *testing.T) {
 	assert.Len(t, all, 2, "no duplicate")
 
 	// A secret that was there before the create is not taken as the create's own.
-	_, err = c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "other", Scopes: []string{"workers"}}}, nil)
+	_, err = c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "other", Scopes: []string{"workers"}}}, nil)
 	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
 }
 
@@ -67,14 +68,16 @@ func TestConcurrentCreatesOfOneNameAreRefused(t *testing.T) {
 		once.Do(func() { close(arrived) })
 		<-release
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":[{"id":"`+fmt.Sprintf("%032d", 1)+`","name":"A","status":"pending"}]}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],`+
+			`"result":[{"id":"`+fmt.Sprintf("%032d", 1)+`","name":"A","status":"pending"}]}`)
 	}))
 	defer ts.Close()
 	c := New(ts.URL, "t", account, Options{})
 	store := fmt.Sprintf("%032d", 7)
 	first := make(chan error, 1)
 	go func() {
-		_, err := c.CreateSecrets(context.Background(), store, []NewSecret{{Name: "A", Value: "1", Scopes: []string{"workers"}}}, nil)
+		_, err := c.CreateSecrets(context.Background(), store,
+			[]NewSecret{{Name: "A", Value: "1", Scopes: []string{"workers"}}}, nil)
 		first <- err
 	}()
 	<-arrived
@@ -95,17 +98,18 @@ func TestRetryAfterIsCappedAndTold(t *testing.T) {
 		if calls.Add(1) == 1 {
 			w.Header().Set("Retry-After", "300")
 			w.WriteHeader(http.StatusTooManyRequests)
-			fmt.Fprint(w, `{"success":false,"errors":[{"code":971,"message":"Please wait"}],"messages":[],"result":null}`)
+			writeBody(w, `{"success":false,"errors":[{"code":971,"message":"Please wait"}],"messages":[],"result":null}`)
 			return
 		}
-		fmt.Fprint(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":0}}}`)
+		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":0}}}`)
 	}))
 	defer ts.Close()
 	var waits []time.Duration
 	var whys []string
-	c := New(ts.URL, "t", account, Options{MaxBackoff: 20 * time.Millisecond, Notify: func(_ context.Context, d time.Duration, why string) {
+	notify := func(_ context.Context, d time.Duration, why string) {
 		waits, whys = append(waits, d), append(whys, why)
-	}})
+	}
+	c := New(ts.URL, "t", account, Options{MaxBackoff: 20 * time.Millisecond, Notify: notify})
 	start := time.Now()
 	_, err := c.GetQuota(t.Context())
 	require.NoError(t, err)
@@ -118,8 +122,10 @@ func TestRetryAfterIsCappedAndTold(t *testing.T) {
 // write): it is looked up, and sent again only when it is not there.
 func TestCreateAfterServerErrorIsLookedUpFirst(t *testing.T) {
 	srv, ts := emulatortest.Start(t, emulator.Options{FailRate: 1})
-	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{RetryBudget: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
-	_, err := c.CreateSecrets(t.Context(), fmt.Sprintf("%032d", 3), []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
+	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account,
+		Options{RetryBudget: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+	_, err := c.CreateSecrets(t.Context(), fmt.Sprintf("%032d", 3),
+		[]NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
 	assert.Equal(t, 1, srv.Stats().Routes[routeCreateSecrets], "a create that met a 5xx is not repeated before a lookup")
 }

@@ -46,7 +46,9 @@ func secretNames(secrets []NewSecret) string {
 // With Options.Shared, the creates of every such client of the process into one store that
 // arrive together are sent as one call (see Options.Shared); op, when not nil, is the operation
 // (Begin) the create comes from.
-func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []NewSecret, op *coalesce.Op) ([]Secret, error) {
+func (c *Client) CreateSecrets(
+	ctx context.Context, storeID string, secrets []NewSecret, op *coalesce.Op,
+) ([]Secret, error) {
 	defer op.Reached(StageCreate)
 	desc := fmt.Sprintf("create secret %s in store %s", secretNames(secrets), storeID)
 	names := make([]string, len(secrets))
@@ -83,7 +85,9 @@ func (c *Client) CreateSecrets(ctx context.Context, storeID string, secrets []Ne
 // createRecovering is one create call, recovered by a listing when its answer is lost (see
 // CreateSecrets); the caller holds the names' c.shared.claims. It returns the secrets it made by name,
 // and the names a recovery found there from before the call: not its own, and not made.
-func (c *Client) createRecovering(ctx context.Context, op, storeID string, secrets []NewSecret) (ours map[string]Secret, before []string, err error) {
+func (c *Client) createRecovering(
+	ctx context.Context, op, storeID string, secrets []NewSecret,
+) (ours map[string]Secret, before []string, err error) {
 	where := c.claimKey(storeID)
 	ours = map[string]Secret{}
 	pending := secrets
@@ -102,7 +106,8 @@ func (c *Client) createRecovering(ctx context.Context, op, storeID string, secre
 			return ours, before, nil
 		}
 		// The create may have been applied: see what the store holds now.
-		c.retry.Notify(ctx, 0, fmt.Sprintf("checking whether Cloudflare applied a create in store %s whose answer was lost", storeID))
+		c.retry.Notify(ctx, 0,
+			fmt.Sprintf("checking whether Cloudflare applied a create in store %s whose answer was lost", storeID))
 		found, since, err := c.createdSince(ctx, storeID, started)
 		if err != nil {
 			return nil, nil, errors.Join(unknown, err)
@@ -132,13 +137,16 @@ func (c *Client) createRecovering(ctx context.Context, op, storeID string, secre
 
 // nameExists is the API's answer to a create of a name the store holds.
 func nameExists(op string) error {
-	return &APIError{Op: op, StatusCode: http.StatusBadRequest, Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
+	return &APIError{Op: op, StatusCode: http.StatusBadRequest,
+		Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
 }
 
 // createdSince lists the store's secrets by name, and returns the server time before which a
 // secret cannot be one created after local time started. It errs on the early side by the Date
 // header's resolution (1s) and the time the listing took.
-func (c *Client) createdSince(ctx context.Context, storeID string, started time.Time) (map[string]Secret, time.Time, error) {
+func (c *Client) createdSince(
+	ctx context.Context, storeID string, started time.Time,
+) (map[string]Secret, time.Time, error) {
 	at := c.now()
 	secrets, got, err := c.listSecrets(ctx, storeID, "")
 	if err != nil {
@@ -289,7 +297,9 @@ func (c *Client) listSecretsUntil(ctx context.Context, storeID string, want map[
 
 // listPages lists the store's secrets page by page, until the last page, or until every ID of
 // want (when given) has been seen.
-func (c *Client) listPages(ctx context.Context, storeID, search string, want map[string]bool) ([]Secret, answer, error) {
+func (c *Client) listPages(
+	ctx context.Context, storeID, search string, want map[string]bool,
+) ([]Secret, answer, error) {
 	var params secrets_store.StoreSecretListParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	set(&params.PerPage.Value, &params.PerPage.Present, int64(pageSize))

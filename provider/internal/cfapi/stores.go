@@ -60,7 +60,8 @@ func (c *Client) GetStore(ctx context.Context, storeID string) (Store, error) {
 	var params secrets_store.StoreGetParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
 	var raw string
-	_, err := c.call(ctx, fmt.Sprintf("get store %s", storeID), idempotent, func(ctx context.Context, capture option.RequestOption) error {
+	op := fmt.Sprintf("get store %s", storeID)
+	_, err := c.call(ctx, op, idempotent, func(ctx context.Context, capture option.RequestOption) error {
 		res, err := c.svc.Stores.Get(ctx, storeID, params, capture)
 		if err == nil {
 			raw = res.JSON.RawJSON()
@@ -115,7 +116,8 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 			return Store{}, errors.Join(unknown, err)
 		}
 		if got.date.IsZero() {
-			return Store{}, fmt.Errorf("%w; the store listing has no Date header, so a store cannot be told to be its own", unknown)
+			return Store{}, fmt.Errorf("%w; the store listing has no Date header, "+
+				"so a store cannot be told to be its own", unknown)
 		}
 		since := got.date.Add(-got.received.Sub(started) - time.Second)
 		for _, st := range stores {
@@ -140,7 +142,8 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 func (c *Client) DeleteStore(ctx context.Context, storeID string) error {
 	var params secrets_store.StoreDeleteParams
 	set(&params.AccountID.Value, &params.AccountID.Present, c.accountID)
-	_, err := c.call(ctx, fmt.Sprintf("delete store %s", storeID), idempotent, func(ctx context.Context, capture option.RequestOption) error {
+	op := fmt.Sprintf("delete store %s", storeID)
+	_, err := c.call(ctx, op, idempotent, func(ctx context.Context, capture option.RequestOption) error {
 		_, err := c.svc.Stores.Delete(ctx, storeID, params, capture)
 		return err
 	})

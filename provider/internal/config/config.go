@@ -113,7 +113,8 @@ func (c *Config) Configure(context.Context) error {
 	if r.cloudflareURL == "" {
 		r.cloudflareURL = cfapi.DefaultBaseURL
 	}
-	for key, raw := range map[string]string{"edgesecrets:flyApiUrl": r.flyURL, "edgesecrets:cloudflareApiUrl": r.cloudflareURL} {
+	urls := map[string]string{"edgesecrets:flyApiUrl": r.flyURL, "edgesecrets:cloudflareApiUrl": r.cloudflareURL}
+	for key, raw := range urls {
 		if err := checkBaseURL(raw); err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
@@ -222,7 +223,9 @@ func TellWait(ctx context.Context, wait time.Duration, why string) {
 // WaitFor runs check, then again after growing intervals (poll, doubling up to a second), until
 // it reports done, limit has passed, or ctx ends. The CLI's status column says what it waits
 // for. done is false when the limit passed first.
-func (t *Timing) WaitFor(ctx context.Context, limit time.Duration, what string, check func() (bool, error)) (done bool, err error) {
+func (t *Timing) WaitFor(
+	ctx context.Context, limit time.Duration, what string, check func() (bool, error),
+) (done bool, err error) {
 	deadline := time.Now().Add(limit)
 	interval := t.Poll
 	for {

@@ -3,7 +3,6 @@ package flyapi
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -47,13 +46,13 @@ func TestReadsAskForTheVersionWritten(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			w.WriteHeader(http.StatusCreated)
-			io.WriteString(w, `{"name":"A","digest":"d","version":7}`)
+			writeBody(w, `{"name":"A","digest":"d","version":7}`)
 			return
 		}
 		mu.Lock()
 		queries = append(queries, r.URL.RawQuery)
 		mu.Unlock()
-		io.WriteString(w, `{"name":"A","digest":"d","secrets":[]}`)
+		writeBody(w, `{"name":"A","digest":"d","secrets":[]}`)
 	})
 	ctx := context.Background()
 	if _, err := c.GetSecret(ctx, "my-app", "A", 3); err != nil {
@@ -86,7 +85,7 @@ func TestVersionNotYetAvailableIsRetried(t *testing.T) {
 			writeError(w, http.StatusPreconditionFailed, `{"error":"min_secrets_version 4 is not yet available"}`)
 			return
 		}
-		io.WriteString(w, `{"name":"A","digest":"d"}`)
+		writeBody(w, `{"name":"A","digest":"d"}`)
 	}, WithWaitNotifier(log.notify))
 	if _, err := c.GetSecret(context.Background(), "my-app", "A", 4); err != nil {
 		t.Fatal(err)
@@ -99,19 +98,19 @@ func TestVersionNotYetAvailableIsRetried(t *testing.T) {
 // A 404 that may be lag (no version to ask for) is retried for the read lag, then returned.
 func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 	var requests atomic.Int32
-	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if requests.Add(1) <= 2 {
 			writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 			return
 		}
-		io.WriteString(w, `{"name":"A","digest":"d"}`)
+		writeBody(w, `{"name":"A","digest":"d"}`)
 	}, WithReadLag(time.Second))
 	if _, err := c.GetSecret(context.Background(), "my-app", "A", 0); err != nil {
 		t.Fatalf("a secret that shows up within the lag: %v", err)
 	}
 
 	requests.Store(0)
-	c, sleeps = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+	c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 	}, WithReadLag(time.Second))
@@ -126,11 +125,11 @@ func TestLagging404IsRetriedForTheReadLag(t *testing.T) {
 	c, _ = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Method == http.MethodDelete:
-			io.WriteString(w, `{"version":5}`)
+			writeBody(w, `{"version":5}`)
 		case requests.Add(1) == 1:
 			writeError(w, http.StatusNotFound, `{"error":"secret not found"}`)
 		default:
-			io.WriteString(w, `{"name":"A","digest":"d"}`)
+			writeBody(w, `{"name":"A","digest":"d"}`)
 		}
 	}, WithReadLag(time.Second))
 	if _, err := c.DeleteSecret(context.Background(), "my-app", "B"); err != nil {
@@ -148,11 +147,12 @@ func TestPacing(t *testing.T) {
 	log := &waitLog{}
 	srv := func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"name":"A","version":1}`)
+		writeBody(w, `{"name":"A","version":1}`)
 	}
 	c, _ := newTestClient(t, srv)
 	c = New(c.baseURL, testToken, withClock(sleeps.now, sleeps.sleep),
-		WithShared(NewShared(SharedOptions{PerSecond: FlyRequestsPerSecond, Burst: FlyRequestBurst})), WithWaitNotifier(log.notify))
+		WithShared(NewShared(SharedOptions{PerSecond: FlyRequestsPerSecond, Burst: FlyRequestBurst})),
+		WithWaitNotifier(log.notify))
 	ctx := context.Background()
 	for i := range 6 {
 		if _, err := c.SetSecret(ctx, "my-app", fmt.Sprintf("K%d", i), "v"); err != nil {
@@ -160,7 +160,8 @@ func TestPacing(t *testing.T) {
 		}
 	}
 	// Three at once, then one a second.
-	if got := sleeps.recorded(); len(got) != 3 || sleeps.total() < 2900*time.Millisecond || sleeps.total() > 3100*time.Millisecond {
+	if got := sleeps.recorded(); len(got) != 3 ||
+		sleeps.total() < 2900*time.Millisecond || sleeps.total() > 3100*time.Millisecond {
 		t.Errorf("waits %v, want three of about 1s", got)
 	}
 	if !log.said(`pacing requests to app "my-app"`) {

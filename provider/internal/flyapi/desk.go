@@ -390,7 +390,9 @@ func (d *desk) showsUnsets(snap *snapshot, batch []*writeCall) bool {
 
 // fetch lists the app (asking for at least version, and the newest version this instance wrote)
 // and keeps the listing.
-func (d *desk) fetch(ctx context.Context, c *Client, version int64, tell func(time.Duration, string)) (*snapshot, error) {
+func (d *desk) fetch(
+	ctx context.Context, c *Client, version int64, tell func(time.Duration, string),
+) (*snapshot, error) {
 	own, _ := d.s.lastWrite(d.baseURL, d.app)
 	version = max(version, own)
 	var at time.Time

@@ -369,7 +369,8 @@ func TestAnUnsetLeavesWhatSomeoneElseWrote(t *testing.T) {
 		}
 	})
 	dt.queued(1)
-	if _, err := slow.Write(t.Context(), Write{Owner: "FlySecret c", Changes: []Change{set(secretName(1), "moved")}}); err != nil {
+	moved := Write{Owner: "FlySecret c", Changes: []Change{set(secretName(1), "moved")}}
+	if _, err := slow.Write(t.Context(), moved); err != nil {
 		t.Fatal(err)
 	}
 	slow.End()

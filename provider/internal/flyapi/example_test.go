@@ -13,7 +13,7 @@ func Example() {
 	// A stand-in for https://api.machines.dev answering one write.
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-		fmt.Fprint(w, `{"name":"DATABASE_URL","digest":"5d4b3c2a1f0e9d8c",`+
+		_, _ = fmt.Fprint(w, `{"name":"DATABASE_URL","digest":"5d4b3c2a1f0e9d8c",`+
 			`"created_at":"2025-06-01T12:00:00Z","updated_at":"2025-06-01T12:00:00Z","version":7}`)
 	}))
 	defer api.Close()

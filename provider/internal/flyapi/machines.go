@@ -90,7 +90,8 @@ func (m Machine) ProcessGroup() string {
 // IsReleaseCommandMachine reports a machine that runs an app's release command, as fly-go's
 // Machine.IsReleaseCommandMachine decides.
 func (m Machine) IsReleaseCommandMachine() bool {
-	return m.ProcessGroup() == processGroupReleaseCommand || m.Config.Metadata()[metadataLegacyProcessGroup] == "release_command"
+	return m.ProcessGroup() == processGroupReleaseCommand ||
+		m.Config.Metadata()[metadataLegacyProcessGroup] == "release_command"
 }
 
 // IsFlyAppsConsole reports a `fly console` machine, as fly-go's Machine.IsFlyAppsConsole decides.
@@ -219,7 +220,8 @@ type WaitTimeoutError struct {
 }
 
 func (e *WaitTimeoutError) Error() string {
-	return fmt.Sprintf("fly: machine %s of app %q did not reach state %q within %v", e.MachineID, e.App, e.State, e.Timeout)
+	return fmt.Sprintf("fly: machine %s of app %q did not reach state %q within %v",
+		e.MachineID, e.App, e.State, e.Timeout)
 }
 
 // IsWaitTimeout reports whether err is a WaitTimeoutError.
@@ -244,7 +246,8 @@ func (c *Client) ListMachines(ctx context.Context, app string) ([]Machine, error
 		return nil, err
 	}
 	var out []machineJSON
-	if err := c.do(ctx, request{op: op, app: app, action: "machine list", method: http.MethodGet, path: path}, &out); err != nil {
+	req := request{op: op, app: app, action: "machine list", method: http.MethodGet, path: path}
+	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
 	machines := make([]Machine, 0, len(out))
@@ -263,7 +266,8 @@ func (c *Client) GetMachine(ctx context.Context, app, id string) (Machine, error
 		return Machine{}, err
 	}
 	var out machineJSON
-	if err := c.do(ctx, request{op: op, app: app, action: "machine get " + id, method: http.MethodGet, path: path}, &out); err != nil {
+	req := request{op: op, app: app, action: "machine get " + id, method: http.MethodGet, path: path}
+	if err := c.do(ctx, req, &out); err != nil {
 		return Machine{}, err
 	}
 	return out.machine(), nil
@@ -389,7 +393,8 @@ func (c *Client) AcquireLease(ctx context.Context, app, id string, ttl time.Dura
 			return false, err
 		}
 		out = leaseJSON{Status: "success", Data: &leaseDataJSON{
-			Nonce: held.Nonce, ExpiresAt: held.ExpiresAt.Unix(), Owner: held.Owner, Description: held.Description, Version: held.Version,
+			Nonce: held.Nonce, ExpiresAt: held.ExpiresAt.Unix(), Owner: held.Owner, Description: held.Description,
+			Version: held.Version,
 		}}
 		return true, nil
 	}
@@ -423,7 +428,8 @@ func (c *Client) FindLease(ctx context.Context, app, id string) (Lease, error) {
 		return Lease{}, err
 	}
 	var out leaseJSON
-	if err := c.do(ctx, request{op: op, app: app, action: "lease get " + id, method: http.MethodGet, path: path + "/lease"}, &out); err != nil {
+	req := request{op: op, app: app, action: "lease get " + id, method: http.MethodGet, path: path + "/lease"}
+	if err := c.do(ctx, req, &out); err != nil {
 		return Lease{}, err
 	}
 	return out.lease(op)
@@ -579,7 +585,7 @@ func (m machineJSON) machine() Machine {
 		if strings.HasPrefix(c.Name, "bg_deployments_compat") {
 			continue
 		}
-		out.Checks = append(out.Checks, CheckStatus{Name: c.Name, Status: c.Status, Output: c.Output})
+		out.Checks = append(out.Checks, CheckStatus(c))
 	}
 	return out
 }
@@ -607,7 +613,8 @@ type leaseDataJSON struct {
 // lease checks the answer as flyctl does: a status other than "success", or no data, is no lease.
 func (l leaseJSON) lease(op string) (Lease, error) {
 	if l.Status != "success" || l.Data == nil || l.Data.Nonce == "" {
-		return Lease{}, fmt.Errorf("fly: %s: no lease in the answer (status %q, code %q, message %q)", op, l.Status, l.Code, shorten(l.Message))
+		return Lease{}, fmt.Errorf("fly: %s: no lease in the answer (status %q, code %q, message %q)",
+			op, l.Status, l.Code, shorten(l.Message))
 	}
 	return Lease{
 		Nonce: l.Data.Nonce, ExpiresAt: time.Unix(l.Data.ExpiresAt, 0).UTC(), Owner: l.Data.Owner,

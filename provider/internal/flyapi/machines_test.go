@@ -3,7 +3,6 @@ package flyapi
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,7 +33,7 @@ func (p *lossyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p.match != nil && p.match(r) && p.lost.Add(1) <= p.lose {
 		p.next.ServeHTTP(httptest.NewRecorder(), r)
 		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html>502 Bad Gateway</html>")
+		writeBody(w, "<html>502 Bad Gateway</html>")
 		return
 	}
 	p.next.ServeHTTP(w, r)
@@ -57,7 +56,12 @@ func newMachineEnv(t *testing.T, machines int, opts ...Option) *machineEnv {
 	}
 	proxy := &lossyProxy{next: srv}
 	ts := httptest.NewServer(proxy)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	opts = append([]Option{WithShared(NewShared(FlyPacing()))}, opts...)
 	return &machineEnv{srv: srv, proxy: proxy, client: New(ts.URL, emulator.DefaultFlyToken, opts...), url: ts.URL}
 }
@@ -83,8 +87,9 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 		t.Fatalf("machines %+v", machines)
 	}
 	m := machines[0]
-	if m.State != MachineStateStarted || len(m.InstanceID) != 26 || m.ProcessGroup() != "app" || m.Config.CheckCount() != 1 ||
-		m.HostStatus != "ok" || m.IsReleaseCommandMachine() || m.IsFlyAppsConsole() || m.CreatedAt.IsZero() {
+	if m.State != MachineStateStarted || len(m.InstanceID) != 26 || m.ProcessGroup() != "app" ||
+		m.Config.CheckCount() != 1 || m.HostStatus != "ok" || m.IsReleaseCommandMachine() || m.IsFlyAppsConsole() ||
+		m.CreatedAt.IsZero() {
 		t.Errorf("machine %+v", m)
 	}
 	if passing, total := m.ChecksPassing(); passing != 1 || total != 1 {
@@ -106,15 +111,15 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lease.Nonce == "" || lease.Version != m.InstanceID || !strings.HasPrefix(lease.Description, "edgesecrets deploy ") ||
-		time.Until(lease.ExpiresAt) < 25*time.Second {
+	if lease.Nonce == "" || lease.Version != m.InstanceID ||
+		!strings.HasPrefix(lease.Description, "edgesecrets deploy ") || time.Until(lease.ExpiresAt) < 25*time.Second {
 		t.Errorf("lease %+v", lease)
 	}
 	if found, err := c.FindLease(ctx, "demo", m.ID); err != nil || found.Nonce != lease.Nonce {
 		t.Errorf("find lease: %+v %v", found, err)
 	}
-	if refreshed, err := c.RefreshLease(ctx, "demo", m.ID, lease.Nonce, time.Minute); err != nil || refreshed.Nonce != lease.Nonce ||
-		time.Until(refreshed.ExpiresAt) < 55*time.Second {
+	if refreshed, err := c.RefreshLease(ctx, "demo", m.ID, lease.Nonce, time.Minute); err != nil ||
+		refreshed.Nonce != lease.Nonce || time.Until(refreshed.ExpiresAt) < 55*time.Second {
 		t.Errorf("refresh: %+v %v", refreshed, err)
 	}
 
@@ -124,7 +129,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.InstanceID == m.InstanceID || updated.State != MachineStateReplacing || string(updated.Config) != string(m.Config) {
+	if updated.InstanceID == m.InstanceID || updated.State != MachineStateReplacing ||
+		string(updated.Config) != string(m.Config) {
 		t.Errorf("updated %+v", updated)
 	}
 	if err := c.WaitMachine(ctx, "demo", m.ID, updated.InstanceID, MachineStateStarted, 10*time.Second); err != nil {
@@ -143,7 +149,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 		t.Errorf("lease after release: %v", err)
 	}
 	s := env.summary(t)
-	if s[0] != (fly.MachineSummary{ID: m.ID, State: "started", SecretsVersion: uint64(set.Version), Restarts: 1}) || s[1].Restarts != 0 {
+	want := fly.MachineSummary{ID: m.ID, State: "started", SecretsVersion: uint64(set.Version), Restarts: 1}
+	if s[0] != want || s[1].Restarts != 0 {
 		t.Errorf("emulator sees %+v", s)
 	}
 
@@ -153,7 +160,8 @@ func TestMachineCallsAgainstTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	short := New(env.url, emulator.DefaultFlyToken, WithRetries(2500*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond),
+	short := New(env.url, emulator.DefaultFlyToken,
+		WithRetries(2500*time.Millisecond, 200*time.Millisecond, 400*time.Millisecond),
 		WithShared(NewShared(FlyPacing())))
 	_, err = short.UpdateMachine(ctx, "demo", s[1].ID, "", LaunchMachineInput{Config: m.Config})
 	if statusOf(err) != http.StatusConflict || !strings.Contains(err.Error(), "lease currently held by") {
@@ -181,7 +189,8 @@ func TestUpdateWhoseAnswerIsLostRestartsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	updated, err := c.UpdateMachine(ctx, "demo", m.ID, lease.Nonce, LaunchMachineInput{Config: m.Config, CurrentVersion: m.InstanceID})
+	updated, err := c.UpdateMachine(ctx, "demo", m.ID, lease.Nonce,
+		LaunchMachineInput{Config: m.Config, CurrentVersion: m.InstanceID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,10 +278,11 @@ func TestUpdate412(t *testing.T) {
 		case 1:
 			writeError(w, http.StatusPreconditionFailed, `{"error":"min_secrets_version 5 is not yet available"}`)
 		default:
-			io.WriteString(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
+			writeBody(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
 		}
 	})
-	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}); err != nil || got.InstanceID != "V2" {
+	image := LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}
+	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", image); err != nil || got.InstanceID != "V2" {
 		t.Errorf("after a 412 for the secrets version: %+v %v", got, err)
 	}
 	requests.Store(0)
@@ -280,7 +290,8 @@ func TestUpdate412(t *testing.T) {
 		requests.Add(1)
 		writeError(w, http.StatusPreconditionFailed, `{"error":"current_version V1 does not match the machine's version V3"}`)
 	})
-	if _, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{CurrentVersion: "V1"}); statusOf(err) != 412 || requests.Load() != 1 {
+	_, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{CurrentVersion: "V1"})
+	if statusOf(err) != 412 || requests.Load() != 1 {
 		t.Errorf("version mismatch: %v after %d requests", err, requests.Load())
 	}
 }
@@ -301,7 +312,7 @@ func TestUpdateRequest(t *testing.T) {
 			string(body["current_version"]) != `"V1"` || string(body["skip_launch"]) != "true" {
 			t.Errorf("body %v", body)
 		}
-		io.WriteString(w, `{"id":"m/1","instance_id":"V2","state":"stopped","config":{"image":"x"},"checks":[
+		writeBody(w, `{"id":"m/1","instance_id":"V2","state":"stopped","config":{"image":"x"},"checks":[
 			{"name":"bg_deployments_compat_1","status":"passing"},{"name":"http","status":"critical","output":"refused"}]}`)
 	})
 	got, err := c.UpdateMachine(context.Background(), "my-app", "m/1", "n0nce", LaunchMachineInput{
@@ -322,7 +333,8 @@ func TestCreateIsNotRetriedAfterALostAnswer(t *testing.T) {
 		requests.Add(1)
 		dropConnection(t, w)
 	})
-	if _, err := c.CreateMachine(context.Background(), "a", LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}); err == nil || requests.Load() != 1 {
+	image := LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}
+	if _, err := c.CreateMachine(context.Background(), "a", image); err == nil || requests.Load() != 1 {
 		t.Errorf("create: %v after %d requests", err, requests.Load())
 	}
 }
@@ -341,11 +353,11 @@ func TestWaitLoopsPastTheCap(t *testing.T) {
 		mu.Unlock()
 		// The wait blocks for its timeout before a 408.
 		if status == 408 {
-			sleeps.sleep(r.Context(), 60*time.Second)
+			_ = sleeps.sleep(r.Context(), 60*time.Second) // recorded; a request gone is answered all the same
 			writeError(w, 408, `{"error":"deadline_exceeded"}`)
 			return
 		}
-		io.WriteString(w, `{"ok":true}`)
+		writeBody(w, `{"ok":true}`)
 	})
 	sleeps = rec
 	if err := c.WaitMachine(context.Background(), "a", "m1", "V2", "started", 5*time.Minute); err != nil {
@@ -363,12 +375,13 @@ func TestWaitLoopsPastTheCap(t *testing.T) {
 		queries = append(queries, r.URL.Query().Get("timeout"))
 		mu.Unlock()
 		seconds := map[string]time.Duration{"60": 60 * time.Second, "40": 40 * time.Second}[r.URL.Query().Get("timeout")]
-		sleeps.sleep(r.Context(), seconds)
+		_ = sleeps.sleep(r.Context(), seconds) // recorded; a request gone is answered all the same
 		writeError(w, 408, `{"error":"deadline_exceeded"}`)
 	})
 	sleeps = rec2
 	err := c2.WaitMachine(context.Background(), "a", "m1", "", "started", 100*time.Second)
-	if !IsWaitTimeout(err) || !strings.Contains(err.Error(), `machine m1 of app "a" did not reach state "started" within 1m40s`) {
+	if !IsWaitTimeout(err) ||
+		!strings.Contains(err.Error(), `machine m1 of app "a" did not reach state "started" within 1m40s`) {
 		t.Errorf("err %v", err)
 	}
 	if strings.Join(queries, ",") != "60,40" {
@@ -385,32 +398,42 @@ func TestMachineKinds(t *testing.T) {
 		group, checkCount string
 	}{
 		{name: "app", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"app"}`, active: true},
-		{name: "release command", state: "stopped", metadata: `{"fly_process_group":"fly_app_release_command"}`, release: true, active: true},
-		{name: "old release command", state: "started", metadata: `{"process_group":"release_command"}`, release: true, active: true},
-		{name: "console", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"fly_app_console"}`, console: true, active: true},
+		{name: "release command", state: "stopped", metadata: `{"fly_process_group":"fly_app_release_command"}`,
+			release: true, active: true},
+		{name: "old release command", state: "started", metadata: `{"process_group":"release_command"}`,
+			release: true, active: true},
+		{name: "console", state: "started", metadata: `{"fly_platform_version":"v2","fly_process_group":"fly_app_console"}`,
+			console: true, active: true},
 		{name: "console of apps v1", state: "started", metadata: `{"fly_process_group":"fly_app_console"}`, active: true},
 		{name: "destroyed", state: "destroyed", metadata: `{}`},
 		{name: "destroying", state: "destroying", metadata: `null`},
 	} {
 		m := Machine{State: tt.state, Config: MachineConfig(`{"image":"x","metadata":` + tt.metadata + `}`)}
 		if m.IsReleaseCommandMachine() != tt.release || m.IsFlyAppsConsole() != tt.console || m.IsActive() != tt.active {
-			t.Errorf("%s: release %v console %v active %v", tt.name, m.IsReleaseCommandMachine(), m.IsFlyAppsConsole(), m.IsActive())
+			t.Errorf("%s: release %v console %v active %v",
+				tt.name, m.IsReleaseCommandMachine(), m.IsFlyAppsConsole(), m.IsActive())
 		}
 	}
 }
 
 func TestMachineConfigWithMetadata(t *testing.T) {
-	in := MachineConfig(`{"image":"x","env":{"B":"1","A":"2"},"metadata":{"fly_process_group":"app","n":"1"},"services":[{"checks":[{}]}],"checks":{"a":{}}}`)
+	in := MachineConfig(`{"image":"x","env":{"B":"1","A":"2"},"metadata":{"fly_process_group":"app","n":"1"},` +
+		`"services":[{"checks":[{}]}],"checks":{"a":{}}}`)
 	out, err := in.WithMetadata("edgesecrets_secrets_version", "7")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if md := out.Metadata(); md["edgesecrets_secrets_version"] != "7" || md["fly_process_group"] != "app" || md["n"] != "1" {
+	if md := out.Metadata(); md["edgesecrets_secrets_version"] != "7" || md["fly_process_group"] != "app" ||
+		md["n"] != "1" {
 		t.Errorf("metadata %v", md)
 	}
 	var before, after map[string]json.RawMessage
-	json.Unmarshal(in, &before)
-	json.Unmarshal(out, &after)
+	if err := json.Unmarshal(in, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out, &after); err != nil {
+		t.Fatal(err)
+	}
 	for key, value := range before {
 		if key != "metadata" && string(after[key]) != string(value) {
 			t.Errorf("%s changed: %s -> %s", key, value, after[key])

@@ -136,7 +136,9 @@ func tellReads(reads []*readCall) func(time.Duration, string) {
 // minVersion names set the secret (zero if unknown). A secret the listing does not show is
 // gone, unless the caller has no version to go by (an import): then a listing a read lag later
 // decides, as a GET's 404 is retried for the read lag.
-func (c *Client) listedSecret(ctx context.Context, op, app, name string, minVersion int64, written time.Time) (Secret, error) {
+func (c *Client) listedSecret(
+	ctx context.Context, op, app, name string, minVersion int64, written time.Time,
+) (Secret, error) {
 	if _, err := secretPath(op, app, name); err != nil {
 		return Secret{}, err
 	}
@@ -179,7 +181,9 @@ func (c *Client) listedSecrets(ctx context.Context, app string, minVersion int64
 // Fly has no conditional delete, so another process may have unset a secret it did not see
 // this write take over. The caller writes those again (and confirms again). A secret holding
 // another digest was written by someone since: it is reported in changed, and left.
-func (o *Op) Confirm(ctx context.Context, at time.Time, version int64, written map[string]Secret) (gone, changed []string, err error) {
+func (o *Op) Confirm(
+	ctx context.Context, at time.Time, version int64, written map[string]Secret,
+) (gone, changed []string, err error) {
 	if len(written) == 0 {
 		return nil, nil, nil
 	}

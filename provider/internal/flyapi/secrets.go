@@ -80,7 +80,9 @@ func (c *Client) GetSecret(ctx context.Context, app, name string, minVersion int
 // listing that shows the secret updated then or later is recent enough, whatever version it
 // asked for: a refresh of secrets written in many versions then costs one listing of the app,
 // with no wait for the read lag.
-func (c *Client) GetSecretWritten(ctx context.Context, app, name string, minVersion int64, written time.Time) (Secret, error) {
+func (c *Client) GetSecretWritten(
+	ctx context.Context, app, name string, minVersion int64, written time.Time,
+) (Secret, error) {
 	op := fmt.Sprintf("get secret %q on app %q", name, app)
 	if c.coordinated {
 		return c.listedSecret(ctx, op, app, name, minVersion, written)
@@ -140,7 +142,8 @@ func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSec
 		secretJSON
 		versionJSON
 	}
-	req := request{op: op, app: app, action: "set", method: http.MethodPost, path: path, body: body, secrets: []string{value}}
+	req := request{op: op, app: app, action: "set", method: http.MethodPost, path: path, body: body,
+		secrets: []string{value}}
 	if err := c.do(ctx, req, &out); err != nil {
 		return SetSecretResponse{}, err
 	}
@@ -152,7 +155,9 @@ func (c *Client) SetSecret(ctx context.Context, app, name, value string) (SetSec
 // the secret, a nil value unsets it.
 // POST /v1/apps/{app}/secrets {"values":{"A":"x","B":null}} -> 200 {"secrets":[...],"version":N}
 // It is a call of its own, around the app's desk: resources write through Op.Write.
-func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[string]*string) (UpdateSecretsResponse, error) {
+func (c *Client) UpdateSecrets(
+	ctx context.Context, app string, values map[string]*string,
+) (UpdateSecretsResponse, error) {
 	res, err := c.updateSecrets(ctx, app, values, request{})
 	if err == nil {
 		c.wrote(app, res.Version)
@@ -161,7 +166,9 @@ func (c *Client) UpdateSecrets(ctx context.Context, app string, values map[strin
 }
 
 // updateSecrets is one bulk write; base carries the batch's pacing and listeners.
-func (c *Client) updateSecrets(ctx context.Context, app string, values map[string]*string, base request) (UpdateSecretsResponse, error) {
+func (c *Client) updateSecrets(
+	ctx context.Context, app string, values map[string]*string, base request,
+) (UpdateSecretsResponse, error) {
 	op := updateOp(app, values)
 	path, err := secretsPath(op, app)
 	if err != nil {
@@ -184,7 +191,8 @@ func (c *Client) updateSecrets(ctx context.Context, app string, values map[strin
 		versionJSON
 	}
 	req := base
-	req.op, req.app, req.action, req.method, req.path, req.body, req.secrets = op, app, actionBulkWrite, http.MethodPost, path, body, secrets
+	req.op, req.app, req.action, req.method = op, app, actionBulkWrite, http.MethodPost
+	req.path, req.body, req.secrets = path, body, secrets
 	if err := c.do(ctx, req, &out); err != nil {
 		return UpdateSecretsResponse{}, err
 	}
@@ -202,7 +210,8 @@ func (c *Client) DeleteSecret(ctx context.Context, app, name string) (version in
 		return 0, err
 	}
 	var out versionJSON
-	if err := c.do(ctx, request{op: op, app: app, action: "delete", method: http.MethodDelete, path: path}, &out); err != nil {
+	req := request{op: op, app: app, action: "delete", method: http.MethodDelete, path: path}
+	if err := c.do(ctx, req, &out); err != nil {
 		return 0, err
 	}
 	c.wrote(app, out.version())
@@ -217,7 +226,8 @@ var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // existing secrets must stay readable and deletable whatever their names.
 func ValidateSecretName(name string) error {
 	if !secretNamePattern.MatchString(name) {
-		return fmt.Errorf("fly: %q is not a valid secret name: use letters, digits and underscores, not starting with a digit", name)
+		return fmt.Errorf("fly: %q is not a valid secret name: use letters, digits and underscores, "+
+			"not starting with a digit", name)
 	}
 	return nil
 }

@@ -56,8 +56,9 @@ func mustTime(t *testing.T, s string) time.Time {
 func TestListSecrets(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		checkRequest(t, r, http.MethodGet, "/v1/apps/my-app/secrets", false)
-		io.WriteString(w, `{"secrets":[
-			{"name":"A","digest":"0123456789abcdef","created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:06.5+02:00"},
+		writeBody(w, `{"secrets":[
+			{"name":"A","digest":"0123456789abcdef",
+				"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:06.5+02:00"},
 			{"name":"B","digest":"fedcba9876543210","created_at":"2025-01-02T03:04:05.123456","updated_at":null}]}`)
 	})
 	got, err := c.ListSecrets(context.Background(), "my-app", 0)
@@ -82,7 +83,7 @@ func TestListSecrets(t *testing.T) {
 
 func TestListSecretsEmpty(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"secrets":[]}`)
+		writeBody(w, `{"secrets":[]}`)
 	})
 	got, err := c.ListSecrets(context.Background(), "my-app", 0)
 	if err != nil || got == nil || len(got) != 0 {
@@ -93,7 +94,7 @@ func TestListSecretsEmpty(t *testing.T) {
 func TestGetSecret(t *testing.T) {
 	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		checkRequest(t, r, http.MethodGet, "/v1/apps/my-app/secrets/DATABASE_URL", false)
-		io.WriteString(w, `{"name":"DATABASE_URL","digest":"0123456789abcdef",`+
+		writeBody(w, `{"name":"DATABASE_URL","digest":"0123456789abcdef",`+
 			`"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-03-04T05:06:07Z"}`)
 	})
 	got, err := c.GetSecret(context.Background(), "my-app", "DATABASE_URL", 0)
@@ -118,7 +119,7 @@ func TestSetSecret(t *testing.T) {
 			t.Errorf("request body = %v, want %v", body, want)
 		}
 		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, `{"name":"DATABASE_URL","digest":"0123456789abcdef",`+
+		writeBody(w, `{"name":"DATABASE_URL","digest":"0123456789abcdef",`+
 			`"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z","version":12}`)
 	})
 	got, err := c.SetSecret(context.Background(), "my-app", "DATABASE_URL", "postgres://u:p@h/db")
@@ -151,7 +152,7 @@ func TestUpdateSecrets(t *testing.T) {
 		if v, ok := body.Values["B"]; !ok || v != nil {
 			t.Errorf("request body = %s, want B: null", raw)
 		}
-		io.WriteString(w, `{"secrets":[{"name":"A","digest":"0123456789abcdef",`+
+		writeBody(w, `{"secrets":[{"name":"A","digest":"0123456789abcdef",`+
 			`"created_at":"2025-01-02T03:04:05Z","updated_at":"2025-01-02T03:04:05Z"}],"version":13}`)
 	})
 	x := "x"
@@ -159,7 +160,8 @@ func TestUpdateSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 13 || len(got.Secrets) != 1 || got.Secrets[0].Name != "A" || got.Secrets[0].Digest != "0123456789abcdef" {
+	if got.Version != 13 || len(got.Secrets) != 1 || got.Secrets[0].Name != "A" ||
+		got.Secrets[0].Digest != "0123456789abcdef" {
 		t.Errorf("UpdateSecrets = %+v", got)
 	}
 }
@@ -169,7 +171,7 @@ func TestUpdateSecretsNilMapSendsEmptyObject(t *testing.T) {
 		if got := string(readBody(t, r)); got != `{"values":{}}` {
 			t.Errorf("request body = %s", got)
 		}
-		io.WriteString(w, `{"secrets":[],"version":4}`)
+		writeBody(w, `{"secrets":[],"version":4}`)
 	})
 	if _, err := c.UpdateSecrets(context.Background(), "my-app", nil); err != nil {
 		t.Fatal(err)
@@ -182,7 +184,7 @@ func TestDeleteSecret(t *testing.T) {
 		if body := readBody(t, r); len(body) != 0 {
 			t.Errorf("DELETE sent a body: %q", body)
 		}
-		io.WriteString(w, `{"version":14}`)
+		writeBody(w, `{"version":14}`)
 	})
 	version, err := c.DeleteSecret(context.Background(), "my-app", "OLD_KEY")
 	if err != nil || version != 14 {
@@ -206,7 +208,7 @@ func TestVersionFieldSpellings(t *testing.T) {
 	for _, tt := range tests {
 		body := tt.body
 		c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, body)
+			writeBody(w, body)
 		})
 		got, err := c.DeleteSecret(context.Background(), "my-app", "A")
 		if err != nil || got != tt.want {
@@ -220,7 +222,7 @@ func TestPathSegmentsAreEscaped(t *testing.T) {
 		if got, want := r.URL.EscapedPath(), "/v1/apps/my%20app/secrets/a%2Fb%3Fc"; got != want {
 			t.Errorf("path = %s, want %s", got, want)
 		}
-		io.WriteString(w, `{"name":"a/b?c"}`)
+		writeBody(w, `{"name":"a/b?c"}`)
 	})
 	if _, err := c.GetSecret(context.Background(), "my app", "a/b?c", 0); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package flyapi
 
 import (
-	"strings"
 	"sync"
 	"time"
 
@@ -164,12 +163,4 @@ func (s *Shared) lastWrite(baseURL, app string) (version int64, at time.Time) {
 func (c *Client) KnownVersion(app string) int64 {
 	version, _ := c.shared.lastWrite(c.baseURL, app)
 	return version
-}
-
-func normalizeBaseURL(baseURL string) string {
-	baseURL = strings.TrimRight(strings.TrimSpace(baseURL), "/")
-	if baseURL == "" {
-		return DefaultBaseURL
-	}
-	return baseURL
 }

@@ -27,7 +27,8 @@ type Op struct {
 // Begin enters an operation on app that may write its secrets, and may reach the other stages
 // (a deploy); id is its resource's URN ("" for none), which consumes its announcement.
 func (c *Client) Begin(app, id string, stages ...coalesce.Stage) *Op {
-	return &Op{c: c, app: app, flight: c.shared.InFlight.EnterAs(deskKey(c.baseURL, app), id, append(stages, StageWrite)...)}
+	flight := c.shared.InFlight.EnterAs(deskKey(c.baseURL, app), id, append(stages, StageWrite)...)
+	return &Op{c: c, app: app, flight: flight}
 }
 
 // AnnounceBound bounds how long an announced operation is waited for: the engine starts an
@@ -285,7 +286,9 @@ func (w *writeCall) decide(app string, snap *snapshot, setByOthers map[string]bo
 // leaveReason says why an Unset change must not apply ("" when it may): the secret is gone,
 // another resource of the program writes or declares it, or it was written since the owner's
 // last write.
-func (w *writeCall) leaveReason(ch Change, snap *snapshot, setByOthers map[string]bool, keep func(string) string) string {
+func (w *writeCall) leaveReason(
+	ch Change, snap *snapshot, setByOthers map[string]bool, keep func(string) string,
+) string {
 	if setByOthers[ch.Name] {
 		return "another resource of this program writes it now"
 	}

@@ -145,13 +145,15 @@ func (d *Deployer) Deploy(ctx context.Context, client *flyapi.Client, req Reques
 		return Result{}, fmt.Errorf("fly: deploy: %w: app is empty", flyapi.ErrInvalidArgument)
 	}
 	if req.Version < 1 {
-		return Result{}, fmt.Errorf("fly: deploy app %q: %w: secrets version %d (versions start at 1)", req.App, flyapi.ErrInvalidArgument, req.Version)
+		return Result{}, fmt.Errorf("fly: deploy app %q: %w: secrets version %d (versions start at 1)",
+			req.App, flyapi.ErrInvalidArgument, req.Version)
 	}
 	if req.Strategy == "" {
 		req.Strategy = Rolling
 	}
 	if req.Strategy != Rolling && req.Strategy != Immediate {
-		return Result{}, fmt.Errorf("fly: deploy app %q: %w: strategy %q (want rolling or immediate)", req.App, flyapi.ErrInvalidArgument, req.Strategy)
+		return Result{}, fmt.Errorf("fly: deploy app %q: %w: strategy %q (want rolling or immediate)",
+			req.App, flyapi.ErrInvalidArgument, req.Strategy)
 	}
 	if req.MachineTimeout <= 0 {
 		req.MachineTimeout = DefaultMachineTimeout

@@ -36,9 +36,15 @@ func newEnv(t *testing.T, n int, opts emulator.Options) *env {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	t.Cleanup(func() { ts.Close(); srv.Close() })
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	client := flyapi.New(ts.URL, emulator.DefaultFlyToken, flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())))
-	return &env{t: t, url: ts.URL, srv: srv, client: client, d: New(Options{MaxGather: time.Hour, HealthPoll: 100 * time.Millisecond})}
+	d := New(Options{MaxGather: time.Hour, HealthPoll: 100 * time.Millisecond})
+	return &env{t: t, url: ts.URL, srv: srv, client: client, d: d}
 }
 
 // write sets a secret and returns the app's version.
@@ -98,7 +104,8 @@ func (e *env) addMachine(metadata string, stopped bool) string {
 		e.t.Fatal(err)
 	}
 	if stopped {
-		if _, err := e.client.UpdateMachine(ctx, "demo", m.ID, "", flyapi.LaunchMachineInput{Config: m.Config, SkipLaunch: true}); err != nil {
+		stop := flyapi.LaunchMachineInput{Config: m.Config, SkipLaunch: true}
+		if _, err := e.client.UpdateMachine(ctx, "demo", m.ID, "", stop); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -133,7 +140,8 @@ func TestRollingDeploy(t *testing.T) {
 	}
 	after := e.machines()
 	for _, m := range before[:3] {
-		if got := summaryOf(after, m.ID); got.State != "started" || got.SecretsVersion != uint64(version) || got.Restarts != 1 || got.Leased {
+		if got := summaryOf(after, m.ID); got.State != "started" || got.SecretsVersion != uint64(version) ||
+			got.Restarts != 1 || got.Leased {
 			t.Errorf("started machine after the rollout: %+v", got)
 		}
 	}
@@ -191,7 +199,8 @@ func TestRollingDeploy(t *testing.T) {
 func TestImmediateDeploy(t *testing.T) {
 	e := newEnv(t, 4, emulator.Options{})
 	version := e.write("A")
-	if _, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version, Strategy: Immediate}); err != nil {
+	req := Request{App: "demo", Version: version, Strategy: Immediate}
+	if _, err := e.d.Deploy(context.Background(), e.client, req); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range e.machines() {
@@ -213,9 +222,11 @@ func TestFailingMachineStopsTheRollout(t *testing.T) {
 	if err := e.srv.Fly().FailNextUpdate("demo", ids[1].ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version, MachineTimeout: 3 * time.Second})
+	_, err := e.d.Deploy(context.Background(), e.client,
+		Request{App: "demo", Version: version, MachineTimeout: 3 * time.Second})
 	var rollout *RolloutError
-	if !errors.As(err, &rollout) || len(rollout.Failed) != 1 || rollout.Failed[0].MachineID != ids[1].ID || rollout.Done != 1 || rollout.Total != 3 {
+	if !errors.As(err, &rollout) || len(rollout.Failed) != 1 || rollout.Failed[0].MachineID != ids[1].ID ||
+		rollout.Done != 1 || rollout.Total != 3 {
 		t.Fatalf("err %v", err)
 	}
 	for _, want := range []string{
@@ -235,7 +246,8 @@ func TestFailingMachineStopsTheRollout(t *testing.T) {
 	}
 
 	progress := &progressLog{}
-	if _, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version, Progress: progress.add}); err != nil {
+	rerun := Request{App: "demo", Version: version, Progress: progress.add}
+	if _, err := e.d.Deploy(context.Background(), e.client, rerun); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range e.machines() {
@@ -256,8 +268,10 @@ func TestUnhealthyMachineTimesOut(t *testing.T) {
 	if err := e.srv.Fly().FailChecks("demo", ids[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version, MachineTimeout: 2 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "machine "+ids[0].ID+": waiting for its health checks: not passing after 2s: 0/1 passing, alive critical") {
+	_, err := e.d.Deploy(context.Background(), e.client,
+		Request{App: "demo", Version: version, MachineTimeout: 2 * time.Second})
+	want := "machine " + ids[0].ID + ": waiting for its health checks: not passing after 2s: 0/1 passing, alive critical"
+	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("err %v", err)
 	}
 	if l := e.leases(); l.Held != 0 {
@@ -351,7 +365,8 @@ func TestDeployDuringARollout(t *testing.T) {
 func TestRolloutThroughFaults(t *testing.T) {
 	e := newEnv(t, 3, emulator.Options{LostResponseRate: 0.25, FailRate: 0.1, Seed: 7})
 	e.client = flyapi.New(e.url, emulator.DefaultFlyToken,
-		flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())), flyapi.WithRetries(time.Minute, 50*time.Millisecond, 400*time.Millisecond))
+		flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())),
+		flyapi.WithRetries(time.Minute, 50*time.Millisecond, 400*time.Millisecond))
 	version := e.write("A")
 	if _, err := e.d.Deploy(context.Background(), e.client, Request{App: "demo", Version: version}); err != nil {
 		t.Fatal(err)
@@ -406,7 +421,8 @@ func TestRequestChecks(t *testing.T) {
 
 func TestEligible(t *testing.T) {
 	config := func(group string) flyapi.MachineConfig {
-		return flyapi.MachineConfig(`{"image":"x","metadata":{"fly_platform_version":"v2","fly_process_group":"` + group + `"}}`)
+		return flyapi.MachineConfig(`{"image":"x","metadata":{"fly_platform_version":"v2",` +
+			`"fly_process_group":"` + group + `"}}`)
 	}
 	var got []string
 	for _, m := range []flyapi.Machine{

@@ -85,18 +85,20 @@ func (e *RolloutError) Error() string {
 	for _, f := range e.Failed {
 		ids = append(ids, f.MachineID)
 	}
-	fmt.Fprintf(&b, "fly: deploying secrets version %d to app %q stopped at machine %s: ", e.Version, e.App, strings.Join(ids, ", "))
+	fmt.Fprintf(&b, "fly: deploying secrets version %d to app %q stopped at machine %s: ",
+		e.Version, e.App, strings.Join(ids, ", "))
 	for i, f := range e.Failed {
 		if i > 0 {
 			b.WriteString("; ")
 		}
 		b.WriteString(f.Error())
 	}
-	fmt.Fprintf(&b, ". %d of %d machines run secrets version %d now; the others keep their old secrets until the next rollout. ",
-		e.Done, e.Total, e.Version)
+	fmt.Fprintf(&b, ". %d of %d machines run secrets version %d now; "+
+		"the others keep their old secrets until the next rollout. ", e.Done, e.Total, e.Version)
 	first := e.Failed[0].MachineID
-	fmt.Fprintf(&b, "Inspect the machine with `fly machine status %s -a %s` (and `fly logs -a %s --machine %s`), fix what stops it, "+
-		"then run `pulumi up` again: the rollout resumes with the machines not yet on version %d.", first, e.App, e.App, first, e.Version)
+	fmt.Fprintf(&b, "Inspect the machine with `fly machine status %s -a %s` (and `fly logs -a %s --machine %s`), "+
+		"fix what stops it, then run `pulumi up` again: the rollout resumes with the machines not yet on version %d.",
+		first, e.App, e.App, first, e.Version)
 	return b.String()
 }
 
@@ -140,7 +142,8 @@ func (d *Deployer) roll(ctx context.Context, r *rollout) (Result, error) {
 		d.say(r, "app %s: all %d machines run secrets version %d already", r.app, len(all), r.version)
 		return report(), nil
 	}
-	d.say(r, "app %s: deploying secrets version %d to %d of %d machines (%s)", r.app, r.version, len(todo), len(all), r.strategy)
+	d.say(r, "app %s: deploying secrets version %d to %d of %d machines (%s)",
+		r.app, r.version, len(todo), len(all), r.strategy)
 
 	var mu sync.Mutex
 	var failed []*MachineError
@@ -189,7 +192,9 @@ func (d *Deployer) roll(ctx context.Context, r *rollout) (Result, error) {
 }
 
 // deployMachine is one machine's turn, bounded by the rollout's machine timeout.
-func (d *Deployer) deployMachine(ctx context.Context, r *rollout, m flyapi.Machine, label string) (Machine, *MachineError) {
+func (d *Deployer) deployMachine(
+	ctx context.Context, r *rollout, m flyapi.Machine, label string,
+) (Machine, *MachineError) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	done, merr := d.leaseAndUpdate(ctx, r, m, label)
@@ -201,13 +206,16 @@ func (d *Deployer) deployMachine(ctx context.Context, r *rollout, m flyapi.Machi
 
 // leaseAndUpdate takes the machine's lease, updates it and waits for it, and releases the
 // lease whatever happened.
-func (d *Deployer) leaseAndUpdate(ctx context.Context, r *rollout, m flyapi.Machine, label string) (Machine, *MachineError) {
+func (d *Deployer) leaseAndUpdate(
+	ctx context.Context, r *rollout, m flyapi.Machine, label string,
+) (Machine, *MachineError) {
 	d.say(r, "%s: taking its lease", label)
 	lease, err := r.client.AcquireLease(ctx, r.app, m.ID, d.opts.LeaseTTL)
 	if err != nil {
 		return Machine{}, &MachineError{MachineID: m.ID, Step: "taking its lease", Err: err}
 	}
-	l := &heldLease{client: r.client, app: r.app, id: m.ID, nonce: lease.Nonce, ttl: d.opts.LeaseTTL, refreshed: time.Now()}
+	l := &heldLease{client: r.client, app: r.app, id: m.ID, nonce: lease.Nonce, ttl: d.opts.LeaseTTL,
+		refreshed: time.Now()}
 	done, merr := d.updateLeased(ctx, r, m, lease, l, label)
 	if err := l.release(); err != nil {
 		note := fmt.Errorf("releasing its lease: %w (it expires by itself within %v)", err, d.opts.LeaseTTL)
@@ -220,7 +228,9 @@ func (d *Deployer) leaseAndUpdate(ctx context.Context, r *rollout, m flyapi.Mach
 }
 
 // updateLeased updates the leased machine and waits for it.
-func (d *Deployer) updateLeased(ctx context.Context, r *rollout, m flyapi.Machine, lease flyapi.Lease, l *heldLease, label string) (Machine, *MachineError) {
+func (d *Deployer) updateLeased(
+	ctx context.Context, r *rollout, m flyapi.Machine, lease flyapi.Lease, l *heldLease, label string,
+) (Machine, *MachineError) {
 	fail := func(step string, err error) (Machine, *MachineError) {
 		return Machine{}, &MachineError{MachineID: m.ID, Step: step, Err: err}
 	}
@@ -238,7 +248,9 @@ func (d *Deployer) updateLeased(ctx context.Context, r *rollout, m flyapi.Machin
 		}
 	}
 	if len(m.Config) == 0 {
-		return fail("reading its config", fmt.Errorf("Fly.io does not have the machine's full config (host status %q)", m.HostStatus))
+		//nolint:staticcheck // "Fly.io" is a proper noun
+		return fail("reading its config",
+			fmt.Errorf("Fly.io does not have the machine's full config (host status %q)", m.HostStatus))
 	}
 	config, err := m.Config.WithMetadata(MetadataSecretsVersion, strconv.FormatInt(r.version, 10))
 	if err != nil {
@@ -294,7 +306,9 @@ func (d *Deployer) updateLeased(ctx context.Context, r *rollout, m flyapi.Machin
 // waitHealthy waits until the machine's health checks pass, when its config defines any (as
 // flyctl: at least one check reported, and all passing). It tells the count as it changes, and
 // at least every ten seconds.
-func (d *Deployer) waitHealthy(ctx context.Context, r *rollout, id string, configured int, l *heldLease, label string) (string, error) {
+func (d *Deployer) waitHealthy(
+	ctx context.Context, r *rollout, id string, configured int, l *heldLease, label string,
+) (string, error) {
 	state := flyapi.MachineStateStarted
 	if configured == 0 {
 		return state, nil

@@ -160,7 +160,8 @@ func secretSafe[I any](inputs property.Map, failures []p.CheckFailure) []p.Check
 	for i, f := range failures {
 		top, _, _ := strings.Cut(f.Property, "[")
 		v, given := inputs.GetOk(top)
-		if f.Property == "" || !(slices.Contains(secret, top) || (given && (v.Secret() || v.HasSecrets()))) {
+		concernsSecret := slices.Contains(secret, top) || (given && (v.Secret() || v.HasSecrets()))
+		if f.Property == "" || !concernsSecret {
 			continue
 		}
 		reason := f.Reason

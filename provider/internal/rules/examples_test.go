@@ -9,7 +9,8 @@ import (
 func TestExamplesReadsTheBlocksTheGeneratorsSee(t *testing.T) {
 	doc := Doc("\nProse.\n\n```go\nnot an example\n```\n\n" +
 		"{{% examples %}}\n## Example Usage\n\n" +
-		"{{% example %}}\n### First\n\n```typescript\nts();\n```\n\n```go\none()\n```\n\n```go\ntwo()\n```\n{{% /example %}}\n\n" +
+		"{{% example %}}\n### First\n\n```typescript\nts();\n```\n\n" +
+		"```go\none()\n```\n\n```go\ntwo()\n```\n{{% /example %}}\n\n" +
 		"{{% example %}}\nNo heading.\n\n```yaml\nname: x\n```\n{{% /example %}}\n" +
 		"{{% /examples %}}\n\n" +
 		// Outside any examples section, and misspelt: neither is an example to the generators.
