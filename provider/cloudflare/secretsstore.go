@@ -134,7 +134,8 @@ func (a *SecretsStoreArgs) Annotate(an infer.Annotator) {
 		"that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting "+
 		"anything.")
 	an.Describe(&a.Secrets, "Secrets managed inline: a map of secret name to value, created with the "+
-		"`workers` scope. Removing an entry deletes that secret.")
+		"`workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is "+
+		"unchanged and no resource declares it (so a move to a Secret loses nothing).")
 }
 
 func (s *SecretsStoreState) Annotate(a infer.Annotator) {

@@ -151,8 +151,10 @@ func TestContextOfCallersThatTimedOutSaysDeadline(t *testing.T) {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Errorf("ended with %v, want the deadline", ctx.Err())
 	}
-	if a.Err() == nil || b.Err() == nil {
-		t.Error("ended before its callers")
+	// Not before the latest caller's deadline (b's timer may fire a moment after ctx's: both
+	// are due at one instant).
+	if latest, _ := b.Deadline(); time.Now().Before(latest) {
+		t.Error("ended before its callers' deadlines")
 	}
 }
 

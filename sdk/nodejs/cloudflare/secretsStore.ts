@@ -204,7 +204,7 @@ export interface SecretsStoreArgs {
      */
     name?: pulumi.Input<string | undefined>;
     /**
-     * Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+     * Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
      */
     secrets?: pulumi.Input<{[key: string]: pulumi.Input<string>} | undefined>;
 }

@@ -163,7 +163,7 @@ type secretsStoreArgs struct {
 	Delete *bool `pulumi:"delete"`
 	// Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
 	Name *string `pulumi:"name"`
-	// Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+	// Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
 	Secrets map[string]string `pulumi:"secrets"`
 }
 
@@ -179,7 +179,7 @@ type SecretsStoreArgs struct {
 	Delete pulumi.BoolPtrInput
 	// Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
 	Name pulumi.StringPtrInput
-	// Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+	// Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
 	Secrets pulumi.StringMapInput
 }
 

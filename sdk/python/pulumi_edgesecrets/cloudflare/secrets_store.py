@@ -33,7 +33,7 @@ class SecretsStoreArgs:
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
         :param pulumi.Input[_builtins.str] name: Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
         """
         if account_id is not None:
             pulumi.set(__self__, "account_id", account_id)
@@ -116,7 +116,7 @@ class SecretsStoreArgs:
     @pulumi.getter
     def secrets(self) -> pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]]:
         """
-        Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+        Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
         """
         return pulumi.get(self, "secrets")
 
@@ -183,7 +183,7 @@ class SecretsStore(pulumi.CustomResource):
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this store only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.bool] delete: Whether destroying the resource deletes the store in Cloudflare. Default: `true` for a store this resource created, `false` for one that existed before (adopted, the account's default store, or imported). With `false` Pulumi forgets the store and Cloudflare keeps it; a store this resource created keeps its inline secrets too, while one that existed before loses the inline secrets this resource made. A store that still holds secrets this resource does not manage is never deleted: the destroy fails before deleting anything.
         :param pulumi.Input[_builtins.str] name: Store name. Defaults to `default_secrets_store`, the store Cloudflare creates first. Changing it replaces the store.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry deletes that secret.
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: Secrets managed inline: a map of secret name to value, created with the `workers` scope. Removing an entry releases that secret: the next `pulumi up` deletes it if it is unchanged and no resource declares it (so a move to a Secret loses nothing).
         """
         ...
     @overload

@@ -190,7 +190,7 @@ class FlyAppSecrets(pulumi.CustomResource):
         """
         All the secrets of a Fly.io app (or those under a key template) as one resource. Every change, removals included, is one bulk write (`POST /v1/apps/{app}/secrets`): one new secrets version, one restart when the app is deployed, and no rate-limit pain for an app with many secrets.
 
-        Keys removed from `secrets` are unset, judged from what this resource last wrote (its state), never from the new inputs alone. With `prune: true`, secrets of the app that match `keyTemplate` (or all of the app's secrets, without a template) and that neither this resource nor another resource of the same program declares are unset too, as Infisical's "overwrite destination" does.
+        Keys removed from `secrets` are unset, judged from what this resource last wrote (its state), never from the new inputs alone. With `prune: true`, secrets of the app inside the prune scope are unset too, as Infisical's "overwrite destination" does: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets that were there before this resource took the scope over are unset, each named in the preview; a key that another resource of the program declares inside the scope is refused at preview (one key, one owner).
 
         A key that already exists on the app is taken over only with `adopt: true`; a key written since this resource last wrote it (by another stack, resource or person) is left in place when it is removed or the resource is destroyed, with a warning.
 
@@ -199,7 +199,7 @@ class FlyAppSecrets(pulumi.CustomResource):
         ## Example Usage
         ### An app's production secrets under a key template, deployed
 
-        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app left over from before (added by hand or by an earlier program) is unset in the same call, and named in the preview; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
 
         ```python
         import pulumi
@@ -257,7 +257,7 @@ class FlyAppSecrets(pulumi.CustomResource):
         """
         All the secrets of a Fly.io app (or those under a key template) as one resource. Every change, removals included, is one bulk write (`POST /v1/apps/{app}/secrets`): one new secrets version, one restart when the app is deployed, and no rate-limit pain for an app with many secrets.
 
-        Keys removed from `secrets` are unset, judged from what this resource last wrote (its state), never from the new inputs alone. With `prune: true`, secrets of the app that match `keyTemplate` (or all of the app's secrets, without a template) and that neither this resource nor another resource of the same program declares are unset too, as Infisical's "overwrite destination" does.
+        Keys removed from `secrets` are unset, judged from what this resource last wrote (its state), never from the new inputs alone. With `prune: true`, secrets of the app inside the prune scope are unset too, as Infisical's "overwrite destination" does: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole app is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets that were there before this resource took the scope over are unset, each named in the preview; a key that another resource of the program declares inside the scope is refused at preview (one key, one owner).
 
         A key that already exists on the app is taken over only with `adopt: true`; a key written since this resource last wrote it (by another stack, resource or person) is left in place when it is removed or the resource is destroyed, with a warning.
 
@@ -266,7 +266,7 @@ class FlyAppSecrets(pulumi.CustomResource):
         ## Example Usage
         ### An app's production secrets under a key template, deployed
 
-        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app, added by hand or left over from an earlier program, is unset in the same call; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
+        Three secrets of the app `my-app`, written in one call as `PROD_DATABASE_URL`, `PROD_REDIS_URL` and `PROD_STRIPE_KEY`, with values set by `pulumi config set --secret databaseUrl ...` (and `redisUrl`, `stripeKey`). With `prune: true`, any other `PROD_` secret of the app left over from before (added by hand or by an earlier program) is unset in the same call, and named in the preview; secrets outside the template are left alone. With `deploy: rolling`, the app's machines then restart onto the new secrets, one at a time, once per `pulumi up` that changes any of them.
 
         ```python
         import pulumi
