@@ -27,7 +27,10 @@ type resultInfo struct {
 	TotalPages int `json:"total_pages"`
 }
 
-func writeResult(w http.ResponseWriter, result any) {
+func writeResult(w http.ResponseWriter, result any) { WriteResult(w, result) }
+
+// WriteResult answers 200 with a successful envelope holding result.
+func WriteResult(w http.ResponseWriter, result any) {
 	writeEnvelope(w, http.StatusOK, envelope{Success: true, Errors: []message{}, Messages: []message{}, Result: result})
 }
 

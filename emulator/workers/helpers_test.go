@@ -50,6 +50,12 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 	return &testServer{t: t, url: srv.URL, api: api, clock: clock}
 }
 
+// message is one entry of a decoded envelope's errors or messages.
+type message struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
 // result is a decoded envelope.
 type result struct {
 	status   int
