@@ -572,7 +572,11 @@ func TestBatchWaitsAreToldToEveryCaller(t *testing.T) {
 // A takeover is confirmed once another process's unset, decided before it could see the write,
 // would show: a secret gone by then is reported, to be written again.
 func TestConfirmFindsASecretUnsetBehindTheWrite(t *testing.T) {
-	dt := startDeskTest(t, emulator.Options{FlyApps: []string{"app"}})
+	// Reads are consistent here: the test is of what Confirm does with a listing that shows the
+	// outsider's writes, not of the read lag. With the emulator's 200ms lag and the short lag
+	// this test's pacing assumes, whether the listing showed them depended on how late the
+	// machine ran the outsider's calls (it failed under load in CI).
+	dt := startDeskTest(t, emulator.Options{FlyApps: []string{"app"}, ConsistentFlyReads: true})
 	o := FlyPacing()
 	o.ReadLag, o.UnsetFreshness = 50*time.Millisecond, 100*time.Millisecond
 	dt.shared = NewShared(o)
