@@ -41,14 +41,22 @@
 //   - Rate limits (off with Options.NoRateLimit): Fly's documented limit, a
 //     token bucket of 1 request/s with a burst of 3 per action (route
 //     template) per app, and per machine for a machine's routes (getting one
-//     machine: 5/s, burst 10), and Cloudflare's, 1,200 requests per 5 minutes per
-//     token (a bucket of 1,200 refilled at 4/s); beyond them a 429 in the
-//     API's error shape with Retry-After in whole seconds.
+//     machine: 5/s, burst 10); beyond it a 429 in Fly's error shape with
+//     Retry-After in whole seconds. Cloudflare's is its documented global
+//     limit (developers.cloudflare.com/fundamentals/api/reference/limits/):
+//     1,200 requests per 5 minutes per user, counted across all of the user's
+//     tokens (Options.CloudflareOtherTokens are more tokens of the one user),
+//     and the request past it locks the user out: every call answers 429 code
+//     971 for the next 5 minutes, with retry-after the seconds left
+//     (CloudflareRateLimit, CloudflareRateWindow, CloudflareLockout shorten
+//     them for tests). Every Cloudflare answer carries the documented headers
+//     Ratelimit ("default";r=LEFT;t=SECONDS-TO-RESET) and Ratelimit-Policy
+//     ("default";q=LIMIT;w=WINDOW-SECONDS); retry-after only on refusals.
 //   - Workers scripts (package workers): Options.CloudflareWorkers creates
 //     scripts at start and after Reset ("NAME", or "NAMESPACE/NAME" for
 //     Workers for Platforms), each with one deployed version and no bindings.
-//     The Workers routes share Cloudflare's token, account check and rate-limit
-//     bucket, and count in Stats under their own templates, e.g.
+//     The Workers routes share Cloudflare's tokens, account check and rate
+//     limit, and count in Stats under their own templates, e.g.
 //     "PUT /client/v4/accounts/{account_id}/workers/scripts/{script_name}/secrets".
 //     A script upload whose keep_bindings lacks "secret_text" drops the
 //     script's secrets (Options.CloudflareUploadKeepsSecrets keeps them).

@@ -14,12 +14,9 @@ import (
 type family struct {
 	// writeFault answers an injected fault in the API's own error shape.
 	writeFault func(w http.ResponseWriter, kind fault, status int)
-	// rateLimitKey says which bucket of the API's rate limit a request
-	// spends from.
-	rateLimitKey func(r *http.Request) string
-	// limiter returns the rate limiter a request spends from, nil when
-	// limits are off.
-	limiter func(s *Server, r *http.Request) *rateLimiter
+	// admit spends from the API's rate limit for r (writing its headers) and says whether r may
+	// go; when not, it has written the refusal's headers and says how long until a request may.
+	admit func(s *Server, w http.ResponseWriter, r *http.Request) (ok bool, retryAfter time.Duration)
 	// conflicts says whether writes can get an injected 409.
 	conflicts bool
 }
@@ -36,14 +33,15 @@ var flyFamily = family{
 		}
 	},
 	// Fly: per action (route) per app, and per machine for a machine's routes.
-	rateLimitKey: func(r *http.Request) string {
-		return r.Pattern + " " + r.PathValue("app") + " " + r.PathValue("id")
-	},
-	limiter: func(s *Server, r *http.Request) *rateLimiter {
+	admit: func(s *Server, _ http.ResponseWriter, r *http.Request) (bool, time.Duration) {
+		limiter := s.flyLimiter
 		if r.Pattern == flyGetMachinePattern {
-			return s.flyGetMachineLimiter
+			limiter = s.flyGetMachineLimiter
 		}
-		return s.flyLimiter
+		if limiter == nil {
+			return true, 0
+		}
+		return limiter.take(r.Pattern + " " + r.PathValue("app") + " " + r.PathValue("id"))
 	},
 	conflicts: true,
 }
@@ -57,9 +55,15 @@ var cloudflareFamily = family{
 			cloudflare.WriteError(w, status, 10002, "Internal server error (injected by edgesecrets-emulator)")
 		}
 	},
-	// Cloudflare: per user (here, per token).
-	rateLimitKey: func(r *http.Request) string { return r.Header.Get("Authorization") },
-	limiter:      func(s *Server, _ *http.Request) *rateLimiter { return s.cloudflareLimiter },
+	// Cloudflare: per user, whichever of the user's tokens a request carries.
+	admit: func(s *Server, w http.ResponseWriter, r *http.Request) (bool, time.Duration) {
+		if s.cloudflareLimiter == nil {
+			return true, 0
+		}
+		a := s.cloudflareLimiter.take(s.cloudflareUser(r.Header.Get("Authorization")))
+		s.cloudflareLimiter.headers(w.Header(), a)
+		return a.ok, a.retryAfter
+	},
 }
 
 // instrumentedMux registers an API's routes wrapped in the emulator's
@@ -114,13 +118,11 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 		fam.writeFault(w, kind, status)
 		return kind
 	}
-	if limiter := fam.limiter(s, r); limiter != nil {
-		if ok, wait := limiter.take(fam.rateLimitKey(r)); !ok {
-			s.stats.addRateLimited(routeKey(r))
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
-			fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
-			return faultThrottle
-		}
+	if ok, wait := fam.admit(s, w, r); !ok {
+		s.stats.addRateLimited(routeKey(r))
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
+		return faultThrottle
 	}
 	if kind == faultLostResponse {
 		// The write happens; its answer goes nowhere.

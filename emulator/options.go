@@ -47,6 +47,15 @@ type Options struct {
 	// CloudflareToken is the Cloudflare API token (default
 	// DefaultCloudflareToken).
 	CloudflareToken string
+	// CloudflareOtherTokens are more tokens of the same user: accepted like
+	// CloudflareToken, and sharing its rate limit, as the real limit is per
+	// user across all of the user's tokens.
+	CloudflareOtherTokens []string
+	// CloudflareRateLimit is how many requests a user may make in a
+	// CloudflareRateWindow (0: DefaultCloudflareRateLimit); the one past it
+	// locks the user out for CloudflareLockout (0: DefaultCloudflareLockout).
+	CloudflareRateLimit                     int
+	CloudflareRateWindow, CloudflareLockout time.Duration
 	// CloudflareAccount is the one Cloudflare account id (default
 	// DefaultCloudflareAccount; 32 lowercase hex characters).
 	CloudflareAccount string
@@ -102,7 +111,7 @@ type Options struct {
 	Seed int64
 	// NoRateLimit turns off both APIs' rate limits: Fly's 1 request/s per
 	// action per app with a burst of 3, and Cloudflare's 1,200 requests per
-	// 5 minutes per token.
+	// 5 minutes per user with its 5-minute lockout.
 	NoRateLimit bool
 
 	// FlyReadLag is how long a Fly secrets write takes to reach reads that
@@ -153,6 +162,15 @@ func (o Options) withDefaults() Options {
 	if o.ActivationDelay == 0 {
 		o.ActivationDelay = DefaultActivationDelay
 	}
+	if o.CloudflareRateLimit == 0 {
+		o.CloudflareRateLimit = DefaultCloudflareRateLimit
+	}
+	if o.CloudflareRateWindow == 0 {
+		o.CloudflareRateWindow = DefaultCloudflareRateWindow
+	}
+	if o.CloudflareLockout == 0 {
+		o.CloudflareLockout = DefaultCloudflareLockout
+	}
 	if o.InstantActivation {
 		o.ActivationDelay = 0
 	}
@@ -165,6 +183,9 @@ func (o Options) validate() error {
 	}
 	if o.ActivationDelay < 0 {
 		return fmt.Errorf("activation delay must not be negative")
+	}
+	if o.CloudflareRateLimit < 0 || o.CloudflareRateWindow < 0 || o.CloudflareLockout < 0 {
+		return fmt.Errorf("the Cloudflare rate limit, its window and its lockout must not be negative")
 	}
 	if o.FlyReadLag < 0 {
 		return fmt.Errorf("fly read lag must not be negative")

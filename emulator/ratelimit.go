@@ -1,7 +1,10 @@
 package emulator
 
 import (
+	"fmt"
 	"math"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -19,11 +22,12 @@ const (
 // flyGetMachinePattern is the route with its own, higher limit.
 const flyGetMachinePattern = "GET /v1/apps/{app}/machines/{id}"
 
-// Cloudflare's documented API limit: 1,200 requests per 5 minutes per user, a
-// bucket that refills at 4 requests/s.
+// Cloudflare's documented API limit: 1,200 requests per 5 minutes per user (all of a user's
+// tokens together); past it, every call of the user is refused for the next 5 minutes.
 const (
-	cloudflareRateBurst     = 1200.0
-	cloudflareRatePerSecond = cloudflareRateBurst / 300
+	DefaultCloudflareRateLimit  = 1200
+	DefaultCloudflareRateWindow = 5 * time.Minute
+	DefaultCloudflareLockout    = 5 * time.Minute
 )
 
 // rateLimiter is a set of token buckets, one per key.
@@ -75,4 +79,77 @@ func (l *rateLimiter) reset() {
 // rounded up, at least 1.
 func retryAfterSeconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// windowLimiter is Cloudflare's limit: a count of requests per user in a window that starts
+// with the user's first request; the request past the limit locks the user out, every request
+// until the lockout ends is refused, and a new window starts then.
+type windowLimiter struct {
+	limit           int
+	window, lockout time.Duration
+	now             func() time.Time
+
+	mu    sync.Mutex
+	users map[string]*userWindow
+}
+
+type userWindow struct {
+	start       time.Time
+	count       int
+	lockedUntil time.Time
+}
+
+// windowAnswer is what the limiter says of one request: whether it may go, what is left of
+// the window (the Ratelimit header), and when refused how long until the next may.
+type windowAnswer struct {
+	ok         bool
+	remaining  int
+	reset      time.Duration // until the window (or the lockout) ends
+	retryAfter time.Duration
+}
+
+func newWindowLimiter(limit int, window, lockout time.Duration, now func() time.Time) *windowLimiter {
+	return &windowLimiter{limit: limit, window: window, lockout: lockout, now: now, users: map[string]*userWindow{}}
+}
+
+func (l *windowLimiter) take(user string) windowAnswer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	u, found := l.users[user]
+	if !found {
+		u = &userWindow{start: now}
+		l.users[user] = u
+	}
+	if now.Before(u.lockedUntil) {
+		left := u.lockedUntil.Sub(now)
+		return windowAnswer{reset: left, retryAfter: left}
+	}
+	if !now.Before(u.start.Add(l.window)) {
+		u.start, u.count = now, 0
+	}
+	u.count++
+	if u.count > l.limit {
+		u.lockedUntil = now.Add(l.lockout)
+		u.start, u.count = u.lockedUntil, 0
+		return windowAnswer{reset: l.lockout, retryAfter: l.lockout}
+	}
+	return windowAnswer{ok: true, remaining: l.limit - u.count, reset: u.start.Add(l.window).Sub(now)}
+}
+
+func (l *windowLimiter) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.users = map[string]*userWindow{}
+}
+
+// headers writes Cloudflare's rate-limit headers (the IETF draft's structured form, on every
+// answer): Ratelimit with what is left of the window and when it resets, Ratelimit-Policy
+// with the quota and its window, and Retry-After on a refusal only.
+func (l *windowLimiter) headers(h http.Header, a windowAnswer) {
+	h.Set("Ratelimit", fmt.Sprintf(`"default";r=%d;t=%d`, a.remaining, retryAfterSeconds(a.reset)))
+	h.Set("Ratelimit-Policy", fmt.Sprintf(`"default";q=%d;w=%d`, l.limit, retryAfterSeconds(l.window)))
+	if !a.ok {
+		h.Set("Retry-After", strconv.Itoa(retryAfterSeconds(a.retryAfter)))
+	}
 }

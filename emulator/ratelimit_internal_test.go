@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -89,5 +90,44 @@ func TestFaultBands(t *testing.T) {
 	}
 	if kind, _ := newFaultInjector(Options{}).next(true, true); kind != noFault {
 		t.Error("fault with zero rates")
+	}
+}
+
+// Cloudflare's limit: N requests per window per user; the one past it locks the user out for the
+// lockout, whatever the window; a new window starts when the lockout ends.
+func TestCloudflareWindowAndLockout(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newWindowLimiter(3, time.Minute, 5*time.Minute, func() time.Time { return now })
+	for i := range 3 {
+		if a := l.take("u"); !a.ok || a.remaining != 2-i || a.reset != time.Minute {
+			t.Fatalf("request %d: %+v", i, a)
+		}
+	}
+	if a := l.take("other"); !a.ok {
+		t.Error("another user shares u's count")
+	}
+	a := l.take("u")
+	if a.ok || a.retryAfter != 5*time.Minute || a.remaining != 0 {
+		t.Fatalf("4th request: %+v", a)
+	}
+	// The window's end does not end the lockout.
+	now = now.Add(2 * time.Minute)
+	if a := l.take("u"); a.ok || a.retryAfter != 3*time.Minute {
+		t.Fatalf("locked out, after the window: %+v", a)
+	}
+	now = now.Add(3 * time.Minute)
+	if a := l.take("u"); !a.ok || a.remaining != 2 || a.reset != time.Minute {
+		t.Fatalf("after the lockout: %+v", a)
+	}
+	h := http.Header{}
+	l.headers(h, windowAnswer{ok: false, reset: 90 * time.Second, retryAfter: 90 * time.Second})
+	if h.Get("Ratelimit") != `"default";r=0;t=90` || h.Get("Ratelimit-Policy") != `"default";q=3;w=60` ||
+		h.Get("Retry-After") != "90" {
+		t.Errorf("headers %v", h)
+	}
+	h = http.Header{}
+	l.headers(h, windowAnswer{ok: true, remaining: 2, reset: time.Minute})
+	if h.Get("Retry-After") != "" {
+		t.Errorf("retry-after on an answer that was not refused: %v", h)
 	}
 }

@@ -26,8 +26,9 @@ type Server struct {
 	faults *faultInjector
 	// The APIs' rate limits; nil with Options.NoRateLimit. Getting one Fly
 	// machine has a limit of its own.
-	flyLimiter, flyGetMachineLimiter, cloudflareLimiter *rateLimiter
-	state                                               *persister // nil for memory only
+	flyLimiter, flyGetMachineLimiter *rateLimiter
+	cloudflareLimiter                *windowLimiter
+	state                            *persister // nil for memory only
 
 	closeOnce sync.Once
 	closeErr  error
@@ -51,7 +52,8 @@ func New(opts Options) (*Server, error) {
 	if !opts.NoRateLimit {
 		s.flyLimiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
 		s.flyGetMachineLimiter = newRateLimiter(flyGetMachineRatePerSecond, flyGetMachineRateBurst, time.Now)
-		s.cloudflareLimiter = newRateLimiter(cloudflareRatePerSecond, cloudflareRateBurst, time.Now)
+		s.cloudflareLimiter = newWindowLimiter(opts.CloudflareRateLimit, opts.CloudflareRateWindow,
+			opts.CloudflareLockout, time.Now)
 	}
 	if opts.StatePath != "" {
 		s.state = &persister{path: opts.StatePath, snapshot: s.snapshot, log: s.log}
@@ -71,6 +73,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.cf, err = cloudflare.New(cloudflare.Config{
 		Token:           opts.CloudflareToken,
+		OtherTokens:     opts.CloudflareOtherTokens,
 		AccountID:       opts.CloudflareAccount,
 		ActivationDelay: opts.ActivationDelay,
 		EmptyAccount:    opts.CloudflareEmptyAccount,
@@ -83,6 +86,7 @@ func New(opts Options) (*Server, error) {
 
 	s.workers, err = workers.New(workers.Config{
 		Token:              opts.CloudflareToken,
+		OtherTokens:        opts.CloudflareOtherTokens,
 		AccountID:          opts.CloudflareAccount,
 		UploadKeepsSecrets: opts.CloudflareUploadKeepsSecrets,
 		OnChange:           s.changed,
@@ -218,10 +222,13 @@ func (s *Server) Reset() {
 	_ = s.createStartApps() // validated by New
 	s.stats.reset()
 	s.faults.reseed()
-	for _, l := range []*rateLimiter{s.flyLimiter, s.flyGetMachineLimiter, s.cloudflareLimiter} {
+	for _, l := range []*rateLimiter{s.flyLimiter, s.flyGetMachineLimiter} {
 		if l != nil {
 			l.reset()
 		}
+	}
+	if s.cloudflareLimiter != nil {
+		s.cloudflareLimiter.reset()
 	}
 	s.changed()
 }
@@ -245,4 +252,13 @@ func (s *Server) changed() {
 func (s *Server) snapshot() stateFile {
 	return stateFile{Format: stateFormat, Fly: s.fly.Snapshot(), Cloudflare: s.cf.Snapshot(),
 		Workers: s.workers.Snapshot()}
+}
+
+// cloudflareUser is whom a request's Authorization header spends the rate limit of: every
+// token the emulator accepts is one user's; any other header is a user of its own (refused).
+func (s *Server) cloudflareUser(authorization string) string {
+	if s.cf.Accepts(authorization) {
+		return "user"
+	}
+	return "unknown " + authorization
 }

@@ -33,7 +33,7 @@ func TestWorkersScripts(t *testing.T) {
 	call(t, "PUT", scripts+"/secrets", auth, map[string]string{"name": "API_KEY", "text": "canary-value-93",
 		"type": "secret_text"}).want(t, 200)
 	call(t, "GET", scripts+"/secrets", auth, nil).want(t, 200)
-	call(t, "GET", scripts+"/secrets", "Bearer "+emulator.DefaultFlyToken, nil).want(t, 401)
+	call(t, "GET", scripts+"/secrets", "Bearer "+emulator.DefaultFlyToken, nil).want(t, 403)
 	call(t, "GET", base+"/client/v4/accounts/"+emulator.DefaultCloudflareAccount+
 		"/workers/dispatch/namespaces/tenants/scripts/site-1/secrets", auth, nil).want(t, 200)
 	if st := srv.Stats(); st.Routes[routeWorkerPut] != 1 || st.Routes[routeWorkerList] != 2 {

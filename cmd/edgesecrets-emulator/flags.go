@@ -45,6 +45,20 @@ Flags:
                               (default ` + emulator.DefaultFlyMachineCheckDelay.String() + `; 0: passing at once)
   --cloudflare-token TOKEN    Cloudflare API token to accept
                               (default ` + emulator.DefaultCloudflareToken + `)
+  --cloudflare-other-token TOKEN
+                              another token of the same Cloudflare user:
+                              accepted, and sharing the user's rate limit;
+                              repeatable
+  --cloudflare-rate-limit N   requests a Cloudflare user may make per window
+                              (default 1200); the one past it locks the user
+                              out: every call answers 429 with retry-after
+  --cloudflare-rate-window DURATION
+                              the window of that limit (default 5m); every
+                              answer carries Ratelimit ("default";r=LEFT;t=S)
+                              and Ratelimit-Policy ("default";q=N;w=S)
+  --cloudflare-lockout DURATION
+                              how long a user past the limit is refused
+                              (default 5m)
   --cloudflare-account ID     the Cloudflare account id, 32 lowercase hex
                               (default ` + emulator.DefaultCloudflareAccount + `)
   --cloudflare-empty-account start the account with no store, like one that
@@ -78,8 +92,8 @@ Flags:
   --rate-limit=false          turn off the APIs' rate limits, on by default:
                               Fly's 1 request/s per action per app with a
                               burst of 3, Cloudflare's 1,200 requests per 5
-                              minutes per token; beyond them 429 with
-                              Retry-After
+                              minutes per user and its 5-minute lockout;
+                              beyond them 429 with Retry-After
   --quiet                     log only warnings and errors to stderr, no requests
   --help                      show this help
 
@@ -108,7 +122,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // flagSet binds every flag to cfg, apps, deployTokens and workers.
-func flagSet(cfg *config, apps, deployTokens, workers *listFlag) *flag.FlagSet {
+func flagSet(cfg *config, apps, deployTokens, workers, cfTokens *listFlag) *flag.FlagSet {
 	o := &cfg.opts
 	fs := flag.NewFlagSet("edgesecrets-emulator", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // main reports errors; --help prints usageText
@@ -121,6 +135,10 @@ func flagSet(cfg *config, apps, deployTokens, workers *listFlag) *flag.FlagSet {
 	fs.DurationVar(&cfg.bootDelay, "fly-machine-boot-delay", emulator.DefaultFlyMachineBootDelay, "")
 	fs.DurationVar(&cfg.checkDelay, "fly-machine-check-delay", emulator.DefaultFlyMachineCheckDelay, "")
 	fs.StringVar(&o.CloudflareToken, "cloudflare-token", emulator.DefaultCloudflareToken, "")
+	fs.Var(cfTokens, "cloudflare-other-token", "")
+	fs.IntVar(&o.CloudflareRateLimit, "cloudflare-rate-limit", emulator.DefaultCloudflareRateLimit, "")
+	fs.DurationVar(&o.CloudflareRateWindow, "cloudflare-rate-window", emulator.DefaultCloudflareRateWindow, "")
+	fs.DurationVar(&o.CloudflareLockout, "cloudflare-lockout", emulator.DefaultCloudflareLockout, "")
 	fs.StringVar(&o.CloudflareAccount, "cloudflare-account", emulator.DefaultCloudflareAccount, "")
 	fs.BoolVar(&o.CloudflareEmptyAccount, "cloudflare-empty-account", false, "")
 	fs.BoolVar(&o.CloudflareAutoStore, "cloudflare-auto-store", false, "")
@@ -144,8 +162,8 @@ func flagSet(cfg *config, apps, deployTokens, workers *listFlag) *flag.FlagSet {
 // returns flag.ErrHelp.
 func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var cfg config
-	var apps, deployTokens, workers listFlag
-	fs := flagSet(&cfg, &apps, &deployTokens, &workers)
+	var apps, deployTokens, workers, cfTokens listFlag
+	fs := flagSet(&cfg, &apps, &deployTokens, &workers, &cfTokens)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			if _, werr := fmt.Fprint(stdout, usageText); werr != nil {
@@ -161,6 +179,11 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	o := &cfg.opts
 	o.FlyApps = apps
 	o.CloudflareWorkers = workers
+	o.CloudflareOtherTokens = cfTokens
+	if o.CloudflareRateLimit <= 0 || o.CloudflareRateWindow <= 0 || o.CloudflareLockout <= 0 {
+		return cfg, usageError{fmt.Errorf("--cloudflare-rate-limit, --cloudflare-rate-window and --cloudflare-lockout " +
+			"must be positive (--rate-limit=false turns the limits off)")}
+	}
 	o.NoRateLimit = !cfg.rateLimit
 	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
 	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0

@@ -245,8 +245,8 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 		t.Fatalf("--help: %v", err)
 	}
 	var cfg config
-	var apps, tokens, workers listFlag
-	flagSet(&cfg, &apps, &tokens, &workers).VisitAll(func(f *flag.Flag) {
+	var apps, tokens, workers, cfTokens listFlag
+	flagSet(&cfg, &apps, &tokens, &workers, &cfTokens).VisitAll(func(f *flag.Flag) {
 		if !strings.Contains(out.String(), "--"+f.Name+" ") && !strings.Contains(out.String(), "--"+f.Name+"=") {
 			t.Errorf("--help does not document --%s", f.Name)
 		}
@@ -254,7 +254,7 @@ func TestHelpDocumentsEveryFlag(t *testing.T) {
 	// The fixed command line from the design is all there.
 	for _, name := range []string{"addr", "state", "fly-token", "cloudflare-token", "cloudflare-account", "fly-app",
 		"cloudflare-worker", "latency", "fail-rate", "throttle-rate", "seed"} {
-		if flagSet(&cfg, &apps, &tokens, &workers).Lookup(name) == nil {
+		if flagSet(&cfg, &apps, &tokens, &workers, &cfTokens).Lookup(name) == nil {
 			t.Errorf("no --%s flag", name)
 		}
 	}

@@ -2,12 +2,10 @@ package cloudflare
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +16,8 @@ import (
 type Config struct {
 	// Token is the API token accepted as "Authorization: Bearer <token>".
 	Token string
+	// OtherTokens are accepted as Token is: more tokens of the same user.
+	OtherTokens []string
 	// AccountID is the one account that exists (32 lowercase hex characters).
 	AccountID string
 	// ActivationDelay is how long a new secret stays "pending".
@@ -127,7 +127,7 @@ func (a *API) Register(mux Mux) {
 	}))
 }
 
-// guard answers 401 for a bad token and 7003 for an unknown account, creates
+// guard answers 403 for a bad token and 7003 for an unknown account, creates
 // the default store on first use if configured, then hands over to next.
 func (a *API) guard(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -147,12 +147,11 @@ func (a *API) guard(next http.HandlerFunc) http.Handler {
 }
 
 func (a *API) authorized(header string) bool {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(a.cfg.Token)) == 1
+	return wire.BearerIn(header, append([]string{a.cfg.Token}, a.cfg.OtherTokens...)...)
 }
+
+// Accepts reports whether an Authorization header carries a token of the account's user.
+func (a *API) Accepts(header string) bool { return a.authorized(header) }
 
 // autoCreateStore creates the default store once per account; it reports
 // whether it did.

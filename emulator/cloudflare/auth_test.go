@@ -10,7 +10,7 @@ func TestAuthentication(t *testing.T) {
 	ts.doAuth("GET", "/stores", "Bearer "+testToken, nil).ok(t, nil)
 	ts.doAuth("GET", "/stores", "bearer "+testToken, nil).ok(t, nil)
 	for _, header := range []string{"", "Bearer wrong", "Bearer", testToken, "Basic " + testToken} {
-		ts.doAuth("GET", "/stores", header, nil).fails(t, http.StatusUnauthorized, 10000, "Authentication error")
+		ts.doAuth("GET", "/stores", header, nil).fails(t, http.StatusForbidden, 10000, "Authentication error")
 	}
 
 	// Every route checks the token first, even for an unknown account.
@@ -21,10 +21,10 @@ func TestAuthentication(t *testing.T) {
 		{"POST", "/stores/x/secrets/y/duplicate"}, {"GET", "/quota"},
 	}
 	for _, r := range routes {
-		ts.doAuth(r.method, r.path, "Bearer wrong", `{}`).fails(t, http.StatusUnauthorized, 10000, "Authentication error")
+		ts.doAuth(r.method, r.path, "Bearer wrong", `{}`).fails(t, http.StatusForbidden, 10000, "Authentication error")
 		other := "/client/v4/accounts/ffffffffffffffffffffffffffffffff/secrets_store" + r.path
 		ts.doAuth(r.method, other, "Bearer wrong", `{}`).
-			fails(t, http.StatusUnauthorized, 10000, "Authentication error")
+			fails(t, http.StatusForbidden, 10000, "Authentication error")
 	}
 
 	// Legacy key headers are not accepted.
@@ -36,7 +36,7 @@ func TestAuthentication(t *testing.T) {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
+	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("legacy key headers: status %d", res.StatusCode)
 	}
 }

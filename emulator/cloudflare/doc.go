@@ -24,7 +24,7 @@
 // codes, messages and statuses live in errors.go):
 //
 //   - Auth: only "Authorization: Bearer <token>" with the configured token;
-//     anything else (missing header, wrong token, legacy X-Auth-Key) is 401
+//     anything else (missing header, wrong token, legacy X-Auth-Key) is 403
 //     code 10000 "Authentication error". Auth is checked before the account.
 //   - One account (Config.AccountID); any other account id is 404 code 7003
 //     "Could not route to <path>, perhaps your object identifier is invalid?".

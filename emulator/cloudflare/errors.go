@@ -17,7 +17,7 @@ type apiError struct {
 // them; statuses follow its safe reading (400 validation and duplicates, 404
 // not found). Entries marked "emulator" are the emulator's own picks.
 var (
-	errAuthentication = &apiError{http.StatusUnauthorized, 10000, "Authentication error"}
+	errAuthentication = &apiError{http.StatusForbidden, 10000, "Authentication error"}
 	errRouteNotFound  = &apiError{http.StatusNotFound, 7000, "No route for that URI"} // emulator
 	errNotFound       = &apiError{http.StatusNotFound, 1000, "not_found"}
 

@@ -278,7 +278,7 @@ func TestSDKDecodesErrors(t *testing.T) {
 		{
 			"bad token",
 			func() error { _, err := wrongToken.Stores.List(ctx, storeListParams()); return err },
-			401,
+			403,
 			10000,
 			"Authentication error",
 		},

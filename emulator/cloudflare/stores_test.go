@@ -134,7 +134,7 @@ func TestAutoCreateStore(t *testing.T) {
 
 	// An unauthenticated request does not count as use.
 	fresh := newTestServer(t, Config{EmptyAccount: true, AutoCreateStore: true})
-	fresh.doAuth("GET", "/stores", "Bearer wrong", nil).fails(t, http.StatusUnauthorized, 10000, "Authentication error")
+	fresh.doAuth("GET", "/stores", "Bearer wrong", nil).fails(t, http.StatusForbidden, 10000, "Authentication error")
 	if n := len(fresh.api.Snapshot().Accounts); n != 0 {
 		t.Errorf("bad token created %d accounts", n)
 	}

@@ -2,7 +2,6 @@ package workers
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 type Config struct {
 	// Token is the API token accepted as "Authorization: Bearer <token>".
 	Token string
+	// OtherTokens are accepted as Token is: more tokens of the same user.
+	OtherTokens []string
 	// AccountID is the one account that exists (32 lowercase hex characters).
 	AccountID string
 	// UploadKeepsSecrets makes a script upload keep the previous version's secrets even when its
@@ -180,7 +181,7 @@ func (a *API) Register(mux Mux) {
 	}))
 }
 
-// guard answers 401 for a bad token and 7003 for an unknown account, then hands over to next.
+// guard answers 403 for a bad token and 7003 for an unknown account, then hands over to next.
 // These are the rules of the emulator's Secrets Store routes.
 func (a *API) guard(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -197,11 +198,7 @@ func (a *API) guard(next http.HandlerFunc) http.Handler {
 }
 
 func (a *API) authorized(header string) bool {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(a.cfg.Token)) == 1
+	return wire.BearerIn(header, append([]string{a.cfg.Token}, a.cfg.OtherTokens...)...)
 }
 
 // refOf is the script a request names.

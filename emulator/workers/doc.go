@@ -35,7 +35,7 @@
 // Config.UploadKeepsSecrets), and resolves "inherit" bindings from the previous version.
 //
 // Limits and errors (errors.go has the catalogue; the contract doc says which are confirmed):
-// 401 10000 for a bad token, 404 7003 for another account, 404 10007 for a missing script,
+// 403 10000 for a bad token, 404 7003 for another account, 404 10007 for a missing script,
 // 404 10056 for a missing secret, 400 10053 for a secret named like another kind of binding,
 // 400 10054 for a value over 5 KiB, 400 10055 over 64 text bindings, 400 10222 for a script
 // with no version, secret names must be JavaScript identifiers, at most 100 secrets in one bulk

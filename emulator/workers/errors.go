@@ -16,7 +16,7 @@ type apiError struct {
 // ones marked "emulator" are the emulator's own picks where no source pins the code, the message
 // or the status.
 var (
-	errAuthentication = &apiError{http.StatusUnauthorized, 10000, "Authentication error"}
+	errAuthentication = &apiError{http.StatusForbidden, 10000, "Authentication error"}
 	errRouteNotFound  = &apiError{http.StatusNotFound, 7000, "No route for that URI"} // emulator
 	// wrangler's WORKER_NOT_FOUND_ERR_CODE and workerNotFoundErrorMessage; the status is the
 	// emulator's reading.

@@ -11,12 +11,12 @@ func TestAuthAndAccount(t *testing.T) {
 	ts := newTestServer(t, Config{})
 	ts.script("api")
 	for _, auth := range []string{"", "Bearer wrong", "Basic " + testToken, testToken} {
-		ts.doAuth("GET", "/scripts/api/secrets", auth, nil).fails(t, http.StatusUnauthorized, 10000)
+		ts.doAuth("GET", "/scripts/api/secrets", auth, nil).fails(t, http.StatusForbidden, 10000)
 	}
 	ts.do("GET", "/client/v4/accounts/ffffffffffffffffffffffffffffffff/workers/scripts/api/secrets", nil).
 		fails(t, http.StatusNotFound, 7003)
 	ts.do("GET", "/scripts/api/no-such-route", nil).fails(t, http.StatusNotFound, 7000)
-	ts.doAuth("GET", "/scripts/api/no-such-route", "", nil).fails(t, http.StatusUnauthorized, 10000)
+	ts.doAuth("GET", "/scripts/api/no-such-route", "", nil).fails(t, http.StatusForbidden, 10000)
 }
 
 func TestPutListGetDelete(t *testing.T) {

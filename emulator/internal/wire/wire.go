@@ -1,13 +1,16 @@
 // Package wire holds the request and response plumbing the emulated APIs
-// share: bounded JSON bodies and timestamps. Each API keeps its own error
+// share: bounded JSON bodies, timestamps and bearer tokens. Each API keeps its own error
 // shapes and messages; nothing here writes a response.
 package wire
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -43,4 +46,17 @@ func Now(clock func() time.Time) time.Time {
 // FormatTime renders a timestamp as RFC 3339 in UTC with microseconds.
 func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+}
+
+// BearerIn reports whether an Authorization header is "Bearer <token>" (scheme in any case)
+// with one of tokens. Each comparison takes the same time whatever the header holds.
+func BearerIn(header string, tokens ...string) bool {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	token = strings.TrimSpace(token)
+	return slices.ContainsFunc(tokens, func(accepted string) bool {
+		return accepted != "" && subtle.ConstantTimeCompare([]byte(token), []byte(accepted)) == 1
+	})
 }

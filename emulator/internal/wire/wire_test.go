@@ -52,3 +52,17 @@ func TestTimes(t *testing.T) {
 		t.Errorf("FormatTime(Now) = %q", got)
 	}
 }
+
+func TestBearerIn(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   bool
+	}{
+		{"Bearer one", true}, {"bearer  two ", true}, {"Bearer three", false}, {"one", false},
+		{"Basic one", false}, {"", false}, {"Bearer ", false},
+	} {
+		if got := BearerIn(c.header, "one", "two", ""); got != c.want {
+			t.Errorf("BearerIn(%q) = %v", c.header, got)
+		}
+	}
+}

@@ -56,9 +56,14 @@ type Options struct {
 	// (default 2 minutes; negative disables retrying).
 	RetryBudget time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff between attempts (defaults
-	// 500ms and 8s). MaxBackoff also caps a server's Retry-After: cloudflare-go would sleep
-	// whatever it says.
+	// 500ms and 8s). MaxBackoff also caps a server's Retry-After on a 5xx: cloudflare-go would
+	// sleep whatever it says.
 	MinBackoff, MaxBackoff time.Duration
+	// RateLimitWait is how long in all a request with no deadline of its own waits for
+	// Cloudflare's rate limit (default DefaultRateLimitWait); with a deadline, the deadline
+	// decides. Rate-limit waits are paced from the API's Ratelimit headers (see ratelimit.go)
+	// and are not bounded by RetryBudget or MaxBackoff: a lockout lasts minutes.
+	RateLimitWait time.Duration
 	// HTTPClient replaces the SDK's default client (tests, proxies).
 	HTTPClient *http.Client
 	// RequestTimeout bounds each attempt (default 60s).
@@ -98,6 +103,9 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 		opts.MinBackoff = min(500*time.Millisecond, opts.MaxBackoff)
 	}
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.RateLimitWait <= 0 {
+		opts.RateLimitWait = DefaultRateLimitWait
+	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 60 * time.Second
 	}
@@ -173,9 +181,15 @@ func (c *Client) call(ctx context.Context, op string, kind requestKind,
 ) (answer, error) {
 	start := c.now()
 	for n := 1; ; n++ {
+		if err := c.awaitRateLimit(ctx, op, start); err != nil {
+			return answer{status: 0, retryAfter: -1}, err
+		}
 		var res *http.Response
 		err := attempt(ctx, option.WithResponseInto(&res))
 		got := c.read(res)
+		if res != nil {
+			c.shared.gauge(c.gaugeKey()).observe(res.Header, got.status, got.received, got.retryAfter)
+		}
 		if err == nil {
 			return got, nil
 		}
@@ -189,6 +203,9 @@ func (c *Client) call(ctx context.Context, op string, kind requestKind,
 				return got, &OutcomeUnknownError{Op: op, Err: err}
 			}
 			return got, err
+		}
+		if got.status == http.StatusTooManyRequests && c.retry.RetryBudget >= 0 {
+			continue // the gauge holds the refusal's wait: awaitRateLimit takes it, told, bounded by ctx
 		}
 		wait := backoff.Jittered(n, c.retry.MinBackoff, c.retry.MaxBackoff)
 		if got.retryAfter >= 0 {

@@ -37,6 +37,12 @@ type Shared struct {
 	creates     coalesce.Keyed[createQueue]
 	activations coalesce.Keyed[activation]
 	listings    coalesce.Keyed[listing]
+	gauges      coalesce.Keyed[rateGauge]
+}
+
+// gauge is what is known of the rate limit of the token key names (Client.gaugeKey).
+func (s *Shared) gauge(key string) *rateGauge {
+	return s.gauges.Get(key, func() *rateGauge { return &rateGauge{} })
 }
 
 // Begin enters an operation that may create secrets in storeID: the store's create batch waits

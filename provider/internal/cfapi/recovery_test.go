@@ -90,32 +90,125 @@ func TestConcurrentCreatesOfOneNameAreRefused(t *testing.T) {
 	assert.NoError(t, err)
 }
 
-// cloudflare-go sleeps whatever Retry-After says; the client caps it, and says it waits.
-func TestRetryAfterIsCappedAndTold(t *testing.T) {
+// fakeClock is a client's clock that moves only when the client sleeps: a wait of minutes takes
+// no time, and what the client told of each wait is recorded.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept []time.Duration
+	told  []string
+}
+
+func (f *fakeClock) install(c *Client, start time.Time) {
+	f.now = start
+	c.now = func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now }
+	c.sleep = func(ctx context.Context, d time.Duration) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.now = f.now.Add(d)
+		f.slept = append(f.slept, d)
+		return ctx.Err()
+	}
+	c.retry.Notify = func(_ context.Context, d time.Duration, why string) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.told = append(f.told, fmt.Sprintf("%s: %s", d, why))
+	}
+}
+
+// rateLimitedServer refuses its first answer with 429 and Retry-After seconds (the lockout),
+// then answers with Ratelimit saying left requests remain for reset seconds.
+func rateLimitedServer(t *testing.T, retryAfter string, left, reset int) (*httptest.Server, *atomic.Int32) {
 	var calls atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if calls.Add(1) == 1 {
-			w.Header().Set("Retry-After", "300")
+		if calls.Add(1) == 1 && retryAfter != "" {
+			w.Header().Set("Ratelimit", `"default";r=0;t=`+retryAfter)
+			w.Header().Set("Retry-After", retryAfter)
 			w.WriteHeader(http.StatusTooManyRequests)
 			writeBody(w, `{"success":false,"errors":[{"code":971,"message":"Please wait"}],"messages":[],"result":null}`)
 			return
 		}
+		w.Header().Set("Ratelimit", fmt.Sprintf(`"default";r=%d;t=%d`, left, reset))
+		w.Header().Set("Ratelimit-Policy", `"default";q=1200;w=300`)
 		writeBody(w, `{"success":true,"errors":[],"messages":[],"result":{"secrets":{"quota":100,"usage":0}}}`)
 	}))
-	defer ts.Close()
-	var waits []time.Duration
-	var whys []string
-	notify := func(_ context.Context, d time.Duration, why string) {
-		waits, whys = append(waits, d), append(whys, why)
-	}
-	c := New(ts.URL, "t", account, Options{MaxBackoff: 20 * time.Millisecond, Notify: notify})
-	start := time.Now()
+	t.Cleanup(ts.Close)
+	return ts, &calls
+}
+
+// A lockout is waited out whole (cloudflare-go would sleep it silently; a cap of seconds would
+// spend the retries inside it), told as a countdown, and then the call goes again.
+func TestALockoutIsWaitedOutWithACountdown(t *testing.T) {
+	ts, calls := rateLimitedServer(t, "25", 1000, 300)
+	c := New(ts.URL, "t", account, Options{MaxBackoff: 20 * time.Millisecond})
+	clock := &fakeClock{}
+	clock.install(c, time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
 	_, err := c.GetQuota(t.Context())
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Equal(t, []time.Duration{20 * time.Millisecond}, waits)
-	assert.Equal(t, []string{"Cloudflare rate limit"}, whys)
+	assert.Equal(t, int32(2), calls.Load())
+	assert.Equal(t, []time.Duration{10 * time.Second, 10 * time.Second, 5 * time.Second}, clock.slept)
+	assert.Equal(t, []string{
+		"25s: Cloudflare's API rate limit: calls resume at 12:00:25 UTC",
+		"15s: Cloudflare's API rate limit: calls resume at 12:00:25 UTC",
+		"5s: Cloudflare's API rate limit: calls resume at 12:00:25 UTC",
+	}, clock.told)
+}
+
+// A lockout that outlasts the operation's timeout fails at once, naming the time left and what
+// to do, and sends nothing more.
+func TestALockoutLongerThanTheTimeoutFailsAtOnce(t *testing.T) {
+	ts, calls := rateLimitedServer(t, "300", 1000, 300)
+	c := New(ts.URL, "t", account, Options{})
+	clock := &fakeClock{}
+	clock.install(c, time.Now()) // a real deadline: the operation's timeout
+	ctx, cancel := context.WithDeadline(t.Context(), clock.now.Add(time.Minute))
+	defer cancel()
+	_, err := c.GetQuota(ctx)
+	var limited *RateLimitedError
+	require.ErrorAs(t, err, &limited)
+	assert.Equal(t, 5*time.Minute, limited.Left)
+	assert.ErrorContains(t, err, "calls resume in 5m0s, at "+clock.now.Add(5*time.Minute).UTC().Format("15:04:05 UTC"))
+	assert.ErrorContains(t, err, "customTimeouts")
+	assert.Equal(t, int32(1), calls.Load())
+	assert.Empty(t, clock.slept)
+}
+
+// The client paces before it is refused: when an answer says no more than the reserve is left,
+// the next request waits for the window to reset instead of locking the user out.
+func TestRequestsWaitForTheWindowWhenLittleIsLeft(t *testing.T) {
+	ts, calls := rateLimitedServer(t, "", rateReserve, 40)
+	c := New(ts.URL, "t", account, Options{})
+	clock := &fakeClock{}
+	clock.install(c, time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC))
+	_, err := c.GetQuota(t.Context())
+	require.NoError(t, err)
+	assert.Empty(t, clock.slept, "the first request waits for nothing")
+	_, err = c.GetQuota(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), calls.Load())
+	assert.Equal(t, []time.Duration{10 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second},
+		clock.slept, "the second waited the 40s to the window's reset")
+}
+
+// The header's structured list: the item with the fewest requests left decides.
+func TestParseRatelimit(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		left   int
+		reset  time.Duration
+		parsed bool
+	}{
+		{`"default";r=50;t=30`, 50, 30 * time.Second, true},
+		{`"default";r=50;t=30, "burst";r=3;t=1`, 3, time.Second, true},
+		{` "default" ; r=7 ; t=2 `, 7, 2 * time.Second, true},
+		{``, 0, 0, false},
+		{`"default";r=x;t=30`, 0, 0, false},
+		{`"default";t=30`, 0, 0, false},
+	} {
+		left, reset, ok := parseRatelimit(c.in)
+		assert.Equal(t, []any{c.left, c.reset, c.parsed}, []any{left, reset, ok}, c.in)
+	}
 }
 
 // A create that met a 5xx is never sent again blindly (the 5xx may come from a proxy after the
