@@ -96,15 +96,17 @@ sdk-build-python: ## Python SDK: build a wheel into sdk/python/dist and pip inst
 sdk-build-go: ## Go SDK: go build ./... in the sdk module
 	cd sdk && $(GO) build ./...
 
+# -parallel 4: the tests marked parallel mostly wait (emulated rate limits, read lag, machines), so
+# more of them run at once than a 2-core machine has cores.
 test: ## Every test: Go unit/integration (race), schema and SDK freshness, Go and workflow lint, end-to-end in 4 languages
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -parallel 4 ./...
 	$(MAKE) --no-print-directory check-generated
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory lint-workflows
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: ## Only the Go unit and integration tests (fast; no Pulumi CLI needed)
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -parallel 4 ./...
 
 # Built once per version from the Go module proxy, kept under a versioned name as scripts/install-tools.sh
 # keeps the Pulumi CLI. shellcheck and pyflakes stay off (-shellcheck= -pyflakes=): actionlint

@@ -37,6 +37,7 @@ func (h *harness) assertRolledTo(version int64, restarts int) {
 }
 
 func TestFlyAppSecretsRollingDeploy(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{FlyMachines: 3})
 	r := h.resource(fly.FlyAppSecretsToken, "app")
 	r.create(appSecrets(map[string]string{"A": "a", "B": "b"}, "deploy", "rolling"))
@@ -76,6 +77,7 @@ func TestFlyAppSecretsRollingDeploy(t *testing.T) {
 }
 
 func TestFlySecretsFollowedByOneDeployment(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{FlyMachines: 2})
 	secrets := make([]*res, 3)
 	versions := func() []any {
@@ -107,6 +109,7 @@ func TestFlySecretsFollowedByOneDeployment(t *testing.T) {
 }
 
 func TestFlySecretsDeployingTogetherAreOneRollout(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{FlyMachines: 2})
 	// The engine checks each resource before it runs it: once all three are checked, all three are
 	// known to be on their way to the app's rollout, however late each goroutine then reaches it.

@@ -107,6 +107,7 @@ func TestFlyAppSecretsOneWritePerChange(t *testing.T) {
 // there before the resource took the scope over, keeps what is written into it later, and
 // refuses a name another resource declares inside it.
 func TestFlyAppSecretsKeyTemplateAndPrune(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	for name, value := range map[string]string{"PROD_STALE": "x", "OTHER": "y"} {
 		_, err := h.fly().SetSecret(t.Context(), testFlyApp, name, value)
@@ -176,6 +177,7 @@ func TestFlyAppSecretsKeyTemplateAndPrune(t *testing.T) {
 }
 
 func TestFlyAppSecretsOwnership(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	_, err := h.fly().SetSecret(t.Context(), testFlyApp, "TAKEN", "theirs")
 	require.NoError(t, err)

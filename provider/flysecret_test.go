@@ -25,6 +25,7 @@ func flyInputs(name, value string, extra ...any) property.Map {
 }
 
 func TestFlySecretLifecycle(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	r := h.resource(fly.FlySecretToken, "db")
 

@@ -30,7 +30,10 @@ import (
 )
 
 // harness runs the provider through pulumi-go-provider's integration server against an
-// emulator over real HTTP, the way the engine would drive it.
+// emulator over real HTTP, the way the engine would drive it. Each harness has its own
+// emulator and provider instance, sharing nothing with another's: the tests that mostly wait
+// (rate limits, read lag, machines, takeover confirmations) run in parallel (t.Parallel),
+// which also shows that no state outlives an instance.
 type harness struct {
 	t      testing.TB
 	server integration.Server

@@ -24,6 +24,7 @@ func cfapiEdit(value *string) cfapi.SecretEdit { return cfapi.SecretEdit{Value: 
 // then deletes the old one. The create now fails, naming the fix, and the secret survives;
 // following the advice to adopt, the old resource's delete leaves the secret to the new one.
 func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	old := h.resource(fly.FlySecretToken, "db")
 	_, err := old.up(flyInputs("DATABASE_URL", "v1"))
@@ -57,6 +58,7 @@ func TestFlySecretRenameWithoutAliasLosesNothing(t *testing.T) {
 // Two stacks declaring one Fly secret: the second's create fails instead of overwriting, and
 // destroying either never deletes what the other wrote.
 func TestFlySecretTwoStacksOneName(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	first := h.resource(fly.FlySecretToken, "shared")
 	_, err := first.up(flyInputs("SHARED", "one"))
@@ -86,6 +88,7 @@ func TestFlySecretTwoStacksOneName(t *testing.T) {
 // Two FlySecrets of one app and name in one program: the engine creates them at once, and
 // only one of them succeeds.
 func TestFlySecretTwiceInOneProgram(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	var wg sync.WaitGroup
 	errs := make([]error, 2)

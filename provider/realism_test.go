@@ -81,6 +81,7 @@ func TestPendingSecretIsWaitedOnByTheNextUp(t *testing.T) {
 // A resource token removed from the program stops being used: refresh and destroy use the
 // provider's, even when the recorded one has been revoked since.
 func TestRemovedResourceTokenIsNotUsed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	flyRes := h.resource(fly.FlySecretToken, "db").
 		create(flyInputs("DATABASE_URL", "v", "apiToken", secret(h.opts.FlyToken)))

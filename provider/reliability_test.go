@@ -16,6 +16,7 @@ import (
 // dropped connection. The clients' bounded retries must absorb them: every operation
 // succeeds and the end state is what the program says.
 func TestLifecyclesSurviveFaults(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits on Retry-After")
 	}

@@ -191,6 +191,7 @@ func TestSecretsStoreOnePerAccount(t *testing.T) {
 }
 
 func TestSecretsStoreInlineSecrets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, emulator.Options{})
 	r := h.resource(cloudflare.SecretsStoreToken, "store")
 

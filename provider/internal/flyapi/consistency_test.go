@@ -182,6 +182,7 @@ func TestPacing(t *testing.T) {
 // The first failure: a dozen secrets written at once to one app, against Fly's rate
 // limit (the emulator's default), all succeed: the process's clients queue within the limit.
 func TestConcurrentWritesToOneAppStayWithinTheRateLimit(t *testing.T) {
+	t.Parallel()
 	srv, ts := emulatortest.Start(t, emulator.Options{FlyApps: []string{"busy"}})
 	shared := NewShared(FlyPacing())
 	var wg sync.WaitGroup

@@ -202,6 +202,7 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // round of P (after a first write that goes at once) and one listing for their checks, under
 // Fly's rate limit; each resource gets its own answer.
 func TestCreatesCoalesceIntoOneWritePerRound(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ n, parallel int }{{40, 8}, {40, 40}} {
 		t.Run(fmt.Sprintf("%d at parallel %d", tc.n, tc.parallel), func(t *testing.T) {
 			dt := newDeskTest(t, "app")
@@ -310,6 +311,7 @@ func TestReadsShareOneListing(t *testing.T) {
 // A destroy (each resource unsets its secret if it still holds its own write) costs one write per
 // round of P and one listing.
 func TestDestroyCostsOneWritePerRoundAndOneListing(t *testing.T) {
+	t.Parallel()
 	const n, parallel = 40, 8
 	dt, written := seeded(t, n)
 	dt.srv.ResetStats()
@@ -339,6 +341,7 @@ func TestDestroyCostsOneWritePerRoundAndOneListing(t *testing.T) {
 // An unset leaves a secret written since the owner's last write, by another process, and one
 // another resource of the instance sets or declares: it never removes what someone else owns.
 func TestAnUnsetLeavesWhatSomeoneElseWrote(t *testing.T) {
+	t.Parallel()
 	dt, written := seeded(t, 4)
 	theirs, err := dt.outsider().SetSecret(t.Context(), "app", secretName(0), "taken over")
 	if err != nil {
@@ -406,6 +409,7 @@ func TestACreateOfAnExistingNameSendsNothing(t *testing.T) {
 // Prune unsets what its scope selects that the owner does not manage, was written before the
 // owner took the scope over, and no other resource writes or declares.
 func TestPruneUnsetsOnlyWhatItMayOwn(t *testing.T) {
+	t.Parallel()
 	dt, _ := seeded(t, 3) // SECRET_000..002, written an hour ago
 	since := time.Now().Add(-time.Minute)
 	for _, name := range []string{"SECRET_NEW", "OTHER"} {
@@ -444,6 +448,7 @@ func TestPruneUnsetsOnlyWhatItMayOwn(t *testing.T) {
 // One bad name in a batch fails only its own caller: the batch is sent again one caller at a
 // time.
 func TestABadKeyFailsOnlyItsOwnWrite(t *testing.T) {
+	t.Parallel()
 	dt := newDeskTest(t, "app")
 	names := []string{"GOOD_A", "not valid", "GOOD_B", "GOOD_C"}
 	errs := make([]error, len(names))
@@ -472,6 +477,7 @@ func TestABadKeyFailsOnlyItsOwnWrite(t *testing.T) {
 // A write by someone else between two of the instance's writes drops the listing: the next
 // check lists again instead of missing it.
 func TestAWriteByAnotherDropsTheListing(t *testing.T) {
+	t.Parallel()
 	dt := newDeskTest(t, "app")
 	ctx := t.Context()
 	for _, name := range []string{"A", "B"} {

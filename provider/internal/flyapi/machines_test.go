@@ -76,6 +76,7 @@ func (e *machineEnv) summary(t *testing.T) []fly.MachineSummary {
 }
 
 func TestMachineCallsAgainstTheEmulator(t *testing.T) {
+	t.Parallel()
 	log := &waitLog{}
 	env := newMachineEnv(t, 2, WithWaitNotifier(log.notify))
 	c, ctx := env.client, context.Background()

@@ -125,6 +125,7 @@ func summaryOf(machines []fly.MachineSummary, id string) fly.MachineSummary {
 // machine takes the config and stays stopped; release-command and console machines are left
 // alone.
 func TestRollingDeploy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3, emulator.Options{})
 	stopped := e.addMachine(`{"fly_platform_version":"v2","fly_process_group":"app"}`, true)
 	release := e.addMachine(`{"fly_platform_version":"v2","fly_process_group":"fly_app_release_command"}`, false)
@@ -216,6 +217,7 @@ func TestImmediateDeploy(t *testing.T) {
 // A machine whose update fails stops a rolling rollout with an error naming it and what to
 // run; no lease remains; the next deploy finishes the rest without restarting the ones done.
 func TestFailingMachineStopsTheRollout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3, emulator.Options{})
 	ids := e.machines()
 	version := e.write("A")
@@ -286,6 +288,7 @@ func TestUnhealthyMachineTimesOut(t *testing.T) {
 // rollout to 6: each machine restarts once, and both return. The rollout waits for the second
 // however late it comes (MaxGather is an hour): it closes on what is in flight, not on a timer.
 func TestConcurrentDeploysAreOneRollout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3, emulator.Options{})
 	var versions []int64
 	for i := range 6 {
@@ -323,6 +326,7 @@ func TestConcurrentDeploysAreOneRollout(t *testing.T) {
 // A deploy whose version the running rollout does not cover waits for the next rollout; one it
 // covers returns with it.
 func TestDeployDuringARollout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 2, emulator.Options{})
 	v1 := e.write("A")
 	started := make(chan struct{})
@@ -363,6 +367,7 @@ func TestDeployDuringARollout(t *testing.T) {
 // Lost answers and server errors on every kind of request: the rollout still restarts each
 // machine exactly once and leaves no lease.
 func TestRolloutThroughFaults(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3, emulator.Options{LostResponseRate: 0.25, FailRate: 0.1, Seed: 7})
 	e.client = flyapi.New(e.url, emulator.DefaultFlyToken,
 		flyapi.WithShared(flyapi.NewShared(flyapi.FlyPacing())),
