@@ -164,3 +164,53 @@ func TestTwoStacksHandOverAKey(t *testing.T) {
 		})
 	}
 }
+
+// A FlySecret that depends on the pruning FlyAppSecrets is checked only after the prune ran: the
+// prune keeps its key (written after the FlyAppSecrets took its scope over), and the FlySecret's
+// check then refuses the program, naming both.
+func TestPruneKeepsTheKeyOfADependent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedFly(flyApp, time.Hour, map[string]string{"PROD_STRAY": "s"})
+	dir := yamlProgram(t, h, flySecretProgram("later", "PROD_LATER", "l", ""))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	rewrite(t, dir, appSecretsProgram("prod", map[string]string{"API_KEY": "a"},
+		"      keyTemplate: PROD_{{key}}\n      prune: true\n")+
+		flySecretProgram("later", "PROD_LATER", "l", "    options:\n      dependsOn:\n        - ${prod}\n"))
+	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(out, `"PROD_LATER" is inside the prune scope PROD_* of fly:FlyAppSecrets "prod"`) {
+		t.Errorf("the up does not refuse the dependent inside the prune scope, naming both:\n%s", out)
+	}
+	if _, ok := h.contents().flySecret(flyApp, "PROD_LATER"); !ok {
+		t.Fatalf("the prune unset PROD_LATER, which a dependent FlySecret declares:\n%s", out)
+	}
+}
+
+// A secret moved from a SecretsStore's inline map to a Secret (adopt: true) in one up is never
+// deleted: the store releases it, the Secret takes it over.
+func TestInlineSecretMovedToASecretInOneUp(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	moved := uniqueValue("moved-")
+	store := func(inline string) string {
+		return "  store:\n    type: edgesecrets:cloudflare:SecretsStore\n    properties:\n      secrets:\n" + inline
+	}
+	dir := yamlProgram(t, h, store("        MOVED: "+moved+"\n        KEEP: k\n"))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	rewrite(t, dir, store("        KEEP: k\n")+"  moved:\n    type: edgesecrets:cloudflare:Secret\n    properties:\n"+
+		"      storeId: ${store.storeId}\n      name: MOVED\n      adopt: true\n      value:\n        fn::secret: "+
+		moved+"\n")
+	h.emulator.ResetStats()
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	if n := h.emulator.Stats().Routes[routeCloudflareDelete]; n != 0 {
+		t.Errorf("the move made %d deletes", n)
+	}
+	if _, s, ok := h.contents().cloudflareSecret("MOVED"); !ok || s.Value != moved {
+		t.Fatalf("MOVED is gone (or changed) after its move to a Secret (present: %v)", ok)
+	}
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview") // the released secret's follow-up
+	if _, s, ok := h.contents().cloudflareSecret("MOVED"); !ok || s.Value != moved {
+		t.Fatal("MOVED is gone after the up that follows the move")
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+}
