@@ -13,8 +13,9 @@ import (
 // withInputRules installs each resource type's Rules: Diff follows the rules, and Read
 // and Delete run with the newest credentials. A token change is no diff, so the state may
 // still hold the token of the last write; the engine's current inputs hold the new one.
-// Create, Update and Delete also get the resource's customTimeouts as their context's
-// deadline, which infer v1.5.0 drops, so that every wait inside honours them.
+// A create's preview also runs the type's PreviewCreate. Create, Update and Delete also get the
+// resource's customTimeouts as their context's deadline, which infer v1.5.0 drops, so that every
+// wait inside honours them.
 func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config.Config) p.Provider {
 	innerDiff, innerRead := inner.Diff, inner.Read
 	innerCreate, innerUpdate, innerDelete := inner.Create, inner.Update, inner.Delete
@@ -47,7 +48,11 @@ func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config
 	inner.Create = func(ctx context.Context, req p.CreateRequest) (p.CreateResponse, error) {
 		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)
 		defer cancel()
-		return innerCreate(ctx, req)
+		resp, err := innerCreate(ctx, req)
+		if r := byType[string(req.Urn.Type())]; err == nil && req.DryRun && r.PreviewCreate != nil {
+			resp.Properties, err = r.PreviewCreate(ctx, req.Properties, resp.Properties)
+		}
+		return resp, err
 	}
 	inner.Update = func(ctx context.Context, req p.UpdateRequest) (p.UpdateResponse, error) {
 		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)

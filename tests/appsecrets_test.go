@@ -236,3 +236,37 @@ func (h *harness) seedFly(app string, age time.Duration, secrets map[string]stri
 		h.t.Fatal(err)
 	}
 }
+
+// A FlyAppSecrets created with prune: the engine asks no Diff of a create, so the preview warns
+// of each secret the first up unsets (and of none it keeps), the up names each it unset, and a
+// refresh after it finds nothing to change (the prune settles).
+func TestFlyAppSecretsCreatedWithPruneNamesItsStrays(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.seedFly(flyApp, time.Hour, map[string]string{"PROD_STALE": "s", "PROD_OLD": "o", "STAGING_KEEP": "k"})
+	h.seedFly(flyApp, 0, map[string]string{"PROD_NEW": "n"})
+	dir := yamlProgram(t, h, appSecretsProgram("prod", map[string]string{"API_KEY": "a"},
+		"      keyTemplate: PROD_{{key}}\n      prune: true\n"))
+
+	out := h.runBoth(h.pulumiArgs("preview"))
+	for _, name := range []string{"PROD_OLD", "PROD_STALE"} {
+		if !strings.Contains(out, "prune will unset Fly.io secret demo/"+name+": it is in the prune scope PROD_*") {
+			t.Errorf("the create's preview does not name %s, which its prune unsets:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "unset Fly.io secret demo/PROD_NEW") || strings.Contains(out, "STAGING_KEEP") {
+		t.Errorf("the preview names a secret the prune keeps:\n%s", out)
+	}
+	out = h.runBoth(h.pulumiArgs("up", "--yes", "--skip-preview"))
+	for _, name := range []string{"PROD_OLD", "PROD_STALE"} {
+		if !strings.Contains(out, "unset Fly.io secret demo/"+name) {
+			t.Errorf("the up does not name %s, which it unset:\n%s", name, out)
+		}
+	}
+	want := []string{"PROD_API_KEY", "PROD_NEW", "STAGING_KEEP"}
+	if got := h.flyNames(flyApp); !slices.Equal(got, want) {
+		t.Fatalf("the app holds %v, want %v", got, want)
+	}
+	h.pulumi(dir, "", "refresh", "--yes", "--skip-preview", "--expect-no-changes")
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+}

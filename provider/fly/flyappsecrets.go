@@ -72,7 +72,8 @@ var (
 )
 
 var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
-	Removals: pruneRemovals,
+	Removals:      pruneRemovals,
+	PreviewCreate: previewPruneOnCreate,
 	Drift: func(state property.Map) string {
 		s := appSecretsRecordOf(state)
 		if len(s.drifted()) > 0 || (s.prune && len(s.unmanaged) > 0) {
@@ -784,30 +785,68 @@ func parseAppSecretsID(id string) (app, template string, keys []string, err erro
 func orEmpty(s *string) string { return rules.OrDefault(s, "") }
 func orFalse(b *bool) bool     { return rules.OrDefault(b, false) }
 
-// pruneRemovals are the strays the next up's prune unsets, as the app holds them now, for the
-// preview (each a Delete in the detailed diff): the rule the desk applies (see strays), from one
-// listing of the app. Nothing while the inputs that decide it are unknown.
+// pruneRemovals are the strays the next up's prune unsets, for an update's preview: each a
+// Delete in the detailed diff, and logged with the reason.
 func pruneRemovals(ctx context.Context, req p.DiffRequest) ([]string, error) {
-	in, known := pruneInputs(req.Inputs)
-	scope, on := pruneScopeOf(in)
-	if !known || !on {
-		return nil, nil
-	}
-	var old FlyAppSecretsState
-	old.FlyAppSecretsArgs, _ = pruneInputs(req.State)
-	old.PruneSince = rules.StringProp(req.State, "pruneSince")
-	client, err := flyClient(ctx, in.APIToken)
+	app, scope, names, err := pruneStrays(ctx, req.Inputs, req.State)
 	if err != nil {
 		return nil, err
 	}
-	version, _ := rules.NonNull(req.State, "version")
+	paths := make([]string, len(names))
+	for i, name := range names {
+		paths[i] = pruneRemovalPath(name)
+		p.GetLogger(ctx).Info(pruneWillUnset(app, name, scope))
+	}
+	return paths, nil
+}
+
+// previewPruneOnCreate says, at a create's preview, which secrets the create's prune unsets:
+// the engine asks no Diff of a create, so each is a warning, and the preview's outputs hold
+// them in unmanagedNames.
+func previewPruneOnCreate(ctx context.Context, inputs, outputs property.Map) (property.Map, error) {
+	app, scope, names, err := pruneStrays(ctx, inputs, property.Map{})
+	if err != nil || len(names) == 0 {
+		return outputs, err
+	}
+	values := make([]property.Value, len(names))
+	for i, name := range names {
+		values[i] = property.New(name)
+		p.GetLogger(ctx).Warning(pruneWillUnset(app, name, scope))
+	}
+	return outputs.Set("unmanagedNames", property.New(property.NewArray(values))), nil
+}
+
+// pruneWillUnset is what a preview says of a secret the prune unsets.
+func pruneWillUnset(app, name string, scope pruneScope) string {
+	return fmt.Sprintf("prune will unset Fly.io secret %s/%s: it is in the prune scope %s, no resource of the "+
+		"program declares it, and it was there before this resource took the scope over", app, name, scope.describe)
+}
+
+// pruneStrays are the strays the next up's prune unsets, as the app holds them now, and the app
+// and scope: the rule the desk applies (see strays), from one listing of the app. state is the
+// resource's state (empty for a create). Nothing while prune is off or the inputs that decide
+// it are unknown.
+func pruneStrays(ctx context.Context, inputs, state property.Map) (string, pruneScope, []string, error) {
+	in, known := pruneInputs(inputs)
+	scope, on := pruneScopeOf(in)
+	if !known || !on {
+		return "", scope, nil, nil
+	}
+	var old FlyAppSecretsState
+	old.FlyAppSecretsArgs, _ = pruneInputs(state)
+	old.PruneSince = rules.StringProp(state, "pruneSince")
+	client, err := flyClient(ctx, in.APIToken)
+	if err != nil {
+		return "", scope, nil, err
+	}
+	version, _ := rules.NonNull(state, "version")
 	var since int64
 	if version.IsNumber() {
 		since = int64(version.AsNumber())
 	}
 	listed, err := client.ListSecrets(ctx, in.App, since)
 	if err != nil {
-		return nil, err
+		return "", scope, nil, err
 	}
 	rec := newAppSecretsRecord(in)
 	for name := range in.encodedByName() {
@@ -818,14 +857,7 @@ func pruneRemovals(ctx context.Context, req p.DiffRequest) ([]string, error) {
 		rec.pruneSince = pruneSinceNow(ctx)
 	}
 	rec.strays(ctx, in.App, listed, scope)
-	paths := make([]string, len(rec.unmanaged))
-	for i, name := range rec.unmanaged {
-		paths[i] = pruneRemovalPath(name)
-		p.GetLogger(ctx).Infof("prune will unset Fly.io secret %s/%s: it is in the prune scope %s, no resource of "+
-			"the program declares it, and it was there before this resource took the scope over", in.App, name,
-			scope.describe)
-	}
-	return paths, nil
+	return in.App, scope, rec.unmanaged, nil
 }
 
 // pruneRemovalPath is how the detailed diff names a secret prune unsets.

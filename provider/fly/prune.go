@@ -77,11 +77,11 @@ func samePruneScope(a, b FlyAppSecretsArgs) bool {
 // checkPruneScope checks prune's scope at preview: prune needs an explicit one. known is false
 // while the inputs it depends on are unknown; scope is nil when prune is off.
 func checkPruneScope(c *rules.Checker, template string) (known bool, scope *pruneScope) {
-	prune, pruneKnown := c.Inputs.GetOk("prune")
-	if !pruneKnown || prune.IsComputed() {
+	prune, pruneGiven := c.Inputs.GetOk("prune")
+	if pruneGiven && prune.IsComputed() {
 		return false, nil
 	}
-	if !prune.IsBool() || !prune.AsBool() {
+	if !pruneGiven || !prune.IsBool() || !prune.AsBool() { // absent is off: the names are still declared
 		if pattern, ok := c.Str("pruneScope"); ok && pattern != "" {
 			c.Fail("pruneScope", "pruneScope is set but prune is not: set `prune: true` to unset the secrets it selects, "+
 				"or remove pruneScope")

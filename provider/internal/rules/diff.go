@@ -55,6 +55,11 @@ type Rules struct {
 	// prune's strays), as the API holds them now: each is a Delete of its property path in the
 	// detailed diff, so that the preview lists it.
 	Removals func(ctx context.Context, req p.DiffRequest) (paths []string, err error)
+	// PreviewCreate, if set, runs at a create's preview with the checked inputs and the preview's
+	// outputs, and returns the outputs to show: the engine asks no Diff of a create, so what a
+	// create removes that its inputs do not show (a prune's strays) is said here, in the outputs
+	// and a warning naming each.
+	PreviewCreate func(ctx context.Context, inputs, outputs property.Map) (property.Map, error)
 }
 
 // Of reads the diff rules of the input struct I from its field tags; extra adds the rules
