@@ -59,7 +59,7 @@ func TestWorkerSecretLifecycle(t *testing.T) {
 
 	require.True(t, r.refresh())
 	require.NoError(t, h.emu.Workers().DropSecrets(ref)) // an upload without keep_bindings
-	h.newProcess()                                         // the next pulumi refresh
+	h.newProcess()                                       // the next pulumi refresh
 	assert.False(t, r.refresh(), "a dropped secret leaves the state; the next up writes it again")
 
 	r = h.resource(cloudflare.WorkerSecretToken, "apiKey")
