@@ -35,7 +35,8 @@ func TestSchemaNamesAreTheDesignsNames(t *testing.T) {
 	spec := loadSchema(t)
 	assert.Equal(t, "edgesecrets", spec.Name)
 	assert.ElementsMatch(t, []string{fly.FlySecretToken, fly.FlyAppSecretsToken, fly.SecretsDeploymentToken,
-		cloudflare.SecretsStoreToken, cloudflare.SecretToken}, slices.Collect(maps.Keys(spec.Resources)))
+		cloudflare.SecretsStoreToken, cloudflare.SecretToken, cloudflare.WorkerSecretToken, cloudflare.WorkerSecretsToken},
+		slices.Collect(maps.Keys(spec.Resources)))
 	assert.ElementsMatch(t,
 		[]string{"flyApiToken", "flyApiUrl", "cloudflareApiToken", "cloudflareAccountId", "cloudflareApiUrl"},
 		slices.Collect(maps.Keys(spec.Config.Variables)))

@@ -15,8 +15,10 @@ import (
 
 // Type tokens of the module's resources.
 const (
-	SecretsStoreToken = config.Package + ":cloudflare:SecretsStore"
-	SecretToken       = config.Package + ":cloudflare:Secret"
+	SecretsStoreToken  = config.Package + ":cloudflare:SecretsStore"
+	SecretToken        = config.Package + ":cloudflare:Secret"
+	WorkerSecretToken  = config.Package + ":cloudflare:WorkerSecret"
+	WorkerSecretsToken = config.Package + ":cloudflare:WorkerSecrets"
 )
 
 // Module is what the provider's builder serves of this module.
@@ -25,14 +27,19 @@ func Module() rules.Module {
 		Resources: []infer.InferredResource{
 			infer.Resource(SecretsStore{}),
 			infer.Resource(Secret{}),
+			infer.Resource(WorkerSecret{}),
+			infer.Resource(WorkerSecrets{}),
 		},
 		Functions: []infer.InferredFunction{
 			infer.Function(GetSecretsStore{}),
 			infer.Function(GetSecret{}),
+			infer.Function(GetWorkerSecrets{}),
 		},
 		Rules: map[string]rules.Rules{
-			SecretsStoreToken: secretsStoreRules,
-			SecretToken:       secretRules,
+			SecretsStoreToken:  secretsStoreRules,
+			SecretToken:        secretRules,
+			WorkerSecretToken:  workerSecretRules,
+			WorkerSecretsToken: workerSecretsRules,
 		},
 	}
 }
@@ -49,7 +56,7 @@ var (
 	limitInlineSecrets = rules.Limit{Max: 100, Unit: "entries", What: "a store's inline secrets",
 		Source: "the account's secrets quota (GET /quota)"}
 
-	Limits = []rules.Limit{limitName, limitValue, limitInlineSecrets}
+	Limits = []rules.Limit{limitName, limitValue, limitInlineSecrets, limitWorkerValue, limitWorkerSecrets}
 )
 
 // knownScopes are the services a Secrets Store secret can be bound to.

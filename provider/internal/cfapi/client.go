@@ -41,9 +41,13 @@ type Client struct {
 	// coordinated: creates coalesce and reads share listings with the Shared's other clients.
 	coordinated bool
 	svc         *secrets_store.SecretsStoreService
-	retry       Options
-	now         func() time.Time
-	sleep       func(ctx context.Context, d time.Duration) error
+	// token and httpClient serve the Workers routes, which cfapi calls over plain HTTP
+	// (workers.go): cloudflare-go's workers package would link much of the SDK.
+	token      string
+	httpClient *http.Client
+	retry      Options
+	now        func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
 }
 
 // WaitNotifier is told of every wait before it is taken: how long, and why, so that long
@@ -143,6 +147,8 @@ func New(baseURL, token, accountID string, opts Options) *Client {
 		shared:      opts.Shared,
 		coordinated: coordinated,
 		svc:         secrets_store.NewSecretsStoreService(reqOpts...),
+		token:       token,
+		httpClient:  cmpOr(opts.HTTPClient, http.DefaultClient),
 		retry:       opts,
 		now:         time.Now,
 		sleep:       backoff.Sleep,
@@ -179,13 +185,25 @@ type answer struct {
 func (c *Client) call(ctx context.Context, op string, kind requestKind,
 	attempt func(ctx context.Context, capture option.RequestOption) error,
 ) (answer, error) {
+	return c.retrying(ctx, op, kind, func(ctx context.Context) (*http.Response, error) {
+		var res *http.Response
+		err := attempt(ctx, option.WithResponseInto(&res))
+		return res, wrap(op, err)
+	})
+}
+
+// retrying runs attempt, retrying as kind allows within the budget: the one retry policy of the
+// SDK's calls (call) and of the plain HTTP calls of the Workers routes (workersCall). attempt
+// returns the response it got (nil when none) and its error, already wrapped.
+func (c *Client) retrying(ctx context.Context, op string, kind requestKind,
+	attempt func(ctx context.Context) (*http.Response, error),
+) (answer, error) {
 	start := c.now()
 	for n := 1; ; n++ {
 		if err := c.awaitRateLimit(ctx, op, start); err != nil {
-			return answer{status: 0, retryAfter: -1}, err
+			return answer{retryAfter: -1}, err
 		}
-		var res *http.Response
-		err := attempt(ctx, option.WithResponseInto(&res))
+		res, err := attempt(ctx)
 		got := c.read(res)
 		if res != nil {
 			c.shared.gauge(c.gaugeKey()).observe(res.Header, got.status, got.received, got.retryAfter)
@@ -193,7 +211,6 @@ func (c *Client) call(ctx context.Context, op string, kind requestKind,
 		if err == nil {
 			return got, nil
 		}
-		err = wrap(op, err)
 		if ctx.Err() != nil {
 			return got, err
 		}
@@ -388,4 +405,14 @@ func wrap(op string, err error) error {
 		return apiErr
 	}
 	return fmt.Errorf("cloudflare: %s: %w", op, err)
+}
+
+// cmpOr is the first non-nil of its arguments.
+func cmpOr[T any](values ...*T) *T {
+	for _, v := range values {
+		if v != nil {
+			return v
+		}
+	}
+	return nil
 }

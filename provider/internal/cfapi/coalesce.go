@@ -33,11 +33,17 @@ type Shared struct {
 	// Grace bounds a create batch's wait for a round as large as the last (coalesce.Batcher).
 	Grace time.Duration
 
-	claims      claimSet
-	creates     coalesce.Keyed[createQueue]
-	activations coalesce.Keyed[activation]
-	listings    coalesce.Keyed[listing]
-	gauges      coalesce.Keyed[rateGauge]
+	// KeepWorkerSecret, when set, says why a removal of a Worker secret by the resource ownerURN
+	// must be dropped ("" when it need not): another resource of the program declares the name.
+	KeepWorkerSecret func(account string, script WorkerScript, name, ownerURN string) string
+
+	claims         claimSet
+	creates        coalesce.Keyed[createQueue]
+	activations    coalesce.Keyed[activation]
+	listings       coalesce.Keyed[listing]
+	workerWrites   coalesce.Keyed[workerQueue]
+	workerListings coalesce.Keyed[workerListing]
+	gauges         coalesce.Keyed[rateGauge]
 }
 
 // gauge is what is known of the rate limit of the token key names (Client.gaugeKey).

@@ -35,6 +35,12 @@ func newInstance(r resolvedConfig, t *Timing) *Instance {
 		return inst.Owners.DeclaredBy(inst.FlyPlace(app), name, ownerURN)
 	}
 	inst.fly = flyapi.NewShared(pacing)
+	inst.cloudflare.KeepWorkerSecret = func(account string, script cfapi.WorkerScript, name, ownerURN string) string {
+		if by := inst.Owners.DeclaredBy(inst.WorkerPlace(account, script), name, ownerURN); by != "" {
+			return "declared by " + by
+		}
+		return ""
+	}
 	return inst
 }
 
@@ -80,6 +86,15 @@ func (i *Instance) StorePlace(account string) string {
 		account = i.resolved.cloudflareAccount
 	}
 	return "cloudflare\x00" + i.resolved.cloudflareURL + "\x00" + account
+}
+
+// WorkerPlace names a Worker script's secrets in Owners: account "" is the provider's.
+func (i *Instance) WorkerPlace(account string, script cfapi.WorkerScript) string {
+	if account == "" {
+		account = i.resolved.cloudflareAccount
+	}
+	return "cloudflare-worker\x00" + i.resolved.cloudflareURL + "\x00" + account + "\x00" + script.Namespace +
+		"\x00" + script.Name
 }
 
 // CloudflareAccount is the provider's Cloudflare account (config, then environment), "" when none.

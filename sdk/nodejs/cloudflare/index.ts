@@ -15,6 +15,11 @@ export const getSecretsStore: typeof import("./getSecretsStore").getSecretsStore
 export const getSecretsStoreOutput: typeof import("./getSecretsStore").getSecretsStoreOutput = null as any;
 utilities.lazyLoad(exports, ["getSecretsStore","getSecretsStoreOutput"], () => require("./getSecretsStore"));
 
+export { GetWorkerSecretsArgs, GetWorkerSecretsResult, GetWorkerSecretsOutputArgs } from "./getWorkerSecrets";
+export const getWorkerSecrets: typeof import("./getWorkerSecrets").getWorkerSecrets = null as any;
+export const getWorkerSecretsOutput: typeof import("./getWorkerSecrets").getWorkerSecretsOutput = null as any;
+utilities.lazyLoad(exports, ["getWorkerSecrets","getWorkerSecretsOutput"], () => require("./getWorkerSecrets"));
+
 export { SecretArgs } from "./secret";
 export type Secret = import("./secret").Secret;
 export const Secret: typeof import("./secret").Secret = null as any;
@@ -25,6 +30,16 @@ export type SecretsStore = import("./secretsStore").SecretsStore;
 export const SecretsStore: typeof import("./secretsStore").SecretsStore = null as any;
 utilities.lazyLoad(exports, ["SecretsStore"], () => require("./secretsStore"));
 
+export { WorkerSecretArgs } from "./workerSecret";
+export type WorkerSecret = import("./workerSecret").WorkerSecret;
+export const WorkerSecret: typeof import("./workerSecret").WorkerSecret = null as any;
+utilities.lazyLoad(exports, ["WorkerSecret"], () => require("./workerSecret"));
+
+export { WorkerSecretsArgs } from "./workerSecrets";
+export type WorkerSecrets = import("./workerSecrets").WorkerSecrets;
+export const WorkerSecrets: typeof import("./workerSecrets").WorkerSecrets = null as any;
+utilities.lazyLoad(exports, ["WorkerSecrets"], () => require("./workerSecrets"));
+
 
 const _module = {
     version: utilities.getVersion(),
@@ -34,6 +49,10 @@ const _module = {
                 return new Secret(name, <any>undefined, { urn })
             case "edgesecrets:cloudflare:SecretsStore":
                 return new SecretsStore(name, <any>undefined, { urn })
+            case "edgesecrets:cloudflare:WorkerSecret":
+                return new WorkerSecret(name, <any>undefined, { urn })
+            case "edgesecrets:cloudflare:WorkerSecrets":
+                return new WorkerSecrets(name, <any>undefined, { urn })
             default:
                 throw new Error(`unknown resource type ${type}`);
         }

@@ -25,6 +25,20 @@ export namespace cloudflare {
         type: string;
     }
 
+    /**
+     * One secret of a Worker script, as listed: never a value.
+     */
+    export interface WorkerSecretListItem {
+        /**
+         * Name of the secret.
+         */
+        name: string;
+        /**
+         * `secret_text`, or `secret_key` (a WebCrypto key).
+         */
+        type: string;
+    }
+
 }
 
 export namespace fly {

@@ -30,7 +30,9 @@ _utilities.register(
   "fqn": "pulumi_edgesecrets.cloudflare",
   "classes": {
    "edgesecrets:cloudflare:Secret": "Secret",
-   "edgesecrets:cloudflare:SecretsStore": "SecretsStore"
+   "edgesecrets:cloudflare:SecretsStore": "SecretsStore",
+   "edgesecrets:cloudflare:WorkerSecret": "WorkerSecret",
+   "edgesecrets:cloudflare:WorkerSecrets": "WorkerSecrets"
   }
  },
  {

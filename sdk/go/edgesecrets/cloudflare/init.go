@@ -25,6 +25,10 @@ func (m *module) Construct(ctx *pulumi.Context, name, typ, urn string) (r pulumi
 		r = &Secret{}
 	case "edgesecrets:cloudflare:SecretsStore":
 		r = &SecretsStore{}
+	case "edgesecrets:cloudflare:WorkerSecret":
+		r = &WorkerSecret{}
+	case "edgesecrets:cloudflare:WorkerSecrets":
+		r = &WorkerSecrets{}
 	default:
 		return nil, fmt.Errorf("unknown resource type: %s", typ)
 	}

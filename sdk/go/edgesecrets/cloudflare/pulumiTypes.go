@@ -53,6 +53,61 @@ func (o SecretBindingOutput) Type() pulumi.StringOutput {
 	return o.ApplyT(func(v SecretBinding) string { return v.Type }).(pulumi.StringOutput)
 }
 
+// One secret of a Worker script, as listed: never a value.
+type WorkerSecretListItem struct {
+	// Name of the secret.
+	Name string `pulumi:"name"`
+	// `secret_text`, or `secret_key` (a WebCrypto key).
+	Type string `pulumi:"type"`
+}
+
+// One secret of a Worker script, as listed: never a value.
+type WorkerSecretListItemOutput struct{ *pulumi.OutputState }
+
+func (WorkerSecretListItemOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*WorkerSecretListItem)(nil)).Elem()
+}
+
+func (o WorkerSecretListItemOutput) ToWorkerSecretListItemOutput() WorkerSecretListItemOutput {
+	return o
+}
+
+func (o WorkerSecretListItemOutput) ToWorkerSecretListItemOutputWithContext(ctx context.Context) WorkerSecretListItemOutput {
+	return o
+}
+
+// Name of the secret.
+func (o WorkerSecretListItemOutput) Name() pulumi.StringOutput {
+	return o.ApplyT(func(v WorkerSecretListItem) string { return v.Name }).(pulumi.StringOutput)
+}
+
+// `secret_text`, or `secret_key` (a WebCrypto key).
+func (o WorkerSecretListItemOutput) Type() pulumi.StringOutput {
+	return o.ApplyT(func(v WorkerSecretListItem) string { return v.Type }).(pulumi.StringOutput)
+}
+
+type WorkerSecretListItemArrayOutput struct{ *pulumi.OutputState }
+
+func (WorkerSecretListItemArrayOutput) ElementType() reflect.Type {
+	return reflect.TypeOf((*[]WorkerSecretListItem)(nil)).Elem()
+}
+
+func (o WorkerSecretListItemArrayOutput) ToWorkerSecretListItemArrayOutput() WorkerSecretListItemArrayOutput {
+	return o
+}
+
+func (o WorkerSecretListItemArrayOutput) ToWorkerSecretListItemArrayOutputWithContext(ctx context.Context) WorkerSecretListItemArrayOutput {
+	return o
+}
+
+func (o WorkerSecretListItemArrayOutput) Index(i pulumi.IntInput) WorkerSecretListItemOutput {
+	return pulumi.All(o, i).ApplyT(func(vs []interface{}) WorkerSecretListItem {
+		return vs[0].([]WorkerSecretListItem)[vs[1].(int)]
+	}).(WorkerSecretListItemOutput)
+}
+
 func init() {
 	pulumi.RegisterOutputType(SecretBindingOutput{})
+	pulumi.RegisterOutputType(WorkerSecretListItemOutput{})
+	pulumi.RegisterOutputType(WorkerSecretListItemArrayOutput{})
 }

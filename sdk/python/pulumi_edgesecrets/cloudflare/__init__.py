@@ -8,6 +8,9 @@ import typing
 # Export this package's modules as members:
 from .get_secret import *
 from .get_secrets_store import *
+from .get_worker_secrets import *
 from .secret import *
 from .secrets_store import *
+from .worker_secret import *
+from .worker_secrets import *
 from . import outputs

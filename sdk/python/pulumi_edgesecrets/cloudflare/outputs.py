@@ -16,6 +16,7 @@ from .. import _utilities
 
 __all__ = [
     'SecretBinding',
+    'WorkerSecretListItem',
 ]
 
 @pulumi.output_type
@@ -78,6 +79,40 @@ class SecretBinding(dict):
     def type(self) -> _builtins.str:
         """
         Always `secrets_store_secret`.
+        """
+        return pulumi.get(self, "type")
+
+
+@pulumi.output_type
+class WorkerSecretListItem(dict):
+    """
+    One secret of a Worker script, as listed: never a value.
+    """
+    def __init__(__self__, *,
+                 name: _builtins.str,
+                 type: _builtins.str):
+        """
+        One secret of a Worker script, as listed: never a value.
+
+        :param _builtins.str name: Name of the secret.
+        :param _builtins.str type: `secret_text`, or `secret_key` (a WebCrypto key).
+        """
+        pulumi.set(__self__, "name", name)
+        pulumi.set(__self__, "type", type)
+
+    @_builtins.property
+    @pulumi.getter
+    def name(self) -> _builtins.str:
+        """
+        Name of the secret.
+        """
+        return pulumi.get(self, "name")
+
+    @_builtins.property
+    @pulumi.getter
+    def type(self) -> _builtins.str:
+        """
+        `secret_text`, or `secret_key` (a WebCrypto key).
         """
         return pulumi.get(self, "type")
 

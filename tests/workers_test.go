@@ -1,0 +1,146 @@
+package tests
+
+import (
+	"encoding/json"
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/workers"
+)
+
+const workerScript = "edge-api"
+
+// workerProgram is a WorkerSecret and a WorkerSecrets on one script.
+func workerProgram(script, apiKey, dbURL string) string {
+	return `
+  apiKey:
+    type: edgesecrets:cloudflare:WorkerSecret
+    properties:
+      scriptName: ` + script + `
+      name: API_KEY
+      value:
+        fn::secret: ` + apiKey + `
+  appSecrets:
+    type: edgesecrets:cloudflare:WorkerSecrets
+    properties:
+      scriptName: ` + script + `
+      secrets:
+        fn::secret:
+          DATABASE_URL: ` + dbURL + `
+          REGION: eu
+`
+}
+
+func (h *harness) workerSecrets(script string) map[string]string {
+	h.t.Helper()
+	list, err := h.emulator.Workers().Secrets(workers.ScriptRef{Name: script})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range list {
+		out[s.Name] = s.Text
+	}
+	return out
+}
+
+// The Worker secret resources through the CLI: create, no-change preview, an in-place update, a
+// script upload that drops the secrets (refresh shows it, one up restores them), destroy; the
+// values never reach the state, and a missing script fails naming it.
+func TestWorkerSecretsYAML(t *testing.T) {
+	t.Parallel()
+	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, CloudflareWorkers: []string{workerScript}})
+	canary, dbURL := uniqueValue("worker-canary-"), uniqueValue("postgres-")
+	dir := yamlProgram(t, h, workerProgram(workerScript, canary, dbURL))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	want := map[string]string{"API_KEY": canary, "DATABASE_URL": dbURL, "REGION": "eu"}
+	if got := h.workerSecrets(workerScript); !maps.Equal(got, want) {
+		t.Fatalf("after up the script holds %v", names(got))
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+
+	rotated := uniqueValue("worker-rotated-")
+	rewrite(t, dir, workerProgram(workerScript, rotated, dbURL))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	if got := h.workerSecrets(workerScript)["API_KEY"]; got != rotated {
+		t.Fatal("the update did not write the new value")
+	}
+
+	if err := h.emulator.Workers().DropSecrets(workers.ScriptRef{Name: workerScript}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.pulumi(dir, "", "refresh", "--yes", "--skip-preview")
+	if !strings.Contains(out, "removed outside Pulumi") {
+		t.Errorf("the refresh does not say the secrets were removed:\n%s", out)
+	}
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	want["API_KEY"] = rotated
+	if got := h.workerSecrets(workerScript); !maps.Equal(got, want) {
+		t.Fatalf("one up after the upload did not restore the secrets: %v", names(got))
+	}
+	h.pulumi(dir, "", "preview", "--expect-no-changes")
+
+	h.pulumi(dir, "", "destroy", "--yes", "--skip-preview")
+	if got := h.workerSecrets(workerScript); len(got) != 0 {
+		t.Fatalf("destroy left %v", names(got))
+	}
+	assertNoPlaintext(t, []string{canary, rotated, dbURL}, h.backendDir) // the program itself holds them
+
+	missing := yamlProgram(t, h, workerProgram("no-such-worker", canary, dbURL))
+	failed := h.pulumiFails(missing, "", "up", "--yes", "--skip-preview")
+	if !strings.Contains(failed, `Worker "no-such-worker" does not exist`) {
+		t.Errorf("the up on a missing script does not name it:\n%s", failed)
+	}
+	if strings.Contains(failed, canary) || strings.Contains(failed, dbURL) {
+		t.Errorf("the failed up prints a value:\n%s", failed)
+	}
+}
+
+// Both ways with wrangler: what the provider writes `wrangler secret list` shows; what `wrangler
+// secret put` writes `pulumi import` brings under management, and the next up writes once.
+func TestWorkerSecretsWranglerRoundTrip(t *testing.T) {
+	t.Parallel()
+	w := newWrangler(t)
+	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, CloudflareWorkers: []string{workerScript}})
+	opts := h.emulator.Options()
+	w.env = append(w.env, "CLOUDFLARE_API_BASE_URL="+h.emulatorURL+"/client/v4",
+		"CLOUDFLARE_API_TOKEN="+opts.CloudflareToken, "CLOUDFLARE_ACCOUNT_ID="+opts.CloudflareAccount)
+	canary, dbURL := uniqueValue("worker-canary-"), uniqueValue("postgres-")
+	dir := yamlProgram(t, h, workerProgram(workerScript, canary, dbURL))
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	out := w.run("", "secret", "list", "--name", workerScript, "--format", "json")
+	var listed []map[string]string
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "["):]), &listed); err != nil {
+		t.Fatalf("secret list printed %q: %v", out, err)
+	}
+	var names []string
+	for _, s := range listed {
+		names = append(names, s["name"])
+	}
+	if strings.Join(names, ",") != "API_KEY,DATABASE_URL,REGION" {
+		t.Errorf("wrangler secret list shows %v", names)
+	}
+
+	fromWrangler := uniqueValue("from-wrangler-")
+	w.run(fromWrangler+"\n", "secret", "put", "SESSION_KEY", "--name", workerScript)
+	program := `
+  session:
+    type: edgesecrets:cloudflare:WorkerSecret
+    properties:
+      scriptName: ` + workerScript + `
+      name: SESSION_KEY
+      value:
+        fn::secret: ` + canary + `-session
+`
+	imported := yamlProgram(t, h, program)
+	h.pulumi(imported, "", "import", "edgesecrets:cloudflare:WorkerSecret", "session", workerScript+"/SESSION_KEY",
+		"--yes", "--protect=false")
+	h.pulumi(imported, "", "up", "--yes", "--skip-preview")
+	if got := h.workerSecrets(workerScript)["SESSION_KEY"]; got != canary+"-session" {
+		t.Error("the up after the import did not write the program's value")
+	}
+	h.pulumi(imported, "", "preview", "--expect-no-changes")
+	assertNoPlaintext(t, []string{canary, dbURL, fromWrangler}, h.backendDir)
+}
