@@ -252,7 +252,9 @@ func (r WorkerSecret) Read(
 // resource of the program declares it now (a key moved to another resource); one never written
 // by this resource (imported, not written since) is let go. A script or secret already gone is
 // success.
-func (r WorkerSecret) Delete(ctx context.Context, req infer.DeleteRequest[WorkerSecretState]) (infer.DeleteResponse, error) {
+func (r WorkerSecret) Delete(
+	ctx context.Context, req infer.DeleteRequest[WorkerSecretState],
+) (infer.DeleteResponse, error) {
 	s := req.State
 	script := workerScriptOf(s.ScriptName, &s.DispatchNamespace)
 	if s.Digest == "" {

@@ -135,7 +135,9 @@ func (c *Client) workerQueue(script WorkerScript) *workerQueue {
 
 // sendWorkerWrites sends one batch: one listing when a write needs to know what the script holds,
 // then one secrets-bulk call for every write that goes (see WriteWorkerSecrets).
-func (c *Client) sendWorkerWrites(script WorkerScript, items []*queuedWorkerWrite) []coalesce.Result[WorkerWriteResult] {
+func (c *Client) sendWorkerWrites(
+	script WorkerScript, items []*queuedWorkerWrite,
+) []coalesce.Result[WorkerWriteResult] {
 	ctxs := make([]context.Context, len(items))
 	for i, q := range items {
 		ctxs[i] = q.ctx
