@@ -308,7 +308,7 @@ func TestAPIErrors(t *testing.T) {
 	}{
 		{map[string]string{"FLY_API_TOKEN": badFly}, []string{"--fly-app", "my-app"}, []string{"--fly-app my-app", "401"}},
 		{map[string]string{"CLOUDFLARE_API_TOKEN": badCloudflare}, []string{"--cloudflare-store", "default"},
-			[]string{"--cloudflare-store default", "401"}},
+			[]string{"--cloudflare-store default", "403"}},
 		{nil, []string{"--fly-app", "my-app", "--fly-app", "ghost"}, []string{"--fly-app ghost", "not found"}},
 	} {
 		out, stderr, err := w.run(c.env, c.args...)
