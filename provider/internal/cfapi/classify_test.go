@@ -55,8 +55,8 @@ func TestStoreNotEmptyIsTheDeletesConflict(t *testing.T) {
 // Not found is the status (or code 1000), never the message; an unknown account (7003) is not
 // a missing secret whatever its status.
 func TestNotFoundIsStatusOrCodeNeverText(t *testing.T) {
-	notFound := &APIError{StatusCode: http.StatusNotFound, Errors: []ErrorDetail{{Code: 1001, Message: "gone: it was here"}}}
-	assert.True(t, IsNotFound(notFound))
+	assert.True(t, IsNotFound(&APIError{StatusCode: http.StatusNotFound,
+		Errors: []ErrorDetail{{Code: 1001, Message: "gone: it was here"}}}))
 	assert.True(t, IsNotFound(&APIError{StatusCode: http.StatusBadRequest, Errors: []ErrorDetail{{Code: 1000}}}))
 	assert.False(t, IsNotFound(&APIError{StatusCode: http.StatusBadRequest,
 		Errors: []ErrorDetail{{Code: 1001, Message: "secret_not_found"}}}), "a 400 whose text says not found")
