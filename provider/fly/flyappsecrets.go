@@ -81,6 +81,10 @@ var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
 		}
 		return rolloutOwed(state)
 	},
+	DriftChanges: map[string][]string{
+		"secrets": {"digests", "version", "writtenDigests", "writtenAt", "deployedVersion", "machines"},
+		"deploy":  {"deployedVersion", "machines"},
+	},
 })
 
 // keyPlaceholder is what a key template's {{key}} stands for.
