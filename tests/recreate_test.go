@@ -30,6 +30,8 @@ func TestRefreshAndDestroyAfterTheAppIsMadeAgain(t *testing.T) {
       value:
         fn::secret: our-value
 `)
+	// The old app's secrets version runs ahead of what the new one will reach.
+	h.apiJSON("POST", "/v1/apps/"+flyApp+"/secrets/OLD", map[string]string{"value": "old"}, nil)
 	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
 
 	h.apiJSON("DELETE", "/v1/apps/"+flyApp, nil, nil)
