@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
@@ -28,7 +29,10 @@ type Server struct {
 	// machine has a limit of its own.
 	flyLimiter, flyGetMachineLimiter *rateLimiter
 	cloudflareLimiter                *windowLimiter
-	state                            *persister // nil for memory only
+	// flyRefusals counts Fly's 429s: every second one comes without Retry-After (see
+	// family.retryAfter).
+	flyRefusals atomic.Int64
+	state       *persister // nil for memory only
 
 	closeOnce sync.Once
 	closeErr  error
