@@ -70,6 +70,7 @@ func New(opts Options) (*Server, error) {
 		ReadLag:           opts.FlyReadLag,
 		MachineBootDelay:  opts.FlyMachineBootDelay,
 		MachineCheckDelay: opts.FlyMachineCheckDelay,
+		ExactReadTimes:    opts.FlyExactReadTimes,
 		OnChange:          s.changed,
 	})
 	if err != nil {

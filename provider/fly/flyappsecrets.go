@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
@@ -461,7 +462,7 @@ func (r *appSecretsRecord) strays(
 		switch {
 		case by != "":
 			kept[s.Name] = "declared by " + by
-		case !s.UpdatedAt.Before(r.since()):
+		case instant.NotBefore(s.UpdatedAt, r.since()):
 			kept[s.Name] = fmt.Sprintf("written at %s, after this resource took over its prune scope %s: another "+
 				"resource, stack or person writes it", rules.Timestamp(s.UpdatedAt), scope.describe)
 		default:
