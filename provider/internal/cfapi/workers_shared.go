@@ -39,6 +39,9 @@ type WorkerPrune struct {
 	// Before: only a secret the script already had in its newest version made before this is
 	// removed; one that appeared since is someone else's.
 	Before time.Time
+	// Managed are the names the resource manages: never strays, whether or not the write sets
+	// them (an update sets only what changed).
+	Managed []string
 }
 
 // WorkerWriteResult is what a write did.
@@ -315,7 +318,7 @@ func (c *Client) workerStrays(
 	kept = map[string]string{}
 	var candidates []string
 	for name := range listed {
-		if _, ours := managed[name]; !ours && prune.Match(name) {
+		if _, ours := managed[name]; !ours && !slices.Contains(prune.Managed, name) && prune.Match(name) {
 			candidates = append(candidates, name)
 		}
 	}
