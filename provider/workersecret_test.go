@@ -236,6 +236,15 @@ func TestWorkerSecretsPrune(t *testing.T) {
 		assert.Contains(t, failures[0].Reason, "every secret of the script")
 	})
 
+	t.Run("a script that does not exist yet has nothing to prune at preview", func(t *testing.T) {
+		missing := h.resource(cloudflare.WorkerSecretsToken, "later")
+		in := workerSecretsInputs(map[string]string{"A": "a"}, "scriptName", "uploaded-by-this-up",
+			"keyTemplate", "LATER_{{key}}", "prune", true)
+		_, err := h.server.Create(p.CreateRequest{Urn: missing.urn, Properties: missing.mustCheck(in), DryRun: true})
+		require.NoError(t, err)
+		h.newProcess()
+	})
+
 	r := h.resource(cloudflare.WorkerSecretsToken, "prod")
 	preview, err := h.server.Create(p.CreateRequest{Urn: r.urn, Properties: r.mustCheck(inputs), DryRun: true})
 	require.NoError(t, err)
@@ -258,6 +267,16 @@ func TestWorkerSecretsPrune(t *testing.T) {
 		op, err := r.up(inputs)
 		require.NoError(t, err)
 		assert.Equal(t, "same", op)
+		assert.Contains(t, h.workerValues(ref), "PROD_NEW")
+	})
+
+	t.Run("a prune that finds nothing to remove writes nothing", func(t *testing.T) {
+		same := workerSecretsInputs(map[string]string{"API_KEY": "k", "TOKEN": "t"},
+			"keyTemplate", "PROD_{{key}}", "prune", true, "pruneScope", "PROD_*")
+		written := str(r.state, "writtenAt")
+		st := h.calls(func() { r.update(same) })
+		assert.Zero(t, st.Routes[workerBulkRoute])
+		assert.Equal(t, written, str(r.state, "writtenAt"))
 		assert.Contains(t, h.workerValues(ref), "PROD_NEW")
 	})
 

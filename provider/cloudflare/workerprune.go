@@ -153,7 +153,12 @@ func workerPruneStrays(
 	}
 	prune := cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(since)}
 	strays, _, err := client.WorkerStrays(ctx, script, prune, slices.Sorted(maps.Keys(in.byName())), rules.URN(ctx))
-	if err != nil {
+	switch {
+	case cfapi.IsWorkerNotFound(err) || cfapi.IsNoVersions(err):
+		// Nothing to prune yet: the script may be uploaded by the same up (a resource in dependsOn);
+		// if it is not, the write fails, naming it.
+		return script, scope, nil, nil
+	case err != nil:
 		return script, scope, nil, workerWriteError(script, client.AccountID(), err)
 	}
 	return script, scope, strays, nil

@@ -362,7 +362,9 @@ func (r WorkerSecrets) apply(
 		state.Digests[name] = workerDigest(value)
 	}
 	state.Names = slices.Sorted(maps.Keys(want))
-	state.WrittenAt = rules.Timestamp(res.At)
+	if len(w.Set) > 0 || len(res.Removed) > 0 { // a prune that found nothing to remove wrote nothing
+		state.WrittenAt = rules.Timestamp(res.At)
+	}
 	return nil
 }
 
