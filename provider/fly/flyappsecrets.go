@@ -726,7 +726,8 @@ func parseAppSecretsID(id string) (app, template string, keys []string, err erro
 		if values.Has("keyTemplate") {
 			template = values.Get("keyTemplate")
 			if !ownership.ValidTemplate(template) {
-				return "", "", nil, fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id, ownership.KeyPlaceholder)
+				return "", "", nil, fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id,
+					ownership.KeyPlaceholder)
 			}
 		}
 		if values.Has("keys") {
