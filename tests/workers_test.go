@@ -253,4 +253,19 @@ func TestWorkerSecretsPruneYAML(t *testing.T) {
 	}
 	h.pulumi(dir, "", "refresh", "--yes", "--skip-preview", "--expect-no-changes")
 	h.pulumi(dir, "", "preview", "--expect-no-changes")
+
+	// The whole script, said explicitly: the update's detailed diff shows the secret the script had
+	// from before outside the old scope as a delete; the one written just now is still kept.
+	rewrite(t, dir, strings.Replace(workerPruneProgram(workerScript), "      prune: true\n",
+		"      prune: true\n      pruneScope: \"*\"\n", 1))
+	out = h.pulumi(dir, "", "preview", "--diff")
+	if !strings.Contains(out, "- STAGING_KEEP") || strings.Contains(out, "- PROD_NEW") {
+		t.Errorf("the update's preview does not name exactly the stray the prune removes:\n%s", out)
+	}
+	h.pulumi(dir, "", "up", "--yes", "--skip-preview")
+	want = map[string]string{"PROD_API_KEY": "a", "PROD_NEW": "n"}
+	if got := h.workerSecrets(workerScript); !maps.Equal(got, want) {
+		t.Fatalf("the script holds %v, want %v", names(got), names(want))
+	}
+	h.pulumi(dir, "", "refresh", "--yes", "--skip-preview", "--expect-no-changes")
 }
