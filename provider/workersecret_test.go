@@ -255,9 +255,15 @@ func TestWorkerSecretsPrune(t *testing.T) {
 	assert.Equal(t, map[string]string{"OTHER": "y", "PROD_API_KEY": "k", "PROD_TOKEN": "t"}, h.workerValues(ref),
 		"prune removes the stray there before, not the name outside its scope")
 
+	assert.Equal(t, []string{"PROD_STALE"}, stringsOf(r.state.Get("removedNames")))
+
 	t.Run("a key written into the scope later is someone else's: kept, and refresh settles", func(t *testing.T) {
 		versionsTimedToTheSecond()
 		_, err := h.cloudflare().PutWorkerSecret(t.Context(), script, "PROD_NEW", "n")
+		require.NoError(t, err)
+		// Written again by someone else after the prune removed it: the version from before the
+		// takeover has it, but this resource's record of what it removed tells it is not a stray.
+		_, err = h.cloudflare().PutWorkerSecret(t.Context(), script, "PROD_STALE", "theirs now")
 		require.NoError(t, err)
 		h.newProcess()
 		before := r.state
@@ -268,6 +274,7 @@ func TestWorkerSecretsPrune(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "same", op)
 		assert.Contains(t, h.workerValues(ref), "PROD_NEW")
+		assert.Equal(t, "theirs now", h.workerValues(ref)["PROD_STALE"])
 	})
 
 	t.Run("a prune that finds nothing to remove writes nothing", func(t *testing.T) {
@@ -286,13 +293,13 @@ func TestWorkerSecretsPrune(t *testing.T) {
 			"keyTemplate", "PROD_{{key}}", "prune", true, "pruneScope", "*")
 		_, diff := r.diff(whole)
 		require.True(t, diff.HasChanges)
-		for _, name := range []string{"OTHER", "PROD_NEW"} {
+		for _, name := range []string{"OTHER", "PROD_NEW", "PROD_STALE"} {
 			d, ok := diff.DetailedDiff[fmt.Sprintf("unmanagedNames[%q]", name)]
 			if assert.True(t, ok, "the preview does not list %s: %v", name, diff.DetailedDiff) {
 				assert.Equal(t, p.Delete, d.Kind)
 			}
 		}
-		assert.Len(t, h.workerValues(ref), 4, "a diff writes nothing")
+		assert.Len(t, h.workerValues(ref), 5, "a diff writes nothing")
 		r.update(whole)
 		assert.Equal(t, map[string]string{"PROD_API_KEY": "k", "PROD_TOKEN": "t"}, h.workerValues(ref))
 		h.newProcess()

@@ -49,6 +49,19 @@ func sameWorkerPruneScope(a, b WorkerSecretsArgs) bool {
 	return okA == okB && sa.Describe == sb.Describe
 }
 
+// removedSince adds a write's removals to the names removed since the scope was taken over; a
+// name the resource manages again leaves the list (a later removal of it adds it back).
+func removedSince(before, removed []string, managed map[string]string) []string {
+	var out []string
+	for _, name := range append(slices.Clone(before), removed...) {
+		if _, ours := managed[name]; !ours && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t
@@ -62,13 +75,14 @@ func refreshWorkerStrays(
 	state.UnmanagedNames = nil
 	scope, on := state.args().pruneScope()
 	if !on {
-		state.PruneSince = ""
+		state.PruneSince, state.RemovedNames = "", nil
 		return nil
 	}
 	if state.PruneSince == "" {
-		state.PruneSince = config.PruneSinceNow(ctx)
+		state.PruneSince, state.RemovedNames = config.PruneSinceNow(ctx), nil
 	}
-	prune := cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(state.PruneSince)}
+	prune := cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(state.PruneSince),
+		RemovedSince: state.RemovedNames}
 	strays, kept, err := client.WorkerStrays(ctx, script, prune, slices.Sorted(maps.Keys(state.Digests)),
 		rules.URN(ctx))
 	if err != nil {
@@ -147,11 +161,12 @@ func workerPruneStrays(
 	if err != nil {
 		return script, scope, nil, err
 	}
-	since := rules.StringProp(state, "pruneSince")
+	since, removed := rules.StringProp(state, "pruneSince"), stringList(state, "removedNames")
 	if since == "" || !sameWorkerPruneScope(old, in) {
-		since = config.PruneSinceNow(ctx)
+		since, removed = config.PruneSinceNow(ctx), nil
 	}
-	prune := cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(since)}
+	prune := cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(since),
+		RemovedSince: removed}
 	strays, _, err := client.WorkerStrays(ctx, script, prune, slices.Sorted(maps.Keys(in.byName())), rules.URN(ctx))
 	switch {
 	case cfapi.IsWorkerNotFound(err) || cfapi.IsNoVersions(err):

@@ -63,6 +63,10 @@ type WorkerSecretsState struct {
 	// PruneSince is when this resource took its prune scope over, less the margin: only secrets
 	// the script had in its newest version made before it are pruned.
 	PruneSince string `pulumi:"pruneSince,optional"`
+	// RemovedNames are the names this resource removed from the script since it took its prune
+	// scope over: the Workers API keeps no time per secret, so this is how one written again
+	// since (by someone else) is told from a stray.
+	RemovedNames []string `pulumi:"removedNames,optional"`
 }
 
 var (
@@ -173,6 +177,8 @@ func (s *WorkerSecretsState) Annotate(a infer.Annotator) {
 		"the next `pulumi up` removes them.")
 	a.Describe(&s.PruneSince, "When this resource took its prune scope over (RFC 3339), less a margin of ten "+
 		"minutes: only secrets the script had before it are pruned.")
+	a.Describe(&s.RemovedNames, "Names this resource removed from the script since it took its prune scope over: "+
+		"one that appears again was written since by someone else, and prune keeps it.")
 }
 
 // WireDependencies keeps the token secret and says which inputs each output derives from.
@@ -190,6 +196,7 @@ func (WorkerSecrets) WireDependencies(f infer.FieldSelector, args *WorkerSecrets
 	f.OutputField(&state.PruneScope).DependsOn(scope)
 	f.OutputField(&state.PruneSince).DependsOn(prune, scope, template)
 	f.OutputField(&state.UnmanagedNames).DependsOn(script, secrets, template, prune, scope)
+	f.OutputField(&state.RemovedNames).DependsOn(script, secrets, template, prune, scope)
 	for _, written := range []any{&state.Names, &state.Digests, &state.WrittenAt} {
 		f.OutputField(written).DependsOn(script, secrets, template, prune, scope)
 	}
@@ -285,6 +292,9 @@ func (r WorkerSecrets) Update(
 	if req.DryRun {
 		next.Names = slices.Sorted(maps.Keys(in.byName()))
 		next.KeyTemplate, next.Prune, next.PruneScope = in.KeyTemplate, in.Prune, in.PruneScope
+		if _, on := in.pruneScope(); !on {
+			next.UnmanagedNames, next.PruneSince, next.RemovedNames = nil, "", nil
+		}
 		return infer.UpdateResponse[WorkerSecretsState]{Output: next}, nil
 	}
 	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
@@ -306,12 +316,12 @@ func (r WorkerSecrets) apply(
 	want := in.byName()
 	if scope, on := in.pruneScope(); on {
 		if state.PruneSince == "" || !sameWorkerPruneScope(state.args(), in) {
-			state.PruneSince = config.PruneSinceNow(ctx)
+			state.PruneSince, state.RemovedNames = config.PruneSinceNow(ctx), nil
 		}
 		w.Prune = &cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(state.PruneSince),
-			Managed: slices.Sorted(maps.Keys(want))}
+			Managed: slices.Sorted(maps.Keys(want)), RemovedSince: state.RemovedNames}
 	} else {
-		state.PruneSince = ""
+		state.PruneSince, state.UnmanagedNames, state.RemovedNames = "", nil, nil
 	}
 	state.KeyTemplate, state.Prune, state.PruneScope = in.KeyTemplate, in.Prune, in.PruneScope
 	for name, value := range want {
@@ -355,6 +365,9 @@ func (r WorkerSecrets) apply(
 		}
 	}
 	state.UnmanagedNames = nil
+	if w.Prune != nil {
+		state.RemovedNames = removedSince(state.RemovedNames, res.Removed, want)
+	}
 	if state.Digests == nil {
 		state.Digests = map[string]string{}
 	}

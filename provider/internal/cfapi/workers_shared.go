@@ -42,6 +42,9 @@ type WorkerPrune struct {
 	// Managed are the names the resource manages: never strays, whether or not the write sets
 	// them (an update sets only what changed).
 	Managed []string
+	// RemovedSince are the names the resource removed from the script after Before: one that is
+	// listed again was written since by someone else, though the version before Before has it.
+	RemovedSince []string
 }
 
 // WorkerWriteResult is what a write did.
@@ -339,6 +342,9 @@ func (c *Client) workerStrays(
 		case !slices.Contains(before, name):
 			kept[name] = fmt.Sprintf("it appeared after this resource took its prune scope %s over: another resource, "+
 				"stack or person writes it", prune.Describe)
+		case slices.Contains(prune.RemovedSince, name):
+			kept[name] = fmt.Sprintf("this resource removed it after taking its prune scope %s over, so it was written "+
+				"again since: another resource, stack or person writes it", prune.Describe)
 		default:
 			strays = append(strays, name)
 		}

@@ -9,7 +9,7 @@ import * as utilities from "../utilities";
  *
  * The script must exist: a create on a missing script fails naming it, and writes nothing. Names the script already has fail the create unless `adopt: true`. While the script's newest version is not the deployed one (a gradual deployment in progress) Cloudflare refuses secret changes, and so does this resource, with nothing written.
  *
- * With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
+ * With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later (or written again after this resource removed it) is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
  *
  * Values are never returned by Cloudflare and never recorded in the state, only their digests. A refresh that finds managed names gone (a script upload that did not keep its secrets) drops them from `names`, and the next `pulumi up` writes them again in one call. Import every `secret_text` of a script with `pulumi import edgesecrets:cloudflare:WorkerSecrets NAME SCRIPT` (`ACCOUNT/SCRIPT`, or `ACCOUNT/NAMESPACE/SCRIPT` for Workers for Platforms); the next `pulumi up` writes the program's values once, and names it does not declare are let go, not removed.
  *
@@ -145,6 +145,10 @@ export class WorkerSecrets extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly pruneSince: pulumi.Output<string | undefined>;
     /**
+     * Names this resource removed from the script since it took its prune scope over: one that appears again was written since by someone else, and prune keeps it.
+     */
+    declare public /*out*/ readonly removedNames: pulumi.Output<string[] | undefined>;
+    /**
      * Name of the Worker script.
      */
     declare public readonly scriptName: pulumi.Output<string>;
@@ -186,6 +190,7 @@ export class WorkerSecrets extends pulumi.CustomResource {
             resourceInputs["digests"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
             resourceInputs["pruneSince"] = undefined /*out*/;
+            resourceInputs["removedNames"] = undefined /*out*/;
             resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
         } else {
@@ -199,6 +204,7 @@ export class WorkerSecrets extends pulumi.CustomResource {
             resourceInputs["prune"] = undefined /*out*/;
             resourceInputs["pruneScope"] = undefined /*out*/;
             resourceInputs["pruneSince"] = undefined /*out*/;
+            resourceInputs["removedNames"] = undefined /*out*/;
             resourceInputs["scriptName"] = undefined /*out*/;
             resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
