@@ -616,7 +616,7 @@ func TestPruneKeepsWhatWasWrittenInTheSameSecondAsTheTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	dt.visible(res.Secret)
-	since := res.Secret.UpdatedAt.Add(-time.Microsecond) // took over its scope just before that write
+	since := res.UpdatedAt.Add(-time.Microsecond) // took over its scope just before that write
 	dt.newInstance()
 	got, err := dt.write(t.Context(), Write{Owner: "FlyAppSecrets p", Changes: []Change{set("SECRET_OWN", "v")},
 		Prune: &Prune{Match: func(n string) bool { return strings.HasPrefix(n, "SECRET_") },
