@@ -130,11 +130,12 @@ func TestLatency(t *testing.T) {
 }
 
 func TestLostResponsesApplyTheWrite(t *testing.T) {
-	// Consistent reads and no rate limit: this test is about lost answers; 20
-	// writes in a row would otherwise meet the limit and the final read the lag.
+	// Consistent reads and lists and no rate limit: this test is about lost answers;
+	// 20 writes in a row would otherwise meet the limit and the final reads the lag.
 	srv, base := start(
 		t,
-		emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true},
+		emulator.Options{FlyApps: []string{"demo"}, LostResponseRate: 1, ConsistentFlyReads: true, NoRateLimit: true,
+			ConsistentCloudflareLists: true},
 	)
 	dropped, proxied := 0, 0
 	for i := range 20 {

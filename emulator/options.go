@@ -17,6 +17,13 @@ const (
 	// DefaultActivationDelay is how long a new Cloudflare secret stays
 	// "pending" unless Options.ActivationDelay says otherwise.
 	DefaultActivationDelay = 100 * time.Millisecond
+	// DefaultCloudflareListLag is how long a new Cloudflare secret is missing from lists unless
+	// Options.CloudflareListLag says otherwise. Zero for now: the provider's activation wait and
+	// lost-answer recovery read lists, and do not yet survive a lag (docs/emulator.md says so).
+	DefaultCloudflareListLag time.Duration = 0
+	// DefaultCloudflareDeletedLinger is how long a deleted Cloudflare secret still shows in lists,
+	// "deleted", unless Options.CloudflareDeletedLinger says otherwise.
+	DefaultCloudflareDeletedLinger = 2 * time.Second
 	// DefaultFlyReadLag is how long a Fly write takes to reach every read
 	// unless Options.FlyReadLag says otherwise.
 	DefaultFlyReadLag = 200 * time.Millisecond
@@ -129,6 +136,16 @@ type Options struct {
 	// InstantActivation makes new Cloudflare secrets "pending" only in the
 	// create answer.
 	InstantActivation bool
+	// CloudflareListLag is how long a new Cloudflare secret is missing from lists (GET by id
+	// shows it at once) (0: DefaultCloudflareListLag).
+	CloudflareListLag time.Duration
+	// CloudflareDeletedLinger is how long a deleted Cloudflare secret still shows in lists with
+	// status "deleted" (0: DefaultCloudflareDeletedLinger).
+	CloudflareDeletedLinger time.Duration
+	// ConsistentCloudflareLists makes Cloudflare lists show every create at once.
+	ConsistentCloudflareLists bool
+	// CloudflareDeletedGoneAtOnce makes deleted Cloudflare secrets leave lists at once.
+	CloudflareDeletedGoneAtOnce bool
 
 	// Logger receives one line per API request; nil discards them.
 	Logger *slog.Logger
@@ -177,6 +194,18 @@ func (o Options) withDefaults() Options {
 	if o.InstantActivation {
 		o.ActivationDelay = 0
 	}
+	if o.CloudflareListLag == 0 {
+		o.CloudflareListLag = DefaultCloudflareListLag
+	}
+	if o.CloudflareDeletedLinger == 0 {
+		o.CloudflareDeletedLinger = DefaultCloudflareDeletedLinger
+	}
+	if o.ConsistentCloudflareLists {
+		o.CloudflareListLag = 0
+	}
+	if o.CloudflareDeletedGoneAtOnce {
+		o.CloudflareDeletedLinger = 0
+	}
 	return o
 }
 
@@ -186,6 +215,9 @@ func (o Options) validate() error {
 	}
 	if o.ActivationDelay < 0 {
 		return fmt.Errorf("activation delay must not be negative")
+	}
+	if o.CloudflareListLag < 0 || o.CloudflareDeletedLinger < 0 {
+		return fmt.Errorf("the Cloudflare list lag and deleted linger must not be negative")
 	}
 	if o.CloudflareRateLimit < 0 || o.CloudflareRateWindow < 0 || o.CloudflareLockout < 0 {
 		return fmt.Errorf("the Cloudflare rate limit, its window and its lockout must not be negative")

@@ -81,6 +81,8 @@ func New(opts Options) (*Server, error) {
 		OtherTokens:     opts.CloudflareOtherTokens,
 		AccountID:       opts.CloudflareAccount,
 		ActivationDelay: opts.ActivationDelay,
+		ListLag:         opts.CloudflareListLag,
+		DeletedLinger:   opts.CloudflareDeletedLinger,
 		EmptyAccount:    opts.CloudflareEmptyAccount,
 		AutoCreateStore: opts.CloudflareAutoStore,
 		OnChange:        s.changed,

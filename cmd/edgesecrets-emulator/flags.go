@@ -77,6 +77,11 @@ Flags:
                               them)
   --activation-delay DURATION how long a new Cloudflare secret stays "pending"
                               (default ` + emulator.DefaultActivationDelay.String() + `; 0: active at once)
+  --cloudflare-list-lag DURATION  how long a new Cloudflare secret is missing
+                              from lists (default ` + emulator.DefaultCloudflareListLag.String() + `; 0: at once)
+  --cloudflare-deleted-linger DURATION  how long a deleted Cloudflare secret
+                              still shows in lists, "deleted" (default ` + emulator.DefaultCloudflareDeletedLinger.String() + `;
+                              0: gone at once)
   --fly-read-lag DURATION     how long a Fly secrets write takes to reach reads
                               that do not ask for its version (?version=N)
                               (default ` + emulator.DefaultFlyReadLag.String() + `; 0: consistent reads)
@@ -112,6 +117,8 @@ type config struct {
 	// opt-outs after parsing.
 	rateLimit                  bool
 	flyReadLag, activationTime time.Duration
+	cloudflareListLag          time.Duration
+	cloudflareDeletedLinger    time.Duration
 	bootDelay, checkDelay      time.Duration
 }
 
@@ -146,6 +153,8 @@ func flagSet(cfg *config, apps, deployTokens, workers, cfTokens *listFlag) *flag
 	fs.BoolVar(&o.CloudflareUploadKeepsSecrets, "cloudflare-upload-keeps-secrets", false, "")
 	fs.DurationVar(&cfg.activationTime, "activation-delay", emulator.DefaultActivationDelay, "")
 	fs.DurationVar(&cfg.flyReadLag, "fly-read-lag", emulator.DefaultFlyReadLag, "")
+	fs.DurationVar(&cfg.cloudflareListLag, "cloudflare-list-lag", emulator.DefaultCloudflareListLag, "")
+	fs.DurationVar(&cfg.cloudflareDeletedLinger, "cloudflare-deleted-linger", emulator.DefaultCloudflareDeletedLinger, "")
 	fs.DurationVar(&o.Latency, "latency", 0, "")
 	fs.Float64Var(&o.FailRate, "fail-rate", 0, "")
 	fs.Float64Var(&o.ThrottleRate, "throttle-rate", 0, "")
@@ -187,6 +196,8 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	o.NoRateLimit = !cfg.rateLimit
 	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
 	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0
+	o.CloudflareListLag, o.CloudflareDeletedLinger = cfg.cloudflareListLag, cfg.cloudflareDeletedLinger
+	o.ConsistentCloudflareLists, o.CloudflareDeletedGoneAtOnce = cfg.cloudflareListLag == 0, cfg.cloudflareDeletedLinger == 0
 	if o.FlyMachines < 0 || cfg.bootDelay < 0 || cfg.checkDelay < 0 {
 		return cfg, usageError{fmt.Errorf("--fly-machines and the machine delays must not be negative")}
 	}

@@ -22,6 +22,12 @@ type Config struct {
 	AccountID string
 	// ActivationDelay is how long a new secret stays "pending".
 	ActivationDelay time.Duration
+	// ListLag is how long a new secret is missing from lists (GET by id shows it at once):
+	// Cloudflare's lists are eventually consistent.
+	ListLag time.Duration
+	// DeletedLinger is how long a deleted secret still shows in lists, with status "deleted"
+	// (GET by id answers 404 at once; its name is free, it counts for nothing).
+	DeletedLinger time.Duration
 	// EmptyAccount starts the account with no store, as an account that never
 	// used Secrets Store. By default the account holds "default_secrets_store"
 	// from the start (and again after Reset), as every account that has used
@@ -68,6 +74,8 @@ type store struct {
 	created  time.Time
 	modified time.Time
 	secrets  map[string]*secret // by id
+	// deleted are secrets deleted within Config.DeletedLinger, oldest first, for lists.
+	deleted []*secret
 }
 
 type secret struct {
@@ -79,6 +87,8 @@ type secret struct {
 	created  time.Time
 	modified time.Time
 	activeAt time.Time
+	// deletedAt is when it was deleted (zero while it exists).
+	deletedAt time.Time
 }
 
 // New returns an API whose account holds its default store, or nothing with

@@ -47,7 +47,12 @@
 //   - Status: a new secret (create or duplicate) is "pending" in the create
 //     answer and until Config.ActivationDelay has passed, then "active". With a
 //     zero delay it is "active" from the next read on. Edits do not change the
-//     status. Deleted secrets disappear (404), they never read as "deleted".
+//     status. A deleted secret answers 404 by id at once and its name is free,
+//     but lists still show it, "deleted", for Config.DeletedLinger, as
+//     Cloudflare's may (the contract lists the status; how long is
+//     UNCONFIRMED). Config.ListLag makes lists miss a new secret for a while
+//     (GET by id shows it): off by default until the provider's activation
+//     wait and lost-answer recovery survive it.
 //
 //   - Limits: one store per account (400 1003 maximum_stores_exceeded), 100
 //     secrets per account across stores (400 1003 maximum_secrets_exceeded,

@@ -25,9 +25,13 @@ type secretJSON struct {
 const (
 	statusPending = "pending"
 	statusActive  = "active"
+	statusDeleted = "deleted"
 )
 
 func (s *secret) status(now time.Time) string {
+	if !s.deletedAt.IsZero() {
+		return statusDeleted
+	}
 	if now.Before(s.activeAt) {
 		return statusPending
 	}
@@ -99,7 +103,7 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.now()
 	matches := []*secret{}
-	for _, s := range st.secrets {
+	for _, s := range a.listed(st, now) {
 		if lq.matches(s) {
 			matches = append(matches, s)
 		}
@@ -113,6 +117,32 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	writeList(w, result, info)
+}
+
+// listed is what a list of the store shows now: its secrets but those created within the list
+// lag, and those deleted within the linger, with status "deleted". The caller holds mu.
+func (a *API) listed(st *store, now time.Time) []*secret {
+	out := make([]*secret, 0, len(st.secrets)+len(st.deleted))
+	for _, s := range st.secrets {
+		if !now.Before(s.created.Add(a.cfg.ListLag)) {
+			out = append(out, s)
+		}
+	}
+	st.deleted = slices.DeleteFunc(st.deleted, func(s *secret) bool {
+		return !now.Before(s.deletedAt.Add(a.cfg.DeletedLinger))
+	})
+	return append(out, st.deleted...)
+}
+
+// remove deletes a secret from its store; lists show it "deleted" for Config.DeletedLinger.
+// The caller holds mu.
+func (a *API) remove(st *store, s *secret) {
+	delete(st.secrets, s.id)
+	if a.cfg.DeletedLinger > 0 {
+		gone := *s
+		gone.deletedAt = a.now()
+		st.deleted = append(st.deleted, &gone)
+	}
 }
 
 // matches applies search (name or comment, case-insensitive) and the scopes
@@ -300,7 +330,7 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiErr)
 		return
 	}
-	delete(st.secrets, s.id)
+	a.remove(st, s)
 	a.mu.Unlock()
 	a.changed()
 	writeResult(w, nil)
@@ -331,7 +361,7 @@ func (a *API) bulkDeleteSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, id := range ids {
-		delete(st.secrets, id)
+		a.remove(st, st.secrets[id])
 	}
 	a.mu.Unlock()
 	a.changed()

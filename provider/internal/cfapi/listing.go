@@ -89,12 +89,18 @@ func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Se
 		l.mu.Lock()
 		if full := l.full; full != nil && c.now().Sub(full.at) < ListingMaxAge {
 			s, ok := l.lookUp(secretID)
+			deletedHere := l.goneSince(secretID)
 			l.mu.Unlock()
-			if !ok {
+			switch {
+			case ok:
+				return s, nil
+			case deletedHere:
 				return Secret{}, &APIError{Op: fmt.Sprintf("get secret %s in store %s", secretID, storeID),
 					StatusCode: http.StatusNotFound, Errors: []ErrorDetail{{Code: 1001, Message: "secret_not_found"}}}
 			}
-			return s, nil
+			// Lists lag creates: one missing from a listing is looked up by its id before it is
+			// taken for gone.
+			return c.GetSecret(ctx, storeID, secretID)
 		}
 		f := l.fetch
 		if f == nil {
@@ -114,6 +120,13 @@ func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Se
 			return Secret{}, f.err
 		}
 	}
+}
+
+// goneSince says whether an answer since the listing showed the secret gone (this process
+// deleted it, or found it gone).
+func (l *listing) goneSince(id string) bool {
+	o, ok := l.seen[id]
+	return ok && o.gone && o.at.After(l.full.at)
 }
 
 // lookUp is the secret as last seen: in the listing, or in a write or look since.

@@ -222,3 +222,29 @@ func TestCreateAfterServerErrorIsLookedUpFirst(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, 1, srv.Stats().Routes[routeCreateSecrets], "a create that met a 5xx is not repeated before a lookup")
 }
+
+// A secret deleted a moment ago may still show in lists, "deleted", under its name. A create of
+// that name again (a replacement) whose answer was lost is recovered as the new secret, never
+// as the deleted one, which the recovery's margin would otherwise take for this create's own.
+func TestALostCreateIsNotRecoveredAsTheDeletedSecretOfItsName(t *testing.T) {
+	srv, ts := emulatortest.Start(t, emulator.Options{LostResponseRate: 1, NoRateLimit: true})
+	// Every write's answer is lost: the delete is applied, and each repeat of it is lost too,
+	// so it is given a short budget and its error ignored.
+	c := New(ts.URL+"/client/v4", emulator.DefaultCloudflareToken, account, Options{RetryBudget: time.Second})
+	store := accountStore(t, c)
+	want := []NewSecret{{Name: "A", Value: "a", Scopes: []string{"workers"}}}
+	old, err := c.CreateSecrets(t.Context(), store.ID, want, nil)
+	require.NoError(t, err)
+	_ = c.DeleteSecret(t.Context(), store.ID, old[0].ID)
+	again, err := c.CreateSecrets(t.Context(), store.ID, want, nil)
+	require.NoError(t, err)
+	_, state := srv.State()
+	var live []string
+	for _, st := range state.Accounts[0].Stores {
+		for _, s := range st.Secrets {
+			live = append(live, s.ID)
+		}
+	}
+	assert.Equal(t, []string{again[0].ID}, live, "the create recorded the deleted secret (%s)", old[0].ID)
+	assert.NotEqual(t, StatusDeleted, again[0].Status)
+}

@@ -326,8 +326,12 @@ func (c *Client) listPages(
 		if err != nil {
 			return nil, got, err
 		}
-		secrets = append(secrets, items...)
+		// A deleted secret may still show, "deleted", for a while: it is gone.
 		for _, s := range items {
+			if s.Status == StatusDeleted {
+				continue
+			}
+			secrets = append(secrets, s)
 			if want[s.ID] {
 				seen++
 			}
