@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 )
 
 // maxBatchWrites bounds how many callers' writes one bulk call carries. Fly documents no limit;
@@ -383,7 +384,7 @@ func (d *desk) showsUnsets(snap *snapshot, batch []*writeCall) bool {
 			if ch.Kind != Unset || ch.Written.Version <= snap.version {
 				continue
 			}
-			if s, ok := snap.get(ch.Name); !ok || s.UpdatedAt.Before(ch.Written.At) {
+			if s, ok := snap.get(ch.Name); !ok || !instant.NotBefore(s.UpdatedAt, ch.Written.At) {
 				return false
 			}
 		}

@@ -76,7 +76,8 @@ func seeded(t *testing.T, n int) (*deskTest, []Written) {
 	for _, s := range dt.mustList() {
 		var i int
 		if _, err := fmt.Sscanf(s.Name, "SECRET_%03d", &i); err == nil {
-			written[i] = Written{At: s.UpdatedAt, Digest: s.Digest, Version: int64(i + 1)}
+			// As the write's answer gave it (to the microsecond): reads give it to the second.
+			written[i] = Written{At: at.Truncate(time.Microsecond), Digest: s.Digest, Version: int64(i + 1)}
 		}
 	}
 	return dt, written

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 )
 
 // readNeed is what a read served from the desk's listing must see.
@@ -38,7 +39,8 @@ func (n readNeed) metBy(snap *snapshot, c *Client, maxAge time.Duration) bool {
 		return false
 	}
 	s, ok := snap.get(n.name)
-	return ok && !s.UpdatedAt.Before(n.written)
+	// At the coarser of the two times' precisions: a listing may give them to the second.
+	return ok && instant.NotBefore(s.UpdatedAt, n.written)
 }
 
 // readCall is a read waiting at the desk for a listing.
