@@ -178,7 +178,8 @@ LOAD_EMULATOR_TESTS := FaultsAreReproducibleWithASeed ThrottleCarriesRetryAfter 
 LOAD_CFAPI_TESTS := CreatesCoalesceAndShareActivationListings ATakenNameFailsOnlyItsOwnCreate \
 	LostAnswerOfACoalescedCreateIsRecoveredPerName AwaitActiveGivesUpWithThePendingOnes
 LOAD_FLYAPI_TESTS := CreatesCoalesceIntoOneWritePerRound AWriteWaitsForTheOperationsOnTheirWay ReadsShareOneListing \
-	DestroyCostsOneWritePerRoundAndOneListing BatchWaitsAreToldToEveryCaller
+	DestroyCostsOneWritePerRoundAndOneListing BatchWaitsAreToldToEveryCaller AStreamOfCheckedResourcesSharesOneWrite \
+	ALaterRoundWaitsForAsManyAsTheLast
 LOAD_E2E_TESTS := FlySecretsOfOneAppCostAFewCalls CloudflareSecretsOfOneStoreCostAFewCalls \
 	ScaleAgainstRealisticAPIs ScaleUnderFaults CrashMidCreateIsRecoverable
 load_space := $(subst ,, )
