@@ -32,7 +32,7 @@
 //     LostResponseRate). Latency delays every API request. Then one number is
 //     drawn per API request from a generator seeded with Options.Seed, and its
 //     band decides: drop the connection without answering, a 5xx (500, 502 or
-//     503), a 429 with "Retry-After: 1", (Fly writes only) a 409, or (writes
+//     503), a 429 with "Retry-After: 1" (Fly: on every other 429), (Fly writes only) a 409, or (writes
 //     only) a lost response: the write is applied, then the connection is
 //     dropped or a 502 answered, else no fault. The same seed and the same
 //     request sequence give the same faults; Reset re-seeds. Fault bodies use
@@ -50,7 +50,9 @@
 //     token bucket of 1 request/s with a burst of 3 per action (route
 //     template) per app, and per machine for a machine's routes (getting one
 //     machine: 5/s, burst 10); beyond it a 429 in Fly's error shape with
-//     Retry-After in whole seconds. Cloudflare's is its documented global
+//     Retry-After in whole seconds on every other refusal and none on the
+//     rest (Fly documents none: a client must back off without it).
+//     Cloudflare's is its documented global
 //     limit (developers.cloudflare.com/fundamentals/api/reference/limits/):
 //     1,200 requests per 5 minutes per user, counted across all of the user's
 //     tokens (Options.CloudflareOtherTokens are more tokens of the one user),

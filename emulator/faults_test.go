@@ -232,6 +232,13 @@ func TestRateLimitIsOnByDefault(t *testing.T) {
 	if r.header.Get("Retry-After") != "1" || strings.TrimSpace(r.body) != `{"error":"rate limit exceeded"}` {
 		t.Errorf("429: Retry-After %q body %s", r.header.Get("Retry-After"), r.body)
 	}
+	// Fly documents no Retry-After: the next refusal comes without one, the one after with it.
+	if r := set("demo", 4).want(t, 429); r.header.Get("Retry-After") != "" {
+		t.Errorf("the second 429 carries Retry-After %q, want none", r.header.Get("Retry-After"))
+	}
+	if r := set("demo", 5).want(t, 429); r.header.Get("Retry-After") == "" {
+		t.Errorf("the third 429 carries no Retry-After")
+	}
 	// Another action on the same app, and the same action on another app,
 	// have buckets of their own.
 	call(t, "GET", base+"/v1/apps/demo/secrets", flyAuth, nil).want(t, 200)

@@ -22,6 +22,16 @@ type family struct {
 	admit func(s *Server, w http.ResponseWriter, r *http.Request) (ok bool, retryAfter time.Duration)
 	// conflicts says whether writes can get an injected 409.
 	conflicts bool
+	// retryAfter, when set, says whether this refusal (429) carries Retry-After.
+	retryAfter func(s *Server) bool
+}
+
+// throttled writes the headers of a 429 that says to wait wait: Retry-After in whole seconds,
+// unless the API leaves it out this time.
+func (fam family) throttled(s *Server, w http.ResponseWriter, wait time.Duration) {
+	if fam.retryAfter == nil || fam.retryAfter(s) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+	}
 }
 
 var flyFamily = family{
@@ -49,6 +59,9 @@ var flyFamily = family{
 		return limiter.take(r.Pattern + " " + r.PathValue("app") + " " + r.PathValue("id"))
 	},
 	conflicts: true,
+	// Fly documents no Retry-After on its 429s (the contract: back off without one, honour it
+	// when present): every second refusal comes without it, so that a client meets both.
+	retryAfter: func(s *Server) bool { return s.flyRefusals.Add(1)%2 == 1 },
 }
 
 var cloudflareFamily = family{
@@ -117,7 +130,7 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 	}
 	if ok, wait := fam.admit(s, w, r); !ok {
 		s.stats.addRateLimited(routeKey(r))
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
+		fam.throttled(s, w, wait)
 		fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
 		return faultThrottle
 	}
@@ -149,7 +162,7 @@ func answerFault(s *Server, w http.ResponseWriter, fam family, kind fault, statu
 	case faultDrop:
 		dropConnection(w)
 	case faultThrottle:
-		w.Header().Set("Retry-After", "1")
+		fam.throttled(s, w, time.Second)
 		fam.writeFault(w, kind, status)
 	default:
 		fam.writeFault(w, kind, status)

@@ -123,6 +123,9 @@ type Options struct {
 	FlyReadLag time.Duration
 	// ConsistentFlyReads makes every Fly read see every write at once.
 	ConsistentFlyReads bool
+	// FlyExactReadTimes makes Fly reads give times as writes answer them; by default they give
+	// them to the second at another UTC offset (fly.Config.ExactReadTimes).
+	FlyExactReadTimes bool
 
 	// ActivationDelay is how long a new Cloudflare secret stays "pending"
 	// (0: DefaultActivationDelay).

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
@@ -30,7 +31,10 @@ type Server struct {
 	// machine has a limit of its own.
 	flyLimiter, flyGetMachineLimiter *rateLimiter
 	cloudflareLimiter                *windowLimiter
-	state                            *persister // nil for memory only
+	// flyRefusals counts Fly's 429s: every second one comes without Retry-After (see
+	// family.retryAfter).
+	flyRefusals atomic.Int64
+	state       *persister // nil for memory only
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,6 +73,7 @@ func New(opts Options) (*Server, error) {
 		ReadLag:           opts.FlyReadLag,
 		MachineBootDelay:  opts.FlyMachineBootDelay,
 		MachineCheckDelay: opts.FlyMachineCheckDelay,
+		ExactReadTimes:    opts.FlyExactReadTimes,
 		OnChange:          s.changed,
 	})
 	if err != nil {

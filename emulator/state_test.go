@@ -23,7 +23,8 @@ func serve(t *testing.T, opts emulator.Options) (*emulator.Server, *httptest.Ser
 
 func TestStateSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}}
+	// Exact read times: the write's answer and a read after the restart are compared as texts.
+	opts := emulator.Options{StatePath: path, FlyApps: []string{"demo"}, FlyExactReadTimes: true}
 
 	srv, ts := serve(t, opts)
 	set := call(t, "POST", ts.URL+"/v1/apps/demo/secrets/DB", flyAuth, map[string]string{"value": "postgres://x"}).

@@ -141,6 +141,14 @@ func (h *harness) outOfBandLag() {
 	h.newProcess()
 }
 
+// nextSecond waits until the clock is past the next whole second: Fly's reads give times to the
+// second, so what was written before then reads as earlier than what is done after (a prune
+// takes a secret written in its own second for one written since, and keeps it).
+func (h *harness) nextSecond() {
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now) + time.Millisecond)
+}
+
 // newProcess starts the provider anew, as the engine does for each operation: it starts with
 // no listing of the last one's.
 func (h *harness) newProcess() { h.server = h.newServer(h.config) }

@@ -13,7 +13,8 @@ import (
 // withInputRules installs each resource type's Rules: Diff follows the rules, and Read
 // and Delete run with the newest credentials. A token change is no diff, so the state may
 // still hold the token of the last write; the engine's current inputs hold the new one.
-// A create's preview also runs the type's PreviewCreate. Create, Update and Delete also get the
+// A create's preview also runs the type's PreviewCreate; an update's marks what writing drift
+// back changes as computed (Rules.DriftChanges). Create, Update and Delete also get the
 // resource's customTimeouts as their context's deadline, which infer v1.5.0 drops, so that every
 // wait inside honours them.
 func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config.Config) p.Provider {
@@ -57,7 +58,11 @@ func withInputRules(inner p.Provider, byType map[string]rules.Rules, cfg *config
 	inner.Update = func(ctx context.Context, req p.UpdateRequest) (p.UpdateResponse, error) {
 		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)
 		defer cancel()
-		return innerUpdate(ctx, req)
+		resp, err := innerUpdate(ctx, req)
+		if r, ok := byType[string(req.Urn.Type())]; ok && err == nil && req.DryRun {
+			resp.Properties = r.PreviewUpdate(req.State, resp.Properties)
+		}
+		return resp, err
 	}
 	inner.Delete = func(ctx context.Context, req p.DeleteRequest) error {
 		ctx, cancel := withTimeout(rules.WithURN(config.WithConfig(ctx, cfg), string(req.Urn)), req.Timeout)

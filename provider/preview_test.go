@@ -68,3 +68,35 @@ func TestPreviewMarksOnlyAffectedOutputsUnknown(t *testing.T) {
 		unknown(resp.Properties, tc.assigned...)
 	}
 }
+
+// A value changed outside Pulumi is written back by the next up, which makes a new secrets
+// version: its preview shows the version (and what else the write changes) as computed, so
+// that what depends on it (a SecretsDeployment pinned to the version) previews its change too,
+// although no input changed.
+func TestADriftWriteBackPreviewsTheVersionAsComputed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, emulator.Options{})
+	one := h.resource(fly.FlySecretToken, "db").create(flyInputs("DATABASE_URL", "v1"))
+	all := h.resource(fly.FlyAppSecretsToken, "all").create(
+		props(map[string]any{"app": testFlyApp, "secrets": map[string]any{"OTHER": secret("o1")}}))
+	for _, name := range []string{"DATABASE_URL", "OTHER"} {
+		_, err := h.fly().SetSecret(t.Context(), testFlyApp, name, "changed by hand")
+		require.NoError(t, err)
+	}
+	h.outOfBandLag()
+	require.True(t, one.refresh())
+	require.True(t, all.refresh())
+
+	preview := one.previewUpdate(flyInputs("DATABASE_URL", "v1"))
+	for _, k := range []string{"version", "digest", "writtenDigest"} {
+		assert.True(t, preview.Get(k).IsComputed(), "FlySecret: %s should be unknown: the write-back changes it", k)
+	}
+	assert.False(t, preview.Get("createdAt").IsComputed(), "FlySecret: createdAt stays known")
+	preview = all.previewUpdate(props(map[string]any{"app": testFlyApp, "secrets": map[string]any{"OTHER": secret("o1")}}))
+	assert.True(t, preview.Get("version").IsComputed(), "FlyAppSecrets: the version should be unknown")
+	assert.False(t, preview.Get("names").IsComputed(), "FlyAppSecrets: names stay known")
+
+	// Without drift, an unchanged resource previews its version as it is.
+	fresh := h.resource(fly.FlySecretToken, "fresh").create(flyInputs("FRESH", "f1"))
+	assert.False(t, fresh.previewUpdate(flyInputs("FRESH", "f1")).Get("version").IsComputed())
+}

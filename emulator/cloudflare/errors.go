@@ -6,7 +6,10 @@ import (
 )
 
 // apiError is one Cloudflare error: an HTTP status and an envelope entry.
-// Cloudflare shares codes between errors, so clients match on the message.
+// Cloudflare shares codes between errors, and its message texts are not a
+// contract: the real API's carry detail (a name, an id). So the emulator's
+// do too (see about), and a client that matches a message's exact text
+// fails here as it would against Cloudflare.
 type apiError struct {
 	status  int
 	code    int
@@ -46,6 +49,13 @@ var (
 	errDirectionInvalid = &apiError{http.StatusBadRequest, 1001, "direction_invalid"} // emulator
 	errForceInvalid     = &apiError{http.StatusBadRequest, 1001, "force_invalid"}     // emulator
 )
+
+// about is e with detail appended to its message, as Cloudflare's messages
+// carry the name or id they are about: "secret_name_already_exists: a secret
+// named \"API_KEY\" already exists in store 0123...".
+func (e *apiError) about(format string, args ...any) *apiError {
+	return &apiError{e.status, e.code, e.message + ": " + fmt.Sprintf(format, args...)}
+}
 
 // errUnknownAccount is Cloudflare's answer for an account id it cannot route.
 func errUnknownAccount(path string) *apiError {

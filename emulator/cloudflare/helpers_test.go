@@ -94,10 +94,11 @@ func (r result) ok(t *testing.T, out any) result {
 	return r
 }
 
-// fails checks a failed envelope with exactly one error.
+// fails checks a failed envelope with exactly one error whose message starts with msg's token.
 func (r result) fails(t *testing.T, status, code int, msg string) {
 	t.Helper()
-	if r.status != status || r.Success || len(r.Errors) != 1 || r.Errors[0].Code != code || r.Errors[0].Message != msg {
+	if r.status != status || r.Success || len(r.Errors) != 1 || r.Errors[0].Code != code ||
+		!apitest.HasToken(r.Errors[0].Message, msg) {
 		t.Fatalf("got %d %s, want %d code %d %q", r.status, r.raw, status, code, msg)
 	}
 	if string(r.Result) != "null" || r.Messages == nil {

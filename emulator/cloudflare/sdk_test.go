@@ -14,6 +14,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/secrets_store"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/emulator/cloudflare"
+	"github.com/edgesecrets/pulumi-edgesecrets/emulator/internal/apitest"
 )
 
 // These tests drive the emulator with the official cloudflare-go v7
@@ -244,11 +245,12 @@ func TestSDKRoundTrip(t *testing.T) {
 }
 
 // isAPIError reports whether err is the SDK's API error with this status,
-// code and message.
+// code and message token.
 func isAPIError(err error, status int, code int64, msg string) bool {
 	var apiErr *secrets_store.Error
 	return errors.As(err, &apiErr) && apiErr.StatusCode == status &&
-		len(apiErr.Errors) == 1 && apiErr.Errors[0].Code == code && apiErr.Errors[0].Message == msg
+		len(apiErr.Errors) == 1 && apiErr.Errors[0].Code == code &&
+		apitest.HasToken(apiErr.Errors[0].Message, msg)
 }
 
 func TestSDKDecodesErrors(t *testing.T) {

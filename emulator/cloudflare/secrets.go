@@ -169,7 +169,7 @@ func (a *API) createSecrets(w http.ResponseWriter, r *http.Request) {
 		scopes, apiErr = checkNewSecrets(st, inputs)
 	}
 	if apiErr == nil && a.account().secretCount()+len(inputs) > maxSecretsPerAccount {
-		apiErr = errMaxSecrets
+		apiErr = errMaxSecrets.about("the account may hold %d secrets", maxSecretsPerAccount)
 	}
 	if apiErr != nil {
 		a.mu.Unlock()
@@ -208,7 +208,7 @@ func checkNewSecrets(st *store, inputs []createSecretInput) ([][]string, *apiErr
 			return nil, apiErr
 		}
 		if seen[*in.Name] || st.secretNamed(*in.Name) != nil {
-			return nil, errNameExists
+			return nil, errNameExists.about("a secret named %q already exists in store %s", *in.Name, st.id)
 		}
 		seen[*in.Name] = true
 	}
@@ -223,7 +223,7 @@ func (a *API) lookupSecret(r *http.Request) (*store, *secret, *apiError) {
 	}
 	s, ok := st.secrets[r.PathValue("secret_id")]
 	if !ok {
-		return nil, nil, errSecretNotFound
+		return nil, nil, errSecretNotFound.about("no secret %s in store %s", r.PathValue("secret_id"), st.id)
 	}
 	return st, s, nil
 }
@@ -322,7 +322,7 @@ func (a *API) bulkDeleteSecrets(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		if _, ok := st.secrets[id]; !ok {
-			apiErr = errSecretNotFound
+			apiErr = errSecretNotFound.about("no secret %s in store %s", id, st.id)
 		}
 	}
 	if apiErr != nil {
@@ -362,10 +362,10 @@ func (a *API) duplicateSecret(w http.ResponseWriter, r *http.Request) {
 		scopes, apiErr = normaliseScopes(in.Scopes)
 	}
 	if apiErr == nil && st.secretNamed(*in.Name) != nil {
-		apiErr = errNameExists
+		apiErr = errNameExists.about("a secret named %q already exists in store %s", *in.Name, st.id)
 	}
 	if apiErr == nil && a.account().secretCount()+1 > maxSecretsPerAccount {
-		apiErr = errMaxSecrets
+		apiErr = errMaxSecrets.about("the account may hold %d secrets", maxSecretsPerAccount)
 	}
 	if apiErr != nil {
 		a.mu.Unlock()

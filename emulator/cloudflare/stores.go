@@ -81,7 +81,7 @@ func (a *API) createStore(w http.ResponseWriter, r *http.Request) {
 	acct := a.account()
 	if len(acct.stores) >= maxStoresPerAccount {
 		a.mu.Unlock()
-		writeError(w, errMaxStores)
+		writeError(w, errMaxStores.about("account %s already has a store, and may have %d", acct.id, maxStoresPerAccount))
 		return
 	}
 	result := acct.addStore(*req.Name, a.now()).toJSON(acct.id)
@@ -100,7 +100,7 @@ func (a *API) getStore(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	if !ok {
-		writeError(w, errStoreNotFound)
+		writeError(w, errStoreNotFound.about("no store %s in account %s", r.PathValue("store_id"), acct.id))
 		return
 	}
 	writeResult(w, result)
@@ -122,11 +122,11 @@ func (a *API) deleteStore(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !ok:
 		a.mu.Unlock()
-		writeError(w, errStoreNotFound)
+		writeError(w, errStoreNotFound.about("no store %s in account %s", r.PathValue("store_id"), acct.id))
 		return
 	case len(st.secrets) > 0 && !force:
 		a.mu.Unlock()
-		writeError(w, errStoreInUse)
+		writeError(w, errStoreInUse.about("store %s holds %d secrets", st.id, len(st.secrets)))
 		return
 	}
 	delete(acct.stores, st.id)
@@ -137,9 +137,10 @@ func (a *API) deleteStore(w http.ResponseWriter, r *http.Request) {
 
 // lookupStore returns the store named in the path. Callers hold mu.
 func (a *API) lookupStore(r *http.Request) (*store, *apiError) {
-	st, ok := a.account().stores[r.PathValue("store_id")]
+	acct := a.account()
+	st, ok := acct.stores[r.PathValue("store_id")]
 	if !ok {
-		return nil, errStoreNotFound
+		return nil, errStoreNotFound.about("no store %s in account %s", r.PathValue("store_id"), acct.id)
 	}
 	return st, nil
 }

@@ -31,6 +31,11 @@ type Config struct {
 	MachineCheckDelay time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// ExactReadTimes makes reads give created_at and updated_at as writes
+	// answer them (UTC, microseconds). Without it, reads give them to the
+	// second and at another UTC offset (readTimeZone): a client must compare
+	// them as instants, at the coarser precision, never as texts or exactly.
+	ExactReadTimes bool
 	// OnChange, if set, runs after every successful mutation and before the
 	// response is written, so a persisted copy is never behind an answer.
 	OnChange func()

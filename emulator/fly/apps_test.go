@@ -78,6 +78,13 @@ func TestDeleteApp(t *testing.T) {
 	if len(list.Secrets) != 0 {
 		t.Errorf("recreated app has secrets: %+v", list)
 	}
+	// ... and starts over at secrets version 0: the old app's version never comes.
+	ts.do("GET", "/v1/apps/demo/secrets?version=1", nil).expect(t, http.StatusPreconditionFailed, nil)
+	var set setSecretResponse
+	ts.do("POST", "/v1/apps/demo/secrets/B", map[string]string{"value": "y"}).expect(t, http.StatusCreated, &set)
+	if set.Version != 1 {
+		t.Errorf("first write to the app made again answered version %d, want 1", set.Version)
+	}
 }
 
 func TestListMachines(t *testing.T) {

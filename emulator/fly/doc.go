@@ -51,8 +51,12 @@
 //     that only unsets absent names (or has an empty "values") changes nothing
 //     and answers the current version. Writes to one app are serialised, so
 //     concurrent writers each get a distinct version.
-//   - Timestamps are RFC 3339 in UTC with microseconds. created_at is kept when
-//     a secret is overwritten; updated_at moves on every set.
+//   - Timestamps are RFC 3339. Writes answer them in UTC with microseconds;
+//     reads (list, get one) give them to the second at UTC-05:00 (unless
+//     Config.ExactReadTimes), as an API may answer in another precision or
+//     zone than it wrote: clients compare them as instants, at the coarser
+//     precision. created_at is kept when a secret is overwritten; updated_at
+//     moves on every set.
 //   - Names must match ^[A-Za-z_][A-Za-z0-9_]*$ (they become environment
 //     variables), everywhere a name appears: 400 "\"<name>\" is not a valid
 //     secret name". Empty values are accepted (the provider is the one that

@@ -51,6 +51,20 @@ func (s *secret) toJSON(name string, showValue bool) secretJSON {
 	return out
 }
 
+// readTimeZone is the UTC offset reads give times at (see Config.ExactReadTimes).
+var readTimeZone = time.FixedZone("", -5*60*60)
+
+// readJSON is toJSON for a read: its times to the second, at readTimeZone, unless the API
+// answers reads with exact times.
+func (a *API) readJSON(s *secret, name string, showValue bool) secretJSON {
+	out := s.toJSON(name, showValue)
+	if !a.cfg.ExactReadTimes {
+		out.CreatedAt = s.createdAt.Truncate(time.Second).In(readTimeZone).Format(time.RFC3339)
+		out.UpdatedAt = s.updatedAt.Truncate(time.Second).In(readTimeZone).Format(time.RFC3339)
+	}
+	return out
+}
+
 // put sets a secret's value, keeping created_at when it already exists. It
 // replaces the *secret rather than editing it: the history shares the old one.
 // The caller has called beginWrite.
@@ -146,7 +160,7 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) {
 	resp := listSecretsResponse{Secrets: []secretJSON{}}
 	secrets := a.visible(ap, opts.minVersion)
 	for _, name := range sortedNames(secrets) {
-		resp.Secrets = append(resp.Secrets, secrets[name].toJSON(name, opts.showValues))
+		resp.Secrets = append(resp.Secrets, a.readJSON(secrets[name], name, opts.showValues))
 	}
 	a.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
@@ -164,7 +178,7 @@ func (a *API) getSecret(w http.ResponseWriter, r *http.Request) {
 	s, ok := a.visible(ap, opts.minVersion)[name]
 	var resp secretJSON
 	if ok {
-		resp = s.toJSON(name, opts.showValues)
+		resp = a.readJSON(s, name, opts.showValues)
 	}
 	a.mu.Unlock()
 	if !ok {

@@ -110,8 +110,8 @@ func TestGetSecret(t *testing.T) {
 	var got secretJSON
 	res := ts.do("GET", "/v1/apps/demo/secrets/API_KEY", nil)
 	res.expect(t, http.StatusOK, &got)
-	if got.Name != "API_KEY" || got.Digest != set.Digest || got.CreatedAt != set.CreatedAt ||
-		got.UpdatedAt != set.UpdatedAt || got.Value != nil {
+	if got.Name != "API_KEY" || got.Digest != set.Digest || !sameSecond(t, got.CreatedAt, set.CreatedAt) ||
+		!sameSecond(t, got.UpdatedAt, set.UpdatedAt) || got.Value != nil {
 		t.Errorf("get = %+v, set = %+v", got, set)
 	}
 	if strings.Contains(string(res.body), "k1") {
@@ -410,4 +410,40 @@ func TestReadsLagWrites(t *testing.T) {
 	ts.do("GET", "/v1/apps/demo/secrets/DB?version=3", nil).expectError(t, http.StatusNotFound, "secret not found")
 	ts.clock.Advance(time.Second)
 	ts.do("GET", "/v1/apps/demo/secrets/DB", nil).expectError(t, http.StatusNotFound, "secret not found")
+}
+
+// sameSecond reports whether two RFC 3339 times name one instant to the second: reads give
+// times to the second at another offset than writes (Config.ExactReadTimes).
+func sameSecond(t *testing.T, a, b string) bool {
+	t.Helper()
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	if errA != nil || errB != nil {
+		t.Fatalf("times %q, %q: %v %v", a, b, errA, errB)
+	}
+	return ta.Truncate(time.Second).Equal(tb.Truncate(time.Second))
+}
+
+// Reads give created_at and updated_at to the second and at another UTC offset than the write
+// answered them with, as an API may: clients must compare times as instants, at the coarser
+// precision. ExactReadTimes gives them as written.
+func TestReadsGiveTimesInAnotherPrecisionAndZone(t *testing.T) {
+	for _, exact := range []bool{false, true} {
+		ts := newTestServer(t, Config{ExactReadTimes: exact})
+		var set setSecretResult
+		ts.do("POST", "/v1/apps/demo/secrets/A", map[string]string{"value": "x"}).expect(t, http.StatusCreated, &set)
+		var got secretJSON
+		ts.do("GET", "/v1/apps/demo/secrets/A", nil).expect(t, http.StatusOK, &got)
+		var list listSecretsResponse
+		ts.do("GET", "/v1/apps/demo/secrets", nil).expect(t, http.StatusOK, &list)
+		for _, read := range []secretJSON{got, list.Secrets[0]} {
+			if exact && (read.UpdatedAt != set.UpdatedAt || read.CreatedAt != set.CreatedAt) {
+				t.Errorf("exact read times %+v, written %+v", read, set)
+			}
+			if !exact && (read.UpdatedAt == set.UpdatedAt || strings.Contains(read.UpdatedAt, ".") ||
+				strings.HasSuffix(read.UpdatedAt, "Z") || !sameSecond(t, read.UpdatedAt, set.UpdatedAt)) {
+				t.Errorf("read time %q: want %q's instant to the second at another offset", read.UpdatedAt, set.UpdatedAt)
+			}
+		}
+	}
 }

@@ -27,7 +27,7 @@ func TestSnapshotRestore(t *testing.T) {
 	}
 	var got secretJSON
 	restored.do("GET", "/v1/apps/demo/secrets/A", nil).expect(t, http.StatusOK, &got)
-	if got.Digest != set.Digest || got.CreatedAt != set.CreatedAt {
+	if got.Digest != set.Digest || !sameSecond(t, got.CreatedAt, set.CreatedAt) {
 		t.Errorf("restored secret %+v, written %+v", got, set)
 	}
 	var next setSecretResult

@@ -146,7 +146,7 @@ func createOrAdopt(
 	op := client.Begin(storeID)
 	defer op.End()
 	created, err := client.CreateSecrets(ctx, storeID, want, op)
-	if !cfapi.HasMessage(err, cfapi.MsgSecretNameExists) {
+	if !cfapi.NameMayBeTaken(err) {
 		return created, err
 	}
 	// The API validates the whole call before creating any: none of these was made.
@@ -168,7 +168,9 @@ func createOrAdopt(
 		}
 	}
 	if len(taken) == 0 {
-		return nil, err // a name taken between the two calls: let the next up look again
+		// None of the names is there: the refusal was another one with the same code (the
+		// account's secrets quota), or a name deleted between the two calls. It stands.
+		return nil, err
 	}
 	if !adopt {
 		return nil, &takenError{existing: taken}

@@ -266,7 +266,7 @@ func createStore(
 		}
 	}
 	store, err = client.CreateStore(ctx, name)
-	if err == nil || !cfapi.HasMessage(err, cfapi.MsgMaxStoresExceeded) {
+	if err == nil || !cfapi.StoreLimitReached(err) {
 		return store, false, err
 	}
 	stores, listErr := client.ListStores(ctx)
@@ -602,7 +602,7 @@ func (r SecretsStore) Delete(
 	switch {
 	case cfapi.IsNotFound(err):
 		return infer.DeleteResponse{}, nil
-	case cfapi.HasMessage(err, cfapi.MsgStoreNotEmpty):
+	case cfapi.StoreNotEmpty(err):
 		return infer.DeleteResponse{}, fmt.Errorf("%w: store %s still holds secrets that this resource does not manage; "+
 			"delete them first, or set `delete: false` to keep the store", err, s.StoreID)
 	}

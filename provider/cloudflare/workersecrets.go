@@ -14,6 +14,8 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/property"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
@@ -29,6 +31,9 @@ type WorkerSecretsArgs struct {
 	DispatchNamespace *string           `pulumi:"dispatchNamespace,optional" provider:"replaceOnChanges"`
 	APIToken          *string           `pulumi:"apiToken,optional" provider:"secret" diff:"credential"`
 	Adopt             *bool             `pulumi:"adopt,optional"`
+	KeyTemplate       *string           `pulumi:"keyTemplate,optional"`
+	Prune             *bool             `pulumi:"prune,optional"`
+	PruneScope        *string           `pulumi:"pruneScope,optional"`
 }
 
 // WorkerSecretsState is what WorkerSecrets records: never a value, but per name the digest of
@@ -46,6 +51,22 @@ type WorkerSecretsState struct {
 	// unknown, written once by the next up).
 	Digests   map[string]string `pulumi:"digests"`
 	WrittenAt string            `pulumi:"writtenAt"`
+	// KeyTemplate, Prune and PruneScope are the inputs of the last write: a change of scope takes
+	// the new scope over anew.
+	KeyTemplate *string `pulumi:"keyTemplate,optional"`
+	Prune       *bool   `pulumi:"prune,optional"`
+	PruneScope  *string `pulumi:"pruneScope,optional"`
+	// UnmanagedNames are the script's secrets inside the prune scope that no resource of the
+	// program declares and that the script had before this resource took the scope over, as the
+	// last refresh found them: the next up removes them (its preview lists each).
+	UnmanagedNames []string `pulumi:"unmanagedNames,optional"`
+	// PruneSince is when this resource took its prune scope over, less the margin: only secrets
+	// the script had in its newest version made before it are pruned.
+	PruneSince string `pulumi:"pruneSince,optional"`
+	// RemovedNames are the names this resource removed from the script since it took its prune
+	// scope over: the Workers API keeps no time per secret, so this is how one written again
+	// since (by someone else) is told from a stray.
+	RemovedNames []string `pulumi:"removedNames,optional"`
 }
 
 var (
@@ -64,8 +85,14 @@ var workerSecretsRules = rules.Of[WorkerSecretsArgs](rules.Rules{
 		if len(missingWorkerSecrets(rules.StringMap(state, "digests"), stringList(state, "names"))) > 0 {
 			return "secrets"
 		}
+		if prune, ok := rules.NonNull(state, "prune"); ok && prune.IsBool() && prune.AsBool() &&
+			len(stringList(state, "unmanagedNames")) > 0 {
+			return "secrets"
+		}
 		return ""
 	},
+	Removals:      workerPruneRemovals,
+	PreviewCreate: previewWorkerPruneOnCreate,
 })
 
 // missingWorkerSecrets are the names this resource manages that the script no longer has.
@@ -107,8 +134,9 @@ func (r *WorkerSecrets) Annotate(a infer.Annotator) {
 func (a *WorkerSecretsArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.ScriptName, "Name of the Worker script. It must exist: a missing script fails the create. "+
 		"Changing it replaces the resource.")
-	an.Describe(&a.Secrets, "The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi "+
-		"secret; values are never recorded in the state (only their digests are).")
+	an.Describe(&a.Secrets, "The secrets, by key: each is written as the secret named by `keyTemplate` (the key "+
+		"itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never "+
+		"recorded in the state (only their digests are).")
 	an.Describe(&a.AccountID, "Cloudflare account ID, overriding the provider's `cloudflareAccountId`. "+
 		"Changing it replaces the resource.")
 	an.Describe(&a.DispatchNamespace, "Workers for Platforms dispatch namespace the script lives in. "+
@@ -118,6 +146,17 @@ func (a *WorkerSecretsArgs) Annotate(an infer.Annotator) {
 	an.Describe(&a.Adopt, "Take over names the script already has, writing the program's values, instead of "+
 		"failing (default `false`).")
 	an.SetDefault(&a.Adopt, false)
+	an.Describe(&a.KeyTemplate, "The secret name of each key, with `{{key}}` standing for the key, e.g. "+
+		"`PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.")
+	an.Describe(&a.Prune, "Remove the script's secrets inside the prune scope that this resource does not manage "+
+		"(default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, "+
+		"e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: \"*\"`. Only secrets the "+
+		"script had before this resource took the scope over are removed, each listed in the preview; one written "+
+		"into the scope later is kept, with a warning, and a secret another resource of the program declares inside "+
+		"the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune "+
+		"removes nothing there (each candidate is named in a warning).")
+	an.Describe(&a.PruneScope, "The names `prune` may remove: a pattern where `*` stands for any run of characters, "+
+		"e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).")
 }
 
 func (s *WorkerSecretsState) Annotate(a infer.Annotator) {
@@ -130,6 +169,16 @@ func (s *WorkerSecretsState) Annotate(a infer.Annotator) {
 	a.Describe(&s.Digests, "SHA-256 (hex) of the value this resource last wrote, by name. Empty strings after an "+
 		"import.")
 	a.Describe(&s.WrittenAt, "When this resource last wrote (RFC 3339, Cloudflare's clock).")
+	a.Describe(&s.KeyTemplate, "The key template of the last write.")
+	a.Describe(&s.Prune, "Whether the last write pruned.")
+	a.Describe(&s.PruneScope, "The explicit prune scope of the last write, if any.")
+	a.Describe(&s.UnmanagedNames, "Secrets of the script inside the prune scope that no resource of the program "+
+		"manages and that the script had before this resource took the scope over, as the last refresh found them: "+
+		"the next `pulumi up` removes them.")
+	a.Describe(&s.PruneSince, "When this resource took its prune scope over (RFC 3339), less a margin of ten "+
+		"minutes: only secrets the script had before it are pruned.")
+	a.Describe(&s.RemovedNames, "Names this resource removed from the script since it took its prune scope over: "+
+		"one that appears again was written since by someone else, and prune keeps it.")
 }
 
 // WireDependencies keeps the token secret and says which inputs each output derives from.
@@ -140,8 +189,16 @@ func (WorkerSecrets) WireDependencies(f infer.FieldSelector, args *WorkerSecrets
 	f.OutputField(&state.DispatchNamespace).DependsOn(f.InputField(&args.DispatchNamespace).Computed())
 	f.OutputField(&state.APIToken).DependsOn(f.InputField(&args.APIToken).Computed())
 	f.OutputField(&state.Adopt).DependsOn(f.InputField(&args.Adopt).Computed())
+	template, prune := f.InputField(&args.KeyTemplate).Computed(), f.InputField(&args.Prune).Computed()
+	scope := f.InputField(&args.PruneScope).Computed()
+	f.OutputField(&state.KeyTemplate).DependsOn(template)
+	f.OutputField(&state.Prune).DependsOn(prune)
+	f.OutputField(&state.PruneScope).DependsOn(scope)
+	f.OutputField(&state.PruneSince).DependsOn(prune, scope, template)
+	f.OutputField(&state.UnmanagedNames).DependsOn(script, secrets, template, prune, scope)
+	f.OutputField(&state.RemovedNames).DependsOn(script, secrets, template, prune, scope)
 	for _, written := range []any{&state.Names, &state.Digests, &state.WrittenAt} {
-		f.OutputField(written).DependsOn(script, secrets)
+		f.OutputField(written).DependsOn(script, secrets, template, prune, scope)
 	}
 }
 
@@ -151,12 +208,22 @@ func (WorkerSecrets) Check(
 ) (infer.CheckResponse[WorkerSecretsArgs], error) {
 	return rules.Check[WorkerSecretsArgs](ctx, req.NewInputs, func(c *rules.Checker) {
 		checkWorkerScript(c)
+		template, templateOK := c.KeyTemplate()
+		if !templateOK {
+			return // an unknown or bad template: the names are checked once it is known and good
+		}
 		c.SecretMap("secrets", req.OldInputs, func(key string) string {
-			if !workerSecretNamePattern.MatchString(key) {
-				return fmt.Sprintf("secrets[%q] is not a valid name: %s", key, workerSecretNameRule)
+			name := ownership.NameFor(template, key)
+			if !workerSecretNamePattern.MatchString(name) {
+				what := fmt.Sprintf("secrets[%q]", key)
+				if name != key {
+					what += fmt.Sprintf(" (named %q by keyTemplate)", name)
+				}
+				return fmt.Sprintf("%s is not a valid name: %s", what, workerSecretNameRule)
 			}
 			return ""
 		}, limitWorkerValue)
+		scopeKnown, scope := c.PruneScope(template, "script")
 		m, given := c.Inputs.GetOk("secrets")
 		if !given || !m.IsMap() || m.IsComputed() {
 			return
@@ -165,14 +232,14 @@ func (WorkerSecrets) Check(
 			c.Fail("secrets", "%s", reason)
 		}
 		script, ok := c.Str("scriptName")
-		if !ok || len(c.Failures) > 0 {
+		if !ok || !scopeKnown || len(c.Failures) > 0 {
 			return
 		}
 		var names []string
 		for key := range m.AsMap().AllStable {
-			names = append(names, key)
+			names = append(names, ownership.NameFor(template, key))
 		}
-		declareWorkerSecrets(ctx, c, "secrets", script, names, nil)
+		declareWorkerSecrets(ctx, c, "secrets", script, names, scope)
 	})
 }
 
@@ -190,7 +257,7 @@ func (r WorkerSecrets) Create(
 	script := workerScriptOf(in.ScriptName, in.DispatchNamespace)
 	id := workerID(ctx, state.AccountID, script, "")
 	if req.DryRun {
-		state.Names = slices.Sorted(maps.Keys(in.Secrets))
+		state.Names = slices.Sorted(maps.Keys(in.byName()))
 		return infer.CreateResponse[WorkerSecretsState]{ID: id, Output: state}, nil
 	}
 	err = r.apply(ctx, client, script, in, &state)
@@ -214,8 +281,8 @@ func quoted(names []string) string {
 }
 
 // Update writes, in one bulk call, what changed: new values, values whose digest is not the one
-// last written (changed, unknown after an import, or removed outside Pulumi), and removals of
-// names dropped from the map (from the state).
+// last written (changed, unknown after an import, or removed outside Pulumi), removals of
+// names dropped from the map (from the state) and, with prune, the scope's strays.
 func (r WorkerSecrets) Update(
 	ctx context.Context, req infer.UpdateRequest[WorkerSecretsArgs, WorkerSecretsState],
 ) (infer.UpdateResponse[WorkerSecretsState], error) {
@@ -223,7 +290,11 @@ func (r WorkerSecrets) Update(
 	next := old
 	next.APIToken, next.Adopt = in.APIToken, rules.OrDefault(in.Adopt, false)
 	if req.DryRun {
-		next.Names = slices.Sorted(maps.Keys(in.Secrets))
+		next.Names = slices.Sorted(maps.Keys(in.byName()))
+		next.KeyTemplate, next.Prune, next.PruneScope = in.KeyTemplate, in.Prune, in.PruneScope
+		if _, on := in.pruneScope(); !on {
+			next.UnmanagedNames, next.PruneSince, next.RemovedNames = nil, "", nil
+		}
 		return infer.UpdateResponse[WorkerSecretsState]{Output: next}, nil
 	}
 	client, err := cloudflareClient(ctx, in.APIToken, &old.AccountID)
@@ -235,13 +306,25 @@ func (r WorkerSecrets) Update(
 	return infer.UpdateResponse[WorkerSecretsState]{Output: next}, err
 }
 
-// apply makes the one write that takes state to the inputs in, and records it.
+// apply makes the one write that takes state to the inputs in, and records it: state holds the
+// last write's inputs (the inputs themselves for a create).
 func (r WorkerSecrets) apply(
 	ctx context.Context, client *cfapi.Client, script cfapi.WorkerScript, in WorkerSecretsArgs, state *WorkerSecretsState,
 ) error {
 	w := cfapi.WorkerWrite{Set: map[string]string{}, Owner: rules.URN(ctx)}
 	missing := missingWorkerSecrets(state.Digests, state.Names)
-	for name, value := range in.Secrets {
+	want := in.byName()
+	if scope, on := in.pruneScope(); on {
+		if state.PruneSince == "" || !sameWorkerPruneScope(state.args(), in) {
+			state.PruneSince, state.RemovedNames = config.PruneSinceNow(ctx), nil
+		}
+		w.Prune = &cfapi.WorkerPrune{Match: scope.Match, Describe: scope.Describe, Before: parseTime(state.PruneSince),
+			Managed: slices.Sorted(maps.Keys(want)), RemovedSince: state.RemovedNames}
+	} else {
+		state.PruneSince, state.UnmanagedNames, state.RemovedNames = "", nil, nil
+	}
+	state.KeyTemplate, state.Prune, state.PruneScope = in.KeyTemplate, in.Prune, in.PruneScope
+	for name, value := range want {
 		written, managed := state.Digests[name]
 		switch {
 		case !managed:
@@ -254,7 +337,7 @@ func (r WorkerSecrets) apply(
 		}
 	}
 	for name, written := range state.Digests {
-		if _, kept := in.Secrets[name]; kept {
+		if _, kept := want[name]; kept {
 			continue
 		}
 		if written != "" { // one imported and never written is let go: it stays on the script
@@ -266,9 +349,9 @@ func (r WorkerSecrets) apply(
 	slices.Sort(w.Remove)
 	op := client.BeginWorker(script)
 	defer op.End()
-	if len(w.Set) == 0 && len(w.Remove) == 0 {
+	if len(w.Set) == 0 && len(w.Remove) == 0 && w.Prune == nil {
 		op.Reached(cfapi.StageWorkerWrite)
-		state.Names = slices.Sorted(maps.Keys(in.Secrets))
+		state.Names = slices.Sorted(maps.Keys(want))
 		return nil
 	}
 	res, err := client.WriteWorkerSecrets(ctx, script, w, op)
@@ -276,14 +359,25 @@ func (r WorkerSecrets) apply(
 		return workerWriteError(script, state.AccountID, err)
 	}
 	warnKept(ctx, script, res.Kept)
+	for _, name := range res.Removed {
+		if !slices.Contains(w.Remove, name) {
+			p.GetLogger(ctx).Infof("prune removed secret %q of %s", name, describeWorker(script))
+		}
+	}
+	state.UnmanagedNames = nil
+	if w.Prune != nil {
+		state.RemovedNames = removedSince(state.RemovedNames, res.Removed, want)
+	}
 	if state.Digests == nil {
 		state.Digests = map[string]string{}
 	}
 	for name, value := range w.Set {
 		state.Digests[name] = workerDigest(value)
 	}
-	state.Names = slices.Sorted(maps.Keys(in.Secrets))
-	state.WrittenAt = rules.Timestamp(res.At)
+	state.Names = slices.Sorted(maps.Keys(want))
+	if len(w.Set) > 0 || len(res.Removed) > 0 { // a prune that found nothing to remove wrote nothing
+		state.WrittenAt = rules.Timestamp(res.At)
+	}
 	return nil
 }
 
@@ -347,6 +441,9 @@ func (r WorkerSecrets) Read(
 			"secrets, or `wrangler secret delete`): the next up writes them again", quoted(gone),
 			describeWorker(id.script))
 	}
+	if err := refreshWorkerStrays(ctx, client, id.script, &state); err != nil {
+		return infer.ReadResponse[WorkerSecretsArgs, WorkerSecretsState]{}, err
+	}
 	return infer.ReadResponse[WorkerSecretsArgs, WorkerSecretsState]{ID: req.ID, Inputs: inputs, State: state}, nil
 }
 
@@ -396,5 +493,8 @@ func (a WorkerSecretsArgs) state(accountID string) WorkerSecretsState {
 		Adopt:             rules.OrDefault(a.Adopt, false),
 		Digests:           map[string]string{},
 		Names:             []string{},
+		KeyTemplate:       a.KeyTemplate,
+		Prune:             a.Prune,
+		PruneScope:        a.PruneScope,
 	}
 }

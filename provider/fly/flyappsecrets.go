@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/config"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/instant"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
@@ -81,10 +82,11 @@ var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
 		}
 		return rolloutOwed(state)
 	},
+	DriftChanges: map[string][]string{
+		"secrets": {"digests", "version", "writtenDigests", "writtenAt", "deployedVersion", "machines"},
+		"deploy":  {"deployedVersion", "machines"},
+	},
 })
-
-// keyPlaceholder is what a key template's {{key}} stands for.
-const keyPlaceholder = "{{key}}"
 
 // flyAppSecretsDoc is the FlyAppSecrets' schema description, with its examples in every SDK language.
 //
@@ -169,18 +171,12 @@ func (FlyAppSecrets) Check(
 	return rules.Check[FlyAppSecretsArgs](ctx, req.NewInputs, func(c *rules.Checker) {
 		checkApp(c)
 		checkEncoding(c)
-		template, templateKnown := c.Str("keyTemplate")
-		if templateKnown && strings.Count(template, keyPlaceholder) != 1 {
-			c.Fail("keyTemplate", "keyTemplate is %s: it must hold %s exactly once, e.g. PROD_%s",
-				rules.Quoted(c.Inputs.Get("keyTemplate"), template), keyPlaceholder, keyPlaceholder)
-			return
-		}
-		_, templateGiven := c.Inputs.GetOk("keyTemplate")
-		if templateGiven && !templateKnown && !c.Inputs.Get("keyTemplate").IsNull() {
-			return // an unknown template: the names are checked once it is known
+		template, templateOK := c.KeyTemplate()
+		if !templateOK {
+			return // an unknown or bad template: the names are checked once it is known and good
 		}
 		names := func(key string) string {
-			name := nameFor(template, key)
+			name := ownership.NameFor(template, key)
 			what := fmt.Sprintf("the Fly name of secrets[%q]", key)
 			if name != key {
 				what += fmt.Sprintf(" (%q)", name)
@@ -193,7 +189,7 @@ func (FlyAppSecrets) Check(
 		}
 		c.SecretMap("secrets", req.OldInputs, names, limitValue)
 		c.Credential("apiToken", config.KeyFlyToken)
-		scopeKnown, scope := checkPruneScope(c, template)
+		scopeKnown, scope := c.PruneScope(template, "app")
 		app, appKnown := c.Str("app")
 		if appKnown {
 			deploy, _ := c.Str("deploy")
@@ -205,13 +201,9 @@ func (FlyAppSecrets) Check(
 		}
 		var flyNames []string
 		for key := range m.AsMap().AllStable {
-			flyNames = append(flyNames, nameFor(template, key))
+			flyNames = append(flyNames, ownership.NameFor(template, key))
 		}
-		var owned *ownership.Scope
-		if scope != nil {
-			owned = scope.ownership()
-		}
-		declare(ctx, c, "secrets", app, flyNames, owned)
+		declare(ctx, c, "secrets", app, flyNames, scope)
 	})
 }
 
@@ -277,9 +269,9 @@ func (r *appSecretsRecord) apply(
 	w.Owner = owner
 	if scope, on := pruneScopeOf(in); on {
 		if r.pruneSince == "" || oldArgs == nil || !samePruneScope(*oldArgs, in) {
-			r.pruneSince = pruneSinceNow(ctx)
+			r.pruneSince = config.PruneSinceNow(ctx)
 		}
-		w.Prune = &flyapi.Prune{Match: scope.match, Managed: slices.Sorted(maps.Keys(values)), Before: r.since()}
+		w.Prune = &flyapi.Prune{Match: scope.Match, Managed: slices.Sorted(maps.Keys(values)), Before: r.since()}
 	} else {
 		r.pruneSince = ""
 	}
@@ -315,16 +307,6 @@ func (r *appSecretsRecord) apply(
 	}
 	err = next.rollOutWrite(ctx, op, next.App, next.Deploy, next.Version)
 	return next, err
-}
-
-// pruneSinceNow is the pruneSince of a resource that takes its scope over now: the instance's
-// Timing.PruneMargin earlier.
-func pruneSinceNow(ctx context.Context) string {
-	margin := config.DefaultTiming().PruneMargin
-	if inst, err := config.Of(ctx); err == nil {
-		margin = inst.Timing().PruneMargin
-	}
-	return rules.Timestamp(time.Now().Add(-margin))
 }
 
 func (r *appSecretsRecord) since() time.Time {
@@ -404,7 +386,7 @@ func (r FlyAppSecrets) Read(
 	if imported {
 		state.Secrets = map[string]string{}
 		for _, s := range listed {
-			if key, ok := keyFor(tmpl, s.Name); ok && (keys == nil || slices.Contains(keys, key)) {
+			if key, ok := ownership.KeyFor(tmpl, s.Name); ok && (keys == nil || slices.Contains(keys, key)) {
 				state.Secrets[key] = "" // unknown: the next up writes the program's value
 				state.Names = append(state.Names, s.Name)
 			}
@@ -419,7 +401,7 @@ func (r FlyAppSecrets) Read(
 	var kept map[string]string
 	if scope, on := pruneScopeOf(state.FlyAppSecretsArgs); on {
 		if rec.pruneSince == "" {
-			rec.pruneSince = pruneSinceNow(ctx)
+			rec.pruneSince = config.PruneSinceNow(ctx)
 		}
 		kept = rec.strays(ctx, app, listed, scope)
 	}
@@ -441,13 +423,13 @@ func (r FlyAppSecrets) Read(
 // those it keeps and why: declared by another resource of the program, or written since the
 // resource took the scope over. It is the rule the desk applies when it prunes (flyapi.Prune).
 func (r *appSecretsRecord) strays(
-	ctx context.Context, app string, listed []flyapi.Secret, scope pruneScope,
+	ctx context.Context, app string, listed []flyapi.Secret, scope ownership.Scope,
 ) (kept map[string]string) {
 	kept = map[string]string{}
 	r.unmanaged = nil
 	inst, _ := config.Of(ctx)
 	for _, s := range listed {
-		if r.names[s.Name] || !scope.match(s.Name) {
+		if r.names[s.Name] || !scope.Match(s.Name) {
 			continue
 		}
 		by := ""
@@ -457,9 +439,9 @@ func (r *appSecretsRecord) strays(
 		switch {
 		case by != "":
 			kept[s.Name] = "declared by " + by
-		case !s.UpdatedAt.Before(r.since()):
+		case instant.NotBefore(s.UpdatedAt, r.since()):
 			kept[s.Name] = fmt.Sprintf("written at %s, after this resource took over its prune scope %s: another "+
-				"resource, stack or person writes it", rules.Timestamp(s.UpdatedAt), scope.describe)
+				"resource, stack or person writes it", rules.Timestamp(s.UpdatedAt), scope.Describe)
 		default:
 			r.unmanaged = append(r.unmanaged, s.Name)
 		}
@@ -686,29 +668,9 @@ func (a FlyAppSecretsArgs) preview() FlyAppSecretsState {
 func (a FlyAppSecretsArgs) encodedByName() map[string]string {
 	out := make(map[string]string, len(a.Secrets))
 	for key, value := range a.Secrets {
-		out[nameFor(orEmpty(a.KeyTemplate), key)] = encode(a.Encoding, value)
+		out[ownership.NameFor(orEmpty(a.KeyTemplate), key)] = encode(a.Encoding, value)
 	}
 	return out
-}
-
-// nameFor is a key's Fly name under a template ("" for none).
-func nameFor(template, key string) string {
-	if template == "" {
-		return key
-	}
-	return strings.Replace(template, keyPlaceholder, key, 1)
-}
-
-// keyFor is the key a Fly name stands for under a template; ok is false when it does not match.
-func keyFor(template, name string) (key string, ok bool) {
-	if template == "" {
-		return name, true
-	}
-	prefix, suffix, _ := strings.Cut(template, keyPlaceholder)
-	if len(name) <= len(prefix)+len(suffix) || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, suffix) {
-		return "", false
-	}
-	return name[len(prefix) : len(name)-len(suffix)], true
 }
 
 func orDefaultTemplate(template string) string {
@@ -739,7 +701,7 @@ func importID(app, template string, keys []string) string {
 func keysOf(template string, names []string) []string {
 	var keys []string
 	for _, n := range names {
-		if k, ok := keyFor(template, n); ok {
+		if k, ok := ownership.KeyFor(template, n); ok {
 			keys = append(keys, k)
 		}
 	}
@@ -768,8 +730,9 @@ func parseAppSecretsID(id string) (app, template string, keys []string, err erro
 		}
 		if values.Has("keyTemplate") {
 			template = values.Get("keyTemplate")
-			if strings.Count(template, keyPlaceholder) != 1 {
-				return "", "", nil, fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id, keyPlaceholder)
+			if !ownership.ValidTemplate(template) {
+				return "", "", nil, fmt.Errorf("FlyAppSecrets ID %q: the keyTemplate must hold %s exactly once", id,
+					ownership.KeyPlaceholder)
 			}
 		}
 		if values.Has("keys") {
@@ -817,16 +780,16 @@ func previewPruneOnCreate(ctx context.Context, inputs, outputs property.Map) (pr
 }
 
 // pruneWillUnset is what a preview says of a secret the prune unsets.
-func pruneWillUnset(app, name string, scope pruneScope) string {
+func pruneWillUnset(app, name string, scope ownership.Scope) string {
 	return fmt.Sprintf("prune will unset Fly.io secret %s/%s: it is in the prune scope %s, no resource of the "+
-		"program declares it, and it was there before this resource took the scope over", app, name, scope.describe)
+		"program declares it, and it was there before this resource took the scope over", app, name, scope.Describe)
 }
 
 // pruneStrays are the strays the next up's prune unsets, as the app holds them now, and the app
 // and scope: the rule the desk applies (see strays), from one listing of the app. state is the
 // resource's state (empty for a create). Nothing while prune is off or the inputs that decide
 // it are unknown.
-func pruneStrays(ctx context.Context, inputs, state property.Map) (string, pruneScope, []string, error) {
+func pruneStrays(ctx context.Context, inputs, state property.Map) (string, ownership.Scope, []string, error) {
 	in, known := pruneInputs(inputs)
 	scope, on := pruneScopeOf(in)
 	if !known || !on {
@@ -854,7 +817,7 @@ func pruneStrays(ctx context.Context, inputs, state property.Map) (string, prune
 	}
 	rec.pruneSince = old.PruneSince
 	if rec.pruneSince == "" || !samePruneScope(old.FlyAppSecretsArgs, in) {
-		rec.pruneSince = pruneSinceNow(ctx)
+		rec.pruneSince = config.PruneSinceNow(ctx)
 	}
 	rec.strays(ctx, in.App, listed, scope)
 	return in.App, scope, rec.unmanaged, nil

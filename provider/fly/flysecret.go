@@ -76,6 +76,10 @@ var flySecretRules = rules.Of[FlySecretArgs](rules.Rules{
 		}
 		return rolloutOwed(state)
 	},
+	DriftChanges: map[string][]string{
+		"value":  {"digest", "updatedAt", "version", "writtenDigest", "writtenAt", "deployedVersion", "machines"},
+		"deploy": {"deployedVersion", "machines"},
+	},
 })
 
 // flyDrift says that the secret's value was changed outside Pulumi, when its digest is not the

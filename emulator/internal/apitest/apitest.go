@@ -96,3 +96,9 @@ func JSONRoundTrip[T any](t testing.TB, v T) T {
 	}
 	return out
 }
+
+// HasToken reports whether an API error message is token, alone or followed by ": " and detail:
+// the emulator's Cloudflare messages, like the real API's, may carry the name or id concerned.
+func HasToken(message, token string) bool {
+	return message == token || strings.HasPrefix(message, token+": ")
+}

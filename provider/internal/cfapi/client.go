@@ -297,22 +297,35 @@ func (e *OutcomeUnknownError) Error() string {
 
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
-// Error messages the API uses; codes are shared between errors, so these are what to match.
+// Codes the provider reads. Cloudflare shares codes between errors (1003 is a taken name, the
+// account's store limit and its secrets quota alike) and its message texts are not a contract:
+// they change, and may carry the name or other detail. So an error is classified by the request
+// that got it, its HTTP status and its code, never by its text, and where a class still covers
+// more than one cause, the caller confirms from a listing which it was.
 const (
-	MsgMaxStoresExceeded   = "maximum_stores_exceeded"
-	MsgSecretNameExists    = "secret_name_already_exists"
-	MsgStoreNotEmpty       = "store_not_empty"
-	MsgSecretNotFound      = "secret_not_found"
-	MsgStoreNotFound       = "store_not_found"
 	codeAuthenticationFail = 10000
 	codeNotFound           = 1000
 	codeInvalidAccount     = 7003
+	// codeRefusedByState is Cloudflare's answer to a request the store's state refuses: a
+	// name taken, the one store per account, the secrets quota.
+	codeRefusedByState = 1003
+)
+
+// Call is the kind of request an APIError answers, for the errors whose meaning depends on it.
+type Call int
+
+const (
+	CallOther Call = iota
+	CallCreateSecrets
+	CallCreateStore
+	CallDeleteStore
 )
 
 // APIError is a failed call: what was attempted, the HTTP status and the API's errors.
 // It never carries a request body, so no secret value can leak through it.
 type APIError struct {
 	Op         string // e.g. `create secret "API_KEY" in store 0123...`
+	Call       Call
 	StatusCode int
 	Errors     []ErrorDetail
 }
@@ -335,42 +348,69 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("cloudflare: %s: %d %s", e.Op, e.StatusCode, detail)
 }
 
-// HasMessage reports whether err is an APIError carrying the given error message.
-func HasMessage(err error, message string) bool {
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
-		return false
-	}
-	for _, d := range apiErr.Errors {
-		if d.Message == message {
+// hasCode reports whether any of the API's errors carries code.
+func (e *APIError) hasCode(code int64) bool {
+	for _, d := range e.Errors {
+		if d.Code == code {
 			return true
 		}
 	}
 	return false
 }
 
+// asAPIError is err's APIError, if it has one.
+func asAPIError(err error) (*APIError, bool) {
+	var apiErr *APIError
+	return apiErr, errors.As(err, &apiErr)
+}
+
+// answering tags err, when it is an APIError, with the request it answers.
+func answering(call Call, err error) error {
+	if apiErr, ok := asAPIError(err); ok {
+		apiErr.Call = call
+	}
+	return err
+}
+
+// refusedByState reports a create of call's kind refused with codeRefusedByState: a client
+// error that is neither authentication, a missing resource nor a rate limit.
+func refusedByState(err error, call Call) bool {
+	apiErr, ok := asAPIError(err)
+	if !ok || apiErr.Call != call || !apiErr.hasCode(codeRefusedByState) {
+		return false
+	}
+	switch apiErr.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests:
+		return false
+	}
+	return apiErr.StatusCode >= 400 && apiErr.StatusCode < 500
+}
+
+// NameMayBeTaken reports a create of secrets refused as a taken name would be. The same answer
+// means the account's secrets quota is reached, so the caller lists the store to see whether a
+// name it asked for is there; if none is, the error is the quota's and stands as it is.
+func NameMayBeTaken(err error) bool { return refusedByState(err, CallCreateSecrets) }
+
+// StoreLimitReached reports a create of a store refused as the account's one-store limit is.
+// The caller confirms from the store listing that a store exists.
+func StoreLimitReached(err error) bool { return refusedByState(err, CallCreateStore) }
+
+// StoreNotEmpty reports a delete of a store refused because the store still holds secrets
+// (409 Conflict: Cloudflare deletes a store with secrets only when forced).
+func StoreNotEmpty(err error) bool {
+	apiErr, ok := asAPIError(err)
+	return ok && apiErr.Call == CallDeleteStore && apiErr.StatusCode == http.StatusConflict
+}
+
 // IsNotFound reports whether err says the store or secret does not exist. An unknown or
 // unreachable account also answers 404 (code 7003), but says nothing about the secret: it
 // must fail loudly, or a mistyped account would make a refresh drop every resource.
 func IsNotFound(err error) bool {
-	var apiErr *APIError
-	if !errors.As(err, &apiErr) {
+	apiErr, ok := asAPIError(err)
+	if !ok || apiErr.hasCode(codeInvalidAccount) {
 		return false
 	}
-	for _, d := range apiErr.Errors {
-		if d.Code == codeInvalidAccount {
-			return false
-		}
-	}
-	if apiErr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range apiErr.Errors {
-		if d.Code == codeNotFound || d.Message == MsgSecretNotFound || d.Message == MsgStoreNotFound {
-			return true
-		}
-	}
-	return false
+	return apiErr.StatusCode == http.StatusNotFound || apiErr.hasCode(codeNotFound)
 }
 
 // IsUnauthorized reports whether the token was refused.

@@ -53,7 +53,7 @@ func TestConflictIsNotRetried(t *testing.T) {
 	c := New(ts.URL, "t", account, Options{})
 	err := c.DeleteStore(t.Context(), strings.Repeat("a", 32))
 	require.Error(t, err)
-	assert.True(t, HasMessage(err, MsgStoreNotEmpty))
+	assert.True(t, StoreNotEmpty(err))
 	assert.Equal(t, int32(1), calls.Load())
 }
 
@@ -81,7 +81,7 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	store := accountStore(t, c)
 
 	_, err := c.CreateStore(t.Context(), "second")
-	assert.True(t, HasMessage(err, MsgMaxStoresExceeded), "%v", err)
+	assert.True(t, StoreLimitReached(err), "%v", err)
 
 	_, err = c.CreateSecrets(t.Context(), store.ID,
 		[]NewSecret{{Name: "A", Value: "value-1", Scopes: []string{"workers"}}}, nil)
@@ -89,7 +89,7 @@ func TestErrorsAreTypedAndCarryNoValue(t *testing.T) {
 	_, err = c.CreateSecrets(t.Context(), store.ID,
 		[]NewSecret{{Name: "A", Value: "value-2-hunter2", Scopes: []string{"workers"}}}, nil)
 	require.Error(t, err)
-	assert.True(t, HasMessage(err, MsgSecretNameExists), "%v", err)
+	assert.True(t, NameMayBeTaken(err), "%v", err)
 	assert.NotContains(t, err.Error(), "hunter2")
 	assert.Contains(t, err.Error(), `create secret "A"`, "the error names the operation")
 

@@ -92,7 +92,7 @@ func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Se
 			l.mu.Unlock()
 			if !ok {
 				return Secret{}, &APIError{Op: fmt.Sprintf("get secret %s in store %s", secretID, storeID),
-					StatusCode: http.StatusNotFound, Errors: []ErrorDetail{{Code: 1001, Message: MsgSecretNotFound}}}
+					StatusCode: http.StatusNotFound, Errors: []ErrorDetail{{Code: 1001, Message: "secret_not_found"}}}
 			}
 			return s, nil
 		}

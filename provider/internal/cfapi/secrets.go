@@ -137,8 +137,8 @@ func (c *Client) createRecovering(
 
 // nameExists is the API's answer to a create of a name the store holds.
 func nameExists(op string) error {
-	return &APIError{Op: op, StatusCode: http.StatusBadRequest,
-		Errors: []ErrorDetail{{Code: 1003, Message: MsgSecretNameExists}}}
+	return &APIError{Op: op, Call: CallCreateSecrets, StatusCode: http.StatusBadRequest,
+		Errors: []ErrorDetail{{Code: codeRefusedByState, Message: "secret_name_already_exists"}}}
 }
 
 // createdSince lists the store's secrets by name, and returns the server time before which a
@@ -196,7 +196,7 @@ func (c *Client) createSecretsOnce(ctx context.Context, op, storeID string, secr
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, answering(CallCreateSecrets, err)
 	}
 	out, err := fromRaw[[]Secret](raw)
 	if err != nil {

@@ -99,6 +99,7 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 			}
 			return err
 		})
+		err = answering(CallCreateStore, err)
 		var unknown *OutcomeUnknownError
 		if !errors.As(err, &unknown) {
 			if err != nil {
@@ -128,8 +129,8 @@ func (c *Client) CreateStore(ctx context.Context, name string) (Store, error) {
 		}
 		if len(stores) > 0 {
 			// The account's one store was there before the call: the create would only fail.
-			return Store{}, &APIError{Op: op, StatusCode: http.StatusBadRequest,
-				Errors: []ErrorDetail{{Code: 1003, Message: MsgMaxStoresExceeded}}}
+			return Store{}, &APIError{Op: op, Call: CallCreateStore, StatusCode: http.StatusBadRequest,
+				Errors: []ErrorDetail{{Code: codeRefusedByState, Message: "maximum_stores_exceeded"}}}
 		}
 		if c.now().Sub(began) > c.retry.RetryBudget {
 			return Store{}, unknown
@@ -147,7 +148,7 @@ func (c *Client) DeleteStore(ctx context.Context, storeID string) error {
 		_, err := c.svc.Stores.Delete(ctx, storeID, params, capture)
 		return err
 	})
-	return err
+	return answering(CallDeleteStore, err)
 }
 
 // GetQuota returns the account's secrets quota and usage.

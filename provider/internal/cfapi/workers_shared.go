@@ -39,6 +39,12 @@ type WorkerPrune struct {
 	// Before: only a secret the script already had in its newest version made before this is
 	// removed; one that appeared since is someone else's.
 	Before time.Time
+	// Managed are the names the resource manages: never strays, whether or not the write sets
+	// them (an update sets only what changed).
+	Managed []string
+	// RemovedSince are the names the resource removed from the script after Before: one that is
+	// listed again was written since by someone else, though the version before Before has it.
+	RemovedSince []string
 }
 
 // WorkerWriteResult is what a write did.
@@ -315,7 +321,7 @@ func (c *Client) workerStrays(
 	kept = map[string]string{}
 	var candidates []string
 	for name := range listed {
-		if _, ours := managed[name]; !ours && prune.Match(name) {
+		if _, ours := managed[name]; !ours && !slices.Contains(prune.Managed, name) && prune.Match(name) {
 			candidates = append(candidates, name)
 		}
 	}
@@ -336,6 +342,9 @@ func (c *Client) workerStrays(
 		case !slices.Contains(before, name):
 			kept[name] = fmt.Sprintf("it appeared after this resource took its prune scope %s over: another resource, "+
 				"stack or person writes it", prune.Describe)
+		case slices.Contains(prune.RemovedSince, name):
+			kept[name] = fmt.Sprintf("this resource removed it after taking its prune scope %s over, so it was written "+
+				"again since: another resource, stack or person writes it", prune.Describe)
 		default:
 			strays = append(strays, name)
 		}

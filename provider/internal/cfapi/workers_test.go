@@ -160,6 +160,26 @@ func TestWorkerPrune(t *testing.T) {
 	assert.Equal(t, []string{"PROD_OLD"}, res.Removed)
 	assert.Equal(t, map[string]string{"OTHER": "x", "PROD_A": "a", "PROD_NEW": "n"},
 		workerValues(t, srv, workers.ScriptRef{Name: "api"}))
+
+	// A name the resource removed after taking the scope over and that is back was written since.
+	again := *prune
+	again.RemovedSince = []string{"PROD_OLD"}
+	_, err = c.PatchWorkerSecrets(ctx, script, map[string]*string{"PROD_OLD": ptr("someone else's")})
+	require.NoError(t, err)
+	strays, kept, err = c.WorkerStrays(ctx, script, again, []string{"PROD_A"}, "me")
+	require.NoError(t, err)
+	assert.Empty(t, strays)
+	assert.Contains(t, kept["PROD_OLD"], "written again since")
+	_, err = c.PatchWorkerSecrets(ctx, script, map[string]*string{"PROD_OLD": nil})
+	require.NoError(t, err)
+
+	// A managed name the write does not set (unchanged in an update) is no stray.
+	whole := &WorkerPrune{Match: func(string) bool { return true }, Describe: "*", Before: time.Now(),
+		Managed: []string{"PROD_A"}}
+	res, err = c.WriteWorkerSecrets(ctx, script, WorkerWrite{Prune: whole}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"OTHER", "PROD_NEW"}, res.Removed)
+	assert.Equal(t, map[string]string{"PROD_A": "a"}, workerValues(t, srv, workers.ScriptRef{Name: "api"}))
 }
 
 func ptr(s string) *string { return &s }

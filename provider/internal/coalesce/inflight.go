@@ -134,12 +134,20 @@ func (f *InFlight) retractLocked(id string) {
 	f.changedLocked(f.key(a.key))
 }
 
-// EnterAs is Enter for the operation announced as id: its announcement is consumed.
+// EnterAs is Enter for the operation announced as id: its announcement is consumed. Both
+// happen as one change, so that nothing waiting for the operation ever sees it neither
+// announced nor entered (a batch or rollout would close without it).
 func (f *InFlight) EnterAs(key, id string, stages ...Stage) *Op {
-	if id != "" {
-		f.Retract(id)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if a, ok := f.announced[id]; ok && id != "" {
+		a.timer.Stop()
+		delete(f.announced, id)
+		if a.key != key {
+			f.changedLocked(f.key(a.key))
+		}
 	}
-	return f.Enter(key, stages...)
+	return f.enterLocked(key, stages)
 }
 
 // Op is one operation that entered: it may still reach the stages it was entered with.
@@ -151,12 +159,16 @@ type Op struct {
 
 // Enter records an operation on key that may reach each of stages. End it when it returns.
 func (f *InFlight) Enter(key string, stages ...Stage) *Op {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.enterLocked(key, stages)
+}
+
+func (f *InFlight) enterLocked(key string, stages []Stage) *Op {
 	op := &Op{f: f, key: key, pending: map[Stage]bool{}}
 	for _, s := range stages {
 		op.pending[s] = true
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	k := f.key(key)
 	k.ops[op] = true
 	f.changedLocked(k)

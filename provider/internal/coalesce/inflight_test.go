@@ -64,3 +64,24 @@ func TestAnnouncementsWhileOthersRunAreAStream(t *testing.T) {
 		t.Errorf("with a bound of 0 the stream ends at its last announcement: %v, in %v", ok, time.Until(end))
 	}
 }
+
+// An announced operation that enters is pending at every instant: what waits for it (a batch,
+// a rollout) wakes at each change and must never find it neither announced nor entered, or it
+// would close without it. A watcher looks at every change; it must never see 0 pending.
+func TestAnAnnouncedOperationEntersWithoutAGap(t *testing.T) {
+	var f InFlight
+	for i := range 300 {
+		f.Announce("app", "urn:a", time.Hour, "deploy")
+		changed := f.Changed("app")
+		gap := make(chan bool, 1)
+		go func() {
+			<-changed
+			gap <- f.Pending("app", "deploy") == 0
+		}()
+		op := f.EnterAs("app", "urn:a", "deploy")
+		if <-gap {
+			t.Fatalf("try %d: the operation was neither announced nor entered for a moment", i)
+		}
+		op.End()
+	}
+}

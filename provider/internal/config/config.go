@@ -183,10 +183,10 @@ type Timing struct {
 	// process made since may be missing from it); a takeover confirms its write twice a read lag
 	// and this long after it (flyapi.SharedOptions).
 	UnsetFreshness time.Duration
-	// PruneMargin is how long before a FlyAppSecrets took its prune scope over a secret must
-	// have been written to be pruned: one written during the operation that took it over, by a
-	// resource this instance cannot see (another provider instance, a --target run), is never a
-	// stray.
+	// PruneMargin is how long before a FlyAppSecrets or WorkerSecrets took its prune scope over
+	// a secret must have been written to be pruned: one written during the operation that took it
+	// over, by a resource this instance cannot see (another provider instance, a --target run), is
+	// never a stray.
 	PruneMargin time.Duration
 	// CreateGrace bounds a Cloudflare create batch's wait for a round as large as the last
 	// (coalesce.Batcher.Grace).

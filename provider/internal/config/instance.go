@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/cfapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flyapi"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/flydeploy"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
+	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/rules"
 )
 
 // Instance is everything one provider instance holds, made once in Configure: the resolved
@@ -153,3 +155,13 @@ func (i *Instance) Cloudflare(resourceToken, resourceAccount *string) (*cfapi.Cl
 // Retract says that the resource urn, announced at its Check, has no operation to run (its diff
 // found no change): nothing waits for it.
 func (i *Instance) Retract(urn string) { i.fly.InFlight.Retract(urn) }
+
+// PruneSinceNow is the pruneSince of a resource that takes its prune scope over now: the
+// instance's Timing.PruneMargin earlier (the default margin outside a configured instance).
+func PruneSinceNow(ctx context.Context) string {
+	margin := DefaultTiming().PruneMargin
+	if inst, err := Of(ctx); err == nil {
+		margin = inst.Timing().PruneMargin
+	}
+	return rules.Timestamp(time.Now().Add(-margin))
+}

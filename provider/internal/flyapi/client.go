@@ -276,6 +276,13 @@ type request struct {
 	secrets []string
 	// notFoundUntil, for a read, is until when a 404 may be read lag rather than an answer.
 	notFoundUntil time.Time
+	// versionUntil, for a read that asks for a secrets version, is until when a 412 (the app
+	// has not shown that version yet) may be lag; zero: for the whole retry budget. Past it,
+	// the answer stands: the app may never reach the version (it was deleted and made again,
+	// starting over at 0), and the caller reads the app as it is (VersionUnreachable).
+	versionUntil time.Time
+	// version is the secrets version the read asks for (0: none).
+	version int64
 	// attemptTimeout, when set, bounds each attempt instead of the client's (a wait blocks for
 	// up to a minute on purpose).
 	attemptTimeout time.Duration
@@ -368,9 +375,12 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 			// Honour the server's wait, but never past maxBackoff: a long Retry-After would
 			// stall a deployment with no output.
 			wait = min(wait, c.retry.maxBackoff)
-			if resp.status == http.StatusNotFound {
-				// Lag is waited out to the end of its window, not a full backoff beyond it.
+			// Lag is waited out to the end of its window, not a full backoff beyond it.
+			switch {
+			case resp.status == http.StatusNotFound:
 				wait = min(wait, req.notFoundUntil.Sub(c.now()))
+			case resp.status == http.StatusPreconditionFailed && !req.versionUntil.IsZero():
+				wait = max(min(wait, req.versionUntil.Sub(c.now())), 0)
 			}
 		}
 
@@ -413,6 +423,8 @@ func (c *Client) retryReason(req request, status int, message string) string {
 		return ""
 	}
 	switch {
+	case status == http.StatusPreconditionFailed && !req.versionUntil.IsZero() && !c.now().Before(req.versionUntil):
+		return ""
 	case status == http.StatusPreconditionFailed:
 		return fmt.Sprintf("Fly.io has not caught up with app %q's newest secrets yet", req.app)
 	case status == http.StatusNotFound && c.now().Before(req.notFoundUntil):

@@ -245,13 +245,17 @@ func TestRetryAfterForms(t *testing.T) {
 			3 * time.Second, 5 * time.Second},
 		{"HTTP date in the past", func() string { return "Mon, 02 Jan 2006 15:04:05 GMT" }, 0, 0},
 		{"unreadable falls back to backoff", func() string { return "soon" }, 125 * time.Millisecond, 250 * time.Millisecond},
+		// Fly documents no Retry-After on its 429s: without one, the client backs off.
+		{"absent falls back to backoff", func() string { return "" }, 125 * time.Millisecond, 250 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var requests atomic.Int32
 			c, sleeps := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 				if requests.Add(1) == 1 {
-					w.Header().Set("Retry-After", tt.retryAfter())
+					if v := tt.retryAfter(); v != "" {
+						w.Header().Set("Retry-After", v)
+					}
 					writeError(w, http.StatusTooManyRequests, `{"error":"rate limited"}`)
 					return
 				}

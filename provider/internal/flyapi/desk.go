@@ -67,6 +67,9 @@ type snapshot struct {
 	// followed on from it (then exactly).
 	version int64
 	exact   bool
+	// current says the app could not show version (it was made again): the listing is the app
+	// as it is now, and serves a read that asks for any version.
+	current bool
 	// at is when the listing was asked for: a write someone else made a read lag before it, or
 	// since, may be missing from it.
 	at time.Time
@@ -455,6 +458,14 @@ func (d *desk) fetch(
 	version = max(version, own)
 	var at time.Time
 	secrets, err := c.listOnce(ctx, d.app, version, tell, func(t time.Time) { at = t })
+	current := false
+	if version > 0 && statusOf(err) == http.StatusPreconditionFailed {
+		// The version does not come (see request.versionUntil): the app as it is now is what
+		// every read waiting for it gets, whatever version each asked for.
+		tell(0, c.versionUnreachable(d.app, version))
+		secrets, err = c.listOnce(ctx, d.app, 0, tell, func(t time.Time) { at = t })
+		current = true
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -462,7 +473,7 @@ func (d *desk) fetch(
 	for _, s := range secrets {
 		byName[s.Name] = s
 	}
-	snap := &snapshot{secrets: byName, version: version, at: at, auth: c.authorization}
+	snap := &snapshot{secrets: byName, version: version, current: current, at: at, auth: c.authorization}
 	d.setListing(snap)
 	return snap, nil
 }
@@ -526,11 +537,12 @@ func (c *Client) listOnce(ctx context.Context, app string, version int64, tell f
 	if err != nil {
 		return nil, err
 	}
+	req := request{op: op, app: app, action: "list", method: http.MethodGet, path: path, tell: tell, sent: sent}
 	if version > 0 {
-		path += "?version=" + strconv.FormatInt(version, 10)
+		req.path += "?version=" + strconv.FormatInt(version, 10)
+		req.version, req.versionUntil = version, c.now().Add(versionWaitLags*c.readLag)
 	}
 	var out listSecretsJSON
-	req := request{op: op, app: app, action: "list", method: http.MethodGet, path: path, tell: tell, sent: sent}
 	if err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}

@@ -225,7 +225,7 @@ func TestCreatesCoalesceIntoOneWritePerRound(t *testing.T) {
 				byName[s.Name] = s
 			}
 			for i, a := range answers {
-				if want := byName[secretName(i)]; a.Digest != want.Digest || !a.UpdatedAt.Equal(want.UpdatedAt) {
+				if want := byName[secretName(i)]; a.Digest != want.Digest || !instant.Same(a.UpdatedAt, want.UpdatedAt) {
 					t.Errorf("resource %d got %+v; the app holds %+v", i, a, want)
 				}
 			}
@@ -690,5 +690,33 @@ func TestConfirmFindsASecretUnsetBehindTheWrite(t *testing.T) {
 	gone, changed, err := op.Confirm(t.Context(), res.At, res.Version, res.Secrets)
 	if err != nil || !slices.Equal(gone, []string{"LOST"}) || !slices.Equal(changed, []string{"CHANGED"}) {
 		t.Errorf("gone %v, changed %v, %v", gone, changed, err)
+	}
+}
+
+// A listing may give times coarser than the writes' answers (Fly's reads here give them to the
+// second): a secret written into the scope just after the owner took it over, in the same
+// second, shows as written at that second's start, before the takeover. It is kept: a prune
+// decides at the coarser precision, on the side of keeping.
+func TestPruneKeepsWhatWasWrittenInTheSameSecondAsTheTakeover(t *testing.T) {
+	t.Parallel()
+	dt := newDeskTest(t, "app")
+	res, err := dt.outsider().SetSecret(t.Context(), "app", "SECRET_LATE", "someone's")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt.visible(res.Secret)
+	since := res.UpdatedAt.Add(-time.Microsecond) // took over its scope just before that write
+	dt.newInstance()
+	got, err := dt.write(t.Context(), Write{Owner: "FlyAppSecrets p", Changes: []Change{set("SECRET_OWN", "v")},
+		Prune: &Prune{Match: func(n string) bool { return strings.HasPrefix(n, "SECRET_") },
+			Managed: []string{"SECRET_OWN"}, Before: since}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := dt.holds("SECRET_LATE"); !ok || len(got.Pruned) != 0 {
+		t.Errorf("pruned %v: a secret written after the takeover, in its second, was taken for a stray", got.Pruned)
+	}
+	if got.Left["SECRET_LATE"] == "" {
+		t.Errorf("the kept secret is not reported: %+v", got)
 	}
 }

@@ -22,8 +22,10 @@
 //     attempts (WithAttemptTimeout) are retried for a time budget (WithRetries), honouring
 //     Retry-After up to a cap.
 //   - Read consistency: reads ask for the newest secrets version known (the caller's, or one
-//     this process wrote) with ?version=N; a 412 (not there yet) is waited out, and a 404 that
-//     may be lag is retried for the read lag (WithReadLag).
+//     this process wrote) with ?version=N; a 412 (not there yet) is waited out for ten read
+//     lags, after which the version is forgotten and the app read as it is (an app made again
+//     under its name starts over at version 0), and a 404 that may be lag is retried for the
+//     read lag (WithReadLag).
 //   - Writes that must not happen twice (a machine update, a lease) are settled after an attempt
 //     whose answer was lost: the client looks whether it was applied before it retries.
 //   - Every wait is told to a WaitNotifier first, so that long operations are never silent.

@@ -31,7 +31,7 @@ func (n readNeed) metBy(snap *snapshot, c *Client, maxAge time.Duration) bool {
 		(!n.freshAfter.IsZero() && snap.at.Before(n.freshAfter)) {
 		return false
 	}
-	if snap.version >= n.version {
+	if snap.version >= n.version || snap.current {
 		return true
 	}
 	if n.name == "" || n.written.IsZero() {

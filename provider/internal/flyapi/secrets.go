@@ -56,9 +56,8 @@ func (c *Client) ListSecrets(ctx context.Context, app string, minVersion int64) 
 	if err != nil {
 		return nil, err
 	}
-	req := c.readRequest(op, app, "list", path, minVersion)
 	var out listSecretsJSON
-	if err := c.do(ctx, req, &out); err != nil {
+	if err := c.read(ctx, op, app, "list", path, minVersion, &out); err != nil {
 		return nil, err
 	}
 	return secretsFromJSON(out.Secrets), nil
@@ -91,22 +90,51 @@ func (c *Client) GetSecretWritten(
 	if err != nil {
 		return Secret{}, err
 	}
-	req := c.readRequest(op, app, "get", path, minVersion)
 	var out secretJSON
-	if err := c.do(ctx, req, &out); err != nil {
+	if err := c.read(ctx, op, app, "get", path, minVersion, &out); err != nil {
 		return Secret{}, err
 	}
 	return out.secret(), nil
 }
 
+// read sends a read of path asking for the newest secrets version known (the caller's or one
+// this process wrote). When that version does not come within versionWait, the app cannot be
+// relied on to reach it (it was deleted and made again, and started over at 0): the version is
+// forgotten and the app read as it is now, which is what it holds.
+func (c *Client) read(ctx context.Context, op, app, action, path string, minVersion int64, out any) error {
+	req := c.readRequest(op, app, action, path, minVersion)
+	err := c.do(ctx, req, out)
+	if !req.versionUntil.IsZero() && statusOf(err) == http.StatusPreconditionFailed {
+		c.notify(ctx, 0, c.versionUnreachable(app, req.version))
+		req = c.readRequest(op, app, action, path, 0)
+		return c.do(ctx, req, out)
+	}
+	return err
+}
+
+// versionWaitLags is how many read lags a read waits for the secrets version it asks for before
+// it takes the app as it is: far longer than Fly takes to show a write, far shorter than the
+// retry budget a hang would last (an app made again never reaches the old version).
+const versionWaitLags = 10
+
+// versionUnreachable forgets a secrets version of app that reads asked for in vain, and says
+// what the reader is told.
+func (c *Client) versionUnreachable(app string, version int64) string {
+	c.shared.forgetVersion(c.baseURL, app, version)
+	return fmt.Sprintf("app %q has not shown secrets version %d for %s: reading it as it is now "+
+		"(an app deleted and made again under its name starts over at version 0)",
+		app, version, versionWaitLags*c.readLag)
+}
+
 // readRequest asks for the newest secrets version known (the caller's or one this process wrote)
-// and says until when a 404 may be lag.
+// and says until when a 404 or a 412 may be lag.
 func (c *Client) readRequest(op, app, action, path string, minVersion int64) request {
 	written, at := c.shared.lastWrite(c.baseURL, app)
 	version := max(minVersion, written)
-	req := request{op: op, app: app, action: action, method: http.MethodGet, path: path}
+	req := request{op: op, app: app, action: action, method: http.MethodGet, path: path, version: version}
 	if version > 0 {
 		req.path += "?version=" + strconv.FormatInt(version, 10)
+		req.versionUntil = c.now().Add(versionWaitLags * c.readLag)
 	}
 	switch {
 	case !at.IsZero():

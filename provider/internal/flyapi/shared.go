@@ -156,6 +156,16 @@ func (s *Shared) wrote(baseURL, app string, version int64, now time.Time) {
 	a.wroteAt = now
 }
 
+// forgetVersion drops the version written to app, if it is at most version: reads asked for
+// it in vain.
+func (s *Shared) forgetVersion(baseURL, app string, version int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.app(baseURL, app); a.version <= version {
+		a.version = 0
+	}
+}
+
 // lastWrite returns the newest version written to app in this instance and when, or zeros.
 func (s *Shared) lastWrite(baseURL, app string) (version int64, at time.Time) {
 	s.mu.Lock()

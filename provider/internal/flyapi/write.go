@@ -268,7 +268,7 @@ func (w *writeCall) decide(app string, snap *snapshot, setByOthers map[string]bo
 				why = "another resource of this program writes it now"
 			case by != "":
 				why = "declared by " + by
-			case !s.UpdatedAt.Before(p.Before):
+			case instant.NotBefore(s.UpdatedAt, p.Before):
 				why = fmt.Sprintf("written at %s, after this resource took over its prune scope: another resource, "+
 					"stack or person writes it", s.UpdatedAt.UTC().Format(time.RFC3339))
 			}

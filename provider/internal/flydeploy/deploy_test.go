@@ -284,6 +284,29 @@ func TestUnhealthyMachineTimesOut(t *testing.T) {
 	}
 }
 
+// A rollout writes the version into a machine's config with its update, before its checks pass:
+// a machine that failed its checks says it runs the version. The rerun must not take that
+// for done: while its checks fail, it is rolled again (and fails again, saying why).
+func TestAMachineFailingItsChecksIsRolledAgain(t *testing.T) {
+	e := newEnv(t, 1, emulator.Options{})
+	ids := e.machines()
+	version := e.write("A")
+	if err := e.srv.Fly().FailChecks("demo", ids[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	req := Request{App: "demo", Version: version, MachineTimeout: time.Second}
+	if _, err := e.d.Deploy(context.Background(), e.client, req); err == nil {
+		t.Fatal("the first rollout passed although the machine's checks fail")
+	}
+	_, err := e.d.Deploy(context.Background(), e.client, req)
+	if err == nil || !strings.Contains(err.Error(), "waiting for its health checks") {
+		t.Fatalf("the rerun reported %v; want the machine's failing checks", err)
+	}
+	if got := e.machines(); got[0].Restarts != 2 {
+		t.Errorf("the rerun did not roll the machine again: %+v", got[0])
+	}
+}
+
 // Two deploys of one app by operations on their way together, at versions 5 and 6, are one
 // rollout to 6: each machine restarts once, and both return. The rollout waits for the second
 // however late it comes (MaxGather is an hour): it closes on what is in flight, not on a timer.

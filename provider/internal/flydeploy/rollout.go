@@ -55,6 +55,21 @@ func secretsVersion(m flyapi.Machine) int64 {
 	return v
 }
 
+// rolled says whether the machine runs version already: its config says it was updated to it
+// (or later) and, if it runs and has health checks, they pass. The version goes into the config
+// with the update, before the checks are known: a machine whose checks failed says it runs the
+// version all the same, and is rolled again.
+func rolled(m flyapi.Machine, version int64) bool {
+	if secretsVersion(m) < version {
+		return false
+	}
+	if !launched(m.State) || m.Config.CheckCount() == 0 {
+		return true
+	}
+	passing, total := m.ChecksPassing()
+	return total > 0 && passing == total
+}
+
 // RolloutError is a rollout stopped by machines that failed.
 type RolloutError struct {
 	App     string
@@ -123,7 +138,7 @@ func (d *Deployer) roll(ctx context.Context, r *rollout) (Result, error) {
 			continue
 		}
 		all = append(all, m)
-		if secretsVersion(m) < r.version {
+		if !rolled(m, r.version) {
 			todo = append(todo, m)
 		}
 	}

@@ -38,3 +38,11 @@ func precision(t time.Time) time.Duration {
 	}
 	return time.Nanosecond
 }
+
+// NotBefore reports whether a is not before b when both are cut to the coarser one's precision:
+// an answer that gives a write's time to the second shows a write made just after b, in b's
+// second, as not before b. It is the test that errs on the side of "written since".
+func NotBefore(a, b time.Time) bool {
+	unit := max(precision(a), precision(b))
+	return !a.Truncate(unit).Before(b.Truncate(unit))
+}

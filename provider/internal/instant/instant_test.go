@@ -36,3 +36,23 @@ func TestSame(t *testing.T) {
 		}
 	}
 }
+
+// NotBefore errs on the side of "since": a time given to the second is not before an instant
+// inside that second.
+func TestNotBefore(t *testing.T) {
+	at := time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)
+	for _, tc := range []struct {
+		a, b time.Time
+		want bool
+	}{
+		{at.Truncate(time.Second), at, true},
+		{at.Add(-time.Second).Truncate(time.Second), at, false},
+		{at, at.Add(time.Millisecond), false},
+		{at.Add(time.Microsecond), at, true},
+		{at.In(time.FixedZone("", -5*3600)).Truncate(time.Second), at, true},
+	} {
+		if got := NotBefore(tc.a, tc.b); got != tc.want {
+			t.Errorf("NotBefore(%v, %v) = %v", tc.a, tc.b, got)
+		}
+	}
+}

@@ -51,9 +51,9 @@ type ConflictError struct {
 
 func (e *ConflictError) Error() string {
 	if e.Scope != "" {
-		return fmt.Sprintf("%q is inside the prune scope %s of %s, which owns every secret there: one secret has "+
-			"one owner; move it into that resource's secrets, rename it out of the scope, or narrow the scope",
-			e.Name, e.Scope, e.Other.Name)
+		return fmt.Sprintf("%q is inside the prune scope %s of %s, which owns every secret there, and %s declares it: "+
+			"one secret has one owner; move it into that resource's secrets, rename it out of the scope, or narrow the "+
+			"scope", e.Name, e.Scope, e.Other.Name, e.Owner.Name)
 	}
 	return fmt.Sprintf("%q is declared by both %s and %s: one secret has one owner; remove it from one of them "+
 		"(to move it, take it out of one and add it to the other in the same up)", e.Name, e.Other.Name, e.Owner.Name)

@@ -63,6 +63,12 @@ func TestAScopeOwnsItsNames(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "PROD_MANUAL") || !strings.Contains(err.Error(), "PROD_*") {
 			t.Errorf("scope first %v: got %v", scopeFirst, err)
 		}
+		// The refusal names both resources: the scope's and the one that declares the name.
+		for _, name := range []string{pruner.Name, other.Name} {
+			if err != nil && !strings.Contains(err.Error(), name) {
+				t.Errorf("scope first %v: %q does not name %s", scopeFirst, err, name)
+			}
+		}
 	}
 }
 

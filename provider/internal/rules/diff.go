@@ -51,6 +51,11 @@ type Rules struct {
 	// since the resource last wrote it: the input it names then differs from what is there (a
 	// diff that writes it back). Read warns of it when it finds it.
 	Drift func(state property.Map) (prop string)
+	// DriftChanges names, for each property Drift may name, the outputs that writing the drift
+	// back changes (a new version, digest, time): an update's preview shows them as computed,
+	// so that what depends on them (a SecretsDeployment pinned to the version) previews its
+	// change too. The engine cannot know: the inputs have not changed.
+	DriftChanges map[string][]string
 	// Removals, if set, names what the next Update will remove that the inputs do not show (a
 	// prune's strays), as the API holds them now: each is a Delete of its property path in the
 	// detailed diff, so that the preview lists it.
@@ -300,4 +305,23 @@ func StringProp(m property.Map, key string) string {
 		return v.AsString()
 	}
 	return ""
+}
+
+// PreviewUpdate marks computed, in an update's preview outputs, what writing the state's drift
+// back changes (see DriftChanges).
+func (r Rules) PreviewUpdate(state, outputs property.Map) property.Map {
+	if r.Drift == nil || len(r.DriftChanges) == 0 {
+		return outputs
+	}
+	changes := r.DriftChanges[r.Drift(state)]
+	if len(changes) == 0 {
+		return outputs
+	}
+	marked := outputs.AsMap()
+	for _, key := range changes {
+		if v, ok := marked[key]; ok {
+			marked[key] = property.New(property.Computed).WithSecret(v.Secret())
+		}
+	}
+	return property.NewMap(marked)
 }

@@ -9,6 +9,8 @@ import * as utilities from "../utilities";
  *
  * The script must exist: a create on a missing script fails naming it, and writes nothing. Names the script already has fail the create unless `adopt: true`. While the script's newest version is not the deployed one (a gradual deployment in progress) Cloudflare refuses secret changes, and so does this resource, with nothing written.
  *
+ * With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later (or written again after this resource removed it) is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
+ *
  * Values are never returned by Cloudflare and never recorded in the state, only their digests. A refresh that finds managed names gone (a script upload that did not keep its secrets) drops them from `names`, and the next `pulumi up` writes them again in one call. Import every `secret_text` of a script with `pulumi import edgesecrets:cloudflare:WorkerSecrets NAME SCRIPT` (`ACCOUNT/SCRIPT`, or `ACCOUNT/NAMESPACE/SCRIPT` for Workers for Platforms); the next `pulumi up` writes the program's values once, and names it does not declare are let go, not removed.
  *
  * ## Example Usage
@@ -29,6 +31,50 @@ import * as utilities from "../utilities";
  * });
  *
  * export const names = apiSecrets.names;
+ * ```
+ * ### A Worker's production secrets under a key template, pruned
+ *
+ * The keys are written as `PROD_DATABASE_URL` and `PROD_API_KEY`. With `prune: true`, any other `PROD_` secret the script had from before (put by `wrangler secret put` in an old CI job, say) is removed in the same call, and named in the preview; the script's secrets outside `PROD_*` are left alone.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const prodSecrets = new edgesecrets.cloudflare.WorkerSecrets("prodSecrets", {
+ *     scriptName: "api",
+ *     keyTemplate: "PROD_{{key}}",
+ *     prune: true,
+ *     secrets: {
+ *         DATABASE_URL: config.requireSecret("databaseUrl"),
+ *         API_KEY: config.requireSecret("apiKey"),
+ *     },
+ * });
+ *
+ * // The names written (PROD_DATABASE_URL, PROD_API_KEY).
+ * export const names = prodSecrets.names;
+ * ```
+ * ### Every secret of a script, owned whole
+ *
+ * With `pruneScope: "*"` this resource owns every secret of the script: the preview names each secret the script had from before that the program does not declare, and the up removes them. Nothing else may declare a secret of this script.
+ *
+ * ```typescript
+ * import * as pulumi from "@pulumi/pulumi";
+ * import * as edgesecrets from "@edgesecrets/pulumi";
+ *
+ * const config = new pulumi.Config();
+ *
+ * const allSecrets = new edgesecrets.cloudflare.WorkerSecrets("allSecrets", {
+ *     scriptName: "api",
+ *     prune: true,
+ *     pruneScope: "*",
+ *     secrets: {
+ *         API_KEY: config.requireSecret("apiKey"),
+ *     },
+ * });
+ *
+ * export const names = allSecrets.names;
  * ```
  */
 export class WorkerSecrets extends pulumi.CustomResource {
@@ -79,13 +125,37 @@ export class WorkerSecrets extends pulumi.CustomResource {
      */
     declare public readonly dispatchNamespace: pulumi.Output<string>;
     /**
+     * The key template of the last write.
+     */
+    declare public readonly keyTemplate: pulumi.Output<string | undefined>;
+    /**
      * The managed names the script had when last seen, sorted.
      */
     declare public /*out*/ readonly names: pulumi.Output<string[]>;
     /**
+     * Whether the last write pruned.
+     */
+    declare public readonly prune: pulumi.Output<boolean | undefined>;
+    /**
+     * The explicit prune scope of the last write, if any.
+     */
+    declare public readonly pruneScope: pulumi.Output<string | undefined>;
+    /**
+     * When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets the script had before it are pruned.
+     */
+    declare public /*out*/ readonly pruneSince: pulumi.Output<string | undefined>;
+    /**
+     * Names this resource removed from the script since it took its prune scope over: one that appears again was written since by someone else, and prune keeps it.
+     */
+    declare public /*out*/ readonly removedNames: pulumi.Output<string[] | undefined>;
+    /**
      * Name of the Worker script.
      */
     declare public readonly scriptName: pulumi.Output<string>;
+    /**
+     * Secrets of the script inside the prune scope that no resource of the program manages and that the script had before this resource took the scope over, as the last refresh found them: the next `pulumi up` removes them.
+     */
+    declare public /*out*/ readonly unmanagedNames: pulumi.Output<string[] | undefined>;
     /**
      * When this resource last wrote (RFC 3339, Cloudflare's clock).
      */
@@ -112,10 +182,16 @@ export class WorkerSecrets extends pulumi.CustomResource {
             resourceInputs["adopt"] = (args?.adopt) ?? false;
             resourceInputs["apiToken"] = args?.apiToken ? pulumi.secret(args.apiToken) : undefined;
             resourceInputs["dispatchNamespace"] = args?.dispatchNamespace;
+            resourceInputs["keyTemplate"] = args?.keyTemplate;
+            resourceInputs["prune"] = args?.prune;
+            resourceInputs["pruneScope"] = args?.pruneScope;
             resourceInputs["scriptName"] = args?.scriptName;
             resourceInputs["secrets"] = args?.secrets ? pulumi.secret(args.secrets) : undefined;
             resourceInputs["digests"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
+            resourceInputs["pruneSince"] = undefined /*out*/;
+            resourceInputs["removedNames"] = undefined /*out*/;
+            resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
         } else {
             resourceInputs["accountId"] = undefined /*out*/;
@@ -123,8 +199,14 @@ export class WorkerSecrets extends pulumi.CustomResource {
             resourceInputs["apiToken"] = undefined /*out*/;
             resourceInputs["digests"] = undefined /*out*/;
             resourceInputs["dispatchNamespace"] = undefined /*out*/;
+            resourceInputs["keyTemplate"] = undefined /*out*/;
             resourceInputs["names"] = undefined /*out*/;
+            resourceInputs["prune"] = undefined /*out*/;
+            resourceInputs["pruneScope"] = undefined /*out*/;
+            resourceInputs["pruneSince"] = undefined /*out*/;
+            resourceInputs["removedNames"] = undefined /*out*/;
             resourceInputs["scriptName"] = undefined /*out*/;
+            resourceInputs["unmanagedNames"] = undefined /*out*/;
             resourceInputs["writtenAt"] = undefined /*out*/;
         }
         opts = pulumi.mergeOptions(utilities.resourceOptsDefaults(), opts);
@@ -155,11 +237,23 @@ export interface WorkerSecretsArgs {
      */
     dispatchNamespace?: pulumi.Input<string | undefined>;
     /**
+     * The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+     */
+    keyTemplate?: pulumi.Input<string | undefined>;
+    /**
+     * Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+     */
+    prune?: pulumi.Input<boolean | undefined>;
+    /**
+     * The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
+     */
+    pruneScope?: pulumi.Input<string | undefined>;
+    /**
      * Name of the Worker script. It must exist: a missing script fails the create. Changing it replaces the resource.
      */
     scriptName: pulumi.Input<string>;
     /**
-     * The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+     * The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
      */
     secrets: pulumi.Input<{[key: string]: pulumi.Input<string>}>;
 }

@@ -16,6 +16,8 @@ import (
 //
 // The script must exist: a create on a missing script fails naming it, and writes nothing. Names the script already has fail the create unless `adopt: true`. While the script's newest version is not the deployed one (a gradual deployment in progress) Cloudflare refuses secret changes, and so does this resource, with nothing written.
 //
+// With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later (or written again after this resource removed it) is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
+//
 // Values are never returned by Cloudflare and never recorded in the state, only their digests. A refresh that finds managed names gone (a script upload that did not keep its secrets) drops them from `names`, and the next `pulumi up` writes them again in one call. Import every `secret_text` of a script with `pulumi import edgesecrets:cloudflare:WorkerSecrets NAME SCRIPT` (`ACCOUNT/SCRIPT`, or `ACCOUNT/NAMESPACE/SCRIPT` for Workers for Platforms); the next `pulumi up` writes the program's values once, and names it does not declare are let go, not removed.
 //
 // ## Example Usage
@@ -52,6 +54,80 @@ import (
 //	}
 //
 // ```
+// ### A Worker's production secrets under a key template, pruned
+//
+// The keys are written as `PROD_DATABASE_URL` and `PROD_API_KEY`. With `prune: true`, any other `PROD_` secret the script had from before (put by `wrangler secret put` in an old CI job, say) is removed in the same call, and named in the preview; the script's secrets outside `PROD_*` are left alone.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			prodSecrets, err := cloudflare.NewWorkerSecrets(ctx, "prodSecrets", &cloudflare.WorkerSecretsArgs{
+//				ScriptName:  pulumi.String("api"),
+//				KeyTemplate: pulumi.String("PROD_{{key}}"),
+//				Prune:       pulumi.Bool(true),
+//				Secrets: pulumi.StringMap{
+//					"DATABASE_URL": cfg.RequireSecret("databaseUrl"),
+//					"API_KEY":      cfg.RequireSecret("apiKey"),
+//				},
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			// The names written (PROD_DATABASE_URL, PROD_API_KEY).
+//			ctx.Export("names", prodSecrets.Names)
+//			return nil
+//		})
+//	}
+//
+// ```
+// ### Every secret of a script, owned whole
+//
+// With `pruneScope: "*"` this resource owns every secret of the script: the preview names each secret the script had from before that the program does not declare, and the up removes them. Nothing else may declare a secret of this script.
+//
+// ```go
+// package main
+//
+// import (
+//
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+//	"github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+//
+//	"github.com/edgesecrets/pulumi-edgesecrets/sdk/go/edgesecrets/cloudflare"
+//
+// )
+//
+//	func main() {
+//		pulumi.Run(func(ctx *pulumi.Context) error {
+//			cfg := config.New(ctx, "")
+//			allSecrets, err := cloudflare.NewWorkerSecrets(ctx, "allSecrets", &cloudflare.WorkerSecretsArgs{
+//				ScriptName: pulumi.String("api"),
+//				Prune:      pulumi.Bool(true),
+//				PruneScope: pulumi.String("*"),
+//				Secrets: pulumi.StringMap{
+//					"API_KEY": cfg.RequireSecret("apiKey"),
+//				},
+//			})
+//			if err != nil {
+//				return err
+//			}
+//			ctx.Export("names", allSecrets.Names)
+//			return nil
+//		})
+//	}
+//
+// ```
 type WorkerSecrets struct {
 	pulumi.CustomResourceState
 
@@ -65,10 +141,22 @@ type WorkerSecrets struct {
 	Digests pulumi.StringMapOutput `pulumi:"digests"`
 	// Dispatch namespace of the script (empty for the account's own Workers).
 	DispatchNamespace pulumi.StringOutput `pulumi:"dispatchNamespace"`
+	// The key template of the last write.
+	KeyTemplate pulumi.StringPtrOutput `pulumi:"keyTemplate"`
 	// The managed names the script had when last seen, sorted.
 	Names pulumi.StringArrayOutput `pulumi:"names"`
+	// Whether the last write pruned.
+	Prune pulumi.BoolPtrOutput `pulumi:"prune"`
+	// The explicit prune scope of the last write, if any.
+	PruneScope pulumi.StringPtrOutput `pulumi:"pruneScope"`
+	// When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets the script had before it are pruned.
+	PruneSince pulumi.StringPtrOutput `pulumi:"pruneSince"`
+	// Names this resource removed from the script since it took its prune scope over: one that appears again was written since by someone else, and prune keeps it.
+	RemovedNames pulumi.StringArrayOutput `pulumi:"removedNames"`
 	// Name of the Worker script.
 	ScriptName pulumi.StringOutput `pulumi:"scriptName"`
+	// Secrets of the script inside the prune scope that no resource of the program manages and that the script had before this resource took the scope over, as the last refresh found them: the next `pulumi up` removes them.
+	UnmanagedNames pulumi.StringArrayOutput `pulumi:"unmanagedNames"`
 	// When this resource last wrote (RFC 3339, Cloudflare's clock).
 	WrittenAt pulumi.StringOutput `pulumi:"writtenAt"`
 }
@@ -140,9 +228,15 @@ type workerSecretsArgs struct {
 	ApiToken *string `pulumi:"apiToken"`
 	// Workers for Platforms dispatch namespace the script lives in. Changing it replaces the resource.
 	DispatchNamespace *string `pulumi:"dispatchNamespace"`
+	// The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+	KeyTemplate *string `pulumi:"keyTemplate"`
+	// Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+	Prune *bool `pulumi:"prune"`
+	// The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
+	PruneScope *string `pulumi:"pruneScope"`
 	// Name of the Worker script. It must exist: a missing script fails the create. Changing it replaces the resource.
 	ScriptName string `pulumi:"scriptName"`
-	// The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+	// The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
 	Secrets map[string]string `pulumi:"secrets"`
 }
 
@@ -156,9 +250,15 @@ type WorkerSecretsArgs struct {
 	ApiToken pulumi.StringPtrInput
 	// Workers for Platforms dispatch namespace the script lives in. Changing it replaces the resource.
 	DispatchNamespace pulumi.StringPtrInput
+	// The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+	KeyTemplate pulumi.StringPtrInput
+	// Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+	Prune pulumi.BoolPtrInput
+	// The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
+	PruneScope pulumi.StringPtrInput
 	// Name of the Worker script. It must exist: a missing script fails the create. Changing it replaces the resource.
 	ScriptName pulumi.StringInput
-	// The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+	// The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
 	Secrets pulumi.StringMapInput
 }
 
@@ -274,14 +374,44 @@ func (o WorkerSecretsOutput) DispatchNamespace() pulumi.StringOutput {
 	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringOutput { return v.DispatchNamespace }).(pulumi.StringOutput)
 }
 
+// The key template of the last write.
+func (o WorkerSecretsOutput) KeyTemplate() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringPtrOutput { return v.KeyTemplate }).(pulumi.StringPtrOutput)
+}
+
 // The managed names the script had when last seen, sorted.
 func (o WorkerSecretsOutput) Names() pulumi.StringArrayOutput {
 	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringArrayOutput { return v.Names }).(pulumi.StringArrayOutput)
 }
 
+// Whether the last write pruned.
+func (o WorkerSecretsOutput) Prune() pulumi.BoolPtrOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.BoolPtrOutput { return v.Prune }).(pulumi.BoolPtrOutput)
+}
+
+// The explicit prune scope of the last write, if any.
+func (o WorkerSecretsOutput) PruneScope() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringPtrOutput { return v.PruneScope }).(pulumi.StringPtrOutput)
+}
+
+// When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets the script had before it are pruned.
+func (o WorkerSecretsOutput) PruneSince() pulumi.StringPtrOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringPtrOutput { return v.PruneSince }).(pulumi.StringPtrOutput)
+}
+
+// Names this resource removed from the script since it took its prune scope over: one that appears again was written since by someone else, and prune keeps it.
+func (o WorkerSecretsOutput) RemovedNames() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringArrayOutput { return v.RemovedNames }).(pulumi.StringArrayOutput)
+}
+
 // Name of the Worker script.
 func (o WorkerSecretsOutput) ScriptName() pulumi.StringOutput {
 	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringOutput { return v.ScriptName }).(pulumi.StringOutput)
+}
+
+// Secrets of the script inside the prune scope that no resource of the program manages and that the script had before this resource took the scope over, as the last refresh found them: the next `pulumi up` removes them.
+func (o WorkerSecretsOutput) UnmanagedNames() pulumi.StringArrayOutput {
+	return o.ApplyT(func(v *WorkerSecrets) pulumi.StringArrayOutput { return v.UnmanagedNames }).(pulumi.StringArrayOutput)
 }
 
 // When this resource last wrote (RFC 3339, Cloudflare's clock).

@@ -24,16 +24,22 @@ class WorkerSecretsArgs:
                  account_id: pulumi.Input[Optional[_builtins.str]] = None,
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
-                 dispatch_namespace: pulumi.Input[Optional[_builtins.str]] = None):
+                 dispatch_namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 key_template: pulumi.Input[Optional[_builtins.str]] = None,
+                 prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None):
         """
         The set of arguments for constructing a WorkerSecrets resource.
 
         :param pulumi.Input[_builtins.str] script_name: Name of the Worker script. It must exist: a missing script fails the create. Changing it replaces the resource.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
         :param pulumi.Input[_builtins.str] account_id: Cloudflare account ID, overriding the provider's `cloudflareAccountId`. Changing it replaces the resource.
         :param pulumi.Input[_builtins.bool] adopt: Take over names the script already has, writing the program's values, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this resource only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.str] dispatch_namespace: Workers for Platforms dispatch namespace the script lives in. Changing it replaces the resource.
+        :param pulumi.Input[_builtins.str] key_template: The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+        :param pulumi.Input[_builtins.bool] prune: Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+        :param pulumi.Input[_builtins.str] prune_scope: The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
         """
         pulumi.set(__self__, "script_name", script_name)
         pulumi.set(__self__, "secrets", secrets)
@@ -47,6 +53,12 @@ class WorkerSecretsArgs:
             pulumi.set(__self__, "api_token", api_token)
         if dispatch_namespace is not None:
             pulumi.set(__self__, "dispatch_namespace", dispatch_namespace)
+        if key_template is not None:
+            pulumi.set(__self__, "key_template", key_template)
+        if prune is not None:
+            pulumi.set(__self__, "prune", prune)
+        if prune_scope is not None:
+            pulumi.set(__self__, "prune_scope", prune_scope)
 
     @_builtins.property
     @pulumi.getter(name="scriptName")
@@ -64,7 +76,7 @@ class WorkerSecretsArgs:
     @pulumi.getter
     def secrets(self) -> pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]]:
         """
-        The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+        The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
         """
         return pulumi.get(self, "secrets")
 
@@ -120,6 +132,42 @@ class WorkerSecretsArgs:
     def dispatch_namespace(self, value: pulumi.Input[Optional[_builtins.str]]):
         pulumi.set(self, "dispatch_namespace", value)
 
+    @_builtins.property
+    @pulumi.getter(name="keyTemplate")
+    def key_template(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+        """
+        return pulumi.get(self, "key_template")
+
+    @key_template.setter
+    def key_template(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "key_template", value)
+
+    @_builtins.property
+    @pulumi.getter
+    def prune(self) -> pulumi.Input[Optional[_builtins.bool]]:
+        """
+        Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+        """
+        return pulumi.get(self, "prune")
+
+    @prune.setter
+    def prune(self, value: pulumi.Input[Optional[_builtins.bool]]):
+        pulumi.set(self, "prune", value)
+
+    @_builtins.property
+    @pulumi.getter(name="pruneScope")
+    def prune_scope(self) -> pulumi.Input[Optional[_builtins.str]]:
+        """
+        The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
+        """
+        return pulumi.get(self, "prune_scope")
+
+    @prune_scope.setter
+    def prune_scope(self, value: pulumi.Input[Optional[_builtins.str]]):
+        pulumi.set(self, "prune_scope", value)
+
 
 @pulumi.type_token("edgesecrets:cloudflare:WorkerSecrets")
 class WorkerSecrets(pulumi.CustomResource):
@@ -131,6 +179,9 @@ class WorkerSecrets(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  dispatch_namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 key_template: pulumi.Input[Optional[_builtins.str]] = None,
+                 prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None,
                  script_name: pulumi.Input[Optional[_builtins.str]] = None,
                  secrets: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
@@ -138,6 +189,8 @@ class WorkerSecrets(pulumi.CustomResource):
         Many secrets of one Cloudflare Worker script as one resource, as `wrangler secret bulk` writes them: every change, removals included, is one `secrets-bulk` call, one new version of the script (deployed). Removals come from the state: a name dropped from `secrets` is removed, unless another resource of the program declares it now (a move, which then needs `adopt: true` on the new owner).
 
         The script must exist: a create on a missing script fails naming it, and writes nothing. Names the script already has fail the create unless `adopt: true`. While the script's newest version is not the deployed one (a gradual deployment in progress) Cloudflare refuses secret changes, and so does this resource, with nothing written.
+
+        With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later (or written again after this resource removed it) is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
 
         Values are never returned by Cloudflare and never recorded in the state, only their digests. A refresh that finds managed names gone (a script upload that did not keep its secrets) drops them from `names`, and the next `pulumi up` writes them again in one call. Import every `secret_text` of a script with `pulumi import edgesecrets:cloudflare:WorkerSecrets NAME SCRIPT` (`ACCOUNT/SCRIPT`, or `ACCOUNT/NAMESPACE/SCRIPT` for Workers for Platforms); the next `pulumi up` writes the program's values once, and names it does not declare are let go, not removed.
 
@@ -159,6 +212,48 @@ class WorkerSecrets(pulumi.CustomResource):
 
         pulumi.export("names", api_secrets.names)
         ```
+        ### A Worker's production secrets under a key template, pruned
+
+        The keys are written as `PROD_DATABASE_URL` and `PROD_API_KEY`. With `prune: true`, any other `PROD_` secret the script had from before (put by `wrangler secret put` in an old CI job, say) is removed in the same call, and named in the preview; the script's secrets outside `PROD_*` are left alone.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        prod_secrets = edgesecrets.cloudflare.WorkerSecrets("prodSecrets",
+            script_name="api",
+            key_template="PROD_{{key}}",
+            prune=True,
+            secrets={
+                "DATABASE_URL": config.require_secret("databaseUrl"),
+                "API_KEY": config.require_secret("apiKey"),
+            })
+
+        # The names written (PROD_DATABASE_URL, PROD_API_KEY).
+        pulumi.export("names", prod_secrets.names)
+        ```
+        ### Every secret of a script, owned whole
+
+        With `pruneScope: "*"` this resource owns every secret of the script: the preview names each secret the script had from before that the program does not declare, and the up removes them. Nothing else may declare a secret of this script.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        all_secrets = edgesecrets.cloudflare.WorkerSecrets("allSecrets",
+            script_name="api",
+            prune=True,
+            prune_scope="*",
+            secrets={
+                "API_KEY": config.require_secret("apiKey"),
+            })
+
+        pulumi.export("names", all_secrets.names)
+        ```
 
         :param str resource_name: The name of the resource.
         :param pulumi.ResourceOptions opts: Options for the resource.
@@ -166,8 +261,11 @@ class WorkerSecrets(pulumi.CustomResource):
         :param pulumi.Input[_builtins.bool] adopt: Take over names the script already has, writing the program's values, instead of failing (default `false`).
         :param pulumi.Input[_builtins.str] api_token: Cloudflare API token for this resource only, overriding the provider's `cloudflareApiToken`. Changing it is not a diff.
         :param pulumi.Input[_builtins.str] dispatch_namespace: Workers for Platforms dispatch namespace the script lives in. Changing it replaces the resource.
+        :param pulumi.Input[_builtins.str] key_template: The secret name of each key, with `{{key}}` standing for the key, e.g. `PROD_{{key}}`. Without one, a key is its own name. Changing it renames the secrets, in one write.
+        :param pulumi.Input[_builtins.bool] prune: Remove the script's secrets inside the prune scope that this resource does not manage (default `false`). The scope is `pruneScope`, or without one the names `keyTemplate` makes (its fixed parts, e.g. `PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`. Only secrets the script had before this resource took the scope over are removed, each listed in the preview; one written into the scope later is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview. A Workers for Platforms script has no version history to tell that, so prune removes nothing there (each candidate is named in a warning).
+        :param pulumi.Input[_builtins.str] prune_scope: The names `prune` may remove: a pattern where `*` stands for any run of characters, e.g. `PROD_*`, or `*` for every secret of the script (this resource then owns the whole script).
         :param pulumi.Input[_builtins.str] script_name: Name of the Worker script. It must exist: a missing script fails the create. Changing it replaces the resource.
-        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by name (read by the Worker as `env.NAME`). The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
+        :param pulumi.Input[Mapping[str, pulumi.Input[_builtins.str]]] secrets: The secrets, by key: each is written as the secret named by `keyTemplate` (the key itself without one), read by the Worker as `env.NAME`. The whole map is a Pulumi secret; values are never recorded in the state (only their digests are).
         """
         ...
     @overload
@@ -179,6 +277,8 @@ class WorkerSecrets(pulumi.CustomResource):
         Many secrets of one Cloudflare Worker script as one resource, as `wrangler secret bulk` writes them: every change, removals included, is one `secrets-bulk` call, one new version of the script (deployed). Removals come from the state: a name dropped from `secrets` is removed, unless another resource of the program declares it now (a move, which then needs `adopt: true` on the new owner).
 
         The script must exist: a create on a missing script fails naming it, and writes nothing. Names the script already has fail the create unless `adopt: true`. While the script's newest version is not the deployed one (a gradual deployment in progress) Cloudflare refuses secret changes, and so does this resource, with nothing written.
+
+        With `keyTemplate` (e.g. `PROD_{{key}}`) each key of `secrets` is written under the name the template makes (`PROD_DATABASE_URL`), and a change of template renames the secrets in one call. With `prune: true`, the script's secrets inside the prune scope that this resource does not manage are removed in the same call: the scope is `pruneScope`, or without one the fixed parts of `keyTemplate` (`PROD_*` for `PROD_{{key}}`); a whole script is pruned only with `pruneScope: "*"`, and prune without a template or a scope is refused. Only secrets the script had before this resource took the scope over (its newest version from before then, less a margin of ten minutes) are removed, each named in the preview as a warning and as a delete in the detailed diff; one written into the scope later (or written again after this resource removed it) is kept, with a warning, and a secret another resource of the program declares inside the scope fails the preview, naming both. A Workers for Platforms script has no versions API to tell that, so prune removes nothing there and names each candidate in a warning.
 
         Values are never returned by Cloudflare and never recorded in the state, only their digests. A refresh that finds managed names gone (a script upload that did not keep its secrets) drops them from `names`, and the next `pulumi up` writes them again in one call. Import every `secret_text` of a script with `pulumi import edgesecrets:cloudflare:WorkerSecrets NAME SCRIPT` (`ACCOUNT/SCRIPT`, or `ACCOUNT/NAMESPACE/SCRIPT` for Workers for Platforms); the next `pulumi up` writes the program's values once, and names it does not declare are let go, not removed.
 
@@ -199,6 +299,48 @@ class WorkerSecrets(pulumi.CustomResource):
             })
 
         pulumi.export("names", api_secrets.names)
+        ```
+        ### A Worker's production secrets under a key template, pruned
+
+        The keys are written as `PROD_DATABASE_URL` and `PROD_API_KEY`. With `prune: true`, any other `PROD_` secret the script had from before (put by `wrangler secret put` in an old CI job, say) is removed in the same call, and named in the preview; the script's secrets outside `PROD_*` are left alone.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        prod_secrets = edgesecrets.cloudflare.WorkerSecrets("prodSecrets",
+            script_name="api",
+            key_template="PROD_{{key}}",
+            prune=True,
+            secrets={
+                "DATABASE_URL": config.require_secret("databaseUrl"),
+                "API_KEY": config.require_secret("apiKey"),
+            })
+
+        # The names written (PROD_DATABASE_URL, PROD_API_KEY).
+        pulumi.export("names", prod_secrets.names)
+        ```
+        ### Every secret of a script, owned whole
+
+        With `pruneScope: "*"` this resource owns every secret of the script: the preview names each secret the script had from before that the program does not declare, and the up removes them. Nothing else may declare a secret of this script.
+
+        ```python
+        import pulumi
+        import pulumi_edgesecrets as edgesecrets
+
+        config = pulumi.Config()
+
+        all_secrets = edgesecrets.cloudflare.WorkerSecrets("allSecrets",
+            script_name="api",
+            prune=True,
+            prune_scope="*",
+            secrets={
+                "API_KEY": config.require_secret("apiKey"),
+            })
+
+        pulumi.export("names", all_secrets.names)
         ```
 
         :param str resource_name: The name of the resource.
@@ -220,6 +362,9 @@ class WorkerSecrets(pulumi.CustomResource):
                  adopt: pulumi.Input[Optional[_builtins.bool]] = None,
                  api_token: pulumi.Input[Optional[_builtins.str]] = None,
                  dispatch_namespace: pulumi.Input[Optional[_builtins.str]] = None,
+                 key_template: pulumi.Input[Optional[_builtins.str]] = None,
+                 prune: pulumi.Input[Optional[_builtins.bool]] = None,
+                 prune_scope: pulumi.Input[Optional[_builtins.str]] = None,
                  script_name: pulumi.Input[Optional[_builtins.str]] = None,
                  secrets: pulumi.Input[Optional[Mapping[str, pulumi.Input[_builtins.str]]]] = None,
                  __props__=None):
@@ -237,6 +382,9 @@ class WorkerSecrets(pulumi.CustomResource):
             __props__.__dict__["adopt"] = adopt
             __props__.__dict__["api_token"] = None if api_token is None else pulumi.Output.secret(api_token)
             __props__.__dict__["dispatch_namespace"] = dispatch_namespace
+            __props__.__dict__["key_template"] = key_template
+            __props__.__dict__["prune"] = prune
+            __props__.__dict__["prune_scope"] = prune_scope
             if script_name is None and not opts.urn:
                 raise TypeError("Missing required property 'script_name'")
             __props__.__dict__["script_name"] = script_name
@@ -245,6 +393,9 @@ class WorkerSecrets(pulumi.CustomResource):
             __props__.__dict__["secrets"] = None if secrets is None else pulumi.Output.secret(secrets)
             __props__.__dict__["digests"] = None
             __props__.__dict__["names"] = None
+            __props__.__dict__["prune_since"] = None
+            __props__.__dict__["removed_names"] = None
+            __props__.__dict__["unmanaged_names"] = None
             __props__.__dict__["written_at"] = None
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["apiToken"])
         opts = pulumi.ResourceOptions.merge(opts, secret_opts)
@@ -275,8 +426,14 @@ class WorkerSecrets(pulumi.CustomResource):
         __props__.__dict__["api_token"] = None
         __props__.__dict__["digests"] = None
         __props__.__dict__["dispatch_namespace"] = None
+        __props__.__dict__["key_template"] = None
         __props__.__dict__["names"] = None
+        __props__.__dict__["prune"] = None
+        __props__.__dict__["prune_scope"] = None
+        __props__.__dict__["prune_since"] = None
+        __props__.__dict__["removed_names"] = None
         __props__.__dict__["script_name"] = None
+        __props__.__dict__["unmanaged_names"] = None
         __props__.__dict__["written_at"] = None
         return WorkerSecrets(resource_name, opts=opts, __props__=__props__)
 
@@ -321,6 +478,14 @@ class WorkerSecrets(pulumi.CustomResource):
         return pulumi.get(self, "dispatch_namespace")
 
     @_builtins.property
+    @pulumi.getter(name="keyTemplate")
+    def key_template(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The key template of the last write.
+        """
+        return pulumi.get(self, "key_template")
+
+    @_builtins.property
     @pulumi.getter
     def names(self) -> pulumi.Output[Sequence[_builtins.str]]:
         """
@@ -329,12 +494,52 @@ class WorkerSecrets(pulumi.CustomResource):
         return pulumi.get(self, "names")
 
     @_builtins.property
+    @pulumi.getter
+    def prune(self) -> pulumi.Output[Optional[_builtins.bool]]:
+        """
+        Whether the last write pruned.
+        """
+        return pulumi.get(self, "prune")
+
+    @_builtins.property
+    @pulumi.getter(name="pruneScope")
+    def prune_scope(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        The explicit prune scope of the last write, if any.
+        """
+        return pulumi.get(self, "prune_scope")
+
+    @_builtins.property
+    @pulumi.getter(name="pruneSince")
+    def prune_since(self) -> pulumi.Output[Optional[_builtins.str]]:
+        """
+        When this resource took its prune scope over (RFC 3339), less a margin of ten minutes: only secrets the script had before it are pruned.
+        """
+        return pulumi.get(self, "prune_since")
+
+    @_builtins.property
+    @pulumi.getter(name="removedNames")
+    def removed_names(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        Names this resource removed from the script since it took its prune scope over: one that appears again was written since by someone else, and prune keeps it.
+        """
+        return pulumi.get(self, "removed_names")
+
+    @_builtins.property
     @pulumi.getter(name="scriptName")
     def script_name(self) -> pulumi.Output[_builtins.str]:
         """
         Name of the Worker script.
         """
         return pulumi.get(self, "script_name")
+
+    @_builtins.property
+    @pulumi.getter(name="unmanagedNames")
+    def unmanaged_names(self) -> pulumi.Output[Optional[Sequence[_builtins.str]]]:
+        """
+        Secrets of the script inside the prune scope that no resource of the program manages and that the script had before this resource took the scope over, as the last refresh found them: the next `pulumi up` removes them.
+        """
+        return pulumi.get(self, "unmanaged_names")
 
     @_builtins.property
     @pulumi.getter(name="writtenAt")
