@@ -165,6 +165,36 @@ test-e2e: build dist-host tools sdk-build e2e-deps ## End-to-end tests: every ex
 		EDGESECRETS_E2E_PYTHON=$(abspath $(E2E_VENV))/bin/python \
 		$(GO) test -count=1 -timeout 30m -parallel 8 -v ./...
 
+.PHONY: test-load test-load-run
+# Not part of `make test`: a tool for developers. The tests whose figures depend on how calls meet
+# in time (the count tests, the scale and crash tests, the emulator's faults and the batching unit
+# tests), LOAD_COUNT times each, while two CPU-bound loops (scripts/with-busy-cpus.sh, stopped when
+# the run ends, however it ends) take the CPUs from them, as a busy CI machine would.
+LOAD_COUNT ?= 3
+# The tests, by name without "Test", per package: load-run-regexp joins them into -run's anchored pattern.
+LOAD_EMULATOR_TESTS := FaultsAreReproducibleWithASeed ThrottleCarriesRetryAfter ServerErrorsUseEachAPIsShape \
+	DropClosesTheConnection ConflictsHitFlyWritesOnly Latency LostResponsesApplyTheWrite CloudflareRateLimit \
+	RateLimitIsOnByDefault FaultScheduleHitsTheRequestsItNames ParseScheduledFault
+LOAD_CFAPI_TESTS := CreatesCoalesceAndShareActivationListings ATakenNameFailsOnlyItsOwnCreate \
+	LostAnswerOfACoalescedCreateIsRecoveredPerName AwaitActiveGivesUpWithThePendingOnes
+LOAD_FLYAPI_TESTS := CreatesCoalesceIntoOneWritePerRound AWriteWaitsForTheOperationsOnTheirWay ReadsShareOneListing \
+	DestroyCostsOneWritePerRoundAndOneListing BatchWaitsAreToldToEveryCaller AStreamOfCheckedResourcesSharesOneWrite \
+	ALaterRoundWaitsForAsManyAsTheLast
+LOAD_E2E_TESTS := FlySecretsOfOneAppCostAFewCalls CloudflareSecretsOfOneStoreCostAFewCalls \
+	ScaleAgainstRealisticAPIs ScaleUnderFaults CrashMidCreateIsRecoverable
+load_space := $(subst ,, )
+load-run-regexp = ^Test($(subst $(load_space),|,$(strip $(1))))$$
+test-load: build tools ## Count, scale, crash and fault tests LOAD_COUNT (3) times with two busy loops on the CPUs (not in `make test`)
+	scripts/with-busy-cpus.sh $(MAKE) --no-print-directory test-load-run
+
+test-load-run:
+	$(GO) test -race -count=$(LOAD_COUNT) ./provider/internal/coalesce/...
+	$(GO) test -race -count=$(LOAD_COUNT) -run '$(call load-run-regexp,$(LOAD_EMULATOR_TESTS))' ./emulator
+	$(GO) test -race -count=$(LOAD_COUNT) -run '$(call load-run-regexp,$(LOAD_CFAPI_TESTS))' ./provider/internal/cfapi
+	$(GO) test -race -count=$(LOAD_COUNT) -run '$(call load-run-regexp,$(LOAD_FLYAPI_TESTS))' ./provider/internal/flyapi
+	cd tests && EDGESECRETS_E2E_REQUIRE=1 TOOLS_BIN=$(TOOLS_BIN) \
+		$(GO) test -count=$(LOAD_COUNT) -timeout 90m -parallel 8 -run '$(call load-run-regexp,$(LOAD_E2E_TESTS))' -v .
+
 .PHONY: test-live
 # Opt-in, never part of `make test`: it needs real tokens and writes to a real app and account.
 # Without EDGESECRETS_LIVE_FLY_APP, FLY_API_TOKEN, CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID

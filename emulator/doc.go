@@ -38,6 +38,14 @@
 //     request sequence give the same faults; Reset re-seeds. Fault bodies use
 //     the API's own error shape ({"error"} or the envelope, Cloudflare 429 is
 //     code 971), so clients decode them as API errors.
+//   - Fault schedules (Options.FaultSchedule, see ScheduledFault): faults by
+//     construction rather than by chance, for tests that need one. Requests
+//     are counted per API, per target (Fly app; Cloudflare store, else Workers
+//     script, else account) and per kind (writes, or reads), counting only
+//     those that passed the random faults and the rate limit; a rule names
+//     places (at N, and every K after) and the fault they meet. The places a
+//     target's requests take depend only on what the client sent to it, not
+//     on timing or on other targets, so the same faults hit on every run.
 //   - Rate limits (off with Options.NoRateLimit): Fly's documented limit, a
 //     token bucket of 1 request/s with a burst of 3 per action (route
 //     template) per app, and per machine for a machine's routes (getting one

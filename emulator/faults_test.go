@@ -2,8 +2,10 @@ package emulator_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,5 +258,175 @@ func TestRateLimitIsOnByDefault(t *testing.T) {
 			flyAuth,
 			map[string]string{"value": "v"},
 		).want(t, 201)
+	}
+}
+
+// scheduleTarget is one app, store or script of TestFaultScheduleHitsTheRequestsItNames, with
+// how to write its i-th secret and to read its secrets.
+type scheduleTarget struct {
+	name         string
+	write        func(base string, i int) reply
+	read         func(base string) reply
+	writeAnswers []int // what each write must answer; 0 is a dropped connection
+}
+
+// lostAnswer is how a reply reads whose answer was lost as a proxy loses it.
+const lostAnswer = 502
+
+// The schedule's rules, and what they make each target's 10 writes answer: Fly apps count
+// their own writes, the store and the script theirs, so the same places fault on every target
+// whatever the order in which the targets' requests interleave.
+var (
+	testSchedule = []emulator.ScheduledFault{
+		{API: emulator.APIFly, Kind: emulator.FaultServerError, At: 2},
+		{API: emulator.APIFly, Kind: emulator.FaultConflict, At: 5},
+		{Kind: emulator.FaultLostResponse, Status: 502, At: 3, Every: 4},
+		{API: emulator.APICloudflare, Kind: emulator.FaultThrottle, At: 1},
+		{Kind: emulator.FaultConflict, At: 6}, // Cloudflare has no 409: its 6th write passes
+		{Kind: emulator.FaultServerError, Status: 503, At: 2, Reads: true},
+	}
+	flyAnswers        = []int{201, 500, lostAnswer, 201, 409, 409, lostAnswer, 201, 201, 201}
+	cloudflareAnswers = []int{429, 200, lostAnswer, 200, 200, 200, lostAnswer, 200, 200, 200}
+	readAnswers       = []int{200, 503, 200}
+)
+
+func scheduleTargets(t *testing.T, base string) []scheduleTarget {
+	storeSecrets := base + accountPath + "/stores/" + defaultStoreID(t, base) + "/secrets"
+	scriptSecrets := base + "/client/v4/accounts/" + emulator.DefaultCloudflareAccount + "/workers/scripts/api/secrets"
+	fly := func(app string) scheduleTarget {
+		return scheduleTarget{
+			name: "app " + app,
+			write: func(base string, i int) reply {
+				return call(t, "POST", fmt.Sprintf("%s/v1/apps/%s/secrets/K%d", base, app, i), flyAuth,
+					map[string]string{"value": "v"})
+			},
+			read:         func(base string) reply { return call(t, "GET", base+"/v1/apps/"+app+"/secrets", flyAuth, nil) },
+			writeAnswers: flyAnswers,
+		}
+	}
+	return []scheduleTarget{fly("a"), fly("b"), {
+		name: "store",
+		write: func(_ string, i int) reply {
+			return call(t, "POST", storeSecrets, cfAuth,
+				[]map[string]any{{"name": fmt.Sprintf("K%d", i), "value": "v", "scopes": []string{"workers"}}})
+		},
+		read:         func(string) reply { return call(t, "GET", storeSecrets, cfAuth, nil) },
+		writeAnswers: cloudflareAnswers,
+	}, {
+		name: "script",
+		write: func(_ string, i int) reply {
+			return call(t, "PUT", scriptSecrets, cfAuth,
+				map[string]string{"name": fmt.Sprintf("K%d", i), "text": "v", "type": "secret_text"})
+		},
+		read:         func(string) reply { return call(t, "GET", scriptSecrets, cfAuth, nil) },
+		writeAnswers: cloudflareAnswers,
+	}}
+}
+
+// answered is what a reply answered, 0 for a dropped connection.
+func answered(r reply) int {
+	if r.err != nil {
+		return 0
+	}
+	return r.status
+}
+
+func TestFaultScheduleHitsTheRequestsItNames(t *testing.T) {
+	// No rate limit and consistent reads: what faults here must be the schedule alone.
+	srv, base := start(t, emulator.Options{
+		FlyApps: []string{"a", "b"}, CloudflareWorkers: []string{"api"}, NoRateLimit: true,
+		ConsistentFlyReads: true, FaultSchedule: testSchedule,
+	})
+	const writes = 10
+	// Each interleaving sends every target's writes in order, then its reads, and fills
+	// got[target] with the answers.
+	interleavings := map[string]func(targets []scheduleTarget, got map[string][]int){
+		"target after target": func(targets []scheduleTarget, got map[string][]int) {
+			for _, tg := range targets {
+				for i := range writes + len(readAnswers) {
+					got[tg.name] = append(got[tg.name], answered(send(base, tg, i, writes)))
+				}
+			}
+		},
+		"round robin, last target first": func(targets []scheduleTarget, got map[string][]int) {
+			for i := range writes + len(readAnswers) {
+				for _, tg := range slices.Backward(targets) {
+					got[tg.name] = append(got[tg.name], answered(send(base, tg, i, writes)))
+				}
+			}
+		},
+		"concurrently": func(targets []scheduleTarget, got map[string][]int) {
+			var mu sync.Mutex
+			var wg sync.WaitGroup
+			for _, tg := range targets {
+				wg.Go(func() {
+					var mine []int
+					for i := range writes + len(readAnswers) {
+						mine = append(mine, answered(send(base, tg, i, writes)))
+					}
+					mu.Lock()
+					got[tg.name] = mine
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+		},
+	}
+	for _, name := range slices.Sorted(maps.Keys(interleavings)) {
+		srv.Reset() // the schedule's counts start over, as the rest of the state does
+		targets := scheduleTargets(t, base)
+		got := map[string][]int{}
+		interleavings[name](targets, got)
+		for _, tg := range targets {
+			if want := append(slices.Clone(tg.writeAnswers), readAnswers...); !slices.Equal(got[tg.name], want) {
+				t.Errorf("%s: %s answered %v, want %v", name, tg.name, got[tg.name], want)
+			}
+		}
+		want := map[string]int{"server_error": 2 + 4, "conflict": 2 * 2, "lost_response": 4 * 2, "throttle": 2}
+		if st := srv.Stats(); !maps.Equal(st.Faults, want) {
+			t.Errorf("%s: stats count faults %v, want %v", name, st.Faults, want)
+		}
+		// Lost answers' writes were applied; refused ones were not.
+		flyState, _ := srv.State()
+		for _, app := range flyState.Apps {
+			if len(app.Secrets) != 7 {
+				t.Errorf("%s: app %s holds %d secrets, want the 7 writes that were not refused", name, app.Name,
+					len(app.Secrets))
+			}
+		}
+	}
+}
+
+// send sends a target's i-th request: its writes, then its reads.
+func send(base string, tg scheduleTarget, i, writes int) reply {
+	if i < writes {
+		return tg.write(base, i)
+	}
+	return tg.read(base)
+}
+
+func TestParseScheduledFault(t *testing.T) {
+	for _, f := range testSchedule {
+		got, err := emulator.ParseScheduledFault(f.String())
+		if err != nil || got != f {
+			t.Errorf("%q parsed as %+v, %v; want %+v", f.String(), got, err, f)
+		}
+	}
+	if f, err := emulator.ParseScheduledFault("kind=lost_response,api=fly,at=4,every=5"); err != nil ||
+		f != (emulator.ScheduledFault{API: emulator.APIFly, Kind: emulator.FaultLostResponse, At: 4, Every: 5}) {
+		t.Errorf("parsed %+v, %v", f, err)
+	}
+	for _, bad := range []string{
+		"", "kind=meteor,at=1", "kind=drop", "kind=drop,at=-1", "kind=drop,at=x", "kind=drop,at=1,color=red",
+		"kind=conflict,api=cloudflare,at=1", "kind=lost_response,at=1,reads", "kind=server_error,at=1,status=404",
+		"kind=throttle,api=aws,at=1", "kind=drop,at=1,reads=yes",
+	} {
+		if f, err := emulator.ParseScheduledFault(bad); err == nil {
+			t.Errorf("%q parsed as %+v", bad, f)
+		}
+	}
+	unknown := []emulator.ScheduledFault{{Kind: "meteor", At: 1}}
+	if _, err := emulator.New(emulator.Options{FaultSchedule: unknown}); err == nil {
+		t.Error("New accepted a schedule of an unknown fault")
 	}
 }

@@ -12,6 +12,9 @@ import (
 
 // family is what the middleware needs to know about one API.
 type family struct {
+	// api is the API's name in a ScheduledFault; target is what its requests are counted in.
+	api    string
+	target func(r *http.Request) string
 	// writeFault answers an injected fault in the API's own error shape.
 	writeFault func(w http.ResponseWriter, kind fault, status int)
 	// admit spends from the API's rate limit for r (writing its headers) and says whether r may
@@ -32,6 +35,8 @@ func (fam family) throttled(s *Server, w http.ResponseWriter, wait time.Duration
 }
 
 var flyFamily = family{
+	api:    APIFly,
+	target: flyTarget,
 	writeFault: func(w http.ResponseWriter, kind fault, status int) {
 		switch kind {
 		case faultThrottle:
@@ -60,6 +65,8 @@ var flyFamily = family{
 }
 
 var cloudflareFamily = family{
+	api:    APICloudflare,
+	target: cloudflareTarget,
 	writeFault: func(w http.ResponseWriter, kind fault, status int) {
 		switch kind {
 		case faultThrottle:
@@ -103,7 +110,9 @@ func (s *Server) instrument(fam family, next http.Handler) http.Handler {
 }
 
 // serve runs the fault and rate-limit gauntlet, then the API handler. Faults are counted
-// before they are answered, so that a client that has its answer sees them in the stats.
+// before they are answered, so that a client that has its answer sees them in the stats. The
+// schedule places only requests that got past the random faults and the rate limit, so that
+// the places it names do not depend on timing.
 func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http.Handler) fault {
 	if s.opts.Latency > 0 {
 		t := time.NewTimer(s.opts.Latency)
@@ -117,25 +126,19 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
 	kind, status := s.faults.next(write, fam.conflicts)
 	if kind != noFault && kind != faultLostResponse {
-		s.stats.addFault(kind.String())
-	}
-	switch kind {
-	case faultDrop:
-		dropConnection(w)
-		return kind
-	case faultThrottle:
-		fam.throttled(s, w, time.Second)
-		fam.writeFault(w, kind, status)
-		return kind
-	case faultServerError, faultConflict:
-		fam.writeFault(w, kind, status)
-		return kind
+		return answerFault(s, w, fam, kind, status)
 	}
 	if ok, wait := fam.admit(s, w, r); !ok {
 		s.stats.addRateLimited(routeKey(r))
 		fam.throttled(s, w, wait)
 		fam.writeFault(w, faultThrottle, http.StatusTooManyRequests)
 		return faultThrottle
+	}
+	if scheduled, st := s.schedule.next(fam.api, fam.target(r), write, fam.conflicts); scheduled != noFault {
+		kind, status = scheduled, st
+		if kind != faultLostResponse {
+			return answerFault(s, w, fam, kind, status)
+		}
 	}
 	if kind == faultLostResponse {
 		// The write happens; its answer goes nowhere.
@@ -150,6 +153,21 @@ func (s *Server) serve(w *statusRecorder, r *http.Request, fam family, next http
 	}
 	next.ServeHTTP(w, r)
 	return noFault
+}
+
+// answerFault counts and answers a fault that stops the request before the API handler.
+func answerFault(s *Server, w http.ResponseWriter, fam family, kind fault, status int) fault {
+	s.stats.addFault(kind.String())
+	switch kind {
+	case faultDrop:
+		dropConnection(w)
+	case faultThrottle:
+		fam.throttled(s, w, time.Second)
+		fam.writeFault(w, kind, status)
+	default:
+		fam.writeFault(w, kind, status)
+	}
+	return kind
 }
 
 // discardResponse is where a lost response is written.

@@ -116,6 +116,10 @@ type Options struct {
 	LostResponseRate float64
 	// Seed seeds the fault generator.
 	Seed int64
+	// FaultSchedule names requests to fault by their place in each target's sequence of
+	// writes or reads (see ScheduledFault), on top of the random rates: the first rule that
+	// names a request decides. A test that needs a fault to happen asks for it here.
+	FaultSchedule []ScheduledFault
 	// NoRateLimit turns off both APIs' rate limits: Fly's 1 request/s per
 	// action per app with a burst of 3, and Cloudflare's 1,200 requests per
 	// 5 minutes per user with its 5-minute lockout.
@@ -235,6 +239,11 @@ func (o Options) validate() error {
 	}
 	if o.CloudflareAutoStore && !o.CloudflareEmptyAccount {
 		return fmt.Errorf("the auto-created store is for an empty account: the account already holds its default store")
+	}
+	for _, f := range o.FaultSchedule {
+		if err := f.validate(); err != nil {
+			return err
+		}
 	}
 	sum := 0.0
 	for _, r := range []struct {

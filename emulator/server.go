@@ -25,6 +25,8 @@ type Server struct {
 	cf     *cloudflare.API
 	stats  *statsCounter
 	faults *faultInjector
+	// schedule injects the faults of Options.FaultSchedule.
+	schedule *faultSchedule
 	// The APIs' rate limits; nil with Options.NoRateLimit. Getting one Fly
 	// machine has a limit of its own.
 	flyLimiter, flyGetMachineLimiter *rateLimiter
@@ -48,10 +50,11 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	s := &Server{
-		opts:   opts,
-		log:    opts.Logger,
-		stats:  newStatsCounter(),
-		faults: newFaultInjector(opts),
+		opts:     opts,
+		log:      opts.Logger,
+		stats:    newStatsCounter(),
+		faults:   newFaultInjector(opts),
+		schedule: newFaultSchedule(opts.FaultSchedule),
 	}
 	if !opts.NoRateLimit {
 		s.flyLimiter = newRateLimiter(flyRatePerSecond, flyRateBurst, time.Now)
@@ -221,7 +224,8 @@ func (s *Server) ResetStats() {
 
 // Reset empties everything, like POST /_emulator/reset: apps, stores, Workers scripts,
 // secrets, stats and rate-limit buckets; it re-creates Options.FlyApps and
-// Options.CloudflareWorkers and re-seeds the fault generator.
+// Options.CloudflareWorkers, re-seeds the fault generator and starts the fault schedule's
+// counts over.
 func (s *Server) Reset() {
 	s.fly.Reset()
 	s.cf.Reset()
@@ -229,6 +233,7 @@ func (s *Server) Reset() {
 	_ = s.createStartApps() // validated by New
 	s.stats.reset()
 	s.faults.reseed()
+	s.schedule.reset()
 	for _, l := range []*rateLimiter{s.flyLimiter, s.flyGetMachineLimiter} {
 		if l != nil {
 			l.reset()

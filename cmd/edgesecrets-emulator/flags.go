@@ -94,6 +94,17 @@ Flags:
                               answer lost (dropped connection or 502)
   --seed N                    seed for the fault rates: the same seed and the
                               same requests give the same faults (default 0)
+  --fault RULE                fault the requests RULE names by their place,
+                              counted per API, per target (Fly app; store,
+                              Workers script or account) and per kind (writes
+                              or reads), whatever the timing: kind=KIND
+                              (drop, server_error, throttle, conflict,
+                              lost_response) and any of api=fly|cloudflare,
+                              at=N (the Nth), every=K (and every Kth after),
+                              status=S (server_error: 500, 502 or 503;
+                              lost_response: 502, else the connection drops),
+                              reads; e.g. kind=lost_response,api=fly,at=4;
+                              repeatable, the first rule naming a request wins
   --rate-limit=false          turn off the APIs' rate limits, on by default:
                               Fly's 1 request/s per action per app with a
                               burst of 3, Cloudflare's 1,200 requests per 5
@@ -116,6 +127,7 @@ type config struct {
 	// Flags whose defaults are the realistic behaviour, turned into Options'
 	// opt-outs after parsing.
 	rateLimit                  bool
+	faults                     listFlag // --fault rules, parsed into opts.FaultSchedule
 	flyReadLag, activationTime time.Duration
 	cloudflareListLag          time.Duration
 	cloudflareDeletedLinger    time.Duration
@@ -162,6 +174,7 @@ func flagSet(cfg *config, apps, deployTokens, workers, cfTokens *listFlag) *flag
 	fs.Float64Var(&o.ConflictRate, "conflict-rate", 0, "")
 	fs.Float64Var(&o.LostResponseRate, "lost-response-rate", 0, "")
 	fs.Int64Var(&o.Seed, "seed", 0, "")
+	fs.Var(&cfg.faults, "fault", "")
 	fs.BoolVar(&cfg.rateLimit, "rate-limit", true, "")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "")
 	return fs
@@ -206,6 +219,13 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	o.InstantFlyMachines = cfg.bootDelay == 0 && cfg.checkDelay == 0
 	o.FlyMachineBootDelay = max(cfg.bootDelay, time.Nanosecond)
 	o.FlyMachineCheckDelay = max(cfg.checkDelay, time.Nanosecond)
+	for _, rule := range cfg.faults {
+		f, err := emulator.ParseScheduledFault(rule)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("--fault: %w", err)}
+		}
+		o.FaultSchedule = append(o.FaultSchedule, f)
+	}
 	for _, pair := range deployTokens {
 		app, token, ok := strings.Cut(pair, "=")
 		if !ok || app == "" || token == "" {

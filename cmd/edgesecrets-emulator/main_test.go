@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -307,6 +308,24 @@ func TestParseFlags(t *testing.T) {
 	if o := slow.opts; o.InstantFlyMachines || o.FlyMachineBootDelay != 2*time.Second ||
 		o.FlyMachineCheckDelay > time.Microsecond {
 		t.Errorf("boot 2s, checks 0: %+v", o)
+	}
+}
+
+func TestParseFlagsFaultSchedule(t *testing.T) {
+	cfg, err := parseFlags([]string{"--fault", "kind=lost_response,api=fly,at=4,every=5",
+		"--fault", "kind=server_error,status=503,at=2,reads"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []emulator.ScheduledFault{
+		{API: emulator.APIFly, Kind: emulator.FaultLostResponse, At: 4, Every: 5},
+		{Kind: emulator.FaultServerError, Status: 503, At: 2, Reads: true},
+	}
+	if !slices.Equal(cfg.opts.FaultSchedule, want) {
+		t.Errorf("parsed %+v, want %+v", cfg.opts.FaultSchedule, want)
+	}
+	if _, err := parseFlags([]string{"--fault", "kind=conflict,api=cloudflare,at=1"}, io.Discard); err == nil {
+		t.Error("accepted a 409 on Cloudflare")
 	}
 }
 

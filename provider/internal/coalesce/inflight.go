@@ -22,7 +22,20 @@ type InFlight struct {
 type inFlightKey struct {
 	ops     map[*Op]bool
 	changed chan struct{} // closed and replaced on every change
+	// announcedAt are the times of the last few announcements on the key made while another
+	// operation was on its way there, oldest first: the engine checks a program's resources one
+	// after another while it runs those checked before, and a stream of them is on its way.
+	announcedAt []time.Time
 }
+
+// Announcement streams (see StreamEnd): the last streamMarks announcements are kept, and a
+// stream is waited for streamFactor times its largest gap after its last announcement, and at
+// least streamFloor, so that the jitter of a busy machine does not end it early.
+const (
+	streamMarks  = 5
+	streamFactor = 4
+	streamFloor  = 100 * time.Millisecond
+)
 
 // announcement is an operation the engine is known to be about to start (its resource was
 // checked): pending for its stages until it enters, is retracted, or its bound passes.
@@ -47,6 +60,13 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 	if f.announced == nil {
 		f.announced = map[string]*announcement{}
 	}
+	k := f.key(key)
+	if f.onTheirWayLocked(key, k) {
+		k.announcedAt = append(k.announcedAt, time.Now())
+		if len(k.announcedAt) > streamMarks {
+			k.announcedAt = k.announcedAt[len(k.announcedAt)-streamMarks:]
+		}
+	}
 	f.announced[id] = a
 	a.timer = time.AfterFunc(bound, func() {
 		f.mu.Lock()
@@ -55,7 +75,46 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 			f.retractLocked(id)
 		}
 	})
-	f.changedLocked(f.key(key))
+	f.changedLocked(k)
+}
+
+// onTheirWayLocked says whether an operation is on its way to key: entered and not ended, or
+// announced and not entered.
+func (f *InFlight) onTheirWayLocked(key string, k *inFlightKey) bool {
+	if len(k.ops) > 0 {
+		return true
+	}
+	for _, a := range f.announced {
+		if a.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// StreamEnd says whether announcements on key come as a stream, the engine checking resources
+// while it runs those it checked before, and when the stream counts as over unless another
+// comes: streamFactor times the largest gap between its recent announcements after the last one
+// (at least streamFloor, at most maxGap). An announcement with nothing else on its way to key
+// (a lone resource, or resources run one after another) starts no stream, and a gap longer than
+// maxGap ends one: what waits for a stream then waits for nothing more.
+func (f *InFlight) StreamEnd(key string, maxGap time.Duration) (end time.Time, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	marks := f.key(key).announcedAt
+	if len(marks) == 0 {
+		return time.Time{}, false
+	}
+	last := marks[len(marks)-1]
+	var gap time.Duration
+	for i := len(marks) - 1; i > 0; i-- {
+		g := marks[i].Sub(marks[i-1])
+		if g > maxGap {
+			break
+		}
+		gap = max(gap, g)
+	}
+	return last.Add(min(max(gap*streamFactor, streamFloor), maxGap)), true
 }
 
 // Retract drops the announcement of id: its operation will not start (its diff has no change).

@@ -269,6 +269,95 @@ func TestAWriteWaitsForTheOperationsOnTheirWay(t *testing.T) {
 	}
 }
 
+// unpacedDeskTest is a deskTest with no rate limit, on the emulator or in the pacing: nothing
+// but what the desk knows of the operations on their way gathers their writes.
+func unpacedDeskTest(t *testing.T) *deskTest {
+	dt := startDeskTest(t, emulator.Options{FlyApps: []string{"app"}, NoRateLimit: true})
+	dt.shared = NewShared(SharedOptions{ReadLag: testReadLag})
+	return dt
+}
+
+// reachedWrites waits until no operation on app "app" is still on its way to its write.
+func (dt *deskTest) reachedWrites() {
+	dt.t.Helper()
+	key := deskKey(dt.url, "app")
+	deadline := time.Now().Add(10 * time.Second)
+	for dt.shared.InFlight.Pending(key, StageWrite) > 0 {
+		if time.Now().After(deadline) {
+			dt.t.Fatal("the operations never reached their writes")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// writeAsync makes op write name, ending op after, as the engine's call of a resource would.
+func (dt *deskTest) writeAsync(wg *sync.WaitGroup, op *Op, name string) {
+	wg.Go(func() {
+		defer op.End()
+		if _, err := op.Write(dt.t.Context(), Write{Changes: []Change{set(name, "v")}}); err != nil {
+			dt.t.Error(err)
+		}
+	})
+}
+
+// Resources the engine checks one after another share one write, even when each operation
+// reaches its write before the next resource is checked (as on a busy machine) and no rate
+// limit holds the writes: the checks in a row say that more are coming.
+func TestAStreamOfCheckedResourcesSharesOneWrite(t *testing.T) {
+	t.Parallel()
+	dt := unpacedDeskTest(t)
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		urn := fmt.Sprintf("urn:pulumi:dev::p::edgesecrets:fly:FlySecret::s%d", i)
+		c := dt.client()
+		c.Announce("app", urn) // its Check
+		dt.writeAsync(&wg, c.Begin("app", urn), secretName(i))
+		dt.reachedWrites()
+	}
+	wg.Wait()
+	t.Logf("%d resources checked in a row: %d write calls", n, dt.calls(routeBulk))
+	// The first goes at once, and so may the second, checked after the first ended: no stream is
+	// known yet.
+	if writes := dt.calls(routeBulk); writes > 3 {
+		t.Errorf("%d resources checked in a row made %d write calls, want at most 3", n, writes)
+	}
+	if held := dt.mustList(); len(held) != n {
+		t.Errorf("the app holds %d secrets, want %d", len(held), n)
+	}
+}
+
+// After a round of several writes, the next waits for as many: the engine starts a round's
+// operations one at a time, and on a busy machine the first may reach its write before the last
+// has entered. A smaller round (the program's last) goes after the desk's Grace of quiet.
+func TestALaterRoundWaitsForAsManyAsTheLast(t *testing.T) {
+	t.Parallel()
+	dt := unpacedDeskTest(t)
+	var wg sync.WaitGroup
+	first := []*Op{dt.client().Begin("app", ""), dt.client().Begin("app", ""), dt.client().Begin("app", "")}
+	for i, op := range first {
+		dt.writeAsync(&wg, op, fmt.Sprintf("FIRST_%d", i))
+	}
+	wg.Wait()
+	if writes := dt.calls(routeBulk); writes != 1 {
+		t.Fatalf("a round of 3 operations that entered together made %d write calls, want 1", writes)
+	}
+	for i := range 3 {
+		dt.writeAsync(&wg, dt.client().Begin("app", ""), fmt.Sprintf("SECOND_%d", i))
+		dt.reachedWrites() // each reaches its write before the next enters
+	}
+	wg.Wait()
+	before := dt.calls(routeBulk)
+	if before != 2 {
+		t.Errorf("the next round of 3, entering one at a time, made %d write calls, want 1", before-1)
+	}
+	dt.writeAsync(&wg, dt.client().Begin("app", ""), "LAST")
+	wg.Wait()
+	if writes := dt.calls(routeBulk) - before; writes != 1 {
+		t.Errorf("a last, smaller round made %d write calls, want 1", writes)
+	}
+}
+
 // A refresh of many secrets written in many versions lists the app at most three times at any
 // parallelism, and sees every secret as of the version its state names: the first listing asks
 // for the version of the first reads, and a secret rewritten since (a read lag ago) may not show
