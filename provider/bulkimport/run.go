@@ -24,10 +24,11 @@ const usageText = `Usage: edgesecrets-import [--fly-app APP]... [--fly-app-secre
                           [--cloudflare-worker [NAMESPACE/]SCRIPT]...
 
 Lists the Fly.io app secrets, the Cloudflare Secrets Store secrets and the Worker
-scripts' own secrets that exist already and writes, to stdout, a document for ` + "`pulumi import --file`" + ` that adopts
-them all in one import: types, names and IDs. No value is read or printed (the
-APIs never return values): after the import Pulumi does not know them, and the
-next ` + "`pulumi up`" + ` writes the program's values once.
+scripts' own secrets that exist already and writes, to stdout, a document for
+` + "`pulumi import --file`" + ` that adopts them all in one import: types, names and IDs.
+No value is read or printed (the APIs never return values): after the import
+Pulumi does not know them, and the next ` + "`pulumi up`" + ` writes the program's
+values once.
 
 Flags:
   --fly-app APP           a Fly.io app whose secrets to adopt; repeatable. Each
