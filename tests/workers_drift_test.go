@@ -119,20 +119,37 @@ func TestWorkerSecretsSurviveForeignDeploys(t *testing.T) {
 	assertNoPlaintext(t, []string{apiKey, dbURL}, h.backendDir)
 }
 
-// A program on a script that does not exist fails at create naming the script, and the emulator
-// serves no write at all: no secret, no script, no version.
+// A program on scripts that do not exist (an account script, and one in a dispatch namespace that
+// holds other scripts) fails at create naming each script, and the emulator serves no write at
+// all: no secret, no script, no version.
 func TestWorkerSecretsMissingScriptWritesNothing(t *testing.T) {
 	t.Parallel()
-	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp}, CloudflareWorkers: []string{workerScript}})
-	apiKey, dbURL := uniqueValue("worker-key-"), uniqueValue("postgres-")
+	h := newHarnessWith(t, emulator.Options{FlyApps: []string{flyApp},
+		CloudflareWorkers: []string{workerScript, "customers/tenant-one"}})
+	apiKey, dbURL, tenantKey := uniqueValue("worker-key-"), uniqueValue("postgres-"), uniqueValue("tenant-")
 	const missing = "no-such-worker"
-	dir := yamlProgram(t, h, workerProgram(missing, apiKey, dbURL))
+	dir := yamlProgram(t, h, workerProgram(missing, apiKey, dbURL)+`
+  tenant:
+    type: edgesecrets:cloudflare:WorkerSecret
+    properties:
+      scriptName: no-such-tenant
+      dispatchNamespace: customers
+      name: TENANT_KEY
+      value:
+        fn::secret: `+tenantKey+"\n")
 	h.emulator.ResetStats()
 	out := h.pulumiFails(dir, "", "up", "--yes", "--skip-preview")
-	if !strings.Contains(out, `Worker "`+missing+`" does not exist`) {
-		t.Errorf("the up does not name the missing script:\n%s", out)
+	// Each resource's own diagnostic names its script.
+	for resource, script := range map[string]string{
+		"WorkerSecret (apiKey)":      `Worker "` + missing + `" does not exist`,
+		"WorkerSecrets (appSecrets)": `Worker "` + missing + `" does not exist`,
+		"WorkerSecret (tenant)":      `Worker "no-such-tenant" of dispatch namespace "customers" does not exist`,
+	} {
+		if !strings.Contains(out, "edgesecrets:cloudflare:"+resource+":\n    error: "+script) {
+			t.Errorf("the up's diagnostic of %s does not say %s:\n%s", resource, script, out)
+		}
 	}
-	if strings.Contains(out, apiKey) || strings.Contains(out, dbURL) {
+	if strings.Contains(out, apiKey) || strings.Contains(out, dbURL) || strings.Contains(out, tenantKey) {
 		t.Errorf("the failed up prints a value:\n%s", out)
 	}
 	h.assertWrites("the up on a missing script", map[string]int{})
