@@ -1,5 +1,6 @@
 // Command edgesecrets-import writes a `pulumi import --file` document for the Fly.io app
-// secrets and the Cloudflare Secrets Store secrets that already exist:
+// secrets, the Cloudflare Secrets Store secrets and the Worker scripts' secrets that already
+// exist:
 //
 //	edgesecrets-import --fly-app my-app --cloudflare-store default > import.json
 //	pulumi import --file import.json --out imported.yaml --yes

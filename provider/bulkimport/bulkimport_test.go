@@ -335,7 +335,9 @@ func TestUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "give --fly-app APP, --cloudflare-store ID|default, or both"},
+		{nil, "give --fly-app APP, --cloudflare-store ID|default, --cloudflare-worker SCRIPT, or several"},
+		{[]string{"--cloudflare-worker", "Edge_API"}, `"Edge_API" is not a Worker script name`},
+		{[]string{"--cloudflare-worker", "a b/edge"}, `"a b" is not a dispatch namespace`},
 		{[]string{"my-app"}, `unexpected argument "my-app"`},
 		{[]string{"--fly-app-secrets"}, "--fly-app-secrets needs at least one --fly-app"},
 		{[]string{"--fly-app", "My_App"}, `"My_App" is not a Fly.io app name`},

@@ -1,6 +1,7 @@
 package bulkimport
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ const (
 	typeFlyAppSecrets = "edgesecrets:fly:FlyAppSecrets"
 	typeSecretsStore  = "edgesecrets:cloudflare:SecretsStore"
 	typeSecret        = "edgesecrets:cloudflare:Secret"
+	typeWorkerSecret  = "edgesecrets:cloudflare:WorkerSecret"
 )
 
 // importDocument is what `pulumi import --file` reads (pkg/cmd/pulumi/operations/import.go,
@@ -38,6 +40,26 @@ type inventory struct {
 	flyApps []flyAppSecrets
 	// store is nil unless a Cloudflare store was asked for.
 	store *cloudflareStore
+	// accountID is the Cloudflare account of the workers (CLOUDFLARE_ACCOUNT_ID).
+	accountID string
+	workers   []workerSecrets
+}
+
+// workerScript is a Worker script: namespace is "" for the account's own, or the Workers for
+// Platforms dispatch namespace it lives in.
+type workerScript struct{ namespace, name string }
+
+func (s workerScript) String() string {
+	if s.namespace == "" {
+		return s.name
+	}
+	return s.namespace + "/" + s.name
+}
+
+// workerSecrets is one Worker script and the names of its secrets.
+type workerSecrets struct {
+	script  workerScript
+	secrets []string
 }
 
 // flyAppSecrets is one Fly.io app and the names of its secrets.
@@ -90,6 +112,20 @@ func buildDocument(inv inventory, perApp bool) importDocument {
 		})
 		for _, s := range secrets {
 			add(typeSecret, "store", []string{st.name, s.name}, storeID+"/"+s.id)
+		}
+	}
+	workers := append([]workerSecrets(nil), inv.workers...)
+	sort.Slice(workers, func(i, j int) bool { return workers[i].script.String() < workers[j].script.String() })
+	for _, w := range workers {
+		// The provider's ID forms: SCRIPT/NAME for a script of the provider's account (the
+		// CLOUDFLARE_ACCOUNT_ID both read); a dispatch namespace has no form without the account.
+		prefix, parts := w.script.name+"/", []string{w.script.name}
+		if w.script.namespace != "" {
+			prefix = inv.accountID + "/" + w.script.namespace + "/" + w.script.name + "/"
+			parts = []string{w.script.namespace, w.script.name}
+		}
+		for _, secret := range sorted(w.secrets) {
+			add(typeWorkerSecret, "worker", append(slices.Clone(parts), secret), prefix+secret)
 		}
 	}
 	return doc

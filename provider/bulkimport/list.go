@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,7 +20,13 @@ const (
 	defaultCloudflareURL = cfapi.DefaultBaseURL
 	// defaultStoreName is the store Cloudflare creates when Secrets Store is first used.
 	defaultStoreName = "default_secrets_store"
+	// workerSecretText is the binding type `wrangler secret put` writes, the one WorkerSecret holds.
+	workerSecretText = "secret_text"
 )
+
+// workerSecretNamePattern is the provider's rule for a Worker secret's name
+// (provider/cloudflare/workerscript.go): an import of any other name would fail.
+var workerSecretNamePattern = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 
 // environment is what the command reads from the provider's environment variables.
 type environment struct {
@@ -46,15 +53,14 @@ func readEnvironment(f flags, getenv func(string) string) (environment, error) {
 		}
 		errs = append(errs, checkURL("FLY_FLAPS_BASE_URL", &env.flyURL, defaultFlyURL))
 	}
-	if f.cloudflareStore != "" {
+	if what := cloudflareFlags(f); what != "" {
 		if env.cloudflareToken == "" {
-			errs = append(errs, fmt.Errorf("no Cloudflare API token: set CLOUDFLARE_API_TOKEN to list --cloudflare-store %s",
-				f.cloudflareStore))
+			errs = append(errs, fmt.Errorf("no Cloudflare API token: set CLOUDFLARE_API_TOKEN to list %s", what))
 		}
 		switch {
 		case env.cloudflareAccount == "":
 			errs = append(errs, fmt.Errorf("no Cloudflare account: set CLOUDFLARE_ACCOUNT_ID to the account that holds "+
-				"--cloudflare-store %s", f.cloudflareStore))
+				"%s", what))
 		case !cloudflareIDPattern.MatchString(env.cloudflareAccount):
 			errs = append(errs, fmt.Errorf("CLOUDFLARE_ACCOUNT_ID is %q: a Cloudflare account ID is 32 lowercase "+
 				"hexadecimal characters", env.cloudflareAccount))
@@ -62,6 +68,19 @@ func readEnvironment(f flags, getenv func(string) string) (environment, error) {
 		errs = append(errs, checkURL("CLOUDFLARE_BASE_URL", &env.cloudflareURL, defaultCloudflareURL))
 	}
 	return env, errors.Join(errs...)
+}
+
+// cloudflareFlags names the flags that need the Cloudflare credentials, for an error message, or
+// is "" when none is given.
+func cloudflareFlags(f flags) string {
+	var parts []string
+	if f.cloudflareStore != "" {
+		parts = append(parts, "--cloudflare-store "+f.cloudflareStore)
+	}
+	for _, script := range f.workers {
+		parts = append(parts, "--cloudflare-worker "+script.String())
+	}
+	return strings.Join(parts, ", ")
 }
 
 // firstSet is the first of the variables that is set and not empty.
@@ -214,4 +233,35 @@ func storeList(stores []cfapi.Store) string {
 		parts = append(parts, fmt.Sprintf("%s (%s)", st.ID, st.Name))
 	}
 	return "; it holds " + strings.Join(parts, ", ")
+}
+
+// workerSecrets lists the names of a Worker script's secret_text secrets. A secret_key (a
+// WebCrypto key, which WorkerSecret cannot write) and a name WorkerSecret cannot hold are left
+// out with a warning: their import would fail and take the whole `pulumi import` with it.
+func (l lister) workerSecrets(ctx context.Context, script workerScript) ([]string, error) {
+	client := cfapi.New(l.env.cloudflareURL, l.env.cloudflareToken, l.env.cloudflareAccount, cfapi.Options{
+		UserAgent: userAgent(),
+		Notify:    l.tellWait,
+	})
+	secrets, err := client.ListWorkerSecrets(ctx, cfapi.WorkerScript{Namespace: script.namespace, Name: script.name})
+	if err != nil {
+		return nil, fmt.Errorf("--cloudflare-worker %s: %w", script, err)
+	}
+	names := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		switch {
+		case s.Type != workerSecretText:
+			_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: warning: left out secret %q of Worker %q: it is a %s, "+
+				"and edgesecrets:cloudflare:WorkerSecret writes secret_text\n", s.Name, script, s.Type)
+		case !workerSecretNamePattern.MatchString(s.Name):
+			_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: warning: left out secret %q of Worker %q: "+
+				"edgesecrets:cloudflare:WorkerSecret takes names of letters, digits, _ and $\n", s.Name, script)
+		default:
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 {
+		_, _ = fmt.Fprintf(l.stderr, "edgesecrets-import: Worker %q has no secrets to adopt\n", script.String())
+	}
+	return names, nil
 }

@@ -1,5 +1,5 @@
-// Package bulkimport is edgesecrets-import: it lists the Fly.io app secrets and the
-// Cloudflare Secrets Store secrets that already exist and writes a `pulumi import --file`
+// Package bulkimport is edgesecrets-import: it lists the Fly.io app secrets, the Cloudflare
+// Secrets Store secrets and the Worker scripts' secrets that already exist and writes a `pulumi import --file`
 // document for them, so that a team with dozens of them adopts them with one `pulumi import`
 // instead of one command per secret.
 //
@@ -16,16 +16,19 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 )
 
 const usageText = `Usage: edgesecrets-import [--fly-app APP]... [--fly-app-secrets] [--cloudflare-store ID|default]
+                          [--cloudflare-worker [NAMESPACE/]SCRIPT]...
 
-Lists the Fly.io app secrets and the Cloudflare Secrets Store secrets that exist
-already and writes, to stdout, a document for ` + "`pulumi import --file`" + ` that adopts
-them all in one import: types, names and IDs. No value is read or printed (the
-APIs never return values): after the import Pulumi does not know them, and the
-next ` + "`pulumi up`" + ` writes the program's values once.
+Lists the Fly.io app secrets, the Cloudflare Secrets Store secrets and the Worker
+scripts' own secrets that exist already and writes, to stdout, a document for
+` + "`pulumi import --file`" + ` that adopts them all in one import: types, names and IDs.
+No value is read or printed (the APIs never return values): after the import
+Pulumi does not know them, and the next ` + "`pulumi up`" + ` writes the program's
+values once.
 
 Flags:
   --fly-app APP           a Fly.io app whose secrets to adopt; repeatable. Each
@@ -40,15 +43,24 @@ Flags:
                           <accountId>/<storeId>), each secret an
                           edgesecrets:cloudflare:Secret (ID
                           <accountId>/<storeId>/<secretId>)
+  --cloudflare-worker SCRIPT
+                          a Worker script of the account whose secrets
+                          (secret_text, as ` + "`wrangler secret put`" + ` writes them) to
+                          adopt; repeatable; NAMESPACE/SCRIPT for a Workers for
+                          Platforms script. Each secret becomes an
+                          edgesecrets:cloudflare:WorkerSecret with ID
+                          <script>/<NAME>, or
+                          <accountId>/<namespace>/<script>/<NAME>
 
 Environment (the variables the provider reads):
   FLY_API_TOKEN           Fly.io token, needed with --fly-app (FLY_ACCESS_TOKEN
                           is read when it is unset)
   FLY_FLAPS_BASE_URL      Fly Machines API (default ` + defaultFlyURL + `)
-  CLOUDFLARE_API_TOKEN    Cloudflare token ("Secrets Store Read" is enough),
-                          needed with --cloudflare-store
-  CLOUDFLARE_ACCOUNT_ID   the account holding the store, needed with
-                          --cloudflare-store
+  CLOUDFLARE_API_TOKEN    Cloudflare token ("Secrets Store Read", or "Workers
+                          Scripts Read" for Workers, is enough), needed with
+                          --cloudflare-store and --cloudflare-worker
+  CLOUDFLARE_ACCOUNT_ID   the account holding the store and the scripts, needed
+                          with --cloudflare-store and --cloudflare-worker
   CLOUDFLARE_BASE_URL     Cloudflare API (default ` + defaultCloudflareURL + `)
 
 Resources are named after what they adopt (my-app-DATABASE_URL in the state;
@@ -74,6 +86,7 @@ type flags struct {
 	flyApps         []string
 	flyAppSecrets   bool
 	cloudflareStore string // "", "default" or a store ID
+	workers         []workerScript
 }
 
 // defaultStoreFlag asks for the account's store.
@@ -85,7 +98,28 @@ var (
 	flyAppPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	// cloudflareIDPattern is the form of Cloudflare account, store and secret IDs.
 	cloudflareIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	// workerScriptPattern and dispatchNamespacePattern are the provider's rules for a Worker's
+	// name and a dispatch namespace in an ID (provider/cloudflare/workerscript.go).
+	workerScriptPattern      = regexp.MustCompile(`^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$`)
+	dispatchNamespacePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
+
+// parseWorker reads --cloudflare-worker: SCRIPT, or NAMESPACE/SCRIPT.
+func parseWorker(s string) (workerScript, error) {
+	namespace, name, dispatch := strings.Cut(s, "/")
+	if !dispatch {
+		namespace, name = "", s
+	}
+	if dispatch && !dispatchNamespacePattern.MatchString(namespace) {
+		return workerScript{}, fmt.Errorf("%q is not a dispatch namespace (letters, digits, - and _) in %q",
+			namespace, s)
+	}
+	if !workerScriptPattern.MatchString(name) {
+		return workerScript{}, fmt.Errorf("%q is not a Worker script name (lowercase letters, digits, - and _; "+
+			"NAMESPACE/SCRIPT for Workers for Platforms)", s)
+	}
+	return workerScript{namespace: namespace, name: name}, nil
+}
 
 func parseFlags(args []string, stdout io.Writer) (flags, error) {
 	var f flags
@@ -111,6 +145,16 @@ func parseFlags(args []string, stdout io.Writer) (flags, error) {
 		f.cloudflareStore = store
 		return nil
 	})
+	fs.Func("cloudflare-worker", "", func(s string) error {
+		script, err := parseWorker(s)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(f.workers, script) {
+			f.workers = append(f.workers, script) // given twice: adopted once
+		}
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			_, werr := io.WriteString(stdout, usageText)
@@ -121,11 +165,12 @@ func parseFlags(args []string, stdout io.Writer) (flags, error) {
 	switch {
 	case fs.NArg() > 0:
 		return flags{}, UsageError{fmt.Errorf("unexpected argument %q: apps and stores are given "+
-			"with --fly-app and --cloudflare-store", fs.Arg(0))}
+			"with --fly-app, --cloudflare-store and --cloudflare-worker", fs.Arg(0))}
 	case f.flyAppSecrets && len(f.flyApps) == 0:
 		return flags{}, UsageError{errors.New("--fly-app-secrets needs at least one --fly-app")}
-	case len(f.flyApps) == 0 && f.cloudflareStore == "":
-		return flags{}, UsageError{errors.New("nothing to list: give --fly-app APP, --cloudflare-store ID|default, or both")}
+	case len(f.flyApps) == 0 && f.cloudflareStore == "" && len(f.workers) == 0:
+		return flags{}, UsageError{errors.New("nothing to list: give --fly-app APP, --cloudflare-store ID|default, " +
+			"--cloudflare-worker SCRIPT, or several")}
 	}
 	return f, nil
 }
@@ -170,9 +215,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		inv.store = &store
 	}
+	inv.accountID = env.cloudflareAccount
+	for _, script := range f.workers {
+		secrets, err := l.workerSecrets(ctx, script)
+		if err != nil {
+			return err
+		}
+		inv.workers = append(inv.workers, workerSecrets{script: script, secrets: secrets})
+	}
 	doc := buildDocument(inv, f.flyAppSecrets)
 	if len(doc.Resources) == 0 {
-		return errors.New("nothing to import: the apps and the store given hold no secrets")
+		return errors.New("nothing to import: the apps, the store and the Worker scripts given hold no secrets")
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -194,7 +247,7 @@ func summary(doc importDocument) string {
 		counts[r.Type]++
 	}
 	var parts []string
-	for _, typ := range []string{typeFlySecret, typeFlyAppSecrets, typeSecretsStore, typeSecret} {
+	for _, typ := range []string{typeFlySecret, typeFlyAppSecrets, typeSecretsStore, typeSecret, typeWorkerSecret} {
 		if n := counts[typ]; n > 0 {
 			name := typ[strings.LastIndex(typ, ":")+1:]
 			if n > 1 && !strings.HasSuffix(name, "s") {
