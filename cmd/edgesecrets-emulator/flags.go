@@ -80,8 +80,8 @@ Flags:
   --cloudflare-list-lag DURATION  how long a new Cloudflare secret is missing
                               from lists (default ` + emulator.DefaultCloudflareListLag.String() + `; 0: at once)
   --cloudflare-deleted-linger DURATION  how long a deleted Cloudflare secret
-                              still shows in lists, "deleted" (default ` + emulator.DefaultCloudflareDeletedLinger.String() + `;
-                              0: gone at once)
+                              still shows in lists, "deleted"
+                              (default ` + emulator.DefaultCloudflareDeletedLinger.String() + `; 0: gone at once)
   --fly-read-lag DURATION     how long a Fly secrets write takes to reach reads
                               that do not ask for its version (?version=N)
                               (default ` + emulator.DefaultFlyReadLag.String() + `; 0: consistent reads)
@@ -210,7 +210,8 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	o.FlyReadLag, o.ConsistentFlyReads = cfg.flyReadLag, cfg.flyReadLag == 0
 	o.ActivationDelay, o.InstantActivation = cfg.activationTime, cfg.activationTime == 0
 	o.CloudflareListLag, o.CloudflareDeletedLinger = cfg.cloudflareListLag, cfg.cloudflareDeletedLinger
-	o.ConsistentCloudflareLists, o.CloudflareDeletedGoneAtOnce = cfg.cloudflareListLag == 0, cfg.cloudflareDeletedLinger == 0
+	o.ConsistentCloudflareLists = cfg.cloudflareListLag == 0
+	o.CloudflareDeletedGoneAtOnce = cfg.cloudflareDeletedLinger == 0
 	if o.FlyMachines < 0 || cfg.bootDelay < 0 || cfg.checkDelay < 0 {
 		return cfg, usageError{fmt.Errorf("--fly-machines and the machine delays must not be negative")}
 	}
