@@ -469,7 +469,19 @@ func (h *harness) apiJSON(method, path string, body any, out any) {
 		}
 		reqBody = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, h.emulatorURL+path, reqBody)
+	data := h.apiCall(method, path, "application/json", reqBody)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			h.t.Fatalf("%s %s: decoding %s: %v", method, path, data, err)
+		}
+	}
+}
+
+// apiCall calls an emulator API with its token (Fly's, or Cloudflare's under /client/v4/) and
+// returns the answer's body; an answer of 300 or more fails the test.
+func (h *harness) apiCall(method, path, contentType string, body io.Reader) []byte {
+	h.t.Helper()
+	req, err := http.NewRequest(method, h.emulatorURL+path, body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -478,7 +490,7 @@ func (h *harness) apiJSON(method, path string, body any, out any) {
 		token = h.envVars["CLOUDFLARE_API_TOKEN"]
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)
@@ -488,11 +500,7 @@ func (h *harness) apiJSON(method, path string, body any, out any) {
 	if resp.StatusCode >= 300 {
 		h.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, data)
 	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			h.t.Fatalf("%s %s: decoding %s: %v", method, path, data, err)
-		}
-	}
+	return data
 }
 
 // flyDigest is the digest the Fly.io API reports for a secret, read at the app's current

@@ -88,7 +88,7 @@ func TestNoSecretLeaksWorkers(t *testing.T) {
 	run("update", "up", "--yes", "--skip-preview")
 
 	imported := w.canary("imported")
-	h.workersCall("PUT", h.workersAPI()+workerScript+"/secrets", "application/json",
+	h.apiCall("PUT", h.workersAPI()+workerScript+"/secrets", "application/json",
 		strings.NewReader(fmt.Sprintf(`{"name":"IMPORTED","text":%q,"type":"secret_text"}`, imported)))
 	run("import", "import", "edgesecrets:cloudflare:WorkerSecret", "imported", workerScript+"/IMPORTED", "--yes",
 		"--protect=false")

@@ -5,7 +5,6 @@ import (
 	"io"
 	"maps"
 	"mime/multipart"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -41,27 +40,7 @@ func (h *harness) uploadScript(script string, keepBindings []string) {
 	if err := form.Close(); err != nil {
 		h.t.Fatal(err)
 	}
-	h.workersCall("PUT", h.workersAPI()+script, form.FormDataContentType(), &body)
-}
-
-// workersCall calls the emulator's Workers API with the account's token and fails on an error.
-func (h *harness) workersCall(method, path, contentType string, body io.Reader) {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.emulatorURL+path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+h.envVars["CLOUDFLARE_API_TOKEN"])
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		h.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, data)
-	}
+	h.apiCall("PUT", h.workersAPI()+script, form.FormDataContentType(), &body)
 }
 
 func quotedList(items []string) string {
@@ -97,7 +76,7 @@ func TestWorkerSecretsSurviveForeignDeploys(t *testing.T) {
 	}{
 		{"wrangler deploy without keep_bindings", func() { h.uploadScript(workerScript, nil) }},
 		{"a settings patch without the secrets", func() {
-			h.workersCall("PATCH", h.workersAPI()+workerScript+"/settings", "application/json",
+			h.apiCall("PATCH", h.workersAPI()+workerScript+"/settings", "application/json",
 				strings.NewReader(`{"bindings":[]}`))
 		}},
 	}

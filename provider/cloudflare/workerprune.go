@@ -101,37 +101,6 @@ func refreshWorkerStrays(
 	return nil
 }
 
-// workerPruneRemovals are the strays the next up's prune removes, for an update's preview: each
-// a Delete in the detailed diff, and a warning naming it.
-func workerPruneRemovals(ctx context.Context, req p.DiffRequest) ([]string, error) {
-	script, scope, names, err := workerPruneStrays(ctx, req.Inputs, req.State)
-	if err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(names))
-	for i, name := range names {
-		paths[i] = fmt.Sprintf("unmanagedNames[%q]", name)
-		p.GetLogger(ctx).Warning(workerPruneWillRemove(script, name, scope))
-	}
-	return paths, nil
-}
-
-// previewWorkerPruneOnCreate says, at a create's preview, which secrets the create's prune
-// removes: the engine asks no Diff of a create, so each is a warning, and the preview's outputs
-// hold them in unmanagedNames.
-func previewWorkerPruneOnCreate(ctx context.Context, inputs, outputs property.Map) (property.Map, error) {
-	script, scope, names, err := workerPruneStrays(ctx, inputs, property.Map{})
-	if err != nil || len(names) == 0 {
-		return outputs, err
-	}
-	values := make([]property.Value, len(names))
-	for i, name := range names {
-		values[i] = property.New(name)
-		p.GetLogger(ctx).Warning(workerPruneWillRemove(script, name, scope))
-	}
-	return outputs.Set("unmanagedNames", property.New(property.NewArray(values))), nil
-}
-
 // workerPruneWillRemove is what a preview says of a secret the prune removes.
 func workerPruneWillRemove(script cfapi.WorkerScript, name string, scope ownership.Scope) string {
 	return fmt.Sprintf("prune will remove secret %q of %s: it is in the prune scope %s, no resource of the program "+

@@ -91,8 +91,8 @@ var workerSecretsRules = rules.Of[WorkerSecretsArgs](rules.Rules{
 		}
 		return ""
 	},
-	Removals:      workerPruneRemovals,
-	PreviewCreate: previewWorkerPruneOnCreate,
+	Removals:      rules.PruneRemovals(workerPruneStrays, workerPruneWillRemove),
+	PreviewCreate: rules.PreviewPruneOnCreate(workerPruneStrays, workerPruneWillRemove),
 })
 
 // missingWorkerSecrets are the names this resource manages that the script no longer has.

@@ -73,8 +73,8 @@ var (
 )
 
 var flyAppSecretsRules = rules.Of[FlyAppSecretsArgs](rules.Rules{
-	Removals:      pruneRemovals,
-	PreviewCreate: previewPruneOnCreate,
+	Removals:      rules.PruneRemovals(pruneStrays, pruneWillUnset),
+	PreviewCreate: rules.PreviewPruneOnCreate(pruneStrays, pruneWillUnset),
 	Drift: func(state property.Map) string {
 		s := appSecretsRecordOf(state)
 		if len(s.drifted()) > 0 || (s.prune && len(s.unmanaged) > 0) {
@@ -748,37 +748,6 @@ func parseAppSecretsID(id string) (app, template string, keys []string, err erro
 func orEmpty(s *string) string { return rules.OrDefault(s, "") }
 func orFalse(b *bool) bool     { return rules.OrDefault(b, false) }
 
-// pruneRemovals are the strays the next up's prune unsets, for an update's preview: each a
-// Delete in the detailed diff, and logged with the reason.
-func pruneRemovals(ctx context.Context, req p.DiffRequest) ([]string, error) {
-	app, scope, names, err := pruneStrays(ctx, req.Inputs, req.State)
-	if err != nil {
-		return nil, err
-	}
-	paths := make([]string, len(names))
-	for i, name := range names {
-		paths[i] = pruneRemovalPath(name)
-		p.GetLogger(ctx).Info(pruneWillUnset(app, name, scope))
-	}
-	return paths, nil
-}
-
-// previewPruneOnCreate says, at a create's preview, which secrets the create's prune unsets:
-// the engine asks no Diff of a create, so each is a warning, and the preview's outputs hold
-// them in unmanagedNames.
-func previewPruneOnCreate(ctx context.Context, inputs, outputs property.Map) (property.Map, error) {
-	app, scope, names, err := pruneStrays(ctx, inputs, property.Map{})
-	if err != nil || len(names) == 0 {
-		return outputs, err
-	}
-	values := make([]property.Value, len(names))
-	for i, name := range names {
-		values[i] = property.New(name)
-		p.GetLogger(ctx).Warning(pruneWillUnset(app, name, scope))
-	}
-	return outputs.Set("unmanagedNames", property.New(property.NewArray(values))), nil
-}
-
 // pruneWillUnset is what a preview says of a secret the prune unsets.
 func pruneWillUnset(app, name string, scope ownership.Scope) string {
 	return fmt.Sprintf("prune will unset Fly.io secret %s/%s: it is in the prune scope %s, no resource of the "+
@@ -823,8 +792,6 @@ func pruneStrays(ctx context.Context, inputs, state property.Map) (string, owner
 	return in.App, scope, rec.unmanaged, nil
 }
 
-// pruneRemovalPath is how the detailed diff names a secret prune unsets.
-func pruneRemovalPath(name string) string { return fmt.Sprintf("unmanagedNames[%q]", name) }
 
 // pruneInputs reads what decides a prune from raw inputs (or state); known is false while one of
 // them is unknown.

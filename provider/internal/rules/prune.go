@@ -1,6 +1,12 @@
 package rules
 
 import (
+	"context"
+	"fmt"
+
+	p "github.com/pulumi/pulumi-go-provider"
+	"github.com/pulumi/pulumi/sdk/v3/go/property"
+
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/ownership"
 )
 
@@ -58,4 +64,51 @@ func (c *Checker) PruneScope(template, place string) (known bool, scope *ownersh
 		"PROD_{{key}} prunes PROD_*), or pruneScope (a pattern such as PROD_*, or \"*\" for every secret of the %s, "+
 		"which this resource then owns whole)", place)
 	return true, nil
+}
+
+// PruneStrays finds, from a resource's inputs and state, the secrets its prune removes: where
+// they are (an app, a script), its scope, and their names.
+type PruneStrays[Place any] func(ctx context.Context, inputs, state property.Map) (
+	place Place, scope ownership.Scope, names []string, err error)
+
+// PruneWillRemove is what the preview says of one secret a prune removes.
+type PruneWillRemove[Place any] func(place Place, name string, scope ownership.Scope) string
+
+// PruneRemovals is the Rules.Removals of a resource that prunes: each stray is a Delete of
+// unmanagedNames[name] in the detailed diff, and a warning naming it.
+func PruneRemovals[Place any](
+	strays PruneStrays[Place], say PruneWillRemove[Place],
+) func(context.Context, p.DiffRequest) ([]string, error) {
+	return func(ctx context.Context, req p.DiffRequest) ([]string, error) {
+		place, scope, names, err := strays(ctx, req.Inputs, req.State)
+		if err != nil {
+			return nil, err
+		}
+		paths := make([]string, len(names))
+		for i, name := range names {
+			paths[i] = fmt.Sprintf("unmanagedNames[%q]", name)
+			p.GetLogger(ctx).Warning(say(place, name, scope))
+		}
+		return paths, nil
+	}
+}
+
+// PreviewPruneOnCreate is the Rules.PreviewCreate of a resource that prunes: the engine asks no
+// Diff of a create, so each stray is a warning, and the preview's outputs hold them in
+// unmanagedNames.
+func PreviewPruneOnCreate[Place any](
+	strays PruneStrays[Place], say PruneWillRemove[Place],
+) func(ctx context.Context, inputs, outputs property.Map) (property.Map, error) {
+	return func(ctx context.Context, inputs, outputs property.Map) (property.Map, error) {
+		place, scope, names, err := strays(ctx, inputs, property.Map{})
+		if err != nil || len(names) == 0 {
+			return outputs, err
+		}
+		values := make([]property.Value, len(names))
+		for i, name := range names {
+			values[i] = property.New(name)
+			p.GetLogger(ctx).Warning(say(place, name, scope))
+		}
+		return outputs.Set("unmanagedNames", property.New(property.NewArray(values))), nil
+	}
 }
