@@ -792,7 +792,6 @@ func pruneStrays(ctx context.Context, inputs, state property.Map) (string, owner
 	return in.App, scope, rec.unmanaged, nil
 }
 
-
 // pruneInputs reads what decides a prune from raw inputs (or state); known is false while one of
 // them is unknown.
 func pruneInputs(m property.Map) (a FlyAppSecretsArgs, known bool) {
