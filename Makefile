@@ -178,8 +178,7 @@ LOAD_EMULATOR_TESTS := FaultsAreReproducibleWithASeed ThrottleCarriesRetryAfter 
 LOAD_CFAPI_TESTS := CreatesCoalesceAndShareActivationListings ATakenNameFailsOnlyItsOwnCreate \
 	LostAnswerOfACoalescedCreateIsRecoveredPerName AwaitActiveGivesUpWithThePendingOnes
 LOAD_FLYAPI_TESTS := CreatesCoalesceIntoOneWritePerRound AWriteWaitsForTheOperationsOnTheirWay ReadsShareOneListing \
-	DestroyCostsOneWritePerRoundAndOneListing BatchWaitsAreToldToEveryCaller AStreamOfCheckedResourcesSharesOneWrite \
-	ALaterRoundWaitsForAsManyAsTheLast
+	DestroyCostsOneWritePerRoundAndOneListing BatchWaitsAreToldToEveryCaller
 LOAD_E2E_TESTS := FlySecretsOfOneAppCostAFewCalls CloudflareSecretsOfOneStoreCostAFewCalls \
 	ScaleAgainstRealisticAPIs ScaleUnderFaults CrashMidCreateIsRecoverable
 load_space := $(subst ,, )
