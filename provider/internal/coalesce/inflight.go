@@ -22,9 +22,8 @@ type InFlight struct {
 type inFlightKey struct {
 	ops     map[*Op]bool
 	changed chan struct{} // closed and replaced on every change
-	// announcedAt are the times of the last few announcements on the key made while another
-	// operation was on its way there, oldest first: the engine checks a program's resources one
-	// after another while it runs those checked before, and a stream of them is on its way.
+	// announcedAt are the times of the last few announcements on the key, oldest first: the
+	// engine checks a program's resources one after another, and a stream of them is on its way.
 	announcedAt []time.Time
 }
 
@@ -60,14 +59,12 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 	if f.announced == nil {
 		f.announced = map[string]*announcement{}
 	}
-	k := f.key(key)
-	if f.onTheirWayLocked(key, k) {
-		k.announcedAt = append(k.announcedAt, time.Now())
-		if len(k.announcedAt) > streamMarks {
-			k.announcedAt = k.announcedAt[len(k.announcedAt)-streamMarks:]
-		}
-	}
 	f.announced[id] = a
+	k := f.key(key)
+	k.announcedAt = append(k.announcedAt, time.Now())
+	if len(k.announcedAt) > streamMarks {
+		k.announcedAt = k.announcedAt[len(k.announcedAt)-streamMarks:]
+	}
 	a.timer = time.AfterFunc(bound, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -78,31 +75,16 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 	f.changedLocked(k)
 }
 
-// onTheirWayLocked says whether an operation is on its way to key: entered and not ended, or
-// announced and not entered.
-func (f *InFlight) onTheirWayLocked(key string, k *inFlightKey) bool {
-	if len(k.ops) > 0 {
-		return true
-	}
-	for _, a := range f.announced {
-		if a.key == key {
-			return true
-		}
-	}
-	return false
-}
-
-// StreamEnd says whether announcements on key come as a stream, the engine checking resources
-// while it runs those it checked before, and when the stream counts as over unless another
-// comes: streamFactor times the largest gap between its recent announcements after the last one
-// (at least streamFloor, at most maxGap). An announcement with nothing else on its way to key
-// (a lone resource, or resources run one after another) starts no stream, and a gap longer than
-// maxGap ends one: what waits for a stream then waits for nothing more.
+// StreamEnd says whether announcements on key come as a stream, the engine checking one
+// resource after another, and when it counts as over unless another comes: streamFactor times
+// the largest gap between its recent announcements after the last one (at least streamFloor,
+// at most maxGap). A gap longer than maxGap ends a stream: a lone announcement, or one long
+// after the last, is no stream, and what waits for it waits for nothing more.
 func (f *InFlight) StreamEnd(key string, maxGap time.Duration) (end time.Time, ok bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	marks := f.key(key).announcedAt
-	if len(marks) == 0 {
+	if len(marks) < 2 {
 		return time.Time{}, false
 	}
 	last := marks[len(marks)-1]
@@ -113,6 +95,10 @@ func (f *InFlight) StreamEnd(key string, maxGap time.Duration) (end time.Time, o
 			break
 		}
 		gap = max(gap, g)
+		ok = true
+	}
+	if !ok {
+		return time.Time{}, false
 	}
 	return last.Add(min(max(gap*streamFactor, streamFloor), maxGap)), true
 }
