@@ -22,19 +22,7 @@ type InFlight struct {
 type inFlightKey struct {
 	ops     map[*Op]bool
 	changed chan struct{} // closed and replaced on every change
-	// announcedAt are the times of the last few announcements on the key, oldest first: the
-	// engine checks a program's resources one after another, and a stream of them is on its way.
-	announcedAt []time.Time
 }
-
-// Announcement streams (see StreamEnd): the last streamMarks announcements are kept, and a
-// stream is waited for streamFactor times its largest gap after its last announcement, and at
-// least streamFloor, so that the jitter of a busy machine does not end it early.
-const (
-	streamMarks  = 5
-	streamFactor = 4
-	streamFloor  = 100 * time.Millisecond
-)
 
 // announcement is an operation the engine is known to be about to start (its resource was
 // checked): pending for its stages until it enters, is retracted, or its bound passes.
@@ -60,11 +48,6 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 		f.announced = map[string]*announcement{}
 	}
 	f.announced[id] = a
-	k := f.key(key)
-	k.announcedAt = append(k.announcedAt, time.Now())
-	if len(k.announcedAt) > streamMarks {
-		k.announcedAt = k.announcedAt[len(k.announcedAt)-streamMarks:]
-	}
 	a.timer = time.AfterFunc(bound, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -72,35 +55,7 @@ func (f *InFlight) Announce(key, id string, bound time.Duration, stages ...Stage
 			f.retractLocked(id)
 		}
 	})
-	f.changedLocked(k)
-}
-
-// StreamEnd says whether announcements on key come as a stream, the engine checking one
-// resource after another, and when it counts as over unless another comes: streamFactor times
-// the largest gap between its recent announcements after the last one (at least streamFloor,
-// at most maxGap). A gap longer than maxGap ends a stream: a lone announcement, or one long
-// after the last, is no stream, and what waits for it waits for nothing more.
-func (f *InFlight) StreamEnd(key string, maxGap time.Duration) (end time.Time, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	marks := f.key(key).announcedAt
-	if len(marks) < 2 {
-		return time.Time{}, false
-	}
-	last := marks[len(marks)-1]
-	var gap time.Duration
-	for i := len(marks) - 1; i > 0; i-- {
-		g := marks[i].Sub(marks[i-1])
-		if g > maxGap {
-			break
-		}
-		gap = max(gap, g)
-		ok = true
-	}
-	if !ok {
-		return time.Time{}, false
-	}
-	return last.Add(min(max(gap*streamFactor, streamFloor), maxGap)), true
+	f.changedLocked(f.key(key))
 }
 
 // Retract drops the announcement of id: its operation will not start (its diff has no change).

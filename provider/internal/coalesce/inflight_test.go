@@ -31,31 +31,6 @@ func TestAnnouncedOperationsArePending(t *testing.T) {
 	}
 }
 
-// Announcements that follow one another are a stream, waited for a few of its gaps after the
-// last one; a lone announcement, or one long after the last, is none.
-func TestAnnouncementsInARowAreAStream(t *testing.T) {
-	var f InFlight
-	if _, ok := f.StreamEnd("app", time.Second); ok {
-		t.Fatal("a stream with no announcement")
-	}
-	f.Announce("app", "urn:a", time.Hour, "write")
-	if _, ok := f.StreamEnd("app", time.Second); ok {
-		t.Fatal("one announcement is a stream")
-	}
-	f.Announce("app", "urn:b", time.Hour, "write")
-	end, ok := f.StreamEnd("app", time.Second)
-	if !ok || end.Before(time.Now().Add(streamFloor/2)) || end.After(time.Now().Add(time.Second)) {
-		t.Errorf("two announcements in a row: stream %v, ends in %v; want about %v", ok, time.Until(end), streamFloor)
-	}
-	if _, ok := f.StreamEnd("other", time.Second); ok {
-		t.Error("another key's announcements make a stream")
-	}
-	// A gap longer than the bound ends the stream: the next announcement starts none.
-	if _, ok := f.StreamEnd("app", 0); ok {
-		t.Error("a gap longer than the bound kept the stream")
-	}
-}
-
 // An announced operation that enters is pending at every instant: what waits for it (a batch,
 // a rollout) wakes at each change and must never find it neither announced nor entered, or it
 // would close without it. A watcher looks at every change; it must never see 0 pending.

@@ -26,10 +26,9 @@ const maxBatchWrites = 500
 // A desk sends one call at a time (a bulk write, or a listing), so that whatever it decides
 // shows every earlier write of the instance:
 //   - A bulk write waits while an operation that entered the app (Begin) has not reached its
-//     write, while the engine is checking the app's resources one after another, for the rest
-//     of a round as large as the last (see holdUntil), and for the app's rate limit (Fly's
-//     sustained rate, no burst, after the first): the operations the engine runs together, and
-//     those that arrive during the wait, share it. A lone write goes at once.
+//     write, and for the app's rate limit (Fly's sustained rate, no burst, after the first): the
+//     operations the engine runs together, and those that arrive during the wait, share it. A
+//     lone write goes at once.
 //   - Its conditions (Create: absent; Unset: still this owner's write; Prune) are decided when it
 //     is sent, from the desk's listing of the app, fetched first if it is missing, older than
 //     SharedOptions.UnsetFreshness (unsets) or ListingMaxAge (creates), or older than a version
@@ -54,10 +53,6 @@ type desk struct {
 	reads   []*readCall
 	running bool
 	poke    chan struct{}
-	// The last batch: how many writes it took, whether it left writes behind (they did not fit
-	// in it: they go next, at once), and how many batches the desk has sent.
-	last, sent int
-	carried    bool
 }
 
 // snapshot is one listing of the app, kept current from the desk's writes. Changed only by
@@ -163,7 +158,6 @@ func (d *desk) startLocked() {
 func (d *desk) run() {
 	key := deskKey(d.baseURL, d.app)
 	slotTaken, prefetched := false, false
-	quietSince := time.Now() // the last change on the app: an operation, a write or a read arrived
 	for {
 		d.mu.Lock()
 		d.answerReadsLocked()
@@ -185,23 +179,6 @@ func (d *desk) run() {
 			case <-changed:
 			case <-d.poke:
 			}
-			quietSince = time.Now()
-			continue
-		}
-		if until := d.holdUntil(key, len(waiting), quietSince); !until.IsZero() {
-			if waitingReads {
-				d.fetchForReads()
-				continue
-			}
-			timer := time.NewTimer(time.Until(until))
-			select {
-			case <-changed:
-				quietSince = time.Now()
-			case <-d.poke:
-				quietSince = time.Now()
-			case <-timer.C:
-			}
-			timer.Stop()
 			continue
 		}
 		// The listing the writes' conditions need comes first: operations that arrive while it is
@@ -224,37 +201,6 @@ func (d *desk) run() {
 		slotTaken, prefetched = false, false
 		d.sendBatch()
 	}
-}
-
-// holdUntil says until when n waiting writes, none of them still on its way, are held for more
-// of their round (the zero time: they go now). Two things say that more are coming, besides the
-// operations that entered (InFlight):
-//   - the engine is checking resources of the app one after another (InFlight.StreamEnd): their
-//     operations start as they are checked, and on a busy machine each may reach its write
-//     before the next is checked;
-//   - the last batch took more than n, and left nothing behind: the engine runs operations in
-//     rounds of its parallelism, and starts a round's operations one at a time, so on a busy
-//     machine the first may reach its write before the last has entered.
-//
-// Grace (of nothing new on the app) is the only fixed clock, and only the bound of the second
-// wait: a round smaller than the last (the program's last, or one shared with other resources)
-// goes after it. The first batch of a desk is never held for a round, so a lone write goes at once.
-func (d *desk) holdUntil(key string, n int, quietSince time.Time) time.Time {
-	grace := d.s.opts.Grace
-	var until time.Time
-	if end, ok := d.s.InFlight.StreamEnd(key, grace); ok {
-		until = end
-	}
-	d.mu.Lock()
-	moreOfTheRound := d.sent > 0 && !d.carried && d.last > 1 && n < d.last
-	d.mu.Unlock()
-	if end := quietSince.Add(grace); moreOfTheRound && end.After(until) {
-		until = end
-	}
-	if !until.After(time.Now()) {
-		return time.Time{}
-	}
-	return until
 }
 
 // sendBatch takes every write that fits one call, decides their conditions from a listing recent
@@ -343,10 +289,6 @@ func (d *desk) take() []*writeCall {
 		batch = append(batch, w)
 	}
 	d.writes = rest
-	if len(batch) > 0 {
-		d.last, d.carried = len(batch), len(rest) > 0
-		d.sent++
-	}
 	return batch
 }
 

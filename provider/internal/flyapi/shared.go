@@ -49,10 +49,6 @@ type SharedOptions struct {
 	// name, for a write by owner: an unset of it is then dropped (the declaring resource writes
 	// it). What a program declares may only keep a secret, never remove one.
 	Keep func(app, name, owner string) (declaredBy string)
-	// Grace bounds how long a bulk write is held for more of its round (default
-	// coalesce.DefaultGrace): a round smaller than the last, or the end of a stream of checked
-	// resources (see desk.holdUntil), goes after this long with nothing new on the app.
-	Grace time.Duration
 }
 
 // FlyPacing is Fly's documented limit with the margin: what the provider paces to.
@@ -96,9 +92,6 @@ func NewShared(o SharedOptions) *Shared {
 	}
 	if o.ListingMaxAge <= 0 {
 		o.ListingMaxAge = DefaultListingMaxAge
-	}
-	if o.Grace <= 0 {
-		o.Grace = coalesce.DefaultGrace
 	}
 	return &Shared{opts: o, apps: map[string]*appShared{}}
 }
