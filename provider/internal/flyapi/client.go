@@ -295,8 +295,8 @@ type request struct {
 	// and, if so, fills the call's result and returns true. Its errors only mean "cannot tell".
 	settle func(ctx context.Context) (applied bool, err error)
 	// retry412 says whether a 412 of this write is lag to wait out (a secrets version that is
-	// not there yet); see retryReason.
-	retry412 func(message string) bool
+	// not there yet), from facts it may look up; see retryReason.
+	retry412 func(ctx context.Context) bool
 	// headers are extra request headers (a lease nonce).
 	headers map[string]string
 	// conflict says what a 409 means for this call, for the wait notifier; "" is the secrets
@@ -362,7 +362,7 @@ func (c *Client) do(ctx context.Context, req request, out any) error {
 		default:
 			apiErr := c.newAPIError(req, resp)
 			apiErr.Attempts = attempt
-			why = c.retryReason(req, resp.status, apiErr.Message)
+			why = c.retryReason(ctx, req, resp.status)
 			if why == "" || slices.Contains(req.answers, resp.status) ||
 				(req.once && req.settle == nil && outcomeUnknown(resp.status)) {
 				return apiErr
@@ -403,7 +403,7 @@ func outcomeUnknown(status int) bool {
 // retryReason says why an error answer is worth another try ("" when it is not): timeouts, rate
 // limits, racing writes and server-side failures; for reads, a version not yet available (412)
 // and a 404 that may be read lag; for writes that say so (retry412), a 412 that is lag too.
-func (c *Client) retryReason(req request, status int, message string) string {
+func (c *Client) retryReason(ctx context.Context, req request, status int) string {
 	switch status {
 	case http.StatusTooManyRequests:
 		return fmt.Sprintf("Fly.io rate limit for app %q", req.app)
@@ -417,7 +417,7 @@ func (c *Client) retryReason(req request, status int, message string) string {
 		return fmt.Sprintf("Fly.io answered %d for app %q", status, req.app)
 	}
 	if req.method != http.MethodGet {
-		if status == http.StatusPreconditionFailed && req.retry412 != nil && req.retry412(message) {
+		if status == http.StatusPreconditionFailed && req.retry412 != nil && req.retry412(ctx) {
 			return fmt.Sprintf("Fly.io has not caught up with app %q's newest secrets yet", req.app)
 		}
 		return ""

@@ -319,7 +319,8 @@ func (c *Client) UpdateMachine(ctx context.Context, app, id, nonce string, input
 	var out machineJSON
 	req := request{
 		op: op, app: app, action: "machine update " + id, method: http.MethodPost, path: path, body: body,
-		headers: nonceHeaders(nonce), once: true, retry412: secretsVersionLag,
+		headers: nonceHeaders(nonce), once: true,
+		retry412: func(ctx context.Context) bool { return c.secretsVersionLag(ctx, op, app, id, input) },
 		conflict: fmt.Sprintf("machine %s of app %q is leased by someone else", id, app),
 	}
 	if input.CurrentVersion != "" {
@@ -364,12 +365,20 @@ func (c *Client) settleRead(ctx context.Context, op, app, id string) (machineJSO
 	return got, err
 }
 
-// secretsVersionLag tells a 412 that is a secrets version Fly has not caught up with (worth
-// waiting out) from other preconditions, such as a current_version that no longer matches.
-// UNCONFIRMED wording: Fly's message for min_secrets_version is not documented; it names the
-// secrets version.
-func secretsVersionLag(message string) bool {
-	return strings.Contains(strings.ToLower(message), "secrets")
+// secretsVersionLag tells, from facts, a 412 to an update that is a secrets version Fly has not
+// caught up with (worth waiting out) from the other precondition, a current_version the machine
+// has moved on from: Fly's messages are not a contract. Without min_secrets_version it cannot be
+// the first; without current_version it cannot be the second; with both, the machine is read: if
+// it is still at current_version, the secrets version is what is missing.
+func (c *Client) secretsVersionLag(ctx context.Context, op, app, id string, input LaunchMachineInput) bool {
+	switch {
+	case input.MinSecretsVersion == 0:
+		return false
+	case input.CurrentVersion == "":
+		return true
+	}
+	got, err := c.settleRead(ctx, op, app, id)
+	return err == nil && got.InstanceID == input.CurrentVersion
 }
 
 // AcquireLease takes a lease on the machine for ttl (whole seconds, at least 1). A lease held by

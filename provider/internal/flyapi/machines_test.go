@@ -270,30 +270,45 @@ func newLossyEnv(t *testing.T, match func(r *http.Request) bool) (*machineEnv, M
 	return env, machines[0]
 }
 
-// A 412 that says the secrets version is not there yet is waited out; one that says the
-// machine's version moved on is final.
+// A 412 to an update is told from facts, never from its message: with min_secrets_version and a
+// machine still at current_version it is the secrets version not there yet, waited out; with the
+// machine moved on, or without min_secrets_version, it is final.
 func TestUpdate412(t *testing.T) {
-	var requests atomic.Int32
-	c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		switch requests.Add(1) {
-		case 1:
-			writeError(w, http.StatusPreconditionFailed, `{"error":"min_secrets_version 5 is not yet available"}`)
-		default:
-			writeBody(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
-		}
-	})
-	image := LaunchMachineInput{Config: MachineConfig(`{"image":"x"}`)}
-	if got, err := c.UpdateMachine(context.Background(), "a", "m1", "", image); err != nil || got.InstanceID != "V2" {
-		t.Errorf("after a 412 for the secrets version: %+v %v", got, err)
-	}
-	requests.Store(0)
-	c, _ = newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		writeError(w, http.StatusPreconditionFailed, `{"error":"current_version V1 does not match the machine's version V3"}`)
-	})
-	_, err := c.UpdateMachine(context.Background(), "a", "m1", "", LaunchMachineInput{CurrentVersion: "V1"})
-	if statusOf(err) != 412 || requests.Load() != 1 {
-		t.Errorf("version mismatch: %v after %d requests", err, requests.Load())
+	for _, tc := range []struct {
+		name    string
+		input   LaunchMachineInput
+		machine string // the instance the machine is at when read
+		retried bool
+	}{
+		{"secrets version, no current_version", LaunchMachineInput{MinSecretsVersion: 5}, "V1", true},
+		{"secrets version, machine still at current_version",
+			LaunchMachineInput{MinSecretsVersion: 5, CurrentVersion: "V1"}, "V1", true},
+		{"machine moved on", LaunchMachineInput{MinSecretsVersion: 5, CurrentVersion: "V1"}, "V3", false},
+		{"no min_secrets_version", LaunchMachineInput{CurrentVersion: "V1"}, "V1", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var updates atomic.Int32
+			c, _ := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet {
+					writeBody(w, `{"id":"m1","instance_id":"`+tc.machine+`","state":"started"}`)
+					return
+				}
+				if updates.Add(1) == 1 {
+					// The same text whatever the cause: it decides nothing.
+					writeError(w, http.StatusPreconditionFailed, `{"error":"precondition failed (secrets)"}`)
+					return
+				}
+				writeBody(w, `{"id":"m1","instance_id":"V2","state":"replacing"}`)
+			})
+			tc.input.Config = MachineConfig(`{"image":"x"}`)
+			got, err := c.UpdateMachine(context.Background(), "a", "m1", "", tc.input)
+			switch {
+			case tc.retried && (err != nil || got.InstanceID != "V2"):
+				t.Errorf("a 412 for the secrets version was not waited out: %+v %v", got, err)
+			case !tc.retried && (statusOf(err) != 412 || updates.Load() != 1):
+				t.Errorf("a final 412: %v after %d updates", err, updates.Load())
+			}
+		})
 	}
 }
 
