@@ -372,18 +372,11 @@ func answering(call Call, err error) error {
 	return err
 }
 
-// refusedByState reports a create of call's kind refused with codeRefusedByState: a client
-// error that is neither authentication, a missing resource nor a rate limit.
+// refusedByState reports a create of call's kind refused for its content (refusedForContent)
+// with codeRefusedByState.
 func refusedByState(err error, call Call) bool {
 	apiErr, ok := asAPIError(err)
-	if !ok || apiErr.Call != call || !apiErr.hasCode(codeRefusedByState) {
-		return false
-	}
-	switch apiErr.StatusCode {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests:
-		return false
-	}
-	return apiErr.StatusCode >= 400 && apiErr.StatusCode < 500
+	return ok && apiErr.Call == call && apiErr.hasCode(codeRefusedByState) && refusedForContent(err)
 }
 
 // NameMayBeTaken reports a create of secrets refused as a taken name would be. The same answer

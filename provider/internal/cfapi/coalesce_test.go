@@ -173,3 +173,21 @@ func TestAwaitActiveGivesUpWithThePendingOnes(t *testing.T) {
 	assert.Equal(t, "SLOW", pending.Pending[0].Name)
 	assert.Equal(t, StatusPending, got[0].Status)
 }
+
+// A secret deleted while it is waited on is an answer, not a wait to the end: lists show it
+// "deleted" for a while, and the wait returns it so.
+func TestAwaitActiveAnswersASecretDeletedMeanwhile(t *testing.T) {
+	_, ts := emulatortest.Start(t, emulator.Options{ActivationDelay: time.Hour, NoRateLimit: true})
+	url := ts.URL + "/client/v4"
+	sh := &Shared{}
+	c := New(url, emulator.DefaultCloudflareToken, account, Options{Shared: sh, ActiveWait: 20 * time.Second})
+	store := accountStore(t, c)
+	made, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
+	require.NoError(t, err)
+	require.NoError(t, New(url, emulator.DefaultCloudflareToken, account, Options{}).DeleteSecret(t.Context(), store.ID, made[0].ID))
+	began := time.Now()
+	got, err := c.AwaitActive(t.Context(), store.ID, made[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, StatusDeleted, got[0].Status)
+	assert.Less(t, time.Since(began), 10*time.Second, "waited for a secret that is gone")
+}

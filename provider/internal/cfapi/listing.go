@@ -88,13 +88,12 @@ func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Se
 	for {
 		l.mu.Lock()
 		if full := l.full; full != nil && c.now().Sub(full.at) < ListingMaxAge {
-			s, ok := l.lookUp(secretID)
-			deletedHere := l.goneSince(secretID)
+			s, ok, goneSince := l.lookUp(secretID)
 			l.mu.Unlock()
 			switch {
 			case ok:
 				return s, nil
-			case deletedHere:
+			case goneSince:
 				return Secret{}, &APIError{Op: fmt.Sprintf("get secret %s in store %s", secretID, storeID),
 					StatusCode: http.StatusNotFound, Errors: []ErrorDetail{{Code: 1001, Message: "secret_not_found"}}}
 			}
@@ -122,20 +121,14 @@ func (c *Client) LookUpSecret(ctx context.Context, storeID, secretID string) (Se
 	}
 }
 
-// goneSince says whether an answer since the listing showed the secret gone (this process
-// deleted it, or found it gone).
-func (l *listing) goneSince(id string) bool {
-	o, ok := l.seen[id]
-	return ok && o.gone && o.at.After(l.full.at)
-}
-
-// lookUp is the secret as last seen: in the listing, or in a write or look since.
-func (l *listing) lookUp(id string) (Secret, bool) {
-	if o, ok := l.seen[id]; ok && o.at.After(l.full.at) {
-		return o.secret, !o.gone
+// lookUp is the secret as last seen: in the listing, or in a write or look since; goneSince says
+// that an answer since the listing showed it gone (this process deleted it, or found it gone).
+func (l *listing) lookUp(id string) (s Secret, ok, goneSince bool) {
+	if o, seen := l.seen[id]; seen && o.at.After(l.full.at) {
+		return o.secret, !o.gone, o.gone
 	}
-	s, ok := l.full.byID[id]
-	return s, ok
+	s, ok = l.full.byID[id]
+	return s, ok, false
 }
 
 func (c *Client) fetchListing(ctx context.Context, storeID string, l *listing, f *listingFetch) {

@@ -134,7 +134,7 @@ func TestLookUpTakesTheLaterOfListingAndWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l := &listing{full: &fullListing{byID: map[string]Secret{"a": listed}, at: t0},
 				seen: map[string]observation{"a": tc.seen}}
-			s, ok := l.lookUp("a")
+			s, ok, _ := l.lookUp("a")
 			assert.Equal(t, tc.wantFound, ok)
 			if ok {
 				assert.Equal(t, tc.want, s.Comment)
@@ -143,7 +143,7 @@ func TestLookUpTakesTheLaterOfListingAndWrite(t *testing.T) {
 	}
 	l := &listing{full: &fullListing{byID: map[string]Secret{}, at: t0},
 		seen: map[string]observation{"b": {secret: Secret{ID: "b", Name: "made"}, at: t0.Add(time.Second)}}}
-	s, ok := l.lookUp("b")
+	s, ok, _ := l.lookUp("b")
 	assert.True(t, ok, "created after the listing")
 	assert.Equal(t, "made", s.Name)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/edgesecrets/pulumi-edgesecrets/provider/internal/coalesce"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -284,9 +285,12 @@ func (c *Client) ListSecrets(ctx context.Context, storeID, search string) ([]Sec
 	return secrets, err
 }
 
-// listSecrets is ListSecrets that also returns the last page's answer.
+// listSecrets is ListSecrets that also returns the last page's answer. A deleted secret may still
+// show, "deleted", for a while: it is gone, and left out. (AwaitActive's listings keep it: for a
+// secret waited on, deleted is an answer.)
 func (c *Client) listSecrets(ctx context.Context, storeID, search string) ([]Secret, answer, error) {
-	return c.listPages(ctx, storeID, search, nil)
+	secrets, got, err := c.listPages(ctx, storeID, search, nil)
+	return slices.DeleteFunc(secrets, func(s Secret) bool { return s.Status == StatusDeleted }), got, err
 }
 
 // listSecretsUntil lists the store newest first, and stops at the page where every secret of
@@ -326,12 +330,8 @@ func (c *Client) listPages(
 		if err != nil {
 			return nil, got, err
 		}
-		// A deleted secret may still show, "deleted", for a while: it is gone.
+		secrets = append(secrets, items...)
 		for _, s := range items {
-			if s.Status == StatusDeleted {
-				continue
-			}
-			secrets = append(secrets, s)
 			if want[s.ID] {
 				seen++
 			}
