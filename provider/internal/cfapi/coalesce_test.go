@@ -182,9 +182,11 @@ func TestAwaitActiveAnswersASecretDeletedMeanwhile(t *testing.T) {
 	sh := &Shared{}
 	c := New(url, emulator.DefaultCloudflareToken, account, Options{Shared: sh, ActiveWait: 20 * time.Second})
 	store := accountStore(t, c)
-	made, err := c.CreateSecrets(t.Context(), store.ID, []NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
+	made, err := c.CreateSecrets(t.Context(), store.ID,
+		[]NewSecret{{Name: "A", Value: "v", Scopes: []string{"workers"}}}, nil)
 	require.NoError(t, err)
-	require.NoError(t, New(url, emulator.DefaultCloudflareToken, account, Options{}).DeleteSecret(t.Context(), store.ID, made[0].ID))
+	outside := New(url, emulator.DefaultCloudflareToken, account, Options{})
+	require.NoError(t, outside.DeleteSecret(t.Context(), store.ID, made[0].ID))
 	began := time.Now()
 	got, err := c.AwaitActive(t.Context(), store.ID, made[0].ID)
 	require.NoError(t, err)
