@@ -279,10 +279,8 @@ type request struct {
 	// versionUntil, for a read that asks for a secrets version, is until when a 412 (the app
 	// has not shown that version yet) may be lag; zero: for the whole retry budget. Past it,
 	// the answer stands: the app may never reach the version (it was deleted and made again,
-	// starting over at 0), and the caller reads the app as it is (VersionUnreachable).
+	// starting over at 0), and the caller reads the app as it is (readAt).
 	versionUntil time.Time
-	// version is the secrets version the read asks for (0: none).
-	version int64
 	// attemptTimeout, when set, bounds each attempt instead of the client's (a wait blocks for
 	// up to a minute on purpose).
 	attemptTimeout time.Duration

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -400,15 +399,9 @@ func (d *desk) fetch(
 	own, _ := d.s.lastWrite(d.baseURL, d.app)
 	version = max(version, own)
 	var at time.Time
-	secrets, err := c.listOnce(ctx, d.app, version, tell, func(t time.Time) { at = t })
-	current := false
-	if version > 0 && statusOf(err) == http.StatusPreconditionFailed {
-		// The version does not come (see request.versionUntil): the app as it is now is what
-		// every read waiting for it gets, whatever version each asked for.
-		tell(0, c.versionUnreachable(d.app, version))
-		secrets, err = c.listOnce(ctx, d.app, 0, tell, func(t time.Time) { at = t })
-		current = true
-	}
+	// When the version does not come (see readAt), the app as it is now (current) is what every
+	// read waiting for it gets, whatever version each asked for.
+	secrets, current, err := c.listOnce(ctx, d.app, version, tell, func(t time.Time) { at = t })
 	if err != nil {
 		return nil, err
 	}
@@ -472,24 +465,20 @@ func tellCalls(calls []*writeCall) func(time.Duration, string) {
 	}
 }
 
-// listOnce is one list call asking for version (0 for any).
+// listOnce is one list of the app asking for version (0 for any; see readAt for current).
 func (c *Client) listOnce(ctx context.Context, app string, version int64, tell func(time.Duration, string),
-	sent func(time.Time)) ([]Secret, error) {
+	sent func(time.Time)) (secrets []Secret, current bool, err error) {
 	op := fmt.Sprintf("list secrets on app %q", app)
 	path, err := secretsPath(op, app)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	req := request{op: op, app: app, action: "list", method: http.MethodGet, path: path, tell: tell, sent: sent}
-	if version > 0 {
-		req.path += "?version=" + strconv.FormatInt(version, 10)
-		req.version, req.versionUntil = version, c.now().Add(versionWaitLags*c.readLag)
-	}
 	var out listSecretsJSON
-	if err := c.do(ctx, req, &out); err != nil {
-		return nil, err
+	if current, err = c.readAt(ctx, req, version, &out, tell); err != nil {
+		return nil, false, err
 	}
-	return secretsFromJSON(out.Secrets), nil
+	return secretsFromJSON(out.Secrets), current, nil
 }
 
 // refusedForContent reports a refusal that may be one key's fault (a bad name, a value too

@@ -98,18 +98,36 @@ func (c *Client) GetSecretWritten(
 }
 
 // read sends a read of path asking for the newest secrets version known (the caller's or one
-// this process wrote). When that version does not come within versionWait, the app cannot be
-// relied on to reach it (it was deleted and made again, and started over at 0): the version is
-// forgotten and the app read as it is now, which is what it holds.
+// this process wrote); see readAt.
 func (c *Client) read(ctx context.Context, op, app, action, path string, minVersion int64, out any) error {
-	req := c.readRequest(op, app, action, path, minVersion)
-	err := c.do(ctx, req, out)
-	if !req.versionUntil.IsZero() && statusOf(err) == http.StatusPreconditionFailed {
-		c.notify(ctx, 0, c.versionUnreachable(app, req.version))
-		req = c.readRequest(op, app, action, path, 0)
-		return c.do(ctx, req, out)
-	}
+	req, version := c.readRequest(op, app, action, path, minVersion)
+	_, err := c.readAt(ctx, req, version, out, func(wait time.Duration, why string) { c.notify(ctx, wait, why) })
 	return err
+}
+
+// readAt sends req asking for at least secrets version (none for 0). When that version does not
+// come within versionWaitLags read lags, the app cannot be relied on to reach it (it was deleted
+// and made again, and started over at 0): the version is forgotten, the reader told, and the app
+// read as it is now, which is what it holds (current).
+func (c *Client) readAt(
+	ctx context.Context, req request, version int64, out any, tell func(time.Duration, string),
+) (current bool, err error) {
+	if version == 0 {
+		return false, c.do(ctx, req, out)
+	}
+	asked := req
+	asked.path += "?version=" + strconv.FormatInt(version, 10)
+	asked.versionUntil = c.now().Add(versionWaitLags * c.readLag)
+	err = c.do(ctx, asked, out)
+	if statusOf(err) != http.StatusPreconditionFailed {
+		return false, err
+	}
+	tell(0, c.versionUnreachable(req.app, version))
+	if req.notFoundUntil.IsZero() {
+		// Read with no version to go by: a 404 may be lag, as for any such read.
+		req.notFoundUntil = c.now().Add(c.readLag)
+	}
+	return true, c.do(ctx, req, out)
 }
 
 // versionWaitLags is how many read lags a read waits for the secrets version it asks for before
@@ -126,23 +144,19 @@ func (c *Client) versionUnreachable(app string, version int64) string {
 		app, version, versionWaitLags*c.readLag)
 }
 
-// readRequest asks for the newest secrets version known (the caller's or one this process wrote)
-// and says until when a 404 or a 412 may be lag.
-func (c *Client) readRequest(op, app, action, path string, minVersion int64) request {
+// readRequest is a read of path, with the newest secrets version known to ask for (the caller's
+// or one this process wrote), and says until when a 404 may be lag.
+func (c *Client) readRequest(op, app, action, path string, minVersion int64) (request, int64) {
 	written, at := c.shared.lastWrite(c.baseURL, app)
 	version := max(minVersion, written)
-	req := request{op: op, app: app, action: action, method: http.MethodGet, path: path, version: version}
-	if version > 0 {
-		req.path += "?version=" + strconv.FormatInt(version, 10)
-		req.versionUntil = c.now().Add(versionWaitLags * c.readLag)
-	}
+	req := request{op: op, app: app, action: action, method: http.MethodGet, path: path}
 	switch {
 	case !at.IsZero():
 		req.notFoundUntil = at.Add(c.readLag)
 	case version == 0:
 		req.notFoundUntil = c.now().Add(c.readLag)
 	}
-	return req
+	return req, version
 }
 
 // wrote records the secrets version a write made around the app's desk answered with, for later
