@@ -62,7 +62,7 @@ func TestRefreshAndDestroyAfterTheAppIsMadeAgain(t *testing.T) {
 func within(t *testing.T, step string, limit time.Duration, f func() string) string {
 	t.Helper()
 	began := time.Now()
-	out := f()
+	out := timed(t, step, f)
 	if took := time.Since(began); took > limit {
 		t.Errorf("%s took %s, more than %s", step, took.Round(time.Second), limit)
 	}
